@@ -1,0 +1,57 @@
+/*!
+Evaluations: pure functions from embeddings to numbers.
+
+Nothing in here does I/O, touches ONNX Runtime, the terminal or CSV files: the inputs are arrays and
+label vectors, the outputs are numbers and plain structs. That keeps every metric testable against
+independent reference values (`tests/metric_refs.rs`) and lets the report and the TUI show the very
+same numbers.
+*/
+use std::collections::BTreeMap;
+
+use ndarray::Array2;
+
+/// L2-normalised embeddings of one dataset split under one model; row `i` of `image` and `text` is
+/// the pair of `rows[i]` (an index into `Dataset::rows`).
+#[derive(Debug, Clone)]
+pub struct SplitEmbeddings {
+    pub rows: Vec<usize>,
+    pub image: Array2<f32>,
+    pub text: Array2<f32>,
+}
+
+/// L2-normalised prompt embeddings of one zero-shot class under one model.
+#[derive(Debug, Clone)]
+pub struct ClassPromptEmbeddings {
+    pub name: String,
+    pub positive: Array2<f32>,
+    /// Empty (0 rows) when the class has no negative prompts.
+    pub negative: Array2<f32>,
+}
+
+/// Everything one model contributes to the evaluation of one dataset.
+#[derive(Debug, Clone)]
+pub struct ModelEmbeddings {
+    /// Model name from the config (e.g. "CLIP").
+    pub model: String,
+    /// Keyed by manifest split name.
+    pub splits: BTreeMap<String, SplitEmbeddings>,
+    /// In the order of `Dataset::zeroshot_classes`.
+    pub prompts: Vec<ClassPromptEmbeddings>,
+}
+
+/// One tidy result row: `model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub model: String,
+    pub dataset: String,
+    pub task: String,
+    pub setting: String,
+    pub metric: String,
+    /// `None` when the metric is undefined (e.g. AUROC of a class without positives).
+    pub value: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub n: usize,
+    /// Filled on comparison rows only.
+    pub p_value: Option<f64>,
+}
