@@ -103,41 +103,34 @@ def test_reads_fixation_csv(tmp_path):
     assert fx == {"a.png": [(10.0, 20.0, 0.3), (30.0, 40.0, 0.2)], "b.png": [(1.5, 2.0, 0.1)]}
 
 
-@pytest.mark.parametrize(
-    ("text", "needle"),
-    [
-        ("image,x,y\na.png,1,2\n", "line 1: missing column(s) duration_s"),
-        ("image,x,y,duration_s\na.png,1,2,0.3\nb.png,abc,2,0.3\n", "line 3: column 'x' is not a number"),
-        ("image,x,y,duration_s\na.png,1,2,-0.3\n", "line 2: column 'duration_s' must be finite"),
-        ("image,x,y,duration_s\na.png,1,2,nan\n", "line 2: column 'duration_s' must be finite"),
-        ("image,x,y,duration_s\na.png,1,2\n", "line 2: expected 4 fields, got 3"),
-        ("image,x,y,duration_s\n,1,2,0.3\n", "line 2: empty image name"),
-        ("", "empty file"),
-    ],
-)
-def test_malformed_fixation_csv_names_file_and_row(tmp_path, text, needle):
-    p = _write(tmp_path, "bad.csv", text)
-    with pytest.raises(GazeFormatError) as e:
-        read_fixation_csv(p)
-    assert str(p) in str(e.value) and needle in str(e.value)
+CSV_CASES = [
+    ("image,x,y\na.png,1,2\n", "line 1: missing column(s) duration_s"),
+    ("image,x,y,duration_s\na.png,1,2,0.3\nb.png,abc,2,0.3\n", "line 3: column 'x' is not a number"),
+    ("image,x,y,duration_s\na.png,1,2,-0.3\n", "line 2: column 'duration_s' must be finite"),
+    ("image,x,y,duration_s\na.png,1,2,nan\n", "line 2: column 'duration_s' must be finite"),
+    ("image,x,y,duration_s\na.png,1,2\n", "line 2: expected 4 fields, got 3"),
+    ("image,x,y,duration_s\n,1,2,0.3\n", "line 2: empty image name"),
+    ("", "empty file"),
+]
+JSON_CASES = [
+    ('{"X": [1]}', "expected a JSON list"),
+    ('[{"X": [1], "Y": [1], "T": [0.2]}, 3]', "entry 1: expected an object"),
+    ('[{"X": [1, 2], "Y": [1], "T": [0.2, 0.3]}]', "entry 0: X, Y, T have different lengths"),
+    ('[{"X": [1], "Y": [300], "T": [0.2]}]', "entry 0: fixation 0 at (1.0, 300.0) is outside"),
+    ('[{"X": [1], "Y": ["a"], "T": [0.2]}]', "entry 0: field 'Y'[0] is not a finite number"),
+    ('[{"X": [1], "T": [0.2]}]', "entry 0: field 'Y' must be a list"),
+    ("[{", "not valid JSON"),
+]
 
 
 @pytest.mark.parametrize(
-    ("payload", "needle"),
-    [
-        ('{"X": [1]}', "expected a JSON list"),
-        ('[{"X": [1], "Y": [1], "T": [0.2]}, 3]', "entry 1: expected an object"),
-        ('[{"X": [1, 2], "Y": [1], "T": [0.2, 0.3]}]', "entry 0: X, Y, T have different lengths"),
-        ('[{"X": [1], "Y": [300], "T": [0.2]}]', "entry 0: fixation 0 at (1.0, 300.0) is outside"),
-        ('[{"X": [1], "Y": ["a"], "T": [0.2]}]', "entry 0: field 'Y'[0] is not a finite number"),
-        ('[{"X": [1], "T": [0.2]}]', "entry 0: field 'Y' must be a list"),
-        ("[{", "not valid JSON"),
-    ],
+    ("reader", "text", "needle"),
+    [(read_fixation_csv, t, n) for t, n in CSV_CASES] + [(read_gazesearch, t, n) for t, n in JSON_CASES],
 )
-def test_malformed_gazesearch_names_file_and_entry(tmp_path, payload, needle):
-    p = _write(tmp_path, "bad.json", payload)
+def test_malformed_fixation_files_name_file_and_row(tmp_path, reader, text, needle):
+    p = _write(tmp_path, "bad.csv" if reader is read_fixation_csv else "bad.json", text)
     with pytest.raises(GazeFormatError) as e:
-        read_gazesearch(p)
+        reader(p)
     assert str(p) in str(e.value) and needle in str(e.value)
 
 

@@ -152,6 +152,16 @@ def test_heatmap_mass_concentrates_on_the_finding_region():
         assert np.median(r) > 2.0, (name, np.median(r))
 
 
+def test_pretrain_set_is_a_dataset_with_train_and_val_roles(tmp_path):
+    assert main(["pretrain", "--out", str(tmp_path), "--seed", "3", "--n", "40"]) == 0
+    toml = (tmp_path / "dataset.toml").read_text()
+    assert 'train = "pretrain"' in toml and 'val = "pretrain_val"' in toml
+    with open(tmp_path / "manifest.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [sum(r["split"] == k for r in rows) for k in ("pretrain", "pretrain_val")] == [40, 2]
+    assert sum(bool(r["heatmap"]) for r in rows) == 4
+
+
 @pytest.mark.skipif(
     not (FIXTURE / "manifest.csv").exists(), reason="fixtures/data not built in this checkout"
 )
