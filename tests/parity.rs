@@ -34,7 +34,12 @@ const JPEG_EMBED_TOL: f64 = 2e-2;
 
 fn transform(name: &str) -> Preprocessor {
     match name {
-        "gray128" => Preprocessor { size: 128, channels: 1, mean: vec![0.5], std: vec![0.25] },
+        "gray128" => Preprocessor {
+            size: 128,
+            channels: 1,
+            mean: vec![0.5],
+            std: vec![0.25],
+        },
         "rgb96" => Preprocessor {
             size: 96,
             channels: 3,
@@ -46,33 +51,57 @@ fn transform(name: &str) -> Preprocessor {
 }
 
 fn f64s(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 #[test]
 fn preprocessing_matches_python() {
     let refs = parity_refs();
     let entries = refs["preprocess"].as_array().expect("preprocess entries");
-    assert!(entries.len() >= 14, "refs.json should cover 7 images x 2 transforms");
+    assert!(
+        entries.len() >= 14,
+        "refs.json should cover 7 images x 2 transforms"
+    );
     let mut kinds = std::collections::BTreeSet::new();
     for e in entries {
         let reference = e["image"].as_str().unwrap();
         let path = resolve(reference);
         let ext = path.extension().unwrap().to_string_lossy().to_string();
-        kinds.insert(if e["jpeg_decoded"].as_bool() == Some(true) { format!("{ext}+jpeg") } else { ext });
+        kinds.insert(if e["jpeg_decoded"].as_bool() == Some(true) {
+            format!("{ext}+jpeg")
+        } else {
+            ext
+        });
         let pre = transform(e["transform"].as_str().unwrap());
         let img = preprocess::decode(&path).unwrap_or_else(|err| panic!("{err}"));
         let mut x = Vec::new();
         pre.apply(&img, &mut x);
-        let shape: Vec<usize> = e["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        assert_eq!(x.len(), shape.iter().product::<usize>(), "{reference}: tensor size");
+        let shape: Vec<usize> = e["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(
+            x.len(),
+            shape.iter().product::<usize>(),
+            "{reference}: tensor size"
+        );
         let n = x.len() as f64;
         let mean = x.iter().map(|v| f64::from(*v)).sum::<f64>() / n;
         let mean_sq = x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / n;
         let jpeg = e["jpeg_decoded"].as_bool().unwrap();
         let (tol, mean_tol) = if reference.ends_with("gen_rgba8.png") {
             (NOISE_TOL, TOL)
-        } else if jpeg { (JPEG_TOL, JPEG_MEAN_TOL) } else { (TOL, TOL) };
+        } else if jpeg {
+            (JPEG_TOL, JPEG_MEAN_TOL)
+        } else {
+            (TOL, TOL)
+        };
         let worst = e["index"]
             .as_array()
             .unwrap()
@@ -81,10 +110,20 @@ fn preprocessing_matches_python() {
             .map(|(i, want)| (f64::from(x[i.as_u64().unwrap() as usize]) - want).abs())
             .fold(0.0, f64::max);
         let ctx = format!("{reference} {}", e["transform"]);
-        assert!(worst <= tol, "{ctx}: max |rust - python| = {worst:e} > {tol:e}");
-        assert!((mean - e["mean"].as_f64().unwrap()).abs() <= mean_tol, "{ctx}: mean {mean} vs {}", e["mean"]);
+        assert!(
+            worst <= tol,
+            "{ctx}: max |rust - python| = {worst:e} > {tol:e}"
+        );
+        assert!(
+            (mean - e["mean"].as_f64().unwrap()).abs() <= mean_tol,
+            "{ctx}: mean {mean} vs {}",
+            e["mean"]
+        );
         let msq = e["mean_sq"].as_f64().unwrap();
-        assert!((mean_sq - msq).abs() <= mean_tol * (1.0 + msq), "{ctx}: mean square {mean_sq} vs {msq}");
+        assert!(
+            (mean_sq - msq).abs() <= mean_tol * (1.0 + msq),
+            "{ctx}: mean square {mean_sq} vs {msq}"
+        );
     }
     // Exact paths (PNG, uncompressed DICOM) and JPEG-decoded ones (JPEG, JPEG-compressed DICOM).
     for k in ["png", "dcm", "jpg+jpeg", "dcm+jpeg"] {
@@ -93,19 +132,30 @@ fn preprocessing_matches_python() {
 }
 
 fn max_diff(a: ndarray::ArrayView1<f32>, b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (f64::from(*x) - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
 fn tokens_and_embeddings_match_python_onnxruntime() {
     let refs = parity_refs();
     let models = refs["models"].as_array().expect("models");
-    assert!(!models.is_empty(), "refs.json has no model entries; rerun make_parity_refs.py with --model");
+    assert!(
+        !models.is_empty(),
+        "refs.json has no model entries; rerun make_parity_refs.py with --model"
+    );
     for m in models {
         let p = std::path::PathBuf::from(m["path"].as_str().unwrap());
         let dir = if p.is_absolute() { p } else { repo().join(p) };
-        assert!(dir.join("model.json").is_file(), "model folder {} missing", dir.display());
-        let model = Model::load(runtime(), m["name"].as_str().unwrap(), &dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            dir.join("model.json").is_file(),
+            "model folder {} missing",
+            dir.display()
+        );
+        let model = Model::load(runtime(), m["name"].as_str().unwrap(), &dir)
+            .unwrap_or_else(|e| panic!("{e}"));
         let hashes = &model.hashes;
         let recorded = &m["sha256"];
         for (file, got) in [
@@ -121,11 +171,24 @@ fn tokens_and_embeddings_match_python_onnxruntime() {
             );
         }
 
-        let texts: Vec<String> = m["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+        let texts: Vec<String> = m["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
         let tokens = model.tokenizer.encode(&texts).unwrap();
-        let want_ids: Vec<i64> =
-            m["input_ids"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).collect();
-        assert_eq!(tokens.ids, want_ids, "{}: token ids differ from Python", model.name);
+        let want_ids: Vec<i64> = m["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()))
+            .collect();
+        assert_eq!(
+            tokens.ids, want_ids,
+            "{}: token ids differ from Python",
+            model.name
+        );
 
         let text_emb = model.encode_texts(&texts).unwrap();
         for (i, want) in m["text_embeds"].as_array().unwrap().iter().enumerate() {
@@ -133,13 +196,29 @@ fn tokens_and_embeddings_match_python_onnxruntime() {
             assert!(d <= EMBED_TOL, "{}: text {i} differs by {d:e}", model.name);
         }
 
-        let images: Vec<&str> = m["images"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let images: Vec<&str> = m["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         let paths: Vec<_> = images.iter().map(|r| resolve(r)).collect();
-        let image_emb = model.encode_image_files(&paths).unwrap_or_else(|e| panic!("{e}"));
+        let image_emb = model
+            .encode_image_files(&paths)
+            .unwrap_or_else(|e| panic!("{e}"));
         for (i, want) in m["image_embeds"].as_array().unwrap().iter().enumerate() {
-            let tol = if m["jpeg_decoded"][i].as_bool().unwrap() { JPEG_EMBED_TOL } else { EMBED_TOL };
+            let tol = if m["jpeg_decoded"][i].as_bool().unwrap() {
+                JPEG_EMBED_TOL
+            } else {
+                EMBED_TOL
+            };
             let d = max_diff(image_emb.row(i), &f64s(want));
-            assert!(d <= tol, "{}: image {} differs by {d:e} > {tol:e}", model.name, images[i]);
+            assert!(
+                d <= tol,
+                "{}: image {} differs by {d:e} > {tol:e}",
+                model.name,
+                images[i]
+            );
         }
     }
 }

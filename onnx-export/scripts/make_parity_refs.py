@@ -5,7 +5,8 @@ Writes `tests/data/parity/refs.json` (small: sampled values and summary statisti
 - preprocessing of real chest X-rays (`../shared/data/cxr-samples`: 8-bit gray PNG, RGB PNG, JPEG,
   JPEG-compressed DICOM) and of generated images committed next to the refs (16-bit gray PNG,
   16-bit RGB PNG, 8-bit RGBA PNG, uncompressed 16-bit MONOCHROME1 DICOM with rescale slope and
-  intercept, written by this script), through `eclip_model.transform` for a one-channel and a
+  intercept, written by this script);
+- tiny broken image graphs in `tests/data/bad_models/` for `tests/bad_input.rs`, through `eclip_model.transform` for a one-channel and a
   three-channel transform;
 - token ids from `eclip_model.tokenizer` and L2-normalised embeddings from Python onnxruntime for
   every model given with `--model NAME=DIR`, with the SHA-256 of the model files so the Rust test
@@ -25,7 +26,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
+from onnx import TensorProto, helper
 import png
 import pydicom
 from pydicom.dataset import FileMetaDataset
@@ -129,6 +132,64 @@ def jpeg_decoded(path: Path) -> bool:
     return False
 
 
+def write_bad_models(size: int = 128, dim: int = 128) -> None:
+    """Tiny broken image graphs for `tests/bad_input.rs` (input `pixel_values` [N, 1, size, size])."""
+    out = REPO / "tests" / "data" / "bad_models"
+    out.mkdir(parents=True, exist_ok=True)
+    x = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["N", 1, size, size])
+    starts = helper.make_tensor("starts", TensorProto.INT64, [1], [0])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+
+    def first_columns(n: int, out_dims: list, extra: list, inits: list, last: str = "image_embeds") -> None:
+        ends = helper.make_tensor("ends", TensorProto.INT64, [1], [n])
+        nodes = [
+            helper.make_node("Flatten", ["pixel_values"], ["flat"], axis=1),
+            helper.make_node("Slice", ["flat", "starts", "ends", "axes"], ["cols" if extra else last]),
+            *extra,
+        ]
+        y = helper.make_tensor_value_info(last, TensorProto.FLOAT, out_dims)
+        return helper.make_graph(nodes, "bad", [x], [y], [starts, ends, axes, *inits])
+
+    graphs = {
+        # Rank 4 output where model.json promises [N, embed_dim]: refused at load.
+        "wrong_rank.onnx": helper.make_graph(
+            [helper.make_node("ReduceMean", ["pixel_values"], ["image_embeds"], axes=[2, 3], keepdims=1)],
+            "bad",
+            [x],
+            [helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["N", 1, 1, 1])],
+        ),
+        # Fixed dimension 64 instead of 128: refused at load (embed-dim mismatch).
+        "dim64.onnx": first_columns(64, ["N", 64], [], []),
+        # Output width computed at run time (height / 2 = 64), so no shape inference can see it:
+        # passes the load-time check, caught on the first batch.
+        "dim64_dynamic.onnx": helper.make_graph(
+            [
+                helper.make_node("Flatten", ["pixel_values"], ["flat"], axis=1),
+                helper.make_node("Shape", ["pixel_values"], ["shape"]),
+                helper.make_node("Gather", ["shape", "two"], ["height"], axis=0),
+                helper.make_node("Div", ["height", "two"], ["ends"]),
+                helper.make_node("Slice", ["flat", "starts", "ends", "axes"], ["image_embeds"]),
+            ],
+            "bad",
+            [x],
+            [helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["N", "D"])],
+            [starts, axes, helper.make_tensor("two", TensorProto.INT64, [1], [2])],
+        ),
+        # NaN outputs: caught on the first batch.
+        "nan.onnx": first_columns(
+            dim,
+            ["N", dim],
+            [helper.make_node("Mul", ["cols", "nan"], ["image_embeds"])],
+            [helper.make_tensor("nan", TensorProto.FLOAT, [1], [float("nan")])],
+        ),
+    }
+    for name, graph in graphs.items():
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_parity_refs")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        onnx.save(model, out / name)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -205,6 +266,7 @@ def main() -> None:
     args = ap.parse_args()
     shared = find_shared_data()
     images = [shared / p for p in REAL_IMAGES] + write_generated()
+    write_bad_models()
     refs = {
         "format_version": 1,
         "generated_by": "onnx-export/scripts/make_parity_refs.py",

@@ -323,7 +323,7 @@ fn run_images(
         });
         for b in rx {
             for e in &b.failed {
-                failed.insert(e.path.clone(), e.message.clone());
+                failed.insert(e.path.clone(), e.to_string());
             }
             if !b.keys.is_empty() {
                 let t = Instant::now();
