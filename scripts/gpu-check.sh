@@ -23,5 +23,5 @@ bin=./target/release/eclip
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 for device in cuda cpu; do
   echo "== --device $device"
-  /usr/bin/time -f "wall %e s, max RSS %M KiB" "$bin" --device "$device" --no-cache --quiet "$@" summary
+  time "$bin" --device "$device" --no-cache --quiet "$@" summary
 done
