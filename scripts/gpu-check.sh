@@ -12,16 +12,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! ldconfig -p 2>/dev/null | grep -q libcublas.so.13 && ! printf '%s' "${LD_LIBRARY_PATH:-}" | grep -q cu13; then
-  extra=$(find / \( -name 'libcublas.so.13' -o -name 'libcudnn.so.9' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd: -)
+  extra=$(find / \( -name 'libcublas.so.13' -o -name 'libcudnn.so.9' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd: - || true)
   if [ -n "$extra" ]; then
     export LD_LIBRARY_PATH="$extra${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     echo "gpu-check: added CUDA libraries from $extra"
   fi
 fi
-bin=./target/release/eclip
+bin=${ECLIP_BIN:-${CARGO_TARGET_DIR:-target}/release/eclip}
 [ -x "$bin" ] || cargo build --release --quiet
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 for device in cuda cpu; do
   echo "== --device $device"
-  time "$bin" --device "$device" --no-cache --quiet "$@" summary
+  time "$bin" --device "$device" --no-cache --quiet "$@" summary || echo "(--device $device failed: exit $?)"
 done
