@@ -164,6 +164,12 @@ fn decode_dicom(path: &Path) -> Result<Decoded, ImageError> {
         .map_err(|e| ImageError::new(path, format!("cannot decode DICOM pixel data ({e})")))?;
     let (height, width) = (pixels.rows() as usize, pixels.columns() as usize);
     let channels = pixels.samples_per_pixel() as usize;
+    if channels != 1 && channels != 3 {
+        return Err(ImageError::new(
+            path,
+            format!("DICOM with {channels} samples per pixel is not supported (1 or 3)"),
+        ));
+    }
     // Frame 0 with the modality LUT (rescale slope/intercept) applied, as pydicom's pixel_array * slope + intercept.
     let mut data: Vec<f64> = pixels
         .to_vec_frame(0)
