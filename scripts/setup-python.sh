@@ -19,7 +19,16 @@ if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
 fi
 if [ ! -x .venv/bin/python ]; then
   echo "python: creating .venv with $("$py" --version)"
-  "$py" -m venv .venv
+  if ! "$py" -m venv .venv; then
+    # Debian/Ubuntu ship venv separately.
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && apt-get install -y -qq python3-venv
+      rm -rf .venv && "$py" -m venv .venv
+    else
+      echo "error: '$py -m venv' failed; install the venv module (Debian: apt-get install python3-venv)" >&2
+      exit 1
+    fi
+  fi
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 echo "python: installing onnx-export[import,dev] (PyTorch included: this takes a while the first time)"
