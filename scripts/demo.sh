@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "error: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 ./scripts/install-onnxruntime.sh
 cargo build --release --quiet
-exec ./target/release/eclip --config fixtures/workbench.toml "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/eclip" --config fixtures/workbench.toml "$@"
