@@ -7,10 +7,12 @@ independent reference values (`tests/metric_refs.rs`) and lets the report and th
 same numbers.
 */
 pub mod classify;
+pub mod config;
 pub mod geometry;
 pub mod probe;
 pub mod retrieval;
 pub mod stats;
+pub mod summary;
 pub mod zeroshot;
 
 use std::collections::BTreeMap;
