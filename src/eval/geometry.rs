@@ -55,7 +55,7 @@ pub fn gap_vector(image: ArrayView2<f32>, text: ArrayView2<f32>) -> Array1<f64> 
 
 /// ||mean x − mean y||₂.
 pub fn modality_gap(image: ArrayView2<f32>, text: ArrayView2<f32>) -> f64 {
-    gap_vector(image, text).mapv(|v| v * v).sum().sqrt()
+    modality_gap_of(image, text, None)
 }
 
 /// mean_i ||x_i − y_i||² over the items in `idx` (all when `None`).
@@ -80,26 +80,14 @@ pub fn mean_cos_matched(
     mean_items(image.nrows(), idx, |i| dot_f32(image.row(i), text.row(i)))
 }
 
-/// mean over ordered pairs i ≠ j of cos(x_i, y_j), computed exactly in O(N·d).
+/// mean over ordered pairs i ≠ j of cos(x_i, y_j), computed exactly in O(N·d). NaN for N < 2.
 pub fn mean_cos_unmatched(image: ArrayView2<f32>, text: ArrayView2<f32>) -> f64 {
-    let n = image.nrows();
-    if n < 2 {
-        return f64::NAN;
-    }
-    let all = sum_rows(image).dot(&sum_rows(text));
-    let matched: f64 = (0..n).map(|i| dot_f32(image.row(i), text.row(i))).sum();
-    (all - matched) / (n * (n - 1)) as f64
+    mean_cos_unmatched_of(image, text, None)
 }
 
 /// Mean cosine over distinct pairs within one modality (the cone effect), exact in O(N·d).
 pub fn cone(u: ArrayView2<f32>) -> f64 {
-    let n = u.nrows();
-    if n < 2 {
-        return f64::NAN;
-    }
-    let s = sum_rows(u);
-    let self_dots: f64 = u.rows().into_iter().map(|r| dot_f32(r, r)).sum();
-    (s.dot(&s) - self_dots) / (n * (n - 1)) as f64
+    cone_of(u, None)
 }
 
 /// Uniformity of one modality and how it was computed.
@@ -387,6 +375,146 @@ pub fn gap_direction(image: ArrayView2<f32>, text: ArrayView2<f32>) -> Array1<f6
     } else {
         Array1::zeros(g.len())
     }
+}
+
+/// How often each item occurs in a resample (`None` = every item once).
+pub fn item_counts(n: usize, idx: Option<&[usize]>) -> Vec<f64> {
+    match idx {
+        None => vec![1.0; n],
+        Some(idx) => {
+            let mut c = vec![0.0; n];
+            idx.iter().for_each(|&i| c[i] += 1.0);
+            c
+        }
+    }
+}
+
+/// Σ_i c_i u_i in f64.
+fn weighted_sum(u: ArrayView2<f32>, counts: &[f64]) -> Array1<f64> {
+    let mut s = Array1::<f64>::zeros(u.ncols());
+    for (row, &c) in u.rows().into_iter().zip(counts) {
+        if c != 0.0 {
+            s.zip_mut_with(&row, |acc, &v| *acc += c * f64::from(v));
+        }
+    }
+    s
+}
+
+/// Number of ordered pairs of resample positions that hold distinct items: m² − Σ c_i².
+fn distinct_pairs(counts: &[f64]) -> f64 {
+    let m: f64 = counts.iter().sum();
+    m * m - counts.iter().map(|c| c * c).sum::<f64>()
+}
+
+/// [`modality_gap`] over a resample (items weighted by how often they were drawn).
+pub fn modality_gap_of(
+    image: ArrayView2<f32>,
+    text: ArrayView2<f32>,
+    idx: Option<&[usize]>,
+) -> f64 {
+    let c = item_counts(image.nrows(), idx);
+    let m: f64 = c.iter().sum();
+    let g = (weighted_sum(image, &c) - weighted_sum(text, &c)) / m;
+    g.mapv(|v| v * v).sum().sqrt()
+}
+
+/// [`cone`] over a resample: mean cosine over pairs of positions holding distinct items.
+pub fn cone_of(u: ArrayView2<f32>, idx: Option<&[usize]>) -> f64 {
+    let c = item_counts(u.nrows(), idx);
+    let s = weighted_sum(u, &c);
+    let self_dots: f64 = u
+        .rows()
+        .into_iter()
+        .zip(&c)
+        .map(|(r, &ci)| ci * ci * dot_f32(r, r))
+        .sum();
+    let pairs = distinct_pairs(&c);
+    if pairs > 0.0 {
+        (s.dot(&s) - self_dots) / pairs
+    } else {
+        f64::NAN
+    }
+}
+
+/// [`mean_cos_unmatched`] over a resample: pairs of positions holding distinct items.
+pub fn mean_cos_unmatched_of(
+    image: ArrayView2<f32>,
+    text: ArrayView2<f32>,
+    idx: Option<&[usize]>,
+) -> f64 {
+    let c = item_counts(image.nrows(), idx);
+    let all = weighted_sum(image, &c).dot(&weighted_sum(text, &c));
+    let matched: f64 = (0..image.nrows())
+        .filter(|&i| c[i] != 0.0)
+        .map(|i| c[i] * c[i] * dot_f32(image.row(i), text.row(i)))
+        .sum();
+    let pairs = distinct_pairs(&c);
+    if pairs > 0.0 {
+        (all - matched) / pairs
+    } else {
+        f64::NAN
+    }
+}
+
+/// The uniformity kernel exp(−2 ||u_i − u_j||²) of all pairs (N × N; only for small N).
+pub fn uniformity_kernel(u: ArrayView2<f32>) -> Array2<f32> {
+    let x = to_f64(u);
+    let sq: Vec<f64> = x.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let g = x.dot(&x.t());
+    Array2::from_shape_fn(g.dim(), |(i, j)| {
+        let d2 = (sq[i] + sq[j] - 2.0 * g[[i, j]]).max(0.0);
+        (-2.0 * d2).exp() as f32
+    })
+}
+
+/// Uniformity over a resample from a precomputed kernel: log of the mean kernel over pairs of
+/// positions holding distinct items.
+pub fn uniformity_of(kernel: &Array2<f32>, idx: Option<&[usize]>) -> f64 {
+    let c = item_counts(kernel.nrows(), idx);
+    let nz: Vec<usize> = (0..c.len()).filter(|&i| c[i] != 0.0).collect();
+    let mut total = 0.0;
+    for (a, &i) in nz.iter().enumerate() {
+        let row = kernel.row(i);
+        let inner: f64 = nz[a + 1..].iter().map(|&j| c[j] * f64::from(row[j])).sum();
+        total += c[i] * inner;
+    }
+    let pairs = distinct_pairs(&c) / 2.0;
+    if pairs > 0.0 {
+        (total / pairs).ln()
+    } else {
+        f64::NAN
+    }
+}
+
+/// Modality gap after the gap shift by λ, over a resample (rows shifted and renormalised on the fly).
+pub fn shifted_gap_of<'a>(
+    image: ArrayView2<'a, f32>,
+    text: ArrayView2<'a, f32>,
+    dir: ArrayView1<f64>,
+    lambda: f64,
+    idx: Option<&[usize]>,
+) -> f64 {
+    let c = item_counts(image.nrows(), idx);
+    let m: f64 = c.iter().sum();
+    let mut g = Array1::<f64>::zeros(image.ncols());
+    let mut moved = vec![0.0f64; image.ncols()];
+    for (u, sign) in [(image, -1.0), (text, 1.0)] {
+        for (row, &ci) in u.rows().into_iter().zip(&c) {
+            if ci == 0.0 {
+                continue;
+            }
+            for ((m, &v), &d) in moved.iter_mut().zip(row).zip(dir) {
+                *m = f64::from(v) + sign * lambda / 2.0 * d;
+            }
+            let norm = moved.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let norm = if norm > 0.0 { norm } else { 1.0 };
+            // Image rows add, text rows subtract: g = mean x' − mean y'.
+            g.iter_mut()
+                .zip(&moved)
+                .for_each(|(acc, v)| *acc -= sign * ci * v / norm);
+        }
+    }
+    (g / m).mapv(|v| v * v).sum().sqrt()
 }
 
 fn mean_items(n: usize, idx: Option<&[usize]>, f: impl Fn(usize) -> f64) -> f64 {
