@@ -1264,3 +1264,64 @@ fn probe_row(
         p_value: p,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::synthetic::{SyntheticSpec, synthetic};
+
+    #[test]
+    fn suite_covers_every_task_with_comparisons() {
+        let (ds, models) = synthetic(&SyntheticSpec::default());
+        let cfg = EvalConfig {
+            bootstrap: 100,
+            probe_seeds: vec![0, 1, 2],
+            ..EvalConfig::default()
+        };
+        let mut steps = Vec::new();
+        let s = evaluate(&ds, &models, &cfg, &mut |p| steps.push(p));
+        assert_eq!(steps.last().map(|p| p.done), steps.last().map(|p| p.total));
+        for (task, setting, metric) in [
+            ("zeroshot", "argmax", "accuracy"),
+            ("zeroshot", "argmax", "f1:finding_0"),
+            ("zeroshot", "posneg", "macro_auroc"),
+            ("retrieval", "i2t", "r@1"),
+            ("retrieval", "t2i", "mrr"),
+            ("retrieval", "i2t_unique", "r@10"),
+            ("geometry", "", "uniformity_text"),
+            ("gap_shift", "lambda=0.5", "r@1"),
+            ("linear_probe", "fraction=0.1", "accuracy"),
+            ("linear_probe", "fraction=1", "macro_auroc"),
+        ] {
+            for model in ["CLIP", "eCLIP", "eCLIP - CLIP"] {
+                let r = s.row(model, task, setting, metric);
+                assert!(
+                    r.is_some_and(|r| r.value.is_some()),
+                    "{model} {task} {setting} {metric}"
+                );
+            }
+            let c = s.row("eCLIP - CLIP", task, setting, metric).unwrap();
+            assert!(c.p_value.is_some());
+        }
+        let gap = |m| {
+            s.row(m, "geometry", "", "modality_gap")
+                .unwrap()
+                .value
+                .unwrap()
+        };
+        assert!(gap("eCLIP") < gap("CLIP"));
+        let acc = s.row("eCLIP", "zeroshot", "argmax", "accuracy").unwrap();
+        assert!(acc.ci_low.unwrap() <= acc.value.unwrap() && acc.value <= acc.ci_high);
+        assert_eq!(s.plots.len(), 2);
+        assert!(s.plots[0].group_cosine.is_some() && s.plots[0].pca.is_some());
+        assert_eq!(s.plots[1].gap_shift.len(), 5);
+        assert!(!s.plots[0].probe_curves.is_empty());
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains("repeat an earlier report")),
+            "{:?}",
+            s.notes
+        );
+    }
+}

@@ -13,6 +13,7 @@ pub mod probe;
 pub mod retrieval;
 pub mod stats;
 pub mod summary;
+pub mod synthetic;
 pub mod zeroshot;
 
 use std::collections::BTreeMap;
