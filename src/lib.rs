@@ -8,3 +8,4 @@ The crate is layered the way data flows (see `docs/architecture.md`):
 pub mod data;
 pub mod eval;
 pub mod headless;
+pub mod report;
