@@ -10,12 +10,15 @@ Split roles (`docs/formats.md` §1): `single_positive` → argmax zero-shot and 
 test set; `test` → posneg zero-shot, retrieval, geometry, gap shift and the multi-label probe's test
 set; `train` / `val` → probe fitting / α choice.
 */
+use std::path::PathBuf;
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rayon::prelude::*;
 
+use crate::config::ConfigError;
 use crate::data::Dataset;
 use crate::eval::config::EvalConfig;
 use crate::eval::geometry::{self, UNIFORMITY_EXACT_MAX};
@@ -27,6 +30,8 @@ use crate::eval::summary::{
     comparison_name, definitions,
 };
 use crate::eval::{MetricRow, ModelEmbeddings, SplitEmbeddings, classify, zeroshot};
+use crate::report::{ReportError, csv, inputs, plots, record, review, table};
+use crate::workbench::{DatasetEmbeddings, Workbench};
 
 /// Largest test split for which uniformity gets bootstrap intervals (each resample costs O(N²)).
 pub const UNIFORMITY_CI_MAX: usize = 1000;
@@ -108,6 +113,126 @@ pub fn evaluate(
     }
     let (rows, cmp) = run.bootstrap_rows(specs);
     run.finish(rows, cmp, probe_rows, plots)
+}
+
+/// What a headless report run writes (`eclip --report FILE [--plots DIR] [--review FILE] [--json FILE]`).
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
+    pub csv: Option<PathBuf>,
+    pub plots: Option<PathBuf>,
+    pub review: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    /// No progress lines on stderr.
+    pub quiet: bool,
+    /// The command line, for the record.
+    pub command: Vec<String>,
+}
+
+impl ReportRequest {
+    /// True when any report output was asked for.
+    pub fn wanted(&self) -> bool {
+        self.csv.is_some() || self.plots.is_some() || self.review.is_some() || self.json.is_some()
+    }
+}
+
+/// Why a report run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    EvalSettings(String),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("no dataset could be evaluated: {0}")]
+    Nothing(String),
+}
+
+/// Evaluate every dataset with every model that embedded it, print the summary table to stdout and
+/// write the requested files. Returns `Ok(false)` when a model or dataset was left out.
+pub fn report(
+    wb: &Workbench,
+    results: &[DatasetEmbeddings],
+    req: &ReportRequest,
+) -> Result<bool, HeadlessError> {
+    let cfg: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
+    let problems = cfg.problems();
+    if !problems.is_empty() {
+        return Err(HeadlessError::EvalSettings(format!(
+            "{}: {}",
+            wb.config_path().display(),
+            problems.join("; ")
+        )));
+    }
+    let mut ok =
+        wb.models.iter().all(|m| m.model.is_ok()) && wb.datasets.iter().all(|d| d.dataset.is_ok());
+    let mut summaries = Vec::new();
+    let mut left_out = Vec::new();
+    for ds in results {
+        for run in &ds.runs {
+            if let Err(e) = &run.result {
+                ok = false;
+                left_out.push(format!("{} on {}: {e}", run.model, ds.name));
+            }
+        }
+        let models: Vec<ModelEmbeddings> = ds.successful().into_iter().cloned().collect();
+        if models.is_empty() {
+            ok = false;
+            left_out.push(format!("{}: no model produced embeddings", ds.name));
+            continue;
+        }
+        let quiet = req.quiet;
+        let start = std::time::Instant::now();
+        let mut progress = |p: Progress| {
+            if !quiet {
+                let t = start.elapsed().as_secs_f64();
+                eprintln!(
+                    "[{t:>6.1}s] [{}/{}] {} {} {}",
+                    p.done, p.total, p.dataset, p.model, p.stage
+                );
+            }
+        };
+        summaries.push(evaluate(&ds.dataset, &models, &cfg, &mut progress));
+    }
+    for l in &left_out {
+        eprintln!("left out: {l}");
+    }
+    if summaries.is_empty() {
+        return Err(HeadlessError::Nothing(left_out.join("; ")));
+    }
+    for s in &summaries {
+        println!("{}", table::render(s));
+    }
+    let inputs = inputs::gather(wb, req.command.clone())?;
+    if let Some(csv_path) = &req.csv {
+        csv::write_csv_file(csv_path, &summaries)?;
+        let rec = record::write_record(csv_path, &inputs, &summaries)?;
+        eprintln!("wrote {} and {}", csv_path.display(), rec.display());
+    }
+    if let Some(json) = &req.json {
+        record::write_json_report(json, &inputs, &summaries)?;
+        eprintln!("wrote {}", json.display());
+    }
+    // A review always has its figures: beside it in <stem>_figures/ unless --plots says where.
+    let plots_dir = req.plots.clone().or_else(|| {
+        req.review.as_ref().map(|r| {
+            let stem = r
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            r.with_file_name(format!("{stem}_figures"))
+        })
+    });
+    let mut figures = Vec::new();
+    if let Some(dir) = &plots_dir {
+        figures = plots::write_plots(dir, &summaries, &inputs::provenance(wb))?;
+        eprintln!("wrote {} figures under {}", figures.len(), dir.display());
+    }
+    if let Some(path) = &req.review {
+        review::write_review(path, &inputs, &summaries, &figures)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ok)
 }
 
 /// The embeddings of one split under every model, and whether they pair up.
@@ -587,11 +712,19 @@ impl<'a, 'p> Run<'a, 'p> {
         for (m, model) in self.models.iter().enumerate() {
             let mut per_fraction = Vec::new();
             for &fraction in &cfg.probe_fractions {
-                let outcomes: Vec<(SeedOutcome, Vec<String>)> = cfg
-                    .probe_seeds
+                // The whole training split is the same subset for every seed: fit once.
+                let seeds: &[u64] = if fraction >= 1.0 {
+                    &cfg.probe_seeds[..cfg.probe_seeds.len().min(1)]
+                } else {
+                    &cfg.probe_seeds
+                };
+                let mut outcomes: Vec<(SeedOutcome, Vec<String>)> = seeds
                     .par_iter()
                     .map(|&seed| setup.run(m, fraction, seed, &cfg.probe_alphas, settings))
                     .collect();
+                if let Some(first) = outcomes.first().cloned() {
+                    outcomes.resize(cfg.probe_seeds.len(), first);
+                }
                 for (_, notes) in &outcomes {
                     for n in notes {
                         if !subset_notes.contains(n) {
@@ -603,6 +736,11 @@ impl<'a, 'p> Run<'a, 'p> {
                 self.step(&model.model, &format!("linear_probe fraction={fraction}"));
             }
             results.push(per_fraction);
+        }
+        if cfg.probe_fractions.iter().any(|&f| f >= 1.0) && cfg.probe_seeds.len() > 1 {
+            subset_notes.push(
+                "linear_probe fraction=1 uses the whole training split, the same for every seed: it is fitted once, so it has no seed spread (empty ci and p cells)".into(),
+            );
         }
         self.notes.extend(subset_notes);
         setup.rows_and_curves(self, &results, plots)
@@ -1251,6 +1389,7 @@ fn probe_row(
     n: usize,
     p: Option<f64>,
 ) -> MetricRow {
+    let fin = |v: f64| v.is_finite().then_some(v);
     MetricRow {
         model: model.to_string(),
         dataset: run.dataset.name.clone(),
@@ -1258,10 +1397,10 @@ fn probe_row(
         setting: format!("fraction={fraction}"),
         metric: metric.into(),
         value,
-        ci_low: Some(lo),
-        ci_high: Some(hi),
+        ci_low: fin(lo),
+        ci_high: fin(hi),
         n,
-        p_value: p,
+        p_value: p.and_then(fin),
     }
 }
 
@@ -1291,7 +1430,7 @@ mod tests {
             ("geometry", "", "uniformity_text"),
             ("gap_shift", "lambda=0.5", "r@1"),
             ("linear_probe", "fraction=0.1", "accuracy"),
-            ("linear_probe", "fraction=1", "macro_auroc"),
+            ("linear_probe", "fraction=0.1", "macro_auroc"),
         ] {
             for model in ["CLIP", "eCLIP", "eCLIP - CLIP"] {
                 let r = s.row(model, task, setting, metric);

@@ -45,7 +45,7 @@ impl Default for EvalConfig {
             probe_fractions: vec![0.01, 0.1, 1.0],
             probe_seeds: vec![0, 1, 2],
             probe_alphas: default_alphas(),
-            probe_max_iterations: 200,
+            probe_max_iterations: 100,
             gap_shift: vec![-1.0, -0.5, 0.0, 0.5, 1.0],
             histogram_bins: 50,
             pca_points: 500,

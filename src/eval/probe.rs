@@ -43,7 +43,7 @@ pub struct FitSettings {
 impl Default for FitSettings {
     fn default() -> Self {
         Self {
-            max_iterations: 200,
+            max_iterations: 100,
             gradient_tolerance: 1e-4,
         }
     }
@@ -151,6 +151,40 @@ impl MultinomialProbe {
     }
 }
 
+/// A fitted binary probe: scores P(label = true).
+pub struct BinaryProbe {
+    model: linfa_logistic::FittedLogisticRegression<f64, bool>,
+}
+
+impl BinaryProbe {
+    /// Fit on rows `idx`; `None` when the training rows hold only one class.
+    pub fn fit(
+        x: ArrayView2<f32>,
+        y: &[bool],
+        idx: &[usize],
+        alpha: f64,
+        s: FitSettings,
+    ) -> Option<Self> {
+        let records = f64_rows(x, idx);
+        let targets: Array1<bool> = idx.iter().map(|&i| y[i]).collect();
+        let model = LogisticRegression::default()
+            .alpha(alpha)
+            .max_iterations(s.max_iterations)
+            .gradient_tolerance(s.gradient_tolerance)
+            .fit(&LinfaDataset::new(records, targets))
+            .ok()?;
+        Some(Self { model })
+    }
+
+    /// P(true) for every row of `x`.
+    pub fn score(&self, x: ArrayView2<f32>) -> Vec<f64> {
+        let p = self.model.predict_probabilities(&x.mapv(f64::from));
+        // `predict_probabilities` is P(labels().pos.class).
+        let flip = !self.model.labels().pos.class;
+        p.iter().map(|&v| if flip { 1.0 - v } else { v }).collect()
+    }
+}
+
 /// Fit a binary probe on rows `idx` and return P(positive) for every row of `x_eval`; `None` when
 /// the training rows hold only one class.
 pub fn binary_scores(
@@ -161,18 +195,7 @@ pub fn binary_scores(
     alpha: f64,
     s: FitSettings,
 ) -> Option<Vec<f64>> {
-    let records = f64_rows(x, idx);
-    let targets: Array1<bool> = idx.iter().map(|&i| y[i]).collect();
-    let model = LogisticRegression::default()
-        .alpha(alpha)
-        .max_iterations(s.max_iterations)
-        .gradient_tolerance(s.gradient_tolerance)
-        .fit(&LinfaDataset::new(records, targets))
-        .ok()?;
-    let p = model.predict_probabilities(&x_eval.mapv(f64::from));
-    // `predict_probabilities` is P(labels().pos.class).
-    let flip = !model.labels().pos.class;
-    Some(p.iter().map(|&v| if flip { 1.0 - v } else { v }).collect())
+    Some(BinaryProbe::fit(x, y, idx, alpha, s)?.score(x_eval))
 }
 
 /// Scores of one single-label probe run.
@@ -263,28 +286,37 @@ pub fn multi_label_run(
 ) -> Option<MultiLabelScores> {
     let mut grid = alphas.to_vec();
     grid.sort_by(|a, b| b.total_cmp(a));
-    let eval_at = |alpha: f64, on: Split<Vec<bool>>| -> Vec<Option<f64>> {
-        (0..n_labels)
-            .map(|l| {
-                let ytr = label_column(train.y, l);
-                let scores = binary_scores(train.x, &ytr, idx, on.x, alpha, s)?;
-                classify::auroc(&label_column(on.y, l), &scores, None)
-            })
-            .collect()
-    };
-    let alpha = if val.y.is_empty() || grid.len() == 1 {
-        *grid.first()?
-    } else {
-        let mut best: Option<(f64, f64)> = None;
-        for &alpha in &grid {
-            let score = classify::mean_defined(&eval_at(alpha, val)).unwrap_or(f64::NEG_INFINITY);
-            if best.is_none_or(|b| score > b.1) {
-                best = Some((alpha, score));
-            }
+    let columns =
+        |y: &[Vec<bool>]| -> Vec<Vec<bool>> { (0..n_labels).map(|l| label_column(y, l)).collect() };
+    let (ytr, yval, yte) = (columns(train.y), columns(val.y), columns(test.y));
+    // One fit per (α, label), scored on validation and test at once.
+    let mut best: Option<(f64, f64, Vec<Option<f64>>)> = None;
+    for &alpha in &grid {
+        let mut val_auc = Vec::with_capacity(n_labels);
+        let mut test_auc = Vec::with_capacity(n_labels);
+        for l in 0..n_labels {
+            let probe = BinaryProbe::fit(train.x, &ytr[l], idx, alpha, s);
+            let on = |x: ArrayView2<f32>, y: &[bool]| {
+                probe
+                    .as_ref()
+                    .and_then(|p| classify::auroc(y, &p.score(x), None))
+            };
+            val_auc.push(if val.y.is_empty() {
+                None
+            } else {
+                on(val.x, &yval[l])
+            });
+            test_auc.push(on(test.x, &yte[l]));
         }
-        best?.0
-    };
-    let auroc = eval_at(alpha, test);
+        let score = classify::mean_defined(&val_auc).unwrap_or(f64::NEG_INFINITY);
+        if best.as_ref().is_none_or(|b| score > b.1) {
+            best = Some((alpha, score, test_auc));
+        }
+        if val.y.is_empty() {
+            break;
+        }
+    }
+    let (alpha, _, auroc) = best?;
     Some(MultiLabelScores {
         alpha,
         macro_auroc: classify::mean_defined(&auroc),
@@ -293,7 +325,8 @@ pub fn multi_label_run(
 }
 
 /// Paired t-test over seeds: mean of `b − a`, its 95% t-interval and the two-sided p-value.
-/// `None` for fewer than two pairs. A zero spread gives p = 0 for a non-zero mean and 1 otherwise.
+/// `None` for fewer than two pairs. Identical deltas on every seed (no spread) give a NaN interval
+/// and p-value: the test has nothing to estimate the noise from.
 pub fn paired_t_test(a: &[f64], b: &[f64], confidence: f64) -> Option<(f64, f64, f64, f64)> {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
@@ -306,24 +339,23 @@ pub fn paired_t_test(a: &[f64], b: &[f64], confidence: f64) -> Option<(f64, f64,
     let dist = StudentsT::new(0.0, 1.0, (k - 1) as f64).ok()?;
     let tq = dist.inverse_cdf(0.5 + confidence / 2.0);
     if se == 0.0 {
-        let p = if mean == 0.0 { 1.0 } else { 0.0 };
-        return Some((mean, mean, mean, p));
+        return Some((mean, f64::NAN, f64::NAN, f64::NAN));
     }
     let t = mean / se;
     let p = 2.0 * (1.0 - dist.cdf(t.abs()));
     Some((mean, mean - tq * se, mean + tq * se, p))
 }
 
-/// The t-interval of a mean over seeds: `(mean, low, high, sd)`; a single seed gives an interval of
-/// zero width (its spread is unknown).
+/// The t-interval of a mean over seeds: `(mean, low, high, sd)`; the interval is NaN (unknown) for a
+/// single seed or when every seed gave the same value (no spread to estimate it from).
 pub fn seed_interval(values: &[f64], confidence: f64) -> Option<(f64, f64, f64, f64)> {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     if values.is_empty() {
         return None;
     }
     let (mean, sd) = super::stats::mean_sd(values);
-    if values.len() < 2 {
-        return Some((mean, mean, mean, 0.0));
+    if values.len() < 2 || sd == 0.0 {
+        return Some((mean, f64::NAN, f64::NAN, sd));
     }
     let k = values.len() as f64;
     let tq = StudentsT::new(0.0, 1.0, k - 1.0)

@@ -12,6 +12,7 @@ The writers compute nothing new: every number comes from the summaries, so all o
 use std::path::PathBuf;
 
 pub mod csv;
+pub mod inputs;
 pub mod plots;
 pub mod record;
 pub mod review;
