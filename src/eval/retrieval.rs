@@ -25,8 +25,8 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Largest similarity block, in scores, one worker holds at a time (64 MiB of f32).
-const BLOCK_SCORES: usize = 1 << 24;
+/// Largest similarity block, in scores, one worker holds at a time (32 MiB of f32).
+const BLOCK_SCORES: usize = 1 << 23;
 
 /// Query rows per block for `n_candidates` candidates: `BLOCK_SCORES / n`, between 16 and 1024.
 pub fn default_chunk(n_candidates: usize) -> usize {

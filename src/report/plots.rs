@@ -34,7 +34,7 @@ pub struct ModelProvenance {
 }
 
 /// Provenance keys that vary between runs without describing the model (ignored for curves).
-const INCIDENTAL: [&str; 3] = ["train_seconds", "seconds", "wall_seconds"];
+const INCIDENTAL: [&str; 4] = ["train_seconds", "seconds", "wall_seconds", "seed"];
 
 /// Metrics drawn against a provenance value: (label, task, setting, metric).
 const HEADLINE: [(&str, &str, &str, &str); 5] = [
@@ -257,7 +257,11 @@ fn group_figure(s: &EvalSummary, path: &Path) -> Result<(), String> {
                 .margin(10)
                 .x_label_area_size(60)
                 .y_label_area_size(110)
-                .build_cartesian_2d((0..n).into_segmented(), (0..n).into_segmented())
+                // A segmented 0..m axis has m + 1 cells: 0..n - 1 gives one per class.
+                .build_cartesian_2d(
+                    (0..n.saturating_sub(1)).into_segmented(),
+                    (0..n.saturating_sub(1)).into_segmented(),
+                )
                 .map_err(|e| e.to_string())?;
             let names = g.classes.clone();
             let label = move |v: &SegmentValue<usize>| match v {
