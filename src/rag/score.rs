@@ -35,6 +35,9 @@ pub(crate) fn item_scores(item: &RagItem, labels: &[String]) -> ItemScores {
 
 /// `metric` over the items `idx` of `scores` (NaN when undefined).
 pub(crate) fn statistic(metric: &str, scores: &[&ItemScores], idx: &[usize]) -> f64 {
+    if idx.is_empty() {
+        return f64::NAN;
+    }
     match metric {
         "bleu2" | "bleu4" => {
             let mut total = BleuStats::default();
@@ -43,12 +46,7 @@ pub(crate) fn statistic(metric: &str, scores: &[&ItemScores], idx: &[usize]) -> 
             }
             total.bleu(if metric == "bleu2" { 2 } else { 4 })
         }
-        "rougeL" => {
-            if idx.is_empty() {
-                return f64::NAN;
-            }
-            idx.iter().map(|&i| scores[i].rouge).sum::<f64>() / idx.len() as f64
-        }
+        "rougeL" => idx.iter().map(|&i| scores[i].rouge).sum::<f64>() / idx.len() as f64,
         _ => {
             let nl = scores.first().map_or(0, |s| s.confusion.len());
             let mut per_label = vec![Confusion::default(); nl];
