@@ -12,6 +12,7 @@ results the TUI shows. Pieces, each pure where it can be:
   centroid), and `llm` / `llm:<model>` through [`llm`] with the [`prompt`] template;
 - [`text_metrics`]: corpus BLEU-2/4 and ROUGE-L; [`labeler`]: negation-aware findings and label F1;
 - [`export`]: CXR-Report-Metric CSVs.
+
 Confidence intervals and paired `B - A` deltas use `eval::stats` (resampling queries; corpus BLEU is
 recomputed on each resample from summed statistics).
 */

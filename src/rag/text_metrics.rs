@@ -110,15 +110,20 @@ impl BleuStats {
         }
         let mut precisions = [0.0f64; MAX_ORDER];
         let mut smooth = 1.0f64;
-        for n in 0..max_order {
-            if self.total[n] == 0 {
+        for ((p, &correct), &total) in precisions
+            .iter_mut()
+            .zip(&self.correct)
+            .zip(&self.total)
+            .take(max_order)
+        {
+            if total == 0 {
                 break;
             }
-            precisions[n] = if self.correct[n] == 0 {
+            *p = if correct == 0 {
                 smooth *= 2.0;
-                100.0 / (smooth * self.total[n] as f64)
+                100.0 / (smooth * total as f64)
             } else {
-                100.0 * self.correct[n] as f64 / self.total[n] as f64
+                100.0 * correct as f64 / total as f64
             };
         }
         let log_sum: f64 = precisions[..max_order]
