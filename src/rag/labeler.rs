@@ -12,7 +12,8 @@ clinical-efficacy F1 compares. The rules are NegEx-style and deliberately small:
   "heart is not enlarged"), or a post-cue (`has resolved`, `is not seen`, `no longer`, `absent`, ...)
   follows it in the clause;
 - pseudo-negations ("no change in", "no interval increase", "not only") are not cues;
-- uncertain mentions ("possible effusion") count as positive.
+- uncertain mentions ("possible effusion") count as positive;
+- "pericardial effusion" is not a pleural effusion.
 
 `no_finding` has no phrases of its own: it is positive when no other label is.
 Labels the labeler does not know are never positive. Lists like "no effusion, consolidation or
@@ -108,6 +109,11 @@ pub fn find(text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in RULES.iter() {
         for m in rule.pattern.find_iter(&lower) {
+            if rule.label == "pleural_effusion"
+                && lower[..m.start()].trim_end().ends_with("pericardial")
+            {
+                continue;
+            }
             let (cs, ce) = clause_bounds(&lower, m.start(), m.end());
             let before = &masked[cs..m.end()];
             let after = &masked[m.end()..ce];
@@ -243,6 +249,7 @@ mod tests {
 
     #[test]
     fn cue_forms() {
+        assert_eq!(positives("Possible pericardial effusion."), ["no_finding"]);
         assert_eq!(positives("Negative for pneumothorax."), ["no_finding"]);
         assert_eq!(
             positives("The previously seen effusion has resolved."),
