@@ -155,5 +155,6 @@ fn agreement_on_full_iu_xray_corpus() {
     assert!(n > 3900, "{n} reports");
     let macro_f1 = f1s.iter().map(|x| x.1).sum::<f64>() / f1s.len() as f64;
     println!("{n} reports, macro F1 against MeSH {macro_f1:.3}");
-    assert!(macro_f1 >= 0.7);
+    // Measured 0.719 (docs/rag.md explains the coding differences behind it).
+    assert!(macro_f1 >= 0.65);
 }

@@ -65,11 +65,15 @@ static RULES: LazyLock<Vec<LabelRule>> = LazyLock::new(|| {
         },
         LabelRule {
             label: "nodule",
-            pattern: rx(r"\b(?:nodules?|nodular\s+(?:opacity|opacities|density|densities))\b"),
+            pattern: rx(
+                r"\b(?:nodules?|nodular\s+(?:opacity|opacities|density|densities)|masse?s?)\b",
+            ),
         },
         LabelRule {
             label: "consolidation",
-            pattern: rx(r"\b(?:consolidations?|consolidative)\b"),
+            pattern: rx(
+                r"\b(?:consolidations?|consolidative|airspace\s+opacit(?:y|ies)|pneumonias?)\b",
+            ),
         },
         LabelRule {
             label: "edema",
