@@ -308,3 +308,48 @@ fn config_errors_are_clear() {
         "{e}"
     );
 }
+
+#[test]
+fn external_text_corpus_from_iu_xray_csv() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rag/iu_xray_sample.csv");
+    let texts = rag::load_corpus_csv(&path).expect("sample CSV loads");
+    // 189 reports, 184 distinct texts (identical "normal" reports are kept once).
+    assert_eq!(texts.len(), 184);
+    let ds = dataset(40, 5);
+    let models = [model(&ds, "A", false), model(&ds, "B", true)];
+    let mut rng = StdRng::seed_from_u64(3);
+    let emb = |rng: &mut StdRng| {
+        normalize(Array2::from_shape_fn((texts.len(), DIM), |_| {
+            rng.gen_range(-1.0f32..1.0)
+        }))
+    };
+    let corpus = rag::ExternalCorpus {
+        name: path.display().to_string(),
+        texts: texts.clone(),
+        embeddings: vec![("A".into(), emb(&mut rng)), ("B".into(), emb(&mut rng))],
+    };
+    let cfg = RagConfig {
+        bootstrap: 20,
+        ..RagConfig::default()
+    };
+    let s = rag::run_with_corpus(&ds, &models, Some(&corpus), &cfg, &|_| {}).expect("runs");
+    assert_eq!(s.rows.len(), 30);
+    for m in &s.per_model {
+        for item in &m.items {
+            assert!(item.snippets.iter().all(|t| texts.contains(t)));
+            assert!(texts.contains(&item.generated));
+        }
+    }
+    // A model without corpus embeddings is a clear error naming the model.
+    let partial = rag::ExternalCorpus {
+        embeddings: corpus.embeddings[..1].to_vec(),
+        ..corpus.clone()
+    };
+    let e =
+        rag::run_with_corpus(&ds, &models, Some(&partial), &cfg, &|_| {}).expect_err("B has none");
+    assert!(e.to_string().contains("model B"), "{e}");
+    let missing = rag::load_corpus_csv(std::path::Path::new("/nonexistent/iu.csv"))
+        .expect_err("missing file");
+    assert!(missing.to_string().contains("/nonexistent/iu.csv"));
+}

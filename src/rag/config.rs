@@ -16,6 +16,10 @@ pub struct RagConfig {
     pub m: usize,
     /// Manifest split whose unique reports form the corpus; `None` = the dataset's train role.
     pub corpus_split: Option<String>,
+    /// A text-only corpus CSV with a `report` column (e.g. `eclip-iu-xray` output) to retrieve from
+    /// instead of the corpus split; the caller embeds it ([`super::load_corpus_csv`],
+    /// [`super::run_with_corpus`]).
+    pub corpus_csv: Option<PathBuf>,
     /// Manifest split of the queries; `None` = the dataset's test role.
     pub query_split: Option<String>,
     /// At most this many queries (the first ones of the split); `None` = all.
@@ -37,6 +41,7 @@ impl Default for RagConfig {
             k: 5,
             m: 20,
             corpus_split: None,
+            corpus_csv: None,
             query_split: None,
             limit: None,
             seed: 0,

@@ -28,9 +28,53 @@ pub mod text_metrics;
 
 pub use config::{LlmConfig, RagConfig};
 pub use labeler::Finding;
-pub use pipeline::run;
+pub use pipeline::{run, run_with_corpus};
+
+use std::path::Path;
+
+use ndarray::Array2;
 
 use crate::eval::MetricRow;
+
+/// A text-only retrieval corpus from outside the dataset, with each model's L2-normalised text
+/// embeddings of `texts` (row `i` embeds `texts[i]`), e.g. from `Model::encode_texts`.
+#[derive(Debug, Clone)]
+pub struct ExternalCorpus {
+    /// Shown in errors and notes (e.g. the CSV path).
+    pub name: String,
+    pub texts: Vec<String>,
+    /// `(model name, embeddings)`.
+    pub embeddings: Vec<(String, Array2<f32>)>,
+}
+
+/// The unique non-empty `report` column values of a corpus CSV (e.g. `eclip-iu-xray` output), in file
+/// order.
+pub fn load_corpus_csv(path: &Path) -> Result<Vec<String>, RagError> {
+    let err = |reason: String| RagError::Corpus {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
+    let col = rdr
+        .headers()
+        .map_err(|e| err(e.to_string()))?
+        .iter()
+        .position(|h| h == "report")
+        .ok_or_else(|| err("no `report` column (expected e.g. the eclip-iu-xray output)".into()))?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| err(format!("line {}: {e}", i + 2)))?;
+        let text = rec.get(col).unwrap_or("").trim();
+        if !text.is_empty() && seen.insert(text.to_owned()) {
+            out.push(text.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(err("no non-empty reports".into()));
+    }
+    Ok(out)
+}
 
 /// One query's result under one model and generator.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +155,8 @@ pub enum RagError {
     UnknownGenerator(String),
     #[error(transparent)]
     Template(#[from] prompt::TemplateError),
+    #[error("corpus CSV {path}: {reason}")]
+    Corpus { path: String, reason: String },
     #[error("cannot write {path}: {source}")]
     Export {
         path: String,

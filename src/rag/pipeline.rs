@@ -12,7 +12,8 @@ use super::llm::{LlmClient, Message};
 use super::prompt::{FewShot, PromptTemplate};
 use super::select::{nearest_to_centroid, rank, select_snippets};
 use super::{
-    ModelRag, RagConfig, RagError, RagItem, RagProgress, RagSummary, export, labeler, score,
+    ExternalCorpus, ModelRag, RagConfig, RagError, RagItem, RagProgress, RagSummary, export,
+    labeler, score,
 };
 use crate::data::Dataset;
 use crate::eval::{ModelEmbeddings, SplitEmbeddings};
@@ -93,12 +94,13 @@ fn split_of<'a>(
     Ok(s)
 }
 
-fn build_corpus(dataset: &Dataset, split: &SplitEmbeddings) -> Corpus {
+/// Unique non-empty texts with the embedding row of each one's first occurrence.
+fn unique_corpus<'a>(texts_in: impl IntoIterator<Item = &'a str>, emb: ArrayView2<f32>) -> Corpus {
     let mut texts = Vec::new();
     let mut keep = Vec::new();
     let mut index = HashMap::new();
-    for (pos, &r) in split.rows.iter().enumerate() {
-        let text = dataset.rows[r].report.trim();
+    for (pos, text) in texts_in.into_iter().enumerate() {
+        let text = text.trim();
         if text.is_empty() || index.contains_key(text) {
             continue;
         }
@@ -108,16 +110,66 @@ fn build_corpus(dataset: &Dataset, split: &SplitEmbeddings) -> Corpus {
     }
     Corpus {
         texts,
-        emb: split.text.select(Axis(0), &keep),
+        emb: emb.select(Axis(0), &keep),
         index,
     }
 }
 
-/// Run the RAG task for every model on `dataset`. Comparison rows are `B - A` for every later model B
-/// against the first model A. `progress` is called from worker threads.
+fn build_corpus(
+    dataset: &Dataset,
+    model: &ModelEmbeddings,
+    split: &SplitEmbeddings,
+    external: Option<&ExternalCorpus>,
+) -> Result<Corpus, RagError> {
+    let Some(ext) = external else {
+        let texts = split.rows.iter().map(|&r| dataset.rows[r].report.as_str());
+        return Ok(unique_corpus(texts, split.text.view()));
+    };
+    let shape = |reason: String| RagError::Shape {
+        model: model.model.clone(),
+        split: format!("corpus {}", ext.name),
+        reason,
+    };
+    let emb = ext
+        .embeddings
+        .iter()
+        .find(|(m, _)| *m == model.model)
+        .map(|(_, e)| e)
+        .ok_or_else(|| shape("no text embeddings of the external corpus for this model".into()))?;
+    if emb.nrows() != ext.texts.len() || emb.ncols() != split.text.ncols() {
+        return Err(shape(format!(
+            "{} texts but a {}x{} embedding matrix (model dimension {})",
+            ext.texts.len(),
+            emb.nrows(),
+            emb.ncols(),
+            split.text.ncols()
+        )));
+    }
+    Ok(unique_corpus(
+        ext.texts.iter().map(String::as_str),
+        emb.view(),
+    ))
+}
+
+/// Run the RAG task for every model on `dataset`, retrieving from the unique reports of the corpus
+/// split. Comparison rows are `B - A` for every later model B against the first model A. `progress`
+/// is called from worker threads.
 pub fn run(
     dataset: &Dataset,
     models: &[ModelEmbeddings],
+    cfg: &RagConfig,
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> Result<RagSummary, RagError> {
+    run_with_corpus(dataset, models, None, cfg, progress)
+}
+
+/// Like [`run`], but retrieving from `external` (e.g. the IU X-ray reports of `[rag] corpus_csv`,
+/// embedded by each model's text encoder) when given. The few-shot examples still come from the
+/// dataset's corpus split (their images are needed).
+pub fn run_with_corpus(
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    external: Option<&ExternalCorpus>,
     cfg: &RagConfig,
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<RagSummary, RagError> {
@@ -146,11 +198,11 @@ pub fn run(
     let mut summary = RagSummary::default();
     for model in models {
         let corpus_emb = split_of(dataset, model, &corpus_split)?;
-        let corpus = build_corpus(dataset, corpus_emb);
+        let corpus = build_corpus(dataset, model, corpus_emb, external)?;
         if corpus.texts.is_empty() {
             return Err(RagError::Empty {
                 dataset: dataset.name.clone(),
-                split: corpus_split.clone(),
+                split: external.map_or_else(|| corpus_split.clone(), |e| e.name.clone()),
                 role: "retrieval corpus",
             });
         }
