@@ -165,6 +165,16 @@ pub fn label_vector(findings: &[Finding], labels: &[String]) -> Vec<u8> {
         .collect()
 }
 
+/// The entries of `labels` that [`label_vector`] marks positive.
+pub fn positive_labels(findings: &[Finding], labels: &[String]) -> Vec<String> {
+    label_vector(findings, labels)
+        .into_iter()
+        .zip(labels)
+        .filter(|(v, _)| *v == 1)
+        .map(|(_, l)| l.clone())
+        .collect()
+}
+
 /// The labels the labeler has phrases for (plus [`NO_FINDING`]).
 pub fn known_labels() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = RULES.iter().map(|r| r.label).collect();
@@ -229,13 +239,7 @@ mod tests {
     }
 
     fn positives(text: &str) -> Vec<String> {
-        let l = labels();
-        label_vector(&find(text), &l)
-            .iter()
-            .zip(&l)
-            .filter(|(v, _)| **v == 1)
-            .map(|(_, n)| n.clone())
-            .collect()
+        positive_labels(&find(text), &labels())
     }
 
     #[test]
