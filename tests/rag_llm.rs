@@ -129,6 +129,8 @@ fn concurrency_limit_errors_per_item_and_cache_reruns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut c = cfg(&server.url());
     c.concurrency = 3;
+    // Generous per-attempt timeout: this test is about overlap, not timeouts.
+    c.timeout_s = 10.0;
     c.api_key_env = Some("ECLIP_TEST_LLM_KEY".into());
     // SAFETY: set before any thread of this test reads the environment; the name is unique to this test.
     unsafe { std::env::set_var("ECLIP_TEST_LLM_KEY", "sk-secret-test-key") };

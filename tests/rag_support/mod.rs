@@ -164,7 +164,7 @@ fn handle_conn(mut stream: TcpStream, st: &ServerState) {
                 &ok_body(&format!("report for: {last}")),
             ),
             "slowok" => {
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(250));
                 respond(&mut stream, "200 OK", &ok_body("slow but fine"));
             }
             "fail500x2" if seen <= 2 => respond(
