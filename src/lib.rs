@@ -14,6 +14,7 @@ pub mod embed;
 pub mod eval;
 pub mod headless;
 pub mod model;
+pub mod rag;
 pub mod report;
 pub mod runtime;
 pub mod workbench;
