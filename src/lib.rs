@@ -7,3 +7,4 @@ The crate is layered the way data flows (see `docs/architecture.md`):
 */
 pub mod data;
 pub mod eval;
+pub mod tui;
