@@ -133,6 +133,7 @@ pub fn run(cli: &Cli) -> Result<bool> {
         Some(Command::Info) => info(cli),
         Some(Command::Embed { out }) => embed(cli, out),
         // Hooks: the eval report (`--report FILE`) and the TUI (no subcommand on a terminal) dispatch here.
+        None if eclip_workbench::tui::is_terminal() => tui(cli),
         Some(Command::Summary) | None => summary(cli),
     }
 }
@@ -255,6 +256,11 @@ fn embed(cli: &Cli, out_dir: &Path) -> Result<bool> {
     let ok = print_summary(&wb, &results)?;
     println!("wrote {written} .npz files under {}", out_dir.display());
     Ok(ok)
+}
+
+fn tui(cli: &Cli) -> Result<bool> {
+    eclip_workbench::tui::run(eclip_workbench::tui::launch::launch(cli.open()?))?;
+    Ok(true)
 }
 
 fn summary(cli: &Cli) -> Result<bool> {

@@ -204,8 +204,11 @@ impl App {
         let picker = s.picker.clone();
         if let Some(o) = s.zeroshot.opened.as_mut() {
             let build = |img: &Option<DynamicImage>| {
-                img.as_ref()
-                    .and_then(|i| picker.new_protocol(i.clone(), area, Resize::Fit(None)).ok())
+                img.as_ref().and_then(|i| {
+                    picker
+                        .new_protocol(i.clone(), area, Resize::Scale(None))
+                        .ok()
+                })
             };
             o.image = build(&o.source);
             o.overlay = build(&o.overlay_source);

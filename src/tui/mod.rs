@@ -26,6 +26,7 @@ stdout is not a terminal, call [`run_headless`] instead: same jobs, no drawing, 
 pub mod app;
 pub mod export;
 pub mod keys;
+pub mod launch;
 pub mod search;
 pub mod state;
 pub mod summary;
@@ -41,7 +42,7 @@ use ratatui_image::picker::Picker;
 
 pub use app::{Action, App, Event};
 pub use search::PromptEncoder;
-pub use state::{AppState, HeaderInfo, Tab};
+pub use state::{AppState, Gallery, HeaderInfo, Tab};
 pub use worker::{Job, JobContext, JobError, Update};
 
 /// Errors of the terminal session.
@@ -81,11 +82,21 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// How images are drawn: ask the terminal for a graphics protocol (kitty, sixel, iTerm2), fall back
-/// to half blocks. `ECLIP_IMAGES=halfblocks` skips the query (terminals that echo it).
+/// How images are drawn. The terminal is asked for a graphics protocol (kitty, sixel, iTerm2) only
+/// when its environment says it has one (kitty, WezTerm, iTerm2, Ghostty, foot, mlterm, or
+/// `ECLIP_IMAGES=query`): a terminal that never answers the query would leave a reader on stdin
+/// that swallows keys. Everything else, tmux included, gets half blocks (`ECLIP_IMAGES=halfblocks`
+/// forces them).
 fn picker() -> Picker {
     let halfblocks = || Picker::from_fontsize((10, 20));
-    if std::env::var("ECLIP_IMAGES").is_ok_and(|v| v == "halfblocks") {
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let choice = env("ECLIP_IMAGES");
+    let graphics_terminal = ["kitty", "WezTerm", "iTerm.app", "ghostty", "mlterm"]
+        .contains(&env("TERM_PROGRAM").as_str())
+        || ["xterm-kitty", "foot", "xterm-ghostty", "mlterm"].contains(&env("TERM").as_str())
+        || !env("KITTY_WINDOW_ID").is_empty();
+    let in_tmux = !env("TMUX").is_empty();
+    if choice == "halfblocks" || (choice != "query" && (in_tmux || !graphics_terminal)) {
         return halfblocks();
     }
     Picker::from_query_stdio().unwrap_or_else(|_| halfblocks())

@@ -25,9 +25,22 @@ pub trait PromptEncoder: Send {
     ) -> Result<Vec<ndarray::Array2<f32>>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
-/// Cosine scores of `query` against every row of `gallery` (both L2-normalised).
+/// Rows per parallel chunk of [`scores`]; smaller galleries are scored on the calling thread.
+const CHUNK: usize = 16_384;
+
+/// Cosine scores of `query` against every row of `gallery` (both L2-normalised). Large galleries
+/// are scored in parallel chunks (rayon).
 pub fn scores(gallery: ArrayView2<'_, f32>, query: ArrayView1<'_, f32>) -> Vec<f32> {
-    gallery.dot(&query).to_vec()
+    use rayon::prelude::*;
+    if gallery.nrows() <= CHUNK {
+        return gallery.dot(&query).to_vec();
+    }
+    let chunks: Vec<ArrayView2<'_, f32>> = gallery.axis_chunks_iter(Axis(0), CHUNK).collect();
+    chunks
+        .par_iter()
+        .map(|c| c.dot(&query).to_vec())
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// The `k` highest scores, best first; ties go to the smaller index. `k` larger than the gallery
@@ -111,6 +124,13 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let g = Array2::from_shape_fn((500, 16), |_| rng.gen_range(-1.0f32..1.0));
         let q = Array1::from_shape_fn(16, |_| rng.gen_range(-1.0f32..1.0));
+        let big = Array2::from_shape_fn((CHUNK * 2 + 3, 4), |_| rng.gen_range(-1.0f32..1.0));
+        let bq = Array1::from_shape_fn(4, |_| rng.gen_range(-1.0f32..1.0));
+        let got: Vec<usize> = search(big.view(), bq.view(), 20)
+            .iter()
+            .map(|h| h.item)
+            .collect();
+        assert_eq!(got, naive(&big, &bq, 20), "chunked scoring");
         for k in [1, 5, 37, 500, 900] {
             let got: Vec<usize> = search(g.view(), q.view(), k)
                 .iter()

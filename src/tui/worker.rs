@@ -43,6 +43,7 @@ pub enum Update {
 }
 
 /// What a running job can tell the UI.
+#[derive(Clone)]
 pub struct JobContext {
     name: String,
     tx: Sender<Event>,

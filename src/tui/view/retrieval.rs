@@ -167,9 +167,14 @@ fn draw_picker(frame: &mut Frame<'_>, area: Rect, state: &AppState, gallery: &Ga
             ),
         );
     }
+    // Only the visible window is built: the gallery may hold 100k images.
+    let visible = list.height as usize;
+    let first = rt.item.saturating_sub(visible.saturating_sub(1));
     let items: Vec<ListItem> = gallery
         .items
         .iter()
+        .skip(first)
+        .take(visible)
         .map(|i| {
             ListItem::new(
                 i.image
@@ -179,9 +184,11 @@ fn draw_picker(frame: &mut Frame<'_>, area: Rect, state: &AppState, gallery: &Ga
             )
         })
         .collect();
-    let mut ls = ListState::default().with_selected(Some(rt.item));
+    let mut ls = ListState::default().with_selected(Some(rt.item - first));
     frame.render_stateful_widget(
-        List::new(items).highlight_style(Theme::SELECTED),
+        List::new(items)
+            .highlight_style(Theme::SELECTED)
+            .highlight_symbol("▶ "),
         list,
         &mut ls,
     );

@@ -172,7 +172,15 @@ pub fn draw_hits(
         };
         let lines = vec![
             Line::from(vec![
-                Span::styled(format!("{:>2}. {:.3}", rank + 1, hit.score), style),
+                Span::styled(
+                    format!(
+                        "{}{:>2}. {:.3}",
+                        if selected == Some(rank) { "▶" } else { " " },
+                        rank + 1,
+                        hit.score
+                    ),
+                    style,
+                ),
                 Span::styled(format!(" {name}"), Theme::DIM),
             ]),
             Line::from(Span::styled(labels, Theme::model(model))),
