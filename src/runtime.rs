@@ -278,7 +278,7 @@ impl Runtime {
                 )),
                 Err(e) => Err(RuntimeError::Cuda {
                     model: what.to_string(),
-                    message: e.to_string(),
+                    message: e.to_string().trim_end_matches('.').to_string(),
                 }),
             },
             Device::Auto => match self.cuda_session(path) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use core_support::{test_model_dir, write_config, write_dataset, write_images};
 
-fn eclip(args: &[&str]) -> Output {
+fn eclip<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eclip"))
         .args(args)
         .output()
@@ -58,6 +58,21 @@ fn image_counts(summary: &str) -> (usize, usize) {
         .take(2)
         .collect();
     (nums[0], nums[1])
+}
+
+/// `--config CFG --cache-dir CACHE --batch-size N --quiet summary`.
+fn cached_summary_args(cfg: &Path, cache: &Path, batch: &str) -> Vec<String> {
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--batch-size",
+        batch,
+        "--quiet",
+        "summary",
+    ];
+    args.iter().map(|s| s.to_string()).collect()
 }
 
 fn emb_files(cache: &Path) -> Vec<PathBuf> {
@@ -138,18 +153,9 @@ fn killed_run_resumes_from_the_cache() {
     let n = 300;
     let cfg = setup(tmp.path(), n);
     let cache = tmp.path().join("cache");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "--batch-size",
-        "1",
-        "--quiet",
-        "summary",
-    ];
+    let args = cached_summary_args(&cfg, &cache, "1");
     let mut child = Command::new(env!("CARGO_BIN_EXE_eclip"))
-        .args(args)
+        .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -193,16 +199,7 @@ fn corrupt_cache_file_is_reported_and_rebuilt_and_clean_removes_all() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = setup(tmp.path(), 6);
     let cache = tmp.path().join("cache");
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "--quiet",
-        "--batch-size",
-        "2",
-        "summary",
-    ];
+    let args = cached_summary_args(&cfg, &cache, "2");
     assert!(eclip(&args).status.success());
     let victim = emb_files(&cache)[0].clone();
     let mut bytes = std::fs::read(&victim).unwrap();

@@ -5,9 +5,9 @@ Writes `tests/data/parity/refs.json` (small: sampled values and summary statisti
 - preprocessing of real chest X-rays (`../shared/data/cxr-samples`: 8-bit gray PNG, RGB PNG, JPEG,
   JPEG-compressed DICOM) and of generated images committed next to the refs (16-bit gray PNG,
   16-bit RGB PNG, 8-bit RGBA PNG, uncompressed 16-bit MONOCHROME1 DICOM with rescale slope and
-  intercept, written by this script);
-- tiny broken image graphs in `tests/data/bad_models/` for `tests/bad_input.rs`, through `eclip_model.transform` for a one-channel and a
+  intercept, written by this script), through `eclip_model.transform` for a one-channel and a
   three-channel transform;
+- tiny broken image graphs in `tests/data/bad_models/` for `tests/bad_input.rs`;
 - token ids from `eclip_model.tokenizer` and L2-normalised embeddings from Python onnxruntime for
   every model given with `--model NAME=DIR`, with the SHA-256 of the model files so the Rust test
   can tell stale refs from a real mismatch.
@@ -28,14 +28,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper
 import png
 import pydicom
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
 from eclip_model import tokenizer as tok_mod
 from eclip_model.transform import ImageTransform, decode_image
+from onnx import TensorProto, helper
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY_DIR = REPO / "tests" / "data" / "parity"
@@ -81,7 +80,11 @@ def write_generated() -> list[Path]:
     specs = {
         "gen_gray16.png": (grad(83, 97)[:, :, None], 16, False),
         "gen_rgb16.png": (np.stack([grad(56, 40), grad(56, 40) ** 2, 1 - grad(56, 40)], axis=2), 16, False),
-        "gen_rgba8.png": (np.concatenate([rng.random((90, 71, 3)), rng.random((90, 71, 1))], axis=2), 8, True),
+        "gen_rgba8.png": (
+            np.concatenate([rng.random((90, 71, 3)), rng.random((90, 71, 1))], axis=2),
+            8,
+            True,
+        ),
     }
     PARITY_DIR.mkdir(parents=True, exist_ok=True)
     for name, (arr, depth, alpha) in specs.items():
@@ -184,7 +187,9 @@ def write_bad_models(size: int = 128, dim: int = 128) -> None:
         ),
     }
     for name, graph in graphs.items():
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_parity_refs")
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_parity_refs"
+        )
         model.ir_version = 8
         onnx.checker.check_model(model)
         onnx.save(model, out / name)
@@ -240,7 +245,9 @@ def model_refs(name: str, model_dir: Path, images: list[Path], shared: Path) -> 
     tok = tok_mod.load(model_dir / spec["tokenizer"], tx["context_length"], tx["pad_token_id"])
     ids, mask = tok_mod.encode(tok, TEXTS, tx["context_length"], tx["pad_token_id"])
     text_emb = normalize(
-        text_sess.run([tx["output"]], {tx["input_ids"]: ids, tx["attention_mask"]: mask})[0].astype(np.float64)
+        text_sess.run([tx["output"]], {tx["input_ids"]: ids, tx["attention_mask"]: mask})[0].astype(
+            np.float64
+        )
     )
     try:
         shown = model_dir.resolve().relative_to(REPO).as_posix()
@@ -261,7 +268,9 @@ def model_refs(name: str, model_dir: Path, images: list[Path], shared: Path) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", default=[], metavar="NAME=DIR", help="model folder to embed with")
+    ap.add_argument(
+        "--model", action="append", default=[], metavar="NAME=DIR", help="model folder to embed with"
+    )
     ap.add_argument("--out", type=Path, default=PARITY_DIR / "refs.json")
     args = ap.parse_args()
     shared = find_shared_data()
