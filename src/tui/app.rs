@@ -397,20 +397,12 @@ impl App {
                 s.overview_pos.selected = step(s.overview_pos.selected, s.overview.lines.len())
             }
             Tab::ZeroShot => {
-                let len = s
-                    .zeroshot
-                    .results
-                    .get(s.zeroshot.column)
-                    .map_or(0, |m| m.hits.len());
+                let len = hits_len(&s.zeroshot.results, s.zeroshot.column);
                 s.zeroshot.rank = step(s.zeroshot.rank, len);
             }
             Tab::Retrieval => match s.retrieval.mode {
                 RetrievalMode::TextToImage => {
-                    let len = s
-                        .retrieval
-                        .results
-                        .get(s.retrieval.column)
-                        .map_or(0, |m| m.hits.len());
+                    let len = hits_len(&s.retrieval.results, s.retrieval.column);
                     s.retrieval.rank = step(s.retrieval.rank, len);
                 }
                 RetrievalMode::ImageToText => {
@@ -458,6 +450,11 @@ impl App {
             _ => Action::None,
         }
     }
+}
+
+/// Number of hits in one model column.
+fn hits_len(results: &[super::state::ModelHits], column: usize) -> usize {
+    results.get(column).map_or(0, |m| m.hits.len())
 }
 
 /// A half-block thumbnail of [`THUMB_CELLS`] cells.

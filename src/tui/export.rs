@@ -27,12 +27,7 @@ pub fn view_table(state: &AppState, tab: Tab) -> TableData {
     };
     match tab {
         Tab::Overview => {
-            let header = [
-                "model", "dataset", "task", "setting", "metric", "value", "ci_low", "ci_high", "n",
-                "p_value",
-            ]
-            .map(s)
-            .to_vec();
+            let header = crate::report::csv::COLUMNS.map(s).to_vec();
             let rows = state
                 .rows
                 .iter()

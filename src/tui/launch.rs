@@ -98,12 +98,22 @@ fn short_provider(p: &str) -> String {
     p.trim_end_matches("ExecutionProvider").to_string()
 }
 
+/// The first dataset's embeddings, handed from the embed job to the jobs after it.
+type Slot = Arc<Mutex<Option<Arc<DatasetEmbeddings>>>>;
+
+fn embeddings(slot: &Slot) -> Result<Arc<DatasetEmbeddings>, JobError> {
+    slot.lock()
+        .map_err(|_| "embedding results lost")?
+        .clone()
+        .ok_or_else(|| "nothing to evaluate: embedding did not finish".into())
+}
+
 /// The TUI session of a workbench: embed, then evaluate the first loaded dataset.
 pub fn launch(wb: Workbench) -> Launch {
     let head = header(&wb);
     let wb = Arc::new(wb);
     let encoder = ModelEncoder(wb.loaded_models());
-    let slot: Arc<Mutex<Option<DatasetEmbeddings>>> = Arc::new(Mutex::new(None));
+    let slot: Slot = Arc::new(Mutex::new(None));
     let embed_job = {
         let (wb, slot, head) = (wb.clone(), slot.clone(), head.clone());
         Job::new("embed", move |ctx: &JobContext| {
@@ -157,7 +167,7 @@ pub fn launch(wb: Workbench) -> Launch {
                 .iter()
                 .filter_map(|r| r.result.as_ref().err().map(|e| format!("{}: {e}", r.model)))
                 .collect();
-            *slot.lock().map_err(|_| "embedding results lost")? = Some(first);
+            *slot.lock().map_err(|_| "embedding results lost")? = Some(Arc::new(first));
             if failed.is_empty() {
                 Ok(())
             } else {
@@ -166,9 +176,7 @@ pub fn launch(wb: Workbench) -> Launch {
         })
     };
     let eval_job = Job::new("evaluate", move |ctx: &JobContext| {
-        let Some(emb) = slot.lock().map_err(|_| "embedding results lost")?.take() else {
-            return Err("nothing to evaluate: embedding did not finish".into());
-        };
+        let emb = embeddings(&slot)?;
         let cfg: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
         let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
         if models.is_empty() {

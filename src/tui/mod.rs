@@ -21,7 +21,7 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 
 The terminal is restored on every exit path: a drop guard on normal return and errors, and a
 panic hook (installed by `ratatui::try_init`, extended here to release the mouse) on panics. When
-stdout is not a terminal, call [`run_headless`] instead: same jobs, no drawing, summary to stdout.
+stdout is not a terminal ([`is_terminal`] is false) the binary prints its headless summary instead.
 */
 pub mod app;
 pub mod export;
@@ -205,35 +205,6 @@ fn perform(action: Action, app: &App, queries: &Sender<worker::QueryMsg>, tx: &S
             let _ = tx.send(Event::Exported(result));
         }
     }
-}
-
-/// Runs the jobs without a terminal: progress lines to stderr, the summary table to `out`.
-///
-/// # Errors
-/// When writing to `out` fails or the job thread cannot be started. Failed jobs are reported on
-/// stderr and in the returned count, not as an error.
-pub fn run_headless(launch: Launch, out: &mut impl Write) -> Result<usize, Error> {
-    let mut app = App::new(AppState::new(
-        launch.header,
-        Picker::from_fontsize((10, 20)),
-    ));
-    let (tx, rx) = unbounded::<Event>();
-    worker::spawn_jobs(launch.jobs, tx)?;
-    let mut failed = 0;
-    for ev in rx {
-        if let Event::JobFinished { job, error } = &ev {
-            match error {
-                None => eprintln!("done: {job}"),
-                Some(e) => {
-                    failed += 1;
-                    eprintln!("failed: {job}: {e}");
-                }
-            }
-        }
-        app.handle(ev);
-    }
-    out.write_all(summary::render(&app.state.overview).as_bytes())?;
-    Ok(failed)
 }
 
 #[cfg(test)]

@@ -216,6 +216,14 @@ fn plots() -> PlotData {
     }
 }
 
+fn fv(label: &str, negated: bool, a: usize, b: usize) -> FindingView {
+    FindingView {
+        label: label.into(),
+        negated,
+        span: (a, b),
+    }
+}
+
 fn rag() -> RagView {
     let item = |generated: &str, f: Vec<FindingView>| RagItemView {
         row: 3,
@@ -226,51 +234,18 @@ fn rag() -> RagView {
         generated: generated.into(),
         reference: "Cardiomegaly with mild edema.".into(),
         generated_findings: f,
-        reference_findings: vec![
-            FindingView {
-                label: "cardiomegaly".into(),
-                negated: false,
-                span: (0, 12),
-            },
-            FindingView {
-                label: "edema".into(),
-                negated: false,
-                span: (23, 28),
-            },
-        ],
+        reference_findings: vec![fv("cardiomegaly", false, 0, 12), fv("edema", false, 23, 28)],
     };
     RagView {
         models: vec!["CLIP".into(), "eCLIP".into()],
         items: vec![
             vec![item(
                 "The heart is enlarged. No edema.",
-                vec![
-                    FindingView {
-                        label: "cardiomegaly".into(),
-                        negated: false,
-                        span: (4, 21),
-                    },
-                    FindingView {
-                        label: "edema".into(),
-                        negated: true,
-                        span: (26, 31),
-                    },
-                ],
+                vec![fv("cardiomegaly", false, 4, 21), fv("edema", true, 26, 31)],
             )],
             vec![item(
                 "Cardiomegaly with mild edema.",
-                vec![
-                    FindingView {
-                        label: "cardiomegaly".into(),
-                        negated: false,
-                        span: (0, 12),
-                    },
-                    FindingView {
-                        label: "edema".into(),
-                        negated: false,
-                        span: (23, 28),
-                    },
-                ],
+                vec![fv("cardiomegaly", false, 0, 12), fv("edema", false, 23, 28)],
             )],
         ],
     }

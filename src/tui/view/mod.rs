@@ -234,6 +234,18 @@ pub fn model_columns(area: Rect, n: usize) -> Vec<Rect> {
         .to_vec()
 }
 
+/// A bordered table with a bold header row and a title.
+pub fn titled_table<'a>(
+    rows: impl IntoIterator<Item = Row<'a>>,
+    widths: Vec<Constraint>,
+    header: Vec<ratatui::widgets::Cell<'a>>,
+    title: impl Into<Line<'a>>,
+) -> Table<'a> {
+    Table::new(rows, widths)
+        .header(Row::new(header).style(Theme::HEADER_ROW))
+        .block(Block::default().borders(Borders::ALL).title(title))
+}
+
 /// `0.123` with three decimals, `-` for none.
 pub fn num(v: Option<f64>) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.3}"))

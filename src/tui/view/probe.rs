@@ -8,10 +8,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::Span;
-use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Row, Table};
+use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Row};
 
-use super::placeholder;
 use super::theme::Theme;
+use super::{placeholder, titled_table};
 use crate::tui::state::{AppState, ProbeCurve};
 
 /// Chart points of a curve: (log10 fraction, value).
@@ -145,13 +145,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let mut widths = vec![Constraint::Length(8)];
     widths.extend(curves.iter().map(|_| Constraint::Fill(1)));
     frame.render_widget(
-        Table::new(rows, widths)
-            .header(Row::new(header).style(Theme::HEADER_ROW))
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" mean over seeds (min–max) "),
-            ),
+        titled_table(rows, widths, header, " mean over seeds (min–max) "),
         table_area,
     );
 }

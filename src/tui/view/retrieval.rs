@@ -7,12 +7,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, List, ListItem, ListState, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, List, ListItem, ListState, Paragraph, Row};
 use ratatui_image::Image;
 
 use super::theme::Theme;
 use super::zeroshot::{draw_hits, query_line};
-use super::{model_columns, num, placeholder};
+use super::{model_columns, num, placeholder, titled_table};
 use crate::tui::app::THUMB_CELLS;
 use crate::tui::state::{AppState, Gallery, RetrievalMode};
 
@@ -229,13 +229,7 @@ fn draw_recall(
     let mut widths = vec![Constraint::Min(24)];
     widths.extend((0..t.models.len() + t.comparisons.len()).map(|_| Constraint::Length(14)));
     frame.render_widget(
-        Table::new(rows, widths)
-            .header(Row::new(header).style(Theme::HEADER_ROW))
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" recall@k (test split) "),
-            ),
+        titled_table(rows, widths, header, " recall@k (test split) "),
         area,
     );
 }
