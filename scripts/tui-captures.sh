@@ -2,12 +2,14 @@
 # Text captures of every TUI tab, as Markdown, for the README's "Terminal UI" section.
 # Runs the real binary in a private tmux server at 100x30, waits for the evaluation to finish,
 # visits each tab and prints the screens. Usage:
-#   scripts/tui-captures.sh [CONFIG] > captures.md      (default CONFIG: fixtures/workbench.toml)
+#   scripts/tui-captures.sh [CONFIG [ECLIP ARGS...]] > captures.md   (default: fixtures/workbench.toml)
 # Needs tmux, a built binary (target/release/eclip or target/debug/eclip, or $ECLIP_BIN) and ONNX
 # Runtime where eclip finds it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cfg="${1:-$root/fixtures/workbench.toml}"
+shift || true
+extra="$*"
 bin="${ECLIP_BIN:-}"
 if [ -z "$bin" ]; then
   for b in "${CARGO_TARGET_DIR:-$root/target}/release/eclip" "${CARGO_TARGET_DIR:-$root/target}/debug/eclip"; do
@@ -18,7 +20,7 @@ fi
 sock="eclip-captures-$$"
 t() { tmux -L "$sock" -f /dev/null "$@"; }
 trap 't kill-server 2>/dev/null || true' EXIT
-t new-session -d -s cap -x 100 -y 30 -e "ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-}" "'$bin' --config '$cfg'; sleep 60"
+t new-session -d -s cap -x 100 -y 30 -e "ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-}" "'$bin' --config '$cfg' $extra; sleep 60"
 wait_for() { # text, seconds
   for _ in $(seq 1 $(( $2 * 5 ))); do
     t capture-pane -p -t cap | grep -qF -- "$1" && return 0
