@@ -222,10 +222,12 @@ pub fn answer(
     req: &QueryRequest,
     encoder: Option<&mut (dyn PromptEncoder + '_)>,
 ) -> Result<QueryAnswer, String> {
-    let per_model = |f: &dyn Fn(usize) -> Vec<super::state::Hit>| {
+    // Models are searched in parallel: each scan is memory-bound over its own matrix.
+    let per_model = |f: &(dyn Fn(usize) -> Vec<super::state::Hit> + Sync)| {
+        use rayon::prelude::*;
         gallery
             .models
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(m, e)| ModelHits {
                 model: e.model.clone(),
