@@ -147,8 +147,8 @@ pub fn run(cli: &Cli) -> Result<bool> {
         }) => cache_clean(cli),
         Some(Command::Info) => info(cli),
         Some(Command::Embed { out }) => embed(cli, out),
-        // Hooks: the eval report (`--report FILE`) and the TUI (no subcommand on a terminal) dispatch here.
-        None if report_request(cli).wanted() => report(cli),
+                None if report_request(cli).wanted() => report(cli),
+        None if eclip_workbench::tui::is_terminal() => tui(cli),
         Some(Command::Summary) | None => summary(cli),
     }
 }
@@ -289,6 +289,11 @@ fn embed(cli: &Cli, out_dir: &Path) -> Result<bool> {
     let ok = print_summary(&wb, &results)?;
     println!("wrote {written} .npz files under {}", out_dir.display());
     Ok(ok)
+}
+
+fn tui(cli: &Cli) -> Result<bool> {
+    eclip_workbench::tui::run(eclip_workbench::tui::launch::launch(cli.open()?))?;
+    Ok(true)
 }
 
 fn summary(cli: &Cli) -> Result<bool> {

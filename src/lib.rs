@@ -17,4 +17,5 @@ pub mod model;
 pub mod rag;
 pub mod report;
 pub mod runtime;
+pub mod tui;
 pub mod workbench;

@@ -1,0 +1,467 @@
+/*!
+The app: events in, state changes and actions out.
+
+[`App::handle`] is the only place that changes [`AppState`]. It never blocks and does no I/O:
+what needs the outside world (sending a query to the query thread, writing a CSV export,
+quitting) comes back as an [`Action`] for the run loop to carry out. That keeps every key
+press, mouse click and worker message testable without a terminal.
+*/
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{
+    KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use image::DynamicImage;
+use ratatui::layout::{Position, Rect};
+use ratatui_image::Resize;
+use ratatui_image::protocol::Protocol;
+use ratatui_image::protocol::halfblocks::Halfblocks;
+
+use super::keys::{Command, command_for};
+use super::state::{
+    AppState, Gallery, InputMode, JobState, JobStatus, OpenedImage, OverviewTable, RetrievalMode,
+    Tab, Thumb, Thumbs,
+};
+use super::view;
+use super::worker::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
+
+/// Everything that can happen to the app.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    JobQueued { job: String },
+    Progress { job: String, done: u64, total: u64 },
+    JobFinished { job: String, error: Option<String> },
+    Update(Update),
+    Reply(QueryReply),
+    Exported(Result<PathBuf, String>),
+}
+
+/// A side effect for the run loop.
+#[derive(Debug, Clone)]
+pub enum Action {
+    None,
+    Quit,
+    Query(QueryRequest),
+    /// Hand the gallery to the query thread.
+    ShareGallery(Arc<Gallery>),
+    Export(Tab),
+}
+
+/// Thumbnail size in cells (half blocks: two pixel rows per cell).
+pub const THUMB_CELLS: (u16, u16) = (6, 3);
+
+/// The app: its state and nothing else.
+#[derive(Debug)]
+pub struct App {
+    pub state: AppState,
+}
+
+impl App {
+    pub fn new(state: AppState) -> App {
+        App { state }
+    }
+
+    /// Applies one event; returns what the loop must do next.
+    pub fn handle(&mut self, event: Event) -> Action {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Event::Key(_) => Action::None,
+            Event::Mouse(m) => self.on_mouse(m),
+            Event::Resize(w, h) => {
+                self.state.size = (w, h);
+                self.rebuild_opened();
+                Action::None
+            }
+            Event::JobQueued { job } => {
+                self.job(&job).state = JobState::Running;
+                Action::None
+            }
+            Event::Progress { job, done, total } => {
+                let j = self.job(&job);
+                j.done = done;
+                j.total = total;
+                Action::None
+            }
+            Event::JobFinished { job, error } => {
+                if let Some(e) = &error {
+                    self.state.status = Some(format!("{job} failed: {e}"));
+                }
+                self.job(&job).state = match error {
+                    None => JobState::Done,
+                    Some(e) => JobState::Failed(e),
+                };
+                Action::None
+            }
+            Event::Update(u) => self.on_update(u),
+            Event::Reply(r) => {
+                self.on_reply(r);
+                Action::None
+            }
+            Event::Exported(r) => {
+                self.state.status = Some(match r {
+                    Ok(p) => format!("exported {}", p.display()),
+                    Err(e) => format!("export failed: {e}"),
+                });
+                Action::None
+            }
+        }
+    }
+
+    fn job(&mut self, name: &str) -> &mut JobStatus {
+        let jobs = &mut self.state.jobs;
+        let i = match jobs.iter().position(|j| j.name == name) {
+            Some(i) => i,
+            None => {
+                jobs.push(JobStatus {
+                    name: name.to_string(),
+                    done: 0,
+                    total: 0,
+                    state: JobState::Running,
+                });
+                jobs.len() - 1
+            }
+        };
+        &mut jobs[i]
+    }
+
+    fn on_update(&mut self, update: Update) -> Action {
+        let s = &mut self.state;
+        match update {
+            Update::Header(h) => {
+                s.header = h;
+                s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
+            }
+            Update::Metrics(rows) => {
+                s.rows.extend(rows);
+                s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
+            }
+            Update::Plots(p) => s.plots = p,
+            Update::Rag(r) => s.rag = r,
+            Update::Gallery(g, thumbs) => {
+                s.thumbs = Thumbs(
+                    thumbs
+                        .iter()
+                        .map(|t| t.as_ref().and_then(thumb_protocol))
+                        .collect(),
+                );
+                s.gallery = Some(g.clone());
+                return Action::ShareGallery(g);
+            }
+        }
+        Action::None
+    }
+
+    fn on_reply(&mut self, reply: QueryReply) {
+        let s = &mut self.state;
+        let zs = s.zeroshot.pending == Some(reply.id);
+        let rt = s.retrieval.pending == Some(reply.id);
+        if !zs && !rt {
+            return; // replaced by a newer query
+        }
+        if zs {
+            s.zeroshot.pending = None;
+        } else {
+            s.retrieval.pending = None;
+        }
+        match reply.result {
+            Err(e) => s.status = Some(e),
+            Ok(QueryAnswer::Hits(h)) if zs => {
+                s.zeroshot.results = h;
+                s.zeroshot.rank = 0;
+            }
+            Ok(QueryAnswer::Hits(h)) => {
+                s.retrieval.results = h;
+                s.retrieval.rank = 0;
+            }
+            Ok(QueryAnswer::Opened {
+                item,
+                probs,
+                image,
+                overlay,
+            }) => {
+                s.zeroshot.opened = Some(OpenedImage {
+                    item,
+                    probs,
+                    source: image,
+                    overlay_source: overlay,
+                    image: None,
+                    overlay: None,
+                    show_heatmap: false,
+                });
+                self.rebuild_opened();
+            }
+        }
+    }
+
+    /// (Re)builds the opened image's pixels for the area the view will give it.
+    fn rebuild_opened(&mut self) {
+        let s = &mut self.state;
+        let area = view::zeroshot::opened_image_area(view::body_area(s.size));
+        let picker = s.picker.clone();
+        if let Some(o) = s.zeroshot.opened.as_mut() {
+            let build = |img: &Option<DynamicImage>| {
+                img.as_ref().and_then(|i| {
+                    picker
+                        .new_protocol(i.clone(), area, Resize::Scale(None))
+                        .ok()
+                })
+            };
+            o.image = build(&o.source);
+            o.overlay = build(&o.overlay_source);
+        }
+    }
+
+    fn query(&mut self, kind: QueryKind, retrieval: bool) -> Action {
+        let id = self.state.next_query;
+        self.state.next_query += 1;
+        if retrieval {
+            self.state.retrieval.pending = Some(id);
+        } else {
+            self.state.zeroshot.pending = Some(id);
+        }
+        Action::Query(QueryRequest {
+            id,
+            kind,
+            k: self.state.k,
+        })
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL)
+            && key.code == crossterm::event::KeyCode::Char('c');
+        if self.state.mode == InputMode::Editing && !ctrl_c {
+            return self.on_edit_key(key);
+        }
+        match command_for(&key, self.state.tab) {
+            Some(c) => self.on_command(c),
+            None => Action::None,
+        }
+    }
+
+    fn on_edit_key(&mut self, key: KeyEvent) -> Action {
+        use crossterm::event::KeyCode;
+        let tab = self.state.tab;
+        let buffer = match tab {
+            Tab::Retrieval => &mut self.state.retrieval.query,
+            _ => &mut self.state.zeroshot.prompt,
+        };
+        match key.code {
+            KeyCode::Esc => self.state.mode = InputMode::Normal,
+            KeyCode::Backspace => {
+                buffer.pop();
+            }
+            KeyCode::Char(c) => buffer.push(c),
+            KeyCode::Enter => {
+                self.state.mode = InputMode::Normal;
+                let text = buffer.trim().to_string();
+                if text.is_empty() {
+                    return Action::None;
+                }
+                if tab == Tab::Retrieval {
+                    self.state.retrieval.truth = None;
+                    return self.query(QueryKind::PromptToImages(text), true);
+                }
+                self.state.zeroshot.class = None;
+                self.state.zeroshot.query_label = format!("prompt: {text}");
+                return self.query(QueryKind::PromptToImages(text), false);
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn on_command(&mut self, c: Command) -> Action {
+        let s = &mut self.state;
+        if s.help && !matches!(c, Command::Help | Command::Back | Command::Quit) {
+            return Action::None;
+        }
+        match c {
+            Command::Quit => {
+                s.running = false;
+                return Action::Quit;
+            }
+            Command::Help => s.help = !s.help,
+            Command::Back => {
+                if s.help {
+                    s.help = false;
+                } else if s.zeroshot.opened.is_some() && s.tab == Tab::ZeroShot {
+                    s.zeroshot.opened = None;
+                } else {
+                    s.status = None;
+                }
+            }
+            Command::NextTab => s.tab = s.tab.next(),
+            Command::PrevTab => s.tab = s.tab.prev(),
+            Command::GoTab(i) => s.tab = Tab::ALL[i.min(Tab::ALL.len() - 1)],
+            Command::Export => return Action::Export(s.tab),
+            Command::Search => {
+                s.mode = InputMode::Editing;
+                if s.tab == Tab::Retrieval {
+                    s.retrieval.mode = RetrievalMode::TextToImage;
+                }
+            }
+            Command::ToggleDirection => {
+                s.retrieval.mode = match s.retrieval.mode {
+                    RetrievalMode::ImageToText => RetrievalMode::TextToImage,
+                    RetrievalMode::TextToImage => RetrievalMode::ImageToText,
+                };
+                s.retrieval.results.clear();
+                if s.retrieval.mode == RetrievalMode::ImageToText && s.gallery.is_some() {
+                    let item = s.retrieval.item;
+                    s.retrieval.truth = Some(item);
+                    return self.query(QueryKind::ImageToTexts(item), true);
+                }
+            }
+            Command::PrevClass | Command::NextClass => {
+                let n = s.gallery.as_ref().map_or(0, |g| g.classes.len());
+                if n == 0 {
+                    s.status = Some("no zero-shot classes loaded yet".into());
+                    return Action::None;
+                }
+                let c = match (s.zeroshot.class, c) {
+                    (None, Command::NextClass) => 0,
+                    (None, _) => n - 1,
+                    (Some(c), Command::NextClass) => (c + 1) % n,
+                    (Some(c), _) => (c + n - 1) % n,
+                };
+                s.zeroshot.class = Some(c);
+                let name = s
+                    .gallery
+                    .as_ref()
+                    .map(|g| g.classes[c].clone())
+                    .unwrap_or_default();
+                s.zeroshot.query_label = format!("class: {name}");
+                return self.query(QueryKind::ClassToImages(c), false);
+            }
+            Command::Open => {
+                if s.tab == Tab::ZeroShot {
+                    let hit = s
+                        .zeroshot
+                        .results
+                        .get(s.zeroshot.column)
+                        .and_then(|m| m.hits.get(s.zeroshot.rank));
+                    if let Some(hit) = hit {
+                        let item = hit.item;
+                        return self.query(QueryKind::Open(item), false);
+                    }
+                }
+            }
+            Command::ToggleHeatmap => match s.zeroshot.opened.as_mut() {
+                Some(o) if o.overlay.is_some() => o.show_heatmap = !o.show_heatmap,
+                Some(_) => s.status = Some("this image has no heatmap".into()),
+                None => s.status = Some("open an image first (Enter)".into()),
+            },
+            Command::Left | Command::Right => {
+                let n = s.model_count();
+                let col = match s.tab {
+                    Tab::ZeroShot => &mut s.zeroshot.column,
+                    Tab::Retrieval => &mut s.retrieval.column,
+                    _ => return Action::None,
+                };
+                *col = if c == Command::Left {
+                    col.saturating_sub(1)
+                } else {
+                    (*col + 1).min(n - 1)
+                };
+            }
+            Command::Up => return self.move_by(-1),
+            Command::Down => return self.move_by(1),
+            Command::PageUp => return self.move_by(-(self.page() as isize)),
+            Command::PageDown => return self.move_by(self.page() as isize),
+        }
+        Action::None
+    }
+
+    fn page(&self) -> usize {
+        (view::body_area(self.state.size).height as usize)
+            .saturating_sub(4)
+            .max(1)
+    }
+
+    /// Moves the current tab's selection; on the Retrieval tab a new image runs its query.
+    fn move_by(&mut self, delta: isize) -> Action {
+        let s = &mut self.state;
+        let step = |pos: usize, len: usize| -> usize {
+            if len == 0 {
+                0
+            } else {
+                (pos as isize + delta).clamp(0, len as isize - 1) as usize
+            }
+        };
+        match s.tab {
+            Tab::Overview => {
+                s.overview_pos.selected = step(s.overview_pos.selected, s.overview.lines.len())
+            }
+            Tab::ZeroShot => {
+                let len = hits_len(&s.zeroshot.results, s.zeroshot.column);
+                s.zeroshot.rank = step(s.zeroshot.rank, len);
+            }
+            Tab::Retrieval => match s.retrieval.mode {
+                RetrievalMode::TextToImage => {
+                    let len = hits_len(&s.retrieval.results, s.retrieval.column);
+                    s.retrieval.rank = step(s.retrieval.rank, len);
+                }
+                RetrievalMode::ImageToText => {
+                    let len = s.gallery.as_ref().map_or(0, |g| g.items.len());
+                    let item = step(s.retrieval.item, len);
+                    if len == 0 || (item == s.retrieval.item && !s.retrieval.results.is_empty()) {
+                        return Action::None;
+                    }
+                    s.retrieval.item = item;
+                    s.retrieval.truth = Some(item);
+                    return self.query(QueryKind::ImageToTexts(item), true);
+                }
+            },
+            Tab::Probe => {}
+            Tab::Geometry => {}
+            Tab::Rag => {
+                let len = s.rag.items.first().map_or(0, Vec::len);
+                s.rag_pos.selected = step(s.rag_pos.selected, len);
+            }
+        }
+        Action::None
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) -> Action {
+        match m.kind {
+            MouseEventKind::ScrollUp => self.on_command(Command::Up),
+            MouseEventKind::ScrollDown => self.on_command(Command::Down),
+            MouseEventKind::Down(MouseButton::Left) => {
+                let pos = Position::new(m.column, m.row);
+                let size = self.state.size;
+                let full = Rect::new(0, 0, size.0, size.1);
+                if let Some(tab) = view::tab_at(full, pos) {
+                    self.state.tab = tab;
+                    return Action::None;
+                }
+                if self.state.tab == Tab::Overview {
+                    if let Some(line) =
+                        view::overview::line_at(&self.state, view::body_area(size), pos)
+                    {
+                        self.state.overview_pos.selected = line;
+                    }
+                }
+                Action::None
+            }
+            _ => Action::None,
+        }
+    }
+}
+
+/// Number of hits in one model column.
+fn hits_len(results: &[super::state::ModelHits], column: usize) -> usize {
+    results.get(column).map_or(0, |m| m.hits.len())
+}
+
+/// A half-block thumbnail of [`THUMB_CELLS`] cells.
+fn thumb_protocol(t: &Thumb) -> Option<Protocol> {
+    let img = image::GrayImage::from_raw(t.width, t.height, t.pixels.clone())?;
+    let area = Rect::new(0, 0, THUMB_CELLS.0, THUMB_CELLS.1);
+    Halfblocks::new(DynamicImage::ImageLuma8(img), area)
+        .ok()
+        .map(Protocol::Halfblocks)
+}

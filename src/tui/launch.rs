@@ -1,0 +1,320 @@
+/*!
+From an opened [`Workbench`] to a [`Launch`]: the glue between the core/evaluation code and the TUI.
+
+It owns the translation of the workbench's types into the TUI's view models — the test split of
+the first dataset becomes the live-query [`Gallery`] (its cached embeddings, class embeddings from
+the prompt embeddings, half-block thumbnails), [`EvalSummary`] becomes [`PlotData`] and metric rows —
+and the order of the background jobs: embed (cache first) → evaluate. Nothing here draws or
+computes a metric; the numbers come from [`crate::headless::evaluate`], exactly as in the report.
+*/
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use ndarray::Array2;
+
+use super::search::PromptEncoder;
+use super::state::{
+    CosineHistogram, GalleryEmbeddings, GalleryItem, GapShiftCurve, HeaderInfo, PcaScatter,
+    PlotData, ProbeCurve,
+};
+use super::worker::{Job, JobContext, JobError, Update, thumbnail};
+use super::{Gallery, Launch};
+use crate::data::Dataset;
+use crate::embed::EmbedOptions;
+use crate::embed::progress::{Progress, Stage};
+use crate::eval::ModelEmbeddings;
+use crate::eval::config::EvalConfig;
+use crate::eval::summary::EvalSummary;
+use crate::eval::zeroshot;
+use crate::model::Model;
+use crate::workbench::{DatasetEmbeddings, Workbench};
+
+/// Thumbnail side in pixels (drawn as 6×3 cells of half blocks).
+const THUMB_PX: u32 = 12;
+/// Thumbnails are decoded for at most this many gallery items (the rest show none).
+const THUMB_MAX: usize = 5_000;
+
+/// Live prompts through each loaded model's text tower.
+pub struct ModelEncoder(pub Vec<Arc<Model>>);
+
+impl PromptEncoder for ModelEncoder {
+    fn encode(&mut self, texts: &[String]) -> Result<Vec<Array2<f32>>, JobError> {
+        self.0
+            .iter()
+            .map(|m| m.encode_texts(texts).map_err(|e| Box::new(e) as JobError))
+            .collect()
+    }
+}
+
+/// Embedding progress as a job gauge.
+struct Gauge {
+    ctx: JobContext,
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl Progress for Gauge {
+    fn start(&self, _stage: Stage, _model: &str, _dataset: &str, total: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.done.store(0, Relaxed);
+        self.total.store(total as u64, Relaxed);
+        self.ctx.progress(0, total as u64);
+    }
+    fn advance(&self, n: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let done = self.done.fetch_add(n as u64, Relaxed) + n as u64;
+        self.ctx.progress(done, self.total.load(Relaxed));
+    }
+    fn finish(&self) {}
+}
+
+/// Header facts of a workbench before anything ran.
+pub fn header(wb: &Workbench) -> HeaderInfo {
+    let models = wb.models.iter().map(|m| m.name.clone()).collect();
+    let dataset = wb
+        .datasets
+        .iter()
+        .find_map(|d| d.dataset.as_ref().ok())
+        .map(|d| (d.name.clone(), d.splits.test.clone()));
+    let provider = wb
+        .loaded_models()
+        .first()
+        .map(|m| short_provider(&m.image_provider.provider))
+        .unwrap_or_else(|| "-".into());
+    HeaderInfo {
+        models,
+        dataset: dataset.as_ref().map_or("-".into(), |d| d.0.clone()),
+        split: dataset.map_or("-".into(), |d| d.1),
+        provider,
+        cache: if wb.cache.root().is_some() {
+            "checking".into()
+        } else {
+            "off".into()
+        },
+    }
+}
+
+fn short_provider(p: &str) -> String {
+    p.trim_end_matches("ExecutionProvider").to_string()
+}
+
+/// The first dataset's embeddings, handed from the embed job to the jobs after it.
+type Slot = Arc<Mutex<Option<Arc<DatasetEmbeddings>>>>;
+
+fn embeddings(slot: &Slot) -> Result<Arc<DatasetEmbeddings>, JobError> {
+    slot.lock()
+        .map_err(|_| "embedding results lost")?
+        .clone()
+        .ok_or_else(|| "nothing to evaluate: embedding did not finish".into())
+}
+
+/// The TUI session of a workbench: embed, then evaluate the first loaded dataset.
+pub fn launch(wb: Workbench) -> Launch {
+    let head = header(&wb);
+    let wb = Arc::new(wb);
+    let encoder = ModelEncoder(wb.loaded_models());
+    let slot: Slot = Arc::new(Mutex::new(None));
+    let embed_job = {
+        let (wb, slot, head) = (wb.clone(), slot.clone(), head.clone());
+        Job::new("embed", move |ctx: &JobContext| {
+            let gauge = Arc::new(Gauge {
+                ctx: ctx.clone(),
+                done: 0.into(),
+                total: 0.into(),
+            });
+            let opts = EmbedOptions {
+                cancel: Arc::new(AtomicBool::new(false)),
+                progress: gauge,
+                ..EmbedOptions::default()
+            };
+            let mut all = wb.embed_all(&opts);
+            if all.is_empty() {
+                return Err("no dataset could be loaded; run `eclip info` to see why".into());
+            }
+            let first = all.remove(0);
+            let runs: Vec<_> = first
+                .runs
+                .iter()
+                .filter_map(|r| r.result.as_ref().ok())
+                .collect();
+            let computed: usize = runs
+                .iter()
+                .map(|r| r.stats.images_computed + r.stats.texts_computed)
+                .sum();
+            let total: usize = runs
+                .iter()
+                .map(|r| r.stats.images_total + r.stats.texts_total)
+                .sum();
+            let mut h = head;
+            h.cache = match (wb.cache.root().is_some(), computed) {
+                (false, _) => "off".into(),
+                (true, 0) => "hit".into(),
+                (true, c) => format!("{c}/{total} computed"),
+            };
+            ctx.publish(Update::Header(h));
+            let models: Vec<&ModelEmbeddings> = first.successful();
+            if let Some(g) = gallery(&first.dataset, &models) {
+                let thumbs = g
+                    .items
+                    .iter()
+                    .take(THUMB_MAX)
+                    .map(|i| thumbnail(&i.image, THUMB_PX))
+                    .collect();
+                ctx.publish(Update::Gallery(Arc::new(g), thumbs));
+            }
+            let failed: Vec<String> = first
+                .runs
+                .iter()
+                .filter_map(|r| r.result.as_ref().err().map(|e| format!("{}: {e}", r.model)))
+                .collect();
+            *slot.lock().map_err(|_| "embedding results lost")? = Some(Arc::new(first));
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(failed.join("; ").into())
+            }
+        })
+    };
+    let eval_job = Job::new("evaluate", move |ctx: &JobContext| {
+        let emb = embeddings(&slot)?;
+        let cfg: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
+        let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
+        if models.is_empty() {
+            return Err("no model produced embeddings".into());
+        }
+        let summary = crate::headless::evaluate(&emb.dataset, &models, &cfg, &mut |p| {
+            ctx.progress(p.done as u64, p.total as u64)
+        });
+        ctx.publish(Update::Metrics(summary.rows.clone()));
+        ctx.publish(Update::Plots(plots(&summary)));
+        Ok(())
+    });
+    Launch {
+        header: head,
+        jobs: vec![embed_job, eval_job],
+        encoder: Some(Box::new(encoder)),
+    }
+}
+
+/// The test split of `dataset` under every model, with class embeddings; `None` when a model has
+/// no test split or the models embedded different rows.
+pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings]) -> Option<Gallery> {
+    let split = &dataset.splits.test;
+    let first = models.first()?.splits.get(split)?;
+    let mut out = Vec::new();
+    for m in models {
+        let s = m.splits.get(split)?;
+        if s.rows != first.rows {
+            return None;
+        }
+        let class_rows: Vec<_> = m
+            .prompts
+            .iter()
+            .map(|p| zeroshot::class_embedding(p.positive.view()))
+            .collect::<Option<_>>()?;
+        let dim = s.image.ncols();
+        out.push(GalleryEmbeddings {
+            model: m.model.clone(),
+            image: s.image.clone(),
+            text: s.text.clone(),
+            classes: zeroshot::stack(&class_rows, dim),
+        });
+    }
+    let items = first
+        .rows
+        .iter()
+        .filter_map(|&r| {
+            let row = dataset.rows.get(r)?;
+            Some(GalleryItem {
+                row: r,
+                image: row.image.clone(),
+                heatmap: row.heatmap.clone(),
+                report: row.report.clone(),
+                labels: dataset
+                    .labels
+                    .iter()
+                    .zip(&row.labels)
+                    .filter(|(_, v)| **v == 1)
+                    .map(|(l, _)| l.clone())
+                    .collect(),
+            })
+        })
+        .collect::<Vec<_>>();
+    (items.len() == first.rows.len()).then(|| Gallery {
+        items,
+        classes: models[0].prompts.iter().map(|p| p.name.clone()).collect(),
+        models: out,
+    })
+}
+
+/// The figure data of an evaluation, as the Probe and Geometry tabs draw it.
+pub fn plots(s: &EvalSummary) -> PlotData {
+    let mut p = PlotData::default();
+    for mp in &s.plots {
+        let curve = mp
+            .probe_curves
+            .iter()
+            .find(|c| c.metric == "accuracy")
+            .or_else(|| mp.probe_curves.first());
+        if let Some(c) = curve {
+            let spread = |f: fn(f64, f64) -> f64, pt: &crate::eval::summary::ProbePoint| {
+                pt.per_seed.iter().copied().reduce(f).unwrap_or(pt.mean)
+            };
+            p.probe.push(ProbeCurve {
+                model: mp.model.clone(),
+                metric: c.metric.clone(),
+                fractions: c.points.iter().map(|x| x.fraction).collect(),
+                mean: c.points.iter().map(|x| x.mean).collect(),
+                min: c.points.iter().map(|x| spread(f64::min, x)).collect(),
+                max: c.points.iter().map(|x| spread(f64::max, x)).collect(),
+            });
+        }
+        if let Some(h) = &mp.cosine {
+            p.histograms.push(CosineHistogram {
+                model: mp.model.clone(),
+                edges: h.matched.edges.clone(),
+                matched: h.matched.density(),
+                unmatched: h.unmatched.density(),
+            });
+        }
+        if let Some(pca) = &mp.pca {
+            let pts = |v: &[[f64; 2]]| v.iter().map(|x| (x[0], x[1])).collect();
+            p.pca.push(PcaScatter {
+                model: mp.model.clone(),
+                image: pts(&pca.image),
+                text: pts(&pca.text),
+                gap_from: (pca.text_mean[0], pca.text_mean[1]),
+                gap_to: (pca.image_mean[0], pca.image_mean[1]),
+            });
+        }
+        if !mp.gap_shift.is_empty() {
+            let zs = mp.gap_shift.iter().all(|g| g.zeroshot_accuracy.is_some());
+            let (metric, values) = if zs {
+                (
+                    "zero-shot accuracy",
+                    mp.gap_shift
+                        .iter()
+                        .filter_map(|g| g.zeroshot_accuracy)
+                        .collect(),
+                )
+            } else if mp.gap_shift.iter().all(|g| g.r_at_1.is_some()) {
+                (
+                    "image→text R@1",
+                    mp.gap_shift.iter().filter_map(|g| g.r_at_1).collect(),
+                )
+            } else {
+                (
+                    "modality gap",
+                    mp.gap_shift.iter().map(|g| g.modality_gap).collect(),
+                )
+            };
+            p.gap_shift.push(GapShiftCurve {
+                model: mp.model.clone(),
+                metric: metric.into(),
+                shifts: mp.gap_shift.iter().map(|g| g.lambda).collect(),
+                values,
+            });
+        }
+    }
+    p
+}

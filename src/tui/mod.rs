@@ -1,0 +1,211 @@
+/*!
+The interactive workbench: a ratatui terminal UI that compares the configured models side by side.
+
+It owns the terminal session and nothing about models or metrics: the caller (`src/main.rs`)
+hands [`run`] a [`Launch`] — header facts, the background [`Job`]s that load, embed and evaluate
+(they publish their results as [`Update`]s), and optionally a [`PromptEncoder`] for live typed
+prompts. Information flows one way (gitui/bottom style):
+
+```text
+input thread ─┐
+job thread  ──┼─ Event ─▶ App::handle ─▶ AppState ─▶ view::draw (pure) ─▶ frame
+query thread ─┘                 └─▶ Action (query, export, quit) ─▶ run loop
+```
+
+- [`state`]: plain data and the view models built from evaluation output;
+- [`app`]: `App::handle(Event) -> Action`, the only place the state changes;
+- [`keys`]: the key table feeding dispatch, footer and help;
+- [`view`]: one pure drawing module per tab;
+- [`worker`]: the job and query threads; [`search`]: cosine + top-k;
+- [`export`], [`summary`]: CSV of the current view and the table printed on quit.
+
+The terminal is restored on every exit path: a drop guard on normal return and errors, and a
+panic hook (installed by `ratatui::try_init`, extended here to release the mouse) on panics. When
+stdout is not a terminal ([`is_terminal`] is false) the binary prints its headless summary instead.
+*/
+pub mod app;
+pub mod export;
+pub mod keys;
+pub mod launch;
+pub mod search;
+pub mod state;
+pub mod summary;
+pub mod view;
+pub mod worker;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use ratatui_image::picker::Picker;
+
+pub use app::{Action, App, Event};
+pub use search::PromptEncoder;
+pub use state::{AppState, Gallery, HeaderInfo, Tab};
+pub use worker::{Job, JobContext, JobError, Update};
+
+/// Errors of the terminal session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error("writing the export '{path}'")]
+    Export {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+}
+
+/// What the TUI is started with.
+pub struct Launch {
+    pub header: HeaderInfo,
+    /// Run in order on a background thread.
+    pub jobs: Vec<Job>,
+    /// Encodes typed prompts; without it only class queries and image queries work.
+    pub encoder: Option<Box<dyn PromptEncoder>>,
+}
+
+/// Whether stdout is a terminal (draw the TUI) or not (print the headless summary).
+pub fn is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Restores the terminal when dropped, whatever way `run` is left.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// How images are drawn. The terminal is asked for a graphics protocol (kitty, sixel, iTerm2) only
+/// when its environment says it has one (kitty, WezTerm, iTerm2, Ghostty, foot, mlterm, or
+/// `ECLIP_IMAGES=query`): a terminal that never answers the query would leave a reader on stdin
+/// that swallows keys. Everything else, tmux included, gets half blocks (`ECLIP_IMAGES=halfblocks`
+/// forces them).
+fn picker() -> Picker {
+    let halfblocks = || Picker::from_fontsize((10, 20));
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let choice = env("ECLIP_IMAGES");
+    let graphics_terminal = ["kitty", "WezTerm", "iTerm.app", "ghostty", "mlterm"]
+        .contains(&env("TERM_PROGRAM").as_str())
+        || ["xterm-kitty", "foot", "xterm-ghostty", "mlterm"].contains(&env("TERM").as_str())
+        || !env("KITTY_WINDOW_ID").is_empty();
+    let in_tmux = !env("TMUX").is_empty();
+    if choice == "halfblocks" || (choice != "query" && (in_tmux || !graphics_terminal)) {
+        return halfblocks();
+    }
+    Picker::from_query_stdio().unwrap_or_else(|_| halfblocks())
+}
+
+/// Runs the TUI until the user quits; then prints the summary table to stdout.
+///
+/// # Errors
+/// When the terminal cannot be set up or drawn to, or a thread cannot be started.
+pub fn run(launch: Launch) -> Result<(), Error> {
+    let mut terminal = ratatui::try_init()?;
+    let guard = TerminalGuard;
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        ratatui::restore();
+        hook(info);
+    }));
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    let picker = picker();
+    let size = terminal.size()?;
+    let mut state = AppState::new(launch.header, picker);
+    state.size = (size.width, size.height);
+    let mut app = App::new(state);
+
+    let (tx, rx) = unbounded::<Event>();
+    let (qtx, qrx) = unbounded::<worker::QueryMsg>();
+    spawn_input(tx.clone())?;
+    worker::spawn_queries(launch.encoder, qrx, tx.clone())?;
+    worker::spawn_jobs(launch.jobs, tx.clone())?;
+
+    let result = event_loop(&mut terminal, &mut app, &rx, &qtx, &tx);
+    drop(guard);
+    result?;
+    print!("{}", summary::render(&app.state.overview));
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+fn spawn_input(tx: Sender<Event>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("eclip-input".into())
+        .spawn(move || {
+            loop {
+                let ev = match crossterm::event::read() {
+                    Ok(crossterm::event::Event::Key(k)) => Event::Key(k),
+                    Ok(crossterm::event::Event::Mouse(m)) => Event::Mouse(m),
+                    Ok(crossterm::event::Event::Resize(w, h)) => Event::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => return,
+                };
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Draw, wait for events, apply them all, carry out their actions; until quit.
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Event>,
+    queries: &Sender<worker::QueryMsg>,
+    tx: &Sender<Event>,
+) -> Result<(), Error> {
+    while app.state.running {
+        terminal.draw(|f| view::draw(f, &app.state))?;
+        let Ok(first) = rx.recv() else {
+            return Ok(());
+        };
+        let mut pending = vec![first];
+        // Apply everything already queued before the next frame (progress bursts, fast typing),
+        // but never hold a frame back by more than ~30 ms.
+        let deadline = std::time::Instant::now() + Duration::from_millis(30);
+        while let Ok(ev) = rx.try_recv() {
+            pending.push(ev);
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+        for ev in pending {
+            let action = app.handle(ev);
+            perform(action, app, queries, tx);
+        }
+    }
+    Ok(())
+}
+
+fn perform(action: Action, app: &App, queries: &Sender<worker::QueryMsg>, tx: &Sender<Event>) {
+    match action {
+        Action::None | Action::Quit => {}
+        Action::Query(q) => {
+            let _ = queries.send(worker::QueryMsg::Run(q));
+        }
+        Action::ShareGallery(g) => {
+            let _ = queries.send(worker::QueryMsg::SetGallery(g));
+        }
+        Action::Export(tab) => {
+            let table = export::view_table(&app.state, tab);
+            let result = std::env::current_dir()
+                .map_err(Error::from)
+                .and_then(|d| export::write_csv(&d, tab, &table))
+                .map_err(|e| worker::error_chain(&e));
+            let _ = tx.send(Event::Exported(result));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

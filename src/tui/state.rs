@@ -1,0 +1,626 @@
+/*!
+The TUI's state: plain data, nothing else.
+
+[`AppState`] holds everything a frame shows — which tab is open, what each tab has selected, the
+results that came back from worker threads and the view models built from evaluation output.
+It owns no threads, terminal or file handles, so it can be built in a test, driven through
+[`crate::tui::app::App::handle`] and drawn into a `TestBackend`.
+
+The view models here (`OverviewTable`, `ProbeCurve`, `GeometryPlots`, `RagView`, ...) are the
+shapes the views draw. They are filled from the evaluation's own types (`eval::MetricRow`,
+`eval::summary::EvalSummary`, `rag::RagSummary`) by the `from_*` constructors, once, when a result
+arrives — never while drawing.
+*/
+use std::path::PathBuf;
+
+use ndarray::Array2;
+use ratatui_image::picker::Picker;
+use ratatui_image::protocol::Protocol;
+
+use crate::eval::MetricRow;
+
+/// The tabs, in the order of their number keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tab {
+    Overview,
+    ZeroShot,
+    Retrieval,
+    Probe,
+    Geometry,
+    Rag,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Overview,
+        Tab::ZeroShot,
+        Tab::Retrieval,
+        Tab::Probe,
+        Tab::Geometry,
+        Tab::Rag,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::ZeroShot => "Zero-shot",
+            Tab::Retrieval => "Retrieval",
+            Tab::Probe => "Linear probe",
+            Tab::Geometry => "Geometry",
+            Tab::Rag => "RAG",
+        }
+    }
+
+    /// Short name used in export file names.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tab::Overview => "overview",
+            Tab::ZeroShot => "zeroshot",
+            Tab::Retrieval => "retrieval",
+            Tab::Probe => "probe",
+            Tab::Geometry => "geometry",
+            Tab::Rag => "rag",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+
+    pub fn prev(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+/// What the header line says about the session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderInfo {
+    pub models: Vec<String>,
+    pub dataset: String,
+    pub split: String,
+    /// The execution provider ONNX Runtime actually uses ("CPU", "CUDA").
+    pub provider: String,
+    /// Embedding cache state ("hit", "miss: embedding", "off", ...).
+    pub cache: String,
+}
+
+/// A long-running job and how far it got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobStatus {
+    pub name: String,
+    pub done: u64,
+    pub total: u64,
+    pub state: JobState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    Running,
+    Done,
+    Failed(String),
+}
+
+impl JobStatus {
+    pub fn ratio(&self) -> f64 {
+        match self.state {
+            JobState::Done => 1.0,
+            _ if self.total == 0 => 0.0,
+            _ => (self.done as f64 / self.total as f64).clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Whether keys go to the app or into the text box.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum InputMode {
+    #[default]
+    Normal,
+    /// Typing a prompt/search; the buffer lives in the tab's state.
+    Editing,
+}
+
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Higher,
+    Lower,
+    Neutral,
+}
+
+impl Direction {
+    /// Direction by metric name: ranks, alignment and uniformity are better when lower, the modality
+    /// gap has no better side, everything else (accuracy, AUROC, recall, F1...) is better higher.
+    pub fn of_metric(metric: &str) -> Direction {
+        let m = metric.to_ascii_lowercase();
+        if m.contains("gap") {
+            Direction::Neutral
+        } else if m.contains("rank")
+            || m.contains("alignment")
+            || m.contains("uniformity")
+            || m.contains("loss")
+            || m.contains("ece")
+        {
+            Direction::Lower
+        } else {
+            Direction::Higher
+        }
+    }
+}
+
+/// One value with its confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub value: Option<f64>,
+    pub ci: Option<(f64, f64)>,
+    pub n: usize,
+}
+
+/// A comparison `B - A` with its paired-bootstrap CI and p-value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delta {
+    pub value: Option<f64>,
+    pub ci: Option<(f64, f64)>,
+    pub p_value: Option<f64>,
+}
+
+/// Whether a delta is a significant improvement, a significant loss or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Better,
+    Worse,
+    Unclear,
+}
+
+impl Delta {
+    /// Better/worse when the CI excludes zero (or, without a CI, p < 0.05), by the metric's direction.
+    pub fn verdict(&self, direction: Direction) -> Verdict {
+        let Some(v) = self.value else {
+            return Verdict::Unclear;
+        };
+        let significant = match (self.ci, self.p_value) {
+            (Some((lo, hi)), _) => lo > 0.0 || hi < 0.0,
+            (None, Some(p)) => p < 0.05,
+            (None, None) => false,
+        };
+        if !significant || v == 0.0 {
+            return Verdict::Unclear;
+        }
+        match (direction, v > 0.0) {
+            (Direction::Neutral, _) => Verdict::Unclear,
+            (Direction::Higher, true) | (Direction::Lower, false) => Verdict::Better,
+            _ => Verdict::Worse,
+        }
+    }
+}
+
+/// One line of the overview table: a (dataset, task, setting, metric) across models.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewLine {
+    pub dataset: String,
+    pub task: String,
+    pub setting: String,
+    pub metric: String,
+    pub direction: Direction,
+    /// One entry per model, in [`OverviewTable::models`] order.
+    pub values: Vec<Option<Estimate>>,
+    /// One entry per comparison, in [`OverviewTable::comparisons`] order.
+    pub deltas: Vec<Option<Delta>>,
+}
+
+/// The metric table: metrics × models plus `B - A` deltas.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OverviewTable {
+    pub models: Vec<String>,
+    /// Comparison names as they appear in the rows' `model` field ("eCLIP - CLIP").
+    pub comparisons: Vec<String>,
+    pub lines: Vec<OverviewLine>,
+}
+
+impl OverviewTable {
+    /// Groups tidy rows into table lines. `models` fixes the column order; rows of a model not in it
+    /// that contain " - " are comparisons, any other unknown model gets its own column.
+    pub fn from_rows(models: &[String], rows: &[MetricRow]) -> OverviewTable {
+        let mut table = OverviewTable {
+            models: models.to_vec(),
+            ..OverviewTable::default()
+        };
+        for row in rows {
+            if !table.models.contains(&row.model) {
+                if row.model.contains(" - ") {
+                    if !table.comparisons.contains(&row.model) {
+                        table.comparisons.push(row.model.clone());
+                    }
+                } else {
+                    table.models.push(row.model.clone());
+                }
+            }
+        }
+        for row in rows {
+            let idx = table.lines.iter().position(|l| {
+                l.dataset == row.dataset
+                    && l.task == row.task
+                    && l.setting == row.setting
+                    && l.metric == row.metric
+            });
+            let idx = match idx {
+                Some(i) => i,
+                None => {
+                    table.lines.push(OverviewLine {
+                        dataset: row.dataset.clone(),
+                        task: row.task.clone(),
+                        setting: row.setting.clone(),
+                        metric: row.metric.clone(),
+                        direction: Direction::of_metric(&row.metric),
+                        values: vec![None; table.models.len()],
+                        deltas: vec![None; table.comparisons.len()],
+                    });
+                    table.lines.len() - 1
+                }
+            };
+            let ci = row.ci_low.zip(row.ci_high);
+            let line = &mut table.lines[idx];
+            if let Some(m) = table.models.iter().position(|m| *m == row.model) {
+                line.values[m] = Some(Estimate {
+                    value: row.value,
+                    ci,
+                    n: row.n,
+                });
+            } else if let Some(c) = table.comparisons.iter().position(|c| *c == row.model) {
+                line.deltas[c] = Some(Delta {
+                    value: row.value,
+                    ci,
+                    p_value: row.p_value,
+                });
+            }
+        }
+        table
+    }
+
+    /// Lines of one task family (e.g. every line whose task contains "retrieval").
+    pub fn lines_of_task<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a OverviewLine> {
+        self.lines.iter().filter(move |l| l.task.contains(task))
+    }
+}
+
+/// Display data of one gallery row (an image–report pair of the split the TUI explores).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GalleryItem {
+    /// Index into `Dataset::rows`.
+    pub row: usize,
+    pub image: PathBuf,
+    pub heatmap: Option<PathBuf>,
+    pub report: String,
+    /// Names of the positive labels.
+    pub labels: Vec<String>,
+}
+
+/// Cached embeddings of one model over the gallery, rows aligned with [`Gallery::items`].
+#[derive(Debug, Clone)]
+pub struct GalleryEmbeddings {
+    pub model: String,
+    pub image: Array2<f32>,
+    pub text: Array2<f32>,
+    /// One L2-normalised class embedding per zero-shot class, in [`Gallery::classes`] order.
+    pub classes: Array2<f32>,
+}
+
+/// What live queries search: the split's items and each model's cached embeddings.
+#[derive(Debug, Clone)]
+pub struct Gallery {
+    pub items: Vec<GalleryItem>,
+    pub classes: Vec<String>,
+    pub models: Vec<GalleryEmbeddings>,
+}
+
+/// One ranked hit of a live query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index into [`Gallery::items`].
+    pub item: usize,
+    pub score: f32,
+}
+
+/// The per-model answer to one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelHits {
+    pub model: String,
+    pub hits: Vec<Hit>,
+}
+
+/// An opened image: per-class probabilities for every model, pixels ready to draw.
+pub struct OpenedImage {
+    pub item: usize,
+    /// `probs[m][c]`: model `m`, class `c` (softmax over 100 × cosine to the class embeddings).
+    pub probs: Vec<Vec<f32>>,
+    /// Decoded pixels, kept to rebuild `image`/`overlay` when the terminal is resized.
+    pub source: Option<image::DynamicImage>,
+    pub overlay_source: Option<image::DynamicImage>,
+    pub image: Option<Protocol>,
+    pub overlay: Option<Protocol>,
+    pub show_heatmap: bool,
+}
+
+impl std::fmt::Debug for OpenedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedImage")
+            .field("item", &self.item)
+            .field("probs", &self.probs)
+            .field("image", &self.image.is_some())
+            .field("overlay", &self.overlay.is_some())
+            .field("show_heatmap", &self.show_heatmap)
+            .finish()
+    }
+}
+
+/// Half-block thumbnails, one per gallery item (`None` where the image could not be read).
+#[derive(Default)]
+pub struct Thumbs(pub Vec<Option<Protocol>>);
+
+impl std::fmt::Debug for Thumbs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Thumbs({})", self.0.len())
+    }
+}
+
+/// A small grayscale thumbnail (values 0–255), drawn with half blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumb {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+/// Zero-shot tab: prompt or class → top-k images per model.
+#[derive(Debug, Default)]
+pub struct ZeroShotState {
+    pub prompt: String,
+    /// Class picked with `[`/`]`, if the last query came from a class.
+    pub class: Option<usize>,
+    /// What the current results answer ("prompt: ..." / "class: ...").
+    pub query_label: String,
+    pub results: Vec<ModelHits>,
+    /// Selected model column and rank.
+    pub column: usize,
+    pub rank: usize,
+    pub opened: Option<OpenedImage>,
+    pub pending: Option<u64>,
+}
+
+/// Direction of the Retrieval tab's live search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetrievalMode {
+    #[default]
+    ImageToText,
+    TextToImage,
+}
+
+/// Retrieval tab: an image → top-k reports, or a typed query → top-k images.
+#[derive(Debug, Default)]
+pub struct RetrievalState {
+    pub mode: RetrievalMode,
+    /// Selected gallery item (image → text).
+    pub item: usize,
+    pub query: String,
+    pub results: Vec<ModelHits>,
+    /// The gallery item whose own report counts as ground truth, for image → text.
+    pub truth: Option<usize>,
+    pub column: usize,
+    pub rank: usize,
+    pub pending: Option<u64>,
+}
+
+/// Probe accuracy vs label fraction for one model, with the spread across seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeCurve {
+    pub model: String,
+    pub metric: String,
+    /// Label fractions, ascending.
+    pub fractions: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+}
+
+/// Matched vs unmatched cosine histograms of one model (shared bin edges).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CosineHistogram {
+    pub model: String,
+    /// `bins + 1` edges.
+    pub edges: Vec<f64>,
+    /// Densities (each sums to 1 over bins).
+    pub matched: Vec<f64>,
+    pub unmatched: Vec<f64>,
+}
+
+/// 2-D PCA of both modalities of one model and its gap vector (image centroid → text centroid).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcaScatter {
+    pub model: String,
+    pub image: Vec<(f64, f64)>,
+    pub text: Vec<(f64, f64)>,
+    pub gap_from: (f64, f64),
+    pub gap_to: (f64, f64),
+}
+
+/// A metric as the modalities are shifted along the gap vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapShiftCurve {
+    pub model: String,
+    pub metric: String,
+    pub shifts: Vec<f64>,
+    pub values: Vec<f64>,
+}
+
+/// Everything the Geometry and Probe tabs plot, per model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlotData {
+    pub probe: Vec<ProbeCurve>,
+    pub histograms: Vec<CosineHistogram>,
+    pub pca: Vec<PcaScatter>,
+    pub gap_shift: Vec<GapShiftCurve>,
+}
+
+/// A labeler finding in a report: `span` is a byte range of the report text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingView {
+    pub label: String,
+    pub negated: bool,
+    pub span: (usize, usize),
+}
+
+/// One RAG query of one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RagItemView {
+    /// Gallery/dataset row of the query image.
+    pub row: usize,
+    pub snippets: Vec<String>,
+    pub generated: String,
+    pub reference: String,
+    pub generated_findings: Vec<FindingView>,
+    pub reference_findings: Vec<FindingView>,
+}
+
+/// RAG results per model, items aligned across models by position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RagView {
+    pub models: Vec<String>,
+    pub items: Vec<Vec<RagItemView>>,
+}
+
+/// Selection of a scrolling list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListPos {
+    pub selected: usize,
+}
+
+/// The whole TUI state.
+#[derive(Debug)]
+pub struct AppState {
+    pub tab: Tab,
+    pub header: HeaderInfo,
+    pub jobs: Vec<JobStatus>,
+    pub mode: InputMode,
+    pub help: bool,
+    pub running: bool,
+    /// Last message for the status line (export done, query failed, ...).
+    pub status: Option<String>,
+    /// Terminal size (columns, rows), for mouse hit-testing and image sizing.
+    pub size: (u16, u16),
+    pub rows: Vec<MetricRow>,
+    pub overview: OverviewTable,
+    pub overview_pos: ListPos,
+    pub gallery: Option<std::sync::Arc<Gallery>>,
+    pub thumbs: Thumbs,
+    pub zeroshot: ZeroShotState,
+    pub retrieval: RetrievalState,
+    pub plots: PlotData,
+    pub geometry_model: usize,
+    pub rag: RagView,
+    pub rag_pos: ListPos,
+    /// How images are drawn: half blocks unless the terminal answered a graphics query.
+    pub picker: Picker,
+    /// Top-k of live queries.
+    pub k: usize,
+    pub next_query: u64,
+}
+
+impl AppState {
+    pub fn new(header: HeaderInfo, picker: Picker) -> AppState {
+        let overview = OverviewTable::from_rows(&header.models, &[]);
+        AppState {
+            tab: Tab::Overview,
+            header,
+            jobs: Vec::new(),
+            mode: InputMode::Normal,
+            help: false,
+            running: true,
+            status: None,
+            size: (80, 24),
+            rows: Vec::new(),
+            overview,
+            overview_pos: ListPos::default(),
+            gallery: None,
+            thumbs: Thumbs::default(),
+            zeroshot: ZeroShotState::default(),
+            retrieval: RetrievalState::default(),
+            plots: PlotData::default(),
+            geometry_model: 0,
+            rag: RagView::default(),
+            rag_pos: ListPos::default(),
+            picker,
+            k: 10,
+            next_query: 1,
+        }
+    }
+
+    pub fn model_count(&self) -> usize {
+        self.header.models.len().max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(model: &str, metric: &str, value: f64, ci: (f64, f64), p: Option<f64>) -> MetricRow {
+        MetricRow {
+            model: model.into(),
+            dataset: "d".into(),
+            task: "zeroshot".into(),
+            setting: "argmax".into(),
+            metric: metric.into(),
+            value: Some(value),
+            ci_low: Some(ci.0),
+            ci_high: Some(ci.1),
+            n: 10,
+            p_value: p,
+        }
+    }
+
+    #[test]
+    fn overview_groups_models_and_comparisons() {
+        let models = vec!["CLIP".to_string(), "eCLIP".to_string()];
+        let rows = vec![
+            row("CLIP", "acc", 0.5, (0.4, 0.6), None),
+            row("eCLIP", "acc", 0.7, (0.6, 0.8), None),
+            row("eCLIP - CLIP", "acc", 0.2, (0.1, 0.3), Some(0.01)),
+            row("CLIP", "mean_rank", 5.0, (4.0, 6.0), None),
+        ];
+        let t = OverviewTable::from_rows(&models, &rows);
+        assert_eq!(t.comparisons, vec!["eCLIP - CLIP".to_string()]);
+        assert_eq!(t.lines.len(), 2);
+        assert_eq!(t.lines[0].values[1].and_then(|e| e.value), Some(0.7));
+        let d = t.lines[0].deltas[0].expect("delta");
+        assert_eq!(d.verdict(Direction::Higher), Verdict::Better);
+        assert_eq!(d.verdict(Direction::Lower), Verdict::Worse);
+        assert_eq!(t.lines[1].direction, Direction::Lower);
+        assert!(t.lines[1].deltas[0].is_none());
+    }
+
+    #[test]
+    fn delta_with_ci_spanning_zero_is_unclear() {
+        let d = Delta {
+            value: Some(0.1),
+            ci: Some((-0.05, 0.2)),
+            p_value: Some(0.01),
+        };
+        assert_eq!(d.verdict(Direction::Higher), Verdict::Unclear);
+        let d = Delta {
+            value: Some(-0.1),
+            ci: None,
+            p_value: Some(0.01),
+        };
+        assert_eq!(d.verdict(Direction::Higher), Verdict::Worse);
+    }
+
+    #[test]
+    fn tabs_cycle() {
+        assert_eq!(Tab::Rag.next(), Tab::Overview);
+        assert_eq!(Tab::Overview.prev(), Tab::Rag);
+        assert_eq!(Tab::Geometry.index(), 4);
+    }
+}

@@ -1,0 +1,252 @@
+/*!
+Views: pure functions from [`AppState`] to widgets.
+
+Drawing takes `&AppState` and never changes it, never computes a metric and never reads a file;
+it lays out and styles what the state already holds. The screen is, top to bottom: a header line
+(models, dataset, split, execution provider, cache), the tab bar, the current tab's body, a status
+line (job gauges or the last message) and the footer of key hints from [`crate::tui::keys`].
+The layout helpers ([`body_area`], [`tab_at`]) are shared with [`crate::tui::app`] for mouse
+hit-testing, so clicks land where things are drawn.
+*/
+pub mod geometry;
+pub mod overview;
+pub mod probe;
+pub mod rag;
+pub mod retrieval;
+pub mod theme;
+pub mod zeroshot;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, LineGauge, Paragraph, Row, Table, Tabs, Wrap};
+
+use super::keys::{BINDINGS, footer_hints};
+use super::state::{AppState, InputMode, JobState, Tab};
+use theme::Theme;
+
+/// The body rectangle of a terminal of `size` (columns, rows).
+pub fn body_area(size: (u16, u16)) -> Rect {
+    let full = Rect::new(0, 0, size.0, size.1);
+    split(full)[2]
+}
+
+fn split(area: Rect) -> [Rect; 5] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+fn tab_titles() -> Vec<String> {
+    Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{} {}", i + 1, t.title()))
+        .collect()
+}
+
+/// The tab under a mouse position, if the position is on the tab bar.
+pub fn tab_at(full: Rect, pos: Position) -> Option<Tab> {
+    let bar = split(full)[1];
+    if !bar.contains(pos) {
+        return None;
+    }
+    // ratatui's Tabs: " title " then a one-column divider, repeated.
+    let mut x = bar.x;
+    for (tab, title) in Tab::ALL.iter().zip(tab_titles()) {
+        let w = title.chars().count() as u16 + 2;
+        if pos.x >= x && pos.x < x + w {
+            return Some(*tab);
+        }
+        x += w + 1;
+    }
+    None
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
+    let [header, tabs, body, status, footer] = split(frame.area());
+    draw_header(frame, header, state);
+    frame.render_widget(
+        Tabs::new(tab_titles())
+            .select(state.tab.index())
+            .style(Theme::DIM)
+            .highlight_style(Theme::SELECTED_TAB),
+        tabs,
+    );
+    match state.tab {
+        Tab::Overview => overview::draw(frame, body, state),
+        Tab::ZeroShot => zeroshot::draw(frame, body, state),
+        Tab::Retrieval => retrieval::draw(frame, body, state),
+        Tab::Probe => probe::draw(frame, body, state),
+        Tab::Geometry => geometry::draw(frame, body, state),
+        Tab::Rag => rag::draw(frame, body, state),
+    }
+    draw_status(frame, status, state);
+    draw_footer(frame, footer, state);
+    if state.help {
+        draw_help(frame, frame.area(), state.tab);
+    }
+}
+
+fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
+    let h = &state.header;
+    let mut spans = vec![Span::styled(" eclip ", Theme::TITLE)];
+    for (i, m) in h.models.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" vs "));
+        }
+        spans.push(Span::styled(
+            m.clone(),
+            Theme::model(i).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let field = |k: &str, v: &str| {
+        [
+            Span::styled(format!(" │ {k} "), Theme::DIM),
+            Span::raw(if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.to_string()
+            }),
+        ]
+    };
+    spans.extend(field("data", &h.dataset));
+    spans.extend(field("split", &h.split));
+    spans.extend(field("EP", &h.provider));
+    spans.extend(field("cache", &h.cache));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
+    if let Some(job) = state.jobs.iter().find(|j| j.state == JobState::Running) {
+        let label = if job.total > 0 {
+            format!("{} {}/{}", job.name, job.done, job.total)
+        } else {
+            format!("{} …", job.name)
+        };
+        frame.render_widget(
+            LineGauge::default()
+                .filled_style(Theme::GAUGE)
+                .label(label)
+                .ratio(job.ratio()),
+            area,
+        );
+        return;
+    }
+    let text = match (&state.status, state.mode == InputMode::Editing) {
+        (_, true) => "typing: Enter runs the query, Esc cancels".to_string(),
+        (Some(s), _) => s.clone(),
+        (None, _) => {
+            let failed = state
+                .jobs
+                .iter()
+                .filter(|j| matches!(j.state, JobState::Failed(_)))
+                .count();
+            if failed > 0 {
+                format!("{failed} job(s) failed; see the Overview")
+            } else if state.jobs.is_empty() {
+                "ready".to_string()
+            } else {
+                "all jobs done".to_string()
+            }
+        }
+    };
+    frame.render_widget(Paragraph::new(Span::styled(text, Theme::DIM)), area);
+}
+
+fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
+    let mut spans = Vec::new();
+    for (keys, hint) in footer_hints(state.tab) {
+        spans.push(Span::styled(format!(" {keys} "), Theme::KEY));
+        spans.push(Span::raw(format!("{hint} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_help(frame: &mut Frame<'_>, area: Rect, tab: Tab) {
+    let rows: Vec<Row> = BINDINGS
+        .iter()
+        .map(|b| {
+            let style = if b.scope.covers(tab) {
+                Style::default()
+            } else {
+                Theme::DIM
+            };
+            let scope = match b.scope {
+                super::keys::Scope::Global => "all tabs".to_string(),
+                super::keys::Scope::Tabs(t) => {
+                    t.iter().map(|t| t.title()).collect::<Vec<_>>().join(", ")
+                }
+            };
+            Row::new(vec![b.label.to_string(), b.help.to_string(), scope]).style(style)
+        })
+        .collect();
+    let h = (rows.len() as u16 + 2).min(area.height);
+    let w = area.width.min(100);
+    let popup = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(6),
+                Constraint::Fill(3),
+                Constraint::Fill(1),
+            ],
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" keys (? or Esc closes) "),
+        ),
+        popup,
+    );
+}
+
+/// A centred message for a panel with nothing to show yet.
+pub fn placeholder(frame: &mut Frame<'_>, area: Rect, text: &str) {
+    frame.render_widget(
+        Paragraph::new(text.to_string())
+            .style(Theme::DIM)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL)),
+        area,
+    );
+}
+
+/// Splits `area` into one column per model.
+pub fn model_columns(area: Rect, n: usize) -> Vec<Rect> {
+    let n = n.max(1);
+    Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n])
+        .split(area)
+        .to_vec()
+}
+
+/// A bordered table with a bold header row and a title.
+pub fn titled_table<'a>(
+    rows: impl IntoIterator<Item = Row<'a>>,
+    widths: Vec<Constraint>,
+    header: Vec<ratatui::widgets::Cell<'a>>,
+    title: impl Into<Line<'a>>,
+) -> Table<'a> {
+    Table::new(rows, widths)
+        .header(Row::new(header).style(Theme::HEADER_ROW))
+        .block(Block::default().borders(Borders::ALL).title(title))
+}
+
+/// `0.123` with three decimals, `-` for none.
+pub fn num(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.3}"))
+}

@@ -1,0 +1,160 @@
+/*!
+RAG tab: for the selected query image (↑/↓), each model's retrieved snippets, its generated
+report and the ground-truth report, with the labeler's findings highlighted (positive findings
+bold yellow, negated ones blue italic) so agreement and misses stand out.
+*/
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::theme::Theme;
+use super::{model_columns, placeholder};
+use crate::tui::state::{AppState, FindingView, RagItemView};
+
+/// Splits `text` into spans, styling the findings' byte ranges (out-of-range or overlapping spans
+/// and spans not on character boundaries are ignored).
+pub fn highlight<'a>(text: &'a str, findings: &[FindingView]) -> Vec<Span<'a>> {
+    let mut f: Vec<&FindingView> = findings.iter().collect();
+    f.sort_by_key(|x| x.span.0);
+    let mut out = Vec::new();
+    let mut at = 0;
+    for x in f {
+        let (a, b) = x.span;
+        if a < at
+            || b > text.len()
+            || a >= b
+            || !text.is_char_boundary(a)
+            || !text.is_char_boundary(b)
+        {
+            continue;
+        }
+        if a > at {
+            out.push(Span::raw(&text[at..a]));
+        }
+        let style = if x.negated {
+            Theme::NEGATED
+        } else {
+            Theme::FINDING
+        };
+        out.push(Span::styled(&text[a..b], style));
+        at = b;
+    }
+    if at < text.len() {
+        out.push(Span::raw(&text[at..]));
+    }
+    out
+}
+
+fn labels(findings: &[FindingView]) -> String {
+    let mut pos: Vec<&str> = findings
+        .iter()
+        .filter(|f| !f.negated)
+        .map(|f| f.label.as_str())
+        .collect();
+    pos.sort_unstable();
+    pos.dedup();
+    if pos.is_empty() {
+        "none".into()
+    } else {
+        pos.join(", ")
+    }
+}
+
+fn draw_item(frame: &mut Frame<'_>, area: Rect, i: usize, model: &str, item: &RagItemView) {
+    let mut lines = vec![Line::from(Span::styled("retrieved:", Theme::HEADER_ROW))];
+    for (k, s) in item.snippets.iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}. ", k + 1), Theme::DIM),
+            Span::styled(s.clone(), Theme::DIM),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "generated (findings: {}):",
+            labels(&item.generated_findings)
+        ),
+        Theme::HEADER_ROW,
+    )));
+    lines.push(Line::from(highlight(
+        &item.generated,
+        &item.generated_findings,
+    )));
+    lines.push(Line::from(Span::styled(
+        format!(
+            "ground truth (findings: {}):",
+            labels(&item.reference_findings)
+        ),
+        Theme::TRUTH,
+    )));
+    lines.push(Line::from(highlight(
+        &item.reference,
+        &item.reference_findings,
+    )));
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Theme::model(i))
+                .title(Span::styled(format!(" {model} "), Theme::model(i))),
+        ),
+        area,
+    );
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
+    let rag = &state.rag;
+    let n = rag.items.first().map_or(0, Vec::len);
+    if n == 0 {
+        placeholder(
+            frame,
+            area,
+            "No RAG results yet: retrieval-augmented reports appear when the RAG job finishes.",
+        );
+        return;
+    }
+    let sel = state.rag_pos.selected.min(n - 1);
+    let [top, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let row = rag.items[0][sel].row;
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!(" query {}/{n} ", sel + 1), Theme::KEY),
+            Span::styled(format!(" dataset row {row} · ↑↓ next query",), Theme::DIM),
+            Span::styled("  finding", Theme::FINDING),
+            Span::raw(" "),
+            Span::styled("negated", Theme::NEGATED),
+        ]))
+        .style(Style::new()),
+        top,
+    );
+    for (i, (col, (model, items))) in model_columns(body, rag.models.len())
+        .into_iter()
+        .zip(rag.models.iter().zip(&rag.items))
+        .enumerate()
+    {
+        if let Some(item) = items.get(sel) {
+            draw_item(frame, col, i, model, item);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlight_splits_on_findings_and_skips_bad_spans() {
+        let f = |a, b, neg| FindingView {
+            label: "x".into(),
+            negated: neg,
+            span: (a, b),
+        };
+        let text = "no effusion. cardiomegaly.";
+        let spans = highlight(text, &[f(13, 25, false), f(3, 11, true), f(20, 99, false)]);
+        let parts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(parts, vec!["no ", "effusion", ". ", "cardiomegaly", "."]);
+        assert_eq!(spans[1].style, Theme::NEGATED);
+        assert_eq!(spans[3].style, Theme::FINDING);
+    }
+}

@@ -1,0 +1,368 @@
+/*!
+Work off the UI thread: background jobs and live queries.
+
+Two kinds of threads feed the UI loop through one crossbeam channel of [`Event`]s, always with
+owned data (bottom's collector pattern):
+- the **job thread** runs the [`Job`]s given to [`crate::tui::run`] one after another (loading,
+  embedding, evaluating, RAG). A job reports progress and publishes [`Update`]s as soon as it has
+  them, so the Overview fills in task by task;
+- the **query thread** answers live queries ([`QueryRequest`]) over the cached embeddings: encoding
+  a typed prompt, cosine + top-k, opening an image. It has its own thread so typing stays responsive
+  while probes run on the job thread. Every request carries an id; the app ignores answers to
+  requests it has since replaced.
+
+Neither thread touches the terminal or [`crate::tui::state::AppState`].
+*/
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use image::DynamicImage;
+
+use super::app::Event;
+use super::search::{self, PromptEncoder};
+use super::state::{Gallery, HeaderInfo, ModelHits, PlotData, RagView, Thumb};
+use crate::eval::MetricRow;
+
+/// Boxed error of a job, shown in the UI with the job's name.
+pub type JobError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A result a job publishes for the UI.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Header facts learnt while loading (the execution provider actually used, cache state).
+    Header(HeaderInfo),
+    /// The split the live queries search, with thumbnails per item (`None` where unreadable).
+    Gallery(Arc<Gallery>, Vec<Option<Thumb>>),
+    /// Finished metric rows (appended to what is there).
+    Metrics(Vec<MetricRow>),
+    /// Plot data of the Probe and Geometry tabs.
+    Plots(PlotData),
+    Rag(RagView),
+}
+
+/// What a running job can tell the UI.
+#[derive(Clone)]
+pub struct JobContext {
+    name: String,
+    tx: Sender<Event>,
+}
+
+impl JobContext {
+    /// Reports `done` of `total` steps.
+    pub fn progress(&self, done: u64, total: u64) {
+        let _ = self.tx.send(Event::Progress {
+            job: self.name.clone(),
+            done,
+            total,
+        });
+    }
+
+    /// Hands a result to the UI now.
+    pub fn publish(&self, update: Update) {
+        let _ = self.tx.send(Event::Update(update));
+    }
+}
+
+/// The body of a job.
+pub type JobFn = Box<dyn FnOnce(&JobContext) -> Result<(), JobError> + Send>;
+
+/// A named unit of background work.
+pub struct Job {
+    pub name: String,
+    pub run: JobFn,
+}
+
+impl Job {
+    pub fn new(
+        name: impl Into<String>,
+        run: impl FnOnce(&JobContext) -> Result<(), JobError> + Send + 'static,
+    ) -> Job {
+        Job {
+            name: name.into(),
+            run: Box::new(run),
+        }
+    }
+}
+
+/// Runs jobs in order on one thread. A failed job is reported and the next one still runs.
+pub fn spawn_jobs(jobs: Vec<Job>, tx: Sender<Event>) -> std::io::Result<JoinHandle<()>> {
+    for job in &jobs {
+        let _ = tx.send(Event::JobQueued {
+            job: job.name.clone(),
+        });
+    }
+    std::thread::Builder::new()
+        .name("eclip-jobs".into())
+        .spawn(move || {
+            for job in jobs {
+                let ctx = JobContext {
+                    name: job.name.clone(),
+                    tx: tx.clone(),
+                };
+                let result = (job.run)(&ctx);
+                let sent = tx.send(Event::JobFinished {
+                    job: job.name,
+                    error: result.err().map(|e| error_chain(e.as_ref())),
+                });
+                if sent.is_err() {
+                    return; // the UI is gone
+                }
+            }
+        })
+}
+
+/// An error and its sources, joined with ": ".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// What a live query asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryKind {
+    /// Typed text → top-k gallery images per model.
+    PromptToImages(String),
+    /// A zero-shot class embedding → top-k gallery images per model.
+    ClassToImages(usize),
+    /// A gallery image → top-k gallery reports per model.
+    ImageToTexts(usize),
+    /// A gallery image → class probabilities per model, plus pixels (and heatmap overlay).
+    Open(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRequest {
+    pub id: u64,
+    pub kind: QueryKind,
+    pub k: usize,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone)]
+pub enum QueryAnswer {
+    Hits(Vec<ModelHits>),
+    Opened {
+        item: usize,
+        probs: Vec<Vec<f32>>,
+        image: Option<DynamicImage>,
+        overlay: Option<DynamicImage>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct QueryReply {
+    pub id: u64,
+    pub result: Result<QueryAnswer, String>,
+}
+
+/// Messages to the query thread.
+pub enum QueryMsg {
+    SetGallery(Arc<Gallery>),
+    Run(QueryRequest),
+}
+
+/// Starts the query thread. It ends when `rx`'s sender is dropped.
+pub fn spawn_queries(
+    mut encoder: Option<Box<dyn PromptEncoder>>,
+    rx: Receiver<QueryMsg>,
+    tx: Sender<Event>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("eclip-queries".into())
+        .spawn(move || {
+            let mut gallery: Option<Arc<Gallery>> = None;
+            while let Ok(msg) = rx.recv() {
+                let req = match msg {
+                    QueryMsg::SetGallery(g) => {
+                        gallery = Some(g);
+                        continue;
+                    }
+                    QueryMsg::Run(req) => latest(req, &rx, &mut gallery),
+                };
+                let result = match &gallery {
+                    None => Err("the embeddings are not loaded yet".to_string()),
+                    Some(g) => answer(g, &req, encoder.as_deref_mut()),
+                };
+                if tx
+                    .send(Event::Reply(QueryReply { id: req.id, result }))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })
+}
+
+/// Skips requests that a newer one already replaced (fast typing), keeping gallery updates.
+fn latest(
+    mut req: QueryRequest,
+    rx: &Receiver<QueryMsg>,
+    gallery: &mut Option<Arc<Gallery>>,
+) -> QueryRequest {
+    while let Ok(msg) = rx.try_recv() {
+        match msg {
+            QueryMsg::SetGallery(g) => *gallery = Some(g),
+            QueryMsg::Run(newer) => req = newer,
+        }
+    }
+    req
+}
+
+/// Answers one query (pure apart from reading image files for [`QueryKind::Open`]).
+pub fn answer(
+    gallery: &Gallery,
+    req: &QueryRequest,
+    encoder: Option<&mut (dyn PromptEncoder + '_)>,
+) -> Result<QueryAnswer, String> {
+    // Models are searched in parallel: each scan is memory-bound over its own matrix.
+    let per_model = |f: &(dyn Fn(usize) -> Vec<super::state::Hit> + Sync)| {
+        use rayon::prelude::*;
+        gallery
+            .models
+            .par_iter()
+            .enumerate()
+            .map(|(m, e)| ModelHits {
+                model: e.model.clone(),
+                hits: f(m),
+            })
+            .collect::<Vec<_>>()
+    };
+    match &req.kind {
+        QueryKind::PromptToImages(text) => {
+            let Some(encoder) = encoder else {
+                return Err("typed prompts need a text encoder; none was given".into());
+            };
+            let encoded = encoder
+                .encode(std::slice::from_ref(text))
+                .map_err(|e| format!("encoding '{text}': {}", error_chain(e.as_ref())))?;
+            if encoded.len() != gallery.models.len() {
+                return Err(format!(
+                    "the encoder returned {} models, the gallery has {}",
+                    encoded.len(),
+                    gallery.models.len()
+                ));
+            }
+            for (e, g) in encoded.iter().zip(&gallery.models) {
+                if e.nrows() != 1 || e.ncols() != g.image.ncols() {
+                    return Err(format!(
+                        "model '{}': prompt embedding is {:?}, images have dimension {}",
+                        g.model,
+                        e.shape(),
+                        g.image.ncols()
+                    ));
+                }
+            }
+            Ok(QueryAnswer::Hits(per_model(&|m| {
+                search::search(gallery.models[m].image.view(), encoded[m].row(0), req.k)
+            })))
+        }
+        QueryKind::ClassToImages(c) => {
+            if *c >= gallery.classes.len() {
+                return Err(format!("no zero-shot class number {c}"));
+            }
+            Ok(QueryAnswer::Hits(per_model(&|m| {
+                let e = &gallery.models[m];
+                search::search(e.image.view(), e.classes.row(*c), req.k)
+            })))
+        }
+        QueryKind::ImageToTexts(i) => {
+            check_item(gallery, *i)?;
+            Ok(QueryAnswer::Hits(per_model(&|m| {
+                let e = &gallery.models[m];
+                search::search(e.text.view(), e.image.row(*i), req.k)
+            })))
+        }
+        QueryKind::Open(i) => {
+            check_item(gallery, *i)?;
+            let probs = gallery
+                .models
+                .iter()
+                .map(|e| search::class_probabilities(e.classes.view(), e.image.row(*i), 100.0))
+                .collect();
+            let item = &gallery.items[*i];
+            let image = image::open(&item.image).ok();
+            let overlay = match (&image, &item.heatmap) {
+                (Some(img), Some(h)) => load_heatmap(h).map(|h| overlay_heatmap(img, &h)),
+                _ => None,
+            };
+            Ok(QueryAnswer::Opened {
+                item: *i,
+                probs,
+                image,
+                overlay,
+            })
+        }
+    }
+}
+
+fn check_item(gallery: &Gallery, i: usize) -> Result<(), String> {
+    if i < gallery.items.len() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no gallery image number {i} (there are {})",
+            gallery.items.len()
+        ))
+    }
+}
+
+/// Reads a heatmap as floats in [0, 1]: 8/16-bit PNG or float32 `.npy`.
+fn load_heatmap(path: &Path) -> Option<image::ImageBuffer<image::Luma<f32>, Vec<f32>>> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        let a: ndarray::Array2<f32> = ndarray_npy::read_npy(path).ok()?;
+        let (h, w) = a.dim();
+        let data: Vec<f32> = a.iter().map(|v| v.clamp(0.0, 1.0)).collect();
+        image::ImageBuffer::from_raw(w as u32, h as u32, data)
+    } else {
+        Some(image::open(path).ok()?.to_luma32f())
+    }
+}
+
+/// Blends a heatmap over the image in red (alpha = heat × 0.6).
+pub fn overlay_heatmap(
+    img: &DynamicImage,
+    heat: &image::ImageBuffer<image::Luma<f32>, Vec<f32>>,
+) -> DynamicImage {
+    let base = img.to_rgb8();
+    let heat = image::imageops::resize(
+        heat,
+        base.width(),
+        base.height(),
+        image::imageops::FilterType::Triangle,
+    );
+    let mut out = base.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let a = heat.get_pixel(x, y).0[0].clamp(0.0, 1.0) * 0.6;
+        let [r, g, b] = base.get_pixel(x, y).0;
+        p.0 = [
+            (r as f32 * (1.0 - a) + 255.0 * a) as u8,
+            (g as f32 * (1.0 - a)) as u8,
+            (b as f32 * (1.0 - a)) as u8,
+        ];
+    }
+    DynamicImage::ImageRgb8(out)
+}
+
+/// A square grayscale thumbnail of an image file, `side` pixels; `None` when unreadable.
+pub fn thumbnail(path: &Path, side: u32) -> Option<Thumb> {
+    let img = image::open(path).ok()?;
+    let small = img
+        .resize_to_fill(side, side, image::imageops::FilterType::Triangle)
+        .to_luma8();
+    Some(Thumb {
+        width: small.width(),
+        height: small.height(),
+        pixels: small.into_raw(),
+    })
+}

@@ -1,0 +1,230 @@
+//! End to end: the real `eclip` binary in a real terminal (tmux), over real models and data.
+//!
+//! Starts `eclip --config <cfg>` in a detached tmux session of 120×40 (a private tmux server, so a
+//! user's tmux is untouched), then drives it like a user: waits for the gallery, picks a zero-shot
+//! class, types a prompt, opens an image, visits every tab, opens and closes help, waits for the
+//! evaluation to finish and checks the Overview, quits with `q`, and checks the exit status, the
+//! summary table printed after the TUI closed, that the alternate screen was left and that the tty
+//! is back in canonical mode with echo (`stty -a` run in the same pane afterwards).
+//!
+//! Config: `fixtures/workbench.toml` (the bundled demo), or `ECLIP_TUI_TEST_CONFIG`; a fresh
+//! embedding cache, or `ECLIP_TUI_TEST_CACHE`. Needs `tmux`
+//! on PATH and ONNX Runtime where the binary finds it (ORT_DYLIB_PATH or the installer's folder).
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (install it: apt-get install tmux)")
+    }
+
+    fn screen(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-t", &self.session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        let out = self.cmd(&args);
+        assert!(out.status.success(), "send-keys {keys:?}");
+    }
+
+    /// Literal text (no key-name lookup).
+    fn type_text(&self, text: &str) {
+        let out = self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
+        assert!(out.status.success());
+    }
+
+    /// Waits until `pred(screen)` holds; panics with the last screen after `timeout`.
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn wait_text(&self, text: &str, timeout: Duration) -> String {
+        self.wait_for(&format!("'{text}'"), timeout, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn config() -> PathBuf {
+    std::env::var_os("ECLIP_TUI_TEST_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/workbench.toml"))
+}
+
+#[test]
+fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
+    let cfg = config();
+    assert!(
+        cfg.exists(),
+        "config {} is missing: the bundled fixtures (fixtures/workbench.toml with fixtures/models \
+         and fixtures/data) are needed, or set ECLIP_TUI_TEST_CONFIG",
+        cfg.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let done = dir.path().join("done");
+    let bin = env!("CARGO_BIN_EXE_eclip");
+    // A fresh cache by default (the embedding runs inside the TUI); ECLIP_TUI_TEST_CACHE reuses one.
+    let cache = std::env::var("ECLIP_TUI_TEST_CACHE")
+        .unwrap_or_else(|_| dir.path().join("cache").display().to_string());
+    // After eclip exits: its status, then the tty modes, in the same pane.
+    let script = format!(
+        "cd '{dir}' && '{bin}' --config '{cfg}' --cache-dir '{cache}'; echo EXIT=$?; \
+         stty -a > '{dir}/stty'; touch '{done}'; sleep 600",
+        dir = dir.path().display(),
+        cfg = cfg.display(),
+        done = done.display(),
+    );
+    let t = Tmux {
+        socket: format!("eclip-test-{}", std::process::id()),
+        session: "eclip".into(),
+    };
+    let mut new = vec!["new-session", "-d", "-s", "eclip", "-x", "120", "-y", "40"];
+    let env: Vec<String> = ["ORT_DYLIB_PATH", "ECLIP_ORT_DIR", "PATH", "HOME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect();
+    for e in &env {
+        new.push("-e");
+        new.push(e);
+    }
+    new.push(&script);
+    let out = t.cmd(&new);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let long = Duration::from_secs(600);
+    let short = Duration::from_secs(20);
+
+    let s = t.wait_text("1 Overview", Duration::from_secs(60));
+    assert!(
+        s.contains("CLIP") && s.contains("eCLIP"),
+        "header names both models:\n{s}"
+    );
+    assert!(
+        s.contains("EP CPU") || s.contains("EP CUDA"),
+        "header shows the provider:\n{s}"
+    );
+
+    // Zero-shot: wait for the embeddings (gallery), then pick a class.
+    t.keys(&["2"]);
+    t.wait_text("press / to type", short);
+    t.wait_for("the gallery", long, |s| {
+        !s.contains("Embeddings are loading")
+    });
+    t.keys(&["]"]);
+    let s = t.wait_text("class: cardiomegaly", short);
+    assert!(s.contains("▶ 1."), "a ranked, selected hit per model:\n{s}");
+
+    // Type a prompt: it runs through both text towers on the query thread.
+    t.keys(&["/"]);
+    t.type_text("enlarged heart");
+    t.wait_text("enlarged heart", short);
+    t.keys(&["Enter"]);
+    let s = t.wait_text("prompt: enlarged heart", short);
+    assert_eq!(s.matches("▶ 1.").count(), 1, "one selected hit:\n{s}");
+    assert!(
+        s.matches(" 2. ").count() >= 2,
+        "hits in both model columns:\n{s}"
+    );
+
+    // Open the selected image: class probabilities of both models.
+    t.keys(&["Enter"]);
+    t.wait_text("class probabilities", short);
+    t.keys(&["Escape"]);
+    t.wait_text("prompt: enlarged heart", short);
+
+    // Retrieval: move to the next image; both models list reports.
+    t.keys(&["3"]);
+    t.wait_text("image → report", short);
+    t.keys(&["j"]);
+    t.wait_text("image 2/", short);
+    t.wait_for("retrieved reports", short, |s| {
+        s.matches("own report").count() == 2
+    });
+
+    // Help overlay lists the keys, Esc closes it.
+    t.keys(&["?"]);
+    t.wait_text("keys (? or Esc closes)", short);
+    t.keys(&["Escape"]);
+    t.wait_for("help closed", short, |s| {
+        !s.contains("keys (? or Esc closes)")
+    });
+
+    // The evaluation finishes; Overview, Probe and Geometry show its results.
+    t.keys(&["1"]);
+    t.wait_for("the evaluation", long, |s| {
+        s.contains("all jobs done") || s.contains("failed")
+    });
+    let s = t.screen();
+    assert!(s.contains("all jobs done"), "no job failed:\n{s}");
+    assert!(
+        s.contains("metrics ·") && s.contains("Δ"),
+        "metric table with deltas:\n{s}"
+    );
+    t.keys(&["4"]);
+    t.wait_text("linear probe", short);
+    t.keys(&["5"]);
+    t.wait_text("gap shift", short);
+    t.keys(&["6"]);
+    t.wait_text("RAG", short);
+
+    // Quit: summary table on the normal screen, exit 0, terminal restored.
+    t.keys(&["q"]);
+    let s = t.wait_text("EXIT=", short);
+    let start = Instant::now();
+    while !done.exists() && start.elapsed() < short {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(s.contains("EXIT=0"), "exit status 0:\n{s}");
+    assert!(
+        s.contains("the later model is significantly better/worse"),
+        "summary table printed:\n{s}"
+    );
+    assert!(
+        !s.contains("1 Overview │"),
+        "the TUI is gone from the screen:\n{s}"
+    );
+    let alt = t.cmd(&["display-message", "-p", "-t", "eclip", "#{alternate_on}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&alt.stdout).trim(),
+        "0",
+        "alternate screen left"
+    );
+    let stty = std::fs::read_to_string(dir.path().join("stty")).expect("stty output");
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "tty back in cooked mode:\n{stty}"
+    );
+    let mouse = t.cmd(&["display-message", "-p", "-t", "eclip", "#{mouse_any_flag}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&mouse.stdout).trim(),
+        "0",
+        "mouse capture released"
+    );
+}
