@@ -147,7 +147,7 @@ pub fn run(cli: &Cli) -> Result<bool> {
         }) => cache_clean(cli),
         Some(Command::Info) => info(cli),
         Some(Command::Embed { out }) => embed(cli, out),
-                None if report_request(cli).wanted() => report(cli),
+        None if report_request(cli).wanted() => report(cli),
         None if eclip_workbench::tui::is_terminal() => tui(cli),
         Some(Command::Summary) | None => summary(cli),
     }
