@@ -1,4 +1,4 @@
-"""The text side's vocabulary: train a WordPiece `tokenizers` vocabulary on reports and encode them.
+"""The text side's vocabulary: build a WordPiece `tokenizers` vocabulary from reports and encode them.
 
 This module owns `tokenizer.json` for our own models (docs/formats.md §2.2): the file is a Hugging Face
 `tokenizers` file with lower-casing BERT normalisation, `[CLS] ... [SEP]` special tokens, truncation to
@@ -8,28 +8,50 @@ export checks and evaluation use; the Rust workbench loads the same file and mus
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
 SPECIAL_TOKENS = [PAD, UNK, CLS, SEP]  # ids 0..3 in this order
 
 
-def train_wordpiece(
-    texts: Iterable[str], vocab_size: int = 4096, context_length: int = 48, min_frequency: int = 2
-) -> Tokenizer:
-    """Train a WordPiece vocabulary on `texts`; the result pads/truncates to `context_length`."""
-    tok = Tokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=100))
+def _base_tokenizer(vocab: dict[str, int]) -> Tokenizer:
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token=UNK, max_input_chars_per_word=100))
     tok.normalizer = normalizers.BertNormalizer(clean_text=True, lowercase=True, strip_accents=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=False
+    return tok
+
+
+def train_wordpiece(
+    texts: Iterable[str], vocab_size: int = 4096, context_length: int = 48, min_frequency: int = 2
+) -> Tokenizer:
+    """Build a WordPiece vocabulary from `texts`; the result pads/truncates to `context_length`.
+
+    The vocabulary is the special tokens, every character seen (as a word start and as a `##`
+    continuation, so any word can be spelled), then whole words by descending frequency (ties
+    alphabetical) with at least `min_frequency` occurrences, up to `vocab_size`. Unlike the `tokenizers`
+    trainer, whose tie-breaking between equally frequent merges changes from run to run, this is
+    deterministic: the same reports always give the same ids, so runs with the same seed are identical.
+    """
+    probe = _base_tokenizer({t: i for i, t in enumerate(SPECIAL_TOKENS)})
+    assert probe.normalizer is not None and probe.pre_tokenizer is not None
+    counts: Counter[str] = Counter()
+    for text in texts:
+        norm = probe.normalizer.normalize_str(text)
+        counts.update(word for word, _ in probe.pre_tokenizer.pre_tokenize_str(norm))
+    chars = sorted({c for word in counts for c in word})
+    tokens = [*SPECIAL_TOKENS, *chars, *(f"##{c}" for c in chars)]
+    seen = set(tokens)
+    words = sorted(
+        (w for w, n in counts.items() if n >= min_frequency and w not in seen), key=lambda w: (-counts[w], w)
     )
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    tokens += words[: max(0, vocab_size - len(tokens))]
+    tok = _base_tokenizer({t: i for i, t in enumerate(tokens)})
     cls_id, sep_id = tok.token_to_id(CLS), tok.token_to_id(SEP)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{CLS} $A {SEP}",
