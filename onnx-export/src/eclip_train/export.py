@@ -103,19 +103,26 @@ def _onnx_export(
     CI machine. The parity check below catches any tracing error either way.
     """
     axes = {name: {0: "batch"} for name in [*input_names, output_name]}
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            args,
-            str(path),
-            input_names=input_names,
-            output_names=[output_name],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            dynamo=False,
-            do_constant_folding=True,
-        )
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    # nn.MultiheadAttention's inference fast path (open_clip uses it) has no ONNX export; the plain
+    # path computes the same thing.
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module,
+                args,
+                str(path),
+                input_names=input_names,
+                output_names=[output_name],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+                do_constant_folding=True,
+            )
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def _session(path: Path) -> ort.InferenceSession:
