@@ -112,3 +112,61 @@ def test_cli_train_with_fraction_and_export(toy: tuple[Path, Path], tmp_path: Pa
         cli_main(["train", "--variant", "eclip", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)])
         == 2
     )
+
+
+def test_resnet_backbone_trains_with_eclip_and_exports(toy: tuple[Path, Path], tmp_path: Path) -> None:
+    data, model_cfg = toy
+    cfg_dict = json.loads(model_cfg.read_text())
+    cfg_dict["image"] = {
+        "kind": "resnet",
+        "size": 32,
+        "channels": 1,
+        "mean": [0.5],
+        "std": [0.25],
+        "stage_widths": [8, 16],
+        "stage_blocks": [1, 1],
+    }
+    resnet_cfg = tmp_path / "resnet.json"
+    resnet_cfg.write_text(json.dumps(cfg_dict))
+    cfg = TrainConfig.build(
+        variant="naive",
+        model=str(resnet_cfg),
+        data=str(data),
+        steps=3,
+        batch_size=8,
+        out=str(tmp_path / "run"),
+        log_every=1,
+    )
+    run = train(cfg, progress=False)
+    assert all(r["expert"] for r in _log(run))
+    manifest = export_checkpoint(run / "checkpoint.pt", tmp_path / "model")
+    assert manifest["provenance"]["export_parity_max_abs_diff"]["image"] <= 1e-4
+
+
+def test_efficiency_command_records_fractions(toy: tuple[Path, Path], tmp_path: Path) -> None:
+    data, model_cfg = toy
+    rc = cli_main(
+        [
+            "efficiency",
+            "--model",
+            str(model_cfg),
+            "--data",
+            str(data),
+            "--steps",
+            "2",
+            "--batch-size",
+            "8",
+            "--fractions",
+            "0.5,1.0",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    fracs = {}
+    for tag in ("clip-f050", "eclip-f050", "clip-f100", "eclip-f100"):
+        prov = json.loads((tmp_path / "models" / tag / "model.json").read_text())["provenance"]
+        fracs[tag] = (prov["train_fraction"], prov["pairs"], prov["expert_pairs"])
+    assert fracs["clip-f050"] == fracs["eclip-f050"] == (0.5, 30, 20)
+    assert fracs["clip-f100"] == (1.0, 40, 20)
