@@ -5,6 +5,7 @@
 #   onnx-export/scripts/build_fixtures.sh                 # data + all variants
 #   SKIP_DATA=1 onnx-export/scripts/build_fixtures.sh     # keep fixtures/data, retrain the models
 #   VARIANTS="clip eclip" onnx-export/scripts/build_fixtures.sh
+#   DATA=/elsewhere/data SKIP_DATA=1 onnx-export/scripts/build_fixtures.sh   # train on another copy
 #
 # Every variant uses the same config (onnx-export/src/eclip_train/configs/fixture.json: same data,
 # seed, steps, batch and learning rate). Training runs one at a time, single-threaded, under `nice`.
@@ -16,7 +17,7 @@ if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
 fi
 VARIANTS="${VARIANTS:-clip eclip naive no-mixup no-curriculum random-heatmaps}"
-DATA="$ROOT/fixtures/data"
+DATA="${DATA:-$ROOT/fixtures/data}"
 MODELS="$ROOT/fixtures/models"
 WORK="${WORK:-$(mktemp -d)}"
 CONFIG="$ROOT/onnx-export/src/eclip_train/configs/fixture.json"
@@ -25,6 +26,7 @@ export PYTHONPATH="$ROOT/onnx-export/src${PYTHONPATH:+:$PYTHONPATH}"
 start=$(date +%s)
 if [[ -z "${SKIP_DATA:-}" ]]; then
   echo "== data -> $DATA"
+  if [[ -e "$DATA" && ! -f "$DATA/dataset.toml" ]]; then echo "$DATA is not a dataset folder; refusing to replace it" >&2; exit 1; fi
   rm -rf "$DATA"
   nice -n 10 "$PYTHON" -m eclip_data.cli build --out "$DATA" --seed 0 --workers 2
 fi

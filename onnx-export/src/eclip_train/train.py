@@ -397,7 +397,6 @@ def train(cfg: TrainConfig, progress: bool = True, dataset: Dataset | None = Non
     provenance = {
         "variant": cfg.variant,
         "data": ds.name,
-        "data_path": str(ds.root),
         "data_sha256": ds.sha256,
         "steps": cfg.steps,
         "seed": cfg.seed,
