@@ -11,7 +11,7 @@ import torch
 from eclip_model import tokenizer as tok_mod
 from eclip_model.clip import CLIP
 from eclip_model.config import ModelConfig, load_model_config, named_configs
-from eclip_train.toydata import REPORTS, tiny_model_config
+from eclip_train.toydata import REPORTS, tiny_model_config, tiny_resnet_image_config
 
 torch.set_num_threads(1)  # the CI machine has 2 shared cores; more threads only contend
 
@@ -33,15 +33,7 @@ def test_named_configs_parse() -> None:
 def test_clip_towers_shapes_and_norm(kind: str) -> None:
     d = tiny_model_config()
     if kind == "resnet":
-        d["image"] = {
-            "kind": "resnet",
-            "size": 32,
-            "channels": 1,
-            "mean": [0.5],
-            "std": [0.25],
-            "stage_widths": [8, 16],
-            "stage_blocks": [1, 1],
-        }
+        d["image"] = tiny_resnet_image_config()
     model = CLIP(ModelConfig.from_dict(d), 50).eval()
     img = model.encode_image(torch.randn(3, 1, 32, 32))
     ids = torch.randint(0, 50, (4, 16))

@@ -13,7 +13,7 @@ from eclip_train.checkpoint import export_checkpoint
 from eclip_train.cli import main as cli_main
 from eclip_train.data import load_dataset
 from eclip_train.evaluate import evaluate
-from eclip_train.toydata import tiny_model_config, write_toy_dataset
+from eclip_train.toydata import tiny_model_config, tiny_resnet_image_config, write_toy_dataset
 from eclip_train.train import TrainConfig, train
 
 torch.set_num_threads(1)  # the CI machine has 2 shared cores; more threads only contend
@@ -117,15 +117,7 @@ def test_cli_train_with_fraction_and_export(toy: tuple[Path, Path], tmp_path: Pa
 def test_resnet_backbone_trains_with_eclip_and_exports(toy: tuple[Path, Path], tmp_path: Path) -> None:
     data, model_cfg = toy
     cfg_dict = json.loads(model_cfg.read_text())
-    cfg_dict["image"] = {
-        "kind": "resnet",
-        "size": 32,
-        "channels": 1,
-        "mean": [0.5],
-        "std": [0.25],
-        "stage_widths": [8, 16],
-        "stage_blocks": [1, 1],
-    }
+    cfg_dict["image"] = tiny_resnet_image_config()
     resnet_cfg = tmp_path / "resnet.json"
     resnet_cfg.write_text(json.dumps(cfg_dict))
     cfg = TrainConfig.build(

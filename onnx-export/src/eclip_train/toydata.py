@@ -73,6 +73,19 @@ def write_toy_dataset(
     return root
 
 
+def tiny_resnet_image_config() -> dict:
+    """The image section of a tiny two-stage ResNet (for `tiny_model_config()["image"]`)."""
+    return {
+        "kind": "resnet",
+        "size": 32,
+        "channels": 1,
+        "mean": [0.5],
+        "std": [0.25],
+        "stage_widths": [8, 16],
+        "stage_blocks": [1, 1],
+    }
+
+
 def tiny_model_config() -> dict:
     """A model config small enough for a few CI training steps (32 px, one layer per tower)."""
     return {
