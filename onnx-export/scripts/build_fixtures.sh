@@ -40,8 +40,9 @@ for v in $VARIANTS; do
 done
 
 echo "== evaluate"
+cd "$ROOT"  # evaluation.json names the models relative to the repository root
 dirs=()
-for v in $VARIANTS; do dirs+=("$MODELS/$v"); done
+for v in $VARIANTS; do dirs+=("fixtures/models/$v"); done
 nice -n 10 "$PYTHON" -m eclip_train.cli evaluate "${dirs[@]}" --data "$DATA" --threads 1 \
-  --json "$MODELS/evaluation.json"
+  --json "fixtures/models/evaluation.json"
 echo "total $(( $(date +%s) - start )) s (runs and logs in $WORK)"
