@@ -7,6 +7,10 @@ them, so a run goes on with what it can do and says what it left out.
 */
 use std::path::PathBuf;
 
+mod load;
+
+pub use load::DataError;
+
 /// Which manifest split plays which role in the evaluations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitRoles {

@@ -1,0 +1,337 @@
+/*!
+The embedding cache: embeddings computed once are read back instead of recomputed, across runs.
+
+Layout: `<cache dir>/v1/<namespace>/<chunk>.emb`. A *namespace* is the SHA-256 of everything that
+determines an embedding apart from the input itself: for images the `image.onnx` hash and the
+preprocessing settings, for texts the `text.onnx` and `tokenizer.json` hashes and the tokenisation
+settings. Inside a namespace every entry is keyed by the SHA-256 of the row's content (image file
+bytes, report text), so an edited image or report is re-embedded and a renamed one is not.
+
+Each chunk file holds one embedding batch and is written to a temporary file and renamed into
+place, so a killed run leaves only whole chunks behind and the next run resumes after them. A chunk
+carries its namespace, dimension and a trailing SHA-256 over all preceding bytes; one that fails any
+check is reported as a [`CacheProblem`], deleted and its entries recomputed, never used.
+
+Chunk format (little endian): `b"ECLIPEMB"`, `u32` version (1), 32-byte namespace, `u32` dim,
+`u32` n, then n × (32-byte content key, dim × `f32`), then the 32-byte SHA-256 of everything before.
+*/
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8; 8] = b"ECLIPEMB";
+const VERSION: u32 = 1;
+const HEADER: usize = 8 + 4 + 32 + 4 + 4;
+
+/// SHA-256 digest used for namespaces and content keys.
+pub type Key = [u8; 32];
+
+pub fn sha256(bytes: &[u8]) -> Key {
+    Sha256::digest(bytes).into()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    #[error(
+        "embedding cache: cannot {what} {path}: {source}. Use --cache-dir to put the cache elsewhere or --no-cache"
+    )]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "embedding cache: no user cache directory could be determined; pass --cache-dir DIR or --no-cache"
+    )]
+    NoCacheDir,
+}
+
+/// A cache file that was found broken or mismatched, deleted, and will be rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheProblem {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for CacheProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cache file {} was {}; deleted, its embeddings will be recomputed",
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+/// The cache root, or a disabled cache (`--no-cache`) that stores nothing.
+#[derive(Debug, Clone)]
+pub struct EmbeddingCache {
+    root: Option<PathBuf>,
+}
+
+impl EmbeddingCache {
+    /// `dir` or the user cache directory (`~/.cache/eclip-workbench` on Linux).
+    pub fn open(dir: Option<&Path>) -> Result<EmbeddingCache, CacheError> {
+        let root = match dir {
+            Some(d) => d.to_path_buf(),
+            None => default_dir().ok_or(CacheError::NoCacheDir)?,
+        };
+        Ok(EmbeddingCache { root: Some(root) })
+    }
+
+    pub fn disabled() -> EmbeddingCache {
+        EmbeddingCache { root: None }
+    }
+
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// The namespace for everything described by `description` (hashed) with embeddings of `dim`.
+    pub fn namespace(&self, description: &str, dim: usize) -> Namespace {
+        let key = sha256(description.as_bytes());
+        Namespace {
+            dir: self
+                .root
+                .as_ref()
+                .map(|r| r.join("v1").join(hex::encode(key))),
+            key,
+            dim,
+        }
+    }
+
+    /// Deletes every cached embedding; returns the number of files removed.
+    pub fn clean(&self) -> Result<usize, CacheError> {
+        let Some(root) = &self.root else { return Ok(0) };
+        let v1 = root.join("v1");
+        if !v1.exists() {
+            return Ok(0);
+        }
+        let count = walk_files(&v1).len();
+        std::fs::remove_dir_all(&v1).map_err(|source| CacheError::Io {
+            what: "remove",
+            path: v1.clone(),
+            source,
+        })?;
+        Ok(count)
+    }
+}
+
+/// `~/.cache/eclip-workbench` on Linux (from the `directories` crate).
+pub fn default_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "eclip-workbench").map(|d| d.cache_dir().to_path_buf())
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p))
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}
+
+/// Embeddings of one kind under one model configuration.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    dir: Option<PathBuf>,
+    key: Key,
+    dim: usize,
+}
+
+/// Cached embeddings of a namespace, by content key.
+pub type Entries = HashMap<Key, Vec<f32>>;
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Namespace {
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Reads every valid chunk; broken ones are deleted and reported.
+    pub fn load(&self) -> (Entries, Vec<CacheProblem>) {
+        let mut entries = Entries::new();
+        let mut problems = Vec::new();
+        let Some(dir) = &self.dir else {
+            return (entries, problems);
+        };
+        let Ok(listing) = std::fs::read_dir(dir) else {
+            return (entries, problems);
+        };
+        let mut paths: Vec<PathBuf> = listing
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "emb"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            match std::fs::read(&path)
+                .map_err(|e| format!("unreadable ({e})"))
+                .and_then(|b| self.parse(&b))
+            {
+                Ok(chunk) => entries.extend(chunk),
+                Err(reason) => {
+                    // Best effort: if the file cannot be removed it is reported again next time.
+                    let _ = std::fs::remove_file(&path);
+                    problems.push(CacheProblem { path, reason });
+                }
+            }
+        }
+        (entries, problems)
+    }
+
+    fn parse(&self, b: &[u8]) -> Result<Vec<(Key, Vec<f32>)>, String> {
+        if b.len() < HEADER + 32 || &b[..8] != MAGIC {
+            return Err("not an embedding cache chunk (bad header or truncated)".into());
+        }
+        let (body, sum) = b.split_at(b.len() - 32);
+        if sha256(body) != sum {
+            return Err("corrupt (checksum mismatch)".into());
+        }
+        let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) as usize;
+        if u32_at(8) != VERSION as usize {
+            return Err(format!("written by another cache version ({})", u32_at(8)));
+        }
+        if b[12..44] != self.key {
+            return Err("from another model/settings (namespace mismatch)".into());
+        }
+        let (dim, n) = (u32_at(44), u32_at(48));
+        if dim != self.dim {
+            return Err(format!("of dimension {dim}, expected {}", self.dim));
+        }
+        let entry = 32 + 4 * dim;
+        if body.len() != HEADER + n * entry {
+            return Err(format!("of the wrong length for {n} entries"));
+        }
+        let mut out = Vec::with_capacity(n);
+        for chunk in body[HEADER..].chunks_exact(entry) {
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&chunk[..32]);
+            let values: Vec<f32> = chunk[32..]
+                .chunks_exact(4)
+                .map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+                .collect();
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err("holding non-finite values".into());
+            }
+            out.push((key, values));
+        }
+        Ok(out)
+    }
+
+    /// Writes one chunk atomically (temp file + rename). `values` is `keys.len() × dim`, row-major.
+    pub fn write_chunk(&self, keys: &[Key], values: &[f32]) -> Result<(), CacheError> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        if keys.is_empty() {
+            return Ok(());
+        }
+        debug_assert_eq!(values.len(), keys.len() * self.dim);
+        let mut buf = Vec::with_capacity(HEADER + keys.len() * (32 + 4 * self.dim) + 32);
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&VERSION.to_le_bytes());
+        buf.extend_from_slice(&self.key);
+        buf.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        buf.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+        for (key, row) in keys.iter().zip(values.chunks_exact(self.dim)) {
+            buf.extend_from_slice(key);
+            for v in row {
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let sum = sha256(&buf);
+        buf.extend_from_slice(&sum);
+        std::fs::create_dir_all(dir).map_err(|source| CacheError::Io {
+            what: "create",
+            path: dir.clone(),
+            source,
+        })?;
+        let name = format!("{}.emb", &hex::encode(sum)[..24]);
+        let tmp = dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        fn io(
+            what: &'static str,
+            path: &Path,
+        ) -> impl FnOnce(std::io::Error) -> CacheError + use<> {
+            let path = path.to_path_buf();
+            move |source| CacheError::Io { what, path, source }
+        }
+        let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
+        f.write_all(&buf).map_err(io("write", &tmp))?;
+        f.sync_all().map_err(io("sync", &tmp))?;
+        drop(f);
+        let dest = dir.join(name);
+        std::fs::rename(&tmp, &dest).map_err(io("rename into", &dest))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_round_trip_and_damage_is_detected_and_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let cache = EmbeddingCache::open(Some(d.path())).unwrap();
+        let ns = cache.namespace("model-a;pre", 2);
+        let keys = [sha256(b"one"), sha256(b"two")];
+        ns.write_chunk(&keys, &[1.0, 0.0, 0.0, 1.0]).unwrap();
+        let (entries, problems) = ns.load();
+        assert!(problems.is_empty());
+        assert_eq!(entries[&keys[1]], vec![0.0, 1.0]);
+
+        // Another namespace does not see these entries.
+        assert!(cache.namespace("model-b;pre", 2).load().0.is_empty());
+
+        // Flip one byte: checksum mismatch, reported, deleted.
+        let file = walk_files(d.path())
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "emb"))
+            .unwrap();
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[HEADER + 40] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        let (entries, problems) = ns.load();
+        assert!(entries.is_empty());
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].reason.contains("checksum"), "{}", problems[0]);
+        assert!(!file.exists());
+
+        // Truncated chunk.
+        ns.write_chunk(&keys, &[1.0, 0.0, 0.0, 1.0]).unwrap();
+        let file = walk_files(d.path())
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "emb"))
+            .unwrap();
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(ns.load().1.len(), 1);
+
+        ns.write_chunk(&keys, &[1.0, 0.0, 0.0, 1.0]).unwrap();
+        assert_eq!(cache.clean().unwrap(), 1);
+        assert!(ns.load().0.is_empty());
+    }
+
+    #[test]
+    fn disabled_cache_stores_nothing() {
+        let ns = EmbeddingCache::disabled().namespace("x", 1);
+        ns.write_chunk(&[sha256(b"a")], &[1.0]).unwrap();
+        assert!(ns.load().0.is_empty());
+    }
+}

@@ -1,0 +1,397 @@
+/*!
+The command line: flags (clap derive), the dispatch on the mode, and the headless text output of
+`info`, `summary` and `embed`. Binary-only (uses `anyhow`); everything it calls lives in the library.
+
+Dispatch (in [`run`]): a subcommand runs that command; no subcommand shows the summary. The
+report (`--report out.csv`, eval) and the terminal UI (no arguments on a terminal) plug in here as
+further arms of the same `match`.
+*/
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use eclip_workbench::cache::EmbeddingCache;
+use eclip_workbench::config::Config;
+use eclip_workbench::embed::{EmbedOptions, export, progress};
+use eclip_workbench::runtime::Device;
+use eclip_workbench::workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
+
+/// Compare CLIP-style image–report embedding models (CLIP vs eCLIP) on chest X-ray data.
+///
+/// With no config, runs the bundled demo (fixtures/workbench.toml). ONNX Runtime is found via
+/// ORT_DYLIB_PATH, then `[runtime] ort_dylib` / --ort-dylib, then the folder
+/// ./scripts/install-onnxruntime.sh installs into.
+#[derive(Debug, Parser)]
+#[command(name = "eclip", version, about, long_about = None)]
+pub struct Cli {
+    /// Workbench config (workbench.toml); default: the bundled fixtures/workbench.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Execution provider: auto (CUDA if usable, else CPU, with the reason), cpu, or cuda (fail if unusable).
+    #[arg(long, global = true, value_enum)]
+    pub device: Option<Device>,
+    /// ONNX Runtime intra-op threads per session (0 = ONNX Runtime's default).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Images/texts per ONNX Runtime call (default: config, else 32).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
+    /// Path to libonnxruntime.so.<version> (ORT_DYLIB_PATH takes precedence).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ort_dylib: Option<PathBuf>,
+    /// Do not read or write the embedding cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Embedding cache folder (default: the user cache dir, ~/.cache/eclip-workbench on Linux).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Embed every dataset with every model and write .npz files: DIR/<dataset>/<model>/<split>.npz
+    /// (arrays `image`, `text`, `row` = manifest record index, `line`) and prompts.npz.
+    Embed {
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Show the ONNX Runtime library, execution providers, models and datasets.
+    Info,
+    /// Embed (cache first) and print a text summary: rows, skipped rows, providers, throughput.
+    Summary,
+    /// Manage the embedding cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Delete every cached embedding.
+    Clean,
+}
+
+impl Cli {
+    fn workbench_options(&self) -> WorkbenchOptions {
+        WorkbenchOptions {
+            device: self.device,
+            threads: self.threads,
+            ort_dylib: self.ort_dylib.clone(),
+            batch_size: self.batch_size.map(|b| b as usize),
+            cache_dir: self.cache_dir.clone(),
+            no_cache: self.no_cache,
+        }
+    }
+
+    fn embed_options(&self) -> EmbedOptions {
+        let mut o = EmbedOptions::default();
+        if !self.quiet {
+            o.progress = Arc::new(progress::Bar::default());
+        }
+        o
+    }
+
+    fn open(&self) -> Result<Workbench> {
+        let config = Config::discover(self.config.as_deref())?;
+        let wb = Workbench::open(config, &self.workbench_options())?;
+        Ok(wb)
+    }
+}
+
+/// Parses the command line, runs, and maps the outcome to an exit code (0 ok, 1 error, 2 partial:
+/// some model or dataset failed while others ran).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Returns Ok(false) when it ran but something was left out.
+pub fn run(cli: &Cli) -> Result<bool> {
+    match &cli.command {
+        Some(Command::Cache {
+            action: CacheAction::Clean,
+        }) => cache_clean(cli),
+        Some(Command::Info) => info(cli),
+        Some(Command::Embed { out }) => embed(cli, out),
+        // Hooks: the eval report (`--report FILE`) and the TUI (no subcommand on a terminal) dispatch here.
+        Some(Command::Summary) | None => summary(cli),
+    }
+}
+
+fn cache_clean(cli: &Cli) -> Result<bool> {
+    let cache = EmbeddingCache::open(cli.cache_dir.as_deref())?;
+    let n = cache.clean()?;
+    let root = cache
+        .root()
+        .map_or_else(String::new, |p| p.display().to_string());
+    println!("removed {n} cached embedding files from {root}");
+    Ok(true)
+}
+
+fn info(cli: &Cli) -> Result<bool> {
+    let mut out = std::io::stdout().lock();
+    let config = Config::discover(cli.config.as_deref())?;
+    writeln!(out, "config: {}", config.path.display())?;
+    let wb = Workbench::open(config, &cli.workbench_options())?;
+    let rt = &wb.runtime;
+    writeln!(
+        out,
+        "onnxruntime: {} ({}, found via {})",
+        rt.version,
+        rt.library.path.display(),
+        rt.library.source
+    )?;
+    writeln!(
+        out,
+        "providers compiled in: {}",
+        rt.available_providers().join(", ")
+    )?;
+    writeln!(
+        out,
+        "device: {} (threads {})",
+        rt.options.device, rt.options.threads
+    )?;
+    match wb.cache.root() {
+        Some(p) => writeln!(out, "cache: {}", p.display())?,
+        None => writeln!(out, "cache: disabled (--no-cache)")?,
+    }
+    writeln!(out, "\nmodels:")?;
+    let mut ok = true;
+    for m in &wb.models {
+        match &m.model {
+            Ok(model) => {
+                let s = &model.spec;
+                writeln!(
+                    out,
+                    "  {} ({}): {} {}, embed_dim {}",
+                    m.name,
+                    m.path.display(),
+                    s.name,
+                    s.family,
+                    s.embed_dim
+                )?;
+                writeln!(
+                    out,
+                    "    image {}x{}x{} mean {:?} std {:?}; text context {}",
+                    s.image.channels,
+                    s.image.size,
+                    s.image.size,
+                    s.image.mean,
+                    s.image.std,
+                    s.text.context_length
+                )?;
+                writeln!(
+                    out,
+                    "    image on {}; text on {}",
+                    model.image_provider, model.text_provider
+                )?;
+            }
+            Err(e) => {
+                ok = false;
+                writeln!(out, "  {}: FAILED: {e}", m.name)?;
+            }
+        }
+    }
+    writeln!(out, "\ndatasets:")?;
+    for d in &wb.datasets {
+        match &d.dataset {
+            Ok(ds) => {
+                let splits: Vec<String> = ds
+                    .split_names()
+                    .iter()
+                    .map(|s| format!("{s} {}", ds.split_rows(s).len()))
+                    .collect();
+                writeln!(
+                    out,
+                    "  {} ({}): {} rows [{}], {} skipped",
+                    ds.name,
+                    d.path.display(),
+                    ds.rows.len(),
+                    splits.join(", "),
+                    ds.skipped.len()
+                )?;
+            }
+            Err(e) => {
+                ok = false;
+                writeln!(out, "  {}: FAILED: {e}", d.path.display())?;
+            }
+        }
+    }
+    Ok(ok)
+}
+
+fn embed(cli: &Cli, out_dir: &Path) -> Result<bool> {
+    let wb = cli.open()?;
+    let results = wb.embed_all(&cli.embed_options());
+    let mut written = 0;
+    for ds in &results {
+        for run in &ds.runs {
+            if let Ok(r) = &run.result {
+                let files = export::write_npz(out_dir, &ds.dataset, &r.embeddings)
+                    .with_context(|| format!("exporting {} / {}", ds.name, run.model))?;
+                written += files.len();
+            }
+        }
+    }
+    let ok = print_summary(&wb, &results)?;
+    println!("wrote {written} .npz files under {}", out_dir.display());
+    Ok(ok)
+}
+
+fn summary(cli: &Cli) -> Result<bool> {
+    let wb = cli.open()?;
+    let results = wb.embed_all(&cli.embed_options());
+    print_summary(&wb, &results)
+}
+
+fn rate(n: usize, d: Duration) -> String {
+    if n == 0 || d.is_zero() {
+        "-".into()
+    } else {
+        format!("{:.1}/s", n as f64 / d.as_secs_f64())
+    }
+}
+
+fn share(part: Duration, whole: Duration) -> String {
+    if whole.is_zero() {
+        "-".into()
+    } else {
+        format!("{:.0}%", 100.0 * part.as_secs_f64() / whole.as_secs_f64())
+    }
+}
+
+/// The headless summary; returns false if any model or dataset failed.
+fn print_summary(wb: &Workbench, results: &[DatasetEmbeddings]) -> Result<bool> {
+    let mut out = std::io::stdout().lock();
+    let rt = &wb.runtime;
+    writeln!(
+        out,
+        "eclip-workbench — config {}",
+        wb.config_path().display()
+    )?;
+    writeln!(
+        out,
+        "onnxruntime {} from {} ({})",
+        rt.version,
+        rt.library.path.display(),
+        rt.library.source
+    )?;
+    let mut ok = true;
+    for m in &wb.models {
+        match &m.model {
+            Ok(model) => writeln!(
+                out,
+                "model {}: image on {}, text on {}",
+                m.name, model.image_provider, model.text_provider
+            )?,
+            Err(e) => {
+                ok = false;
+                writeln!(out, "model {}: NOT LOADED: {e}", m.name)?;
+            }
+        }
+    }
+    for d in &wb.datasets {
+        if let Err(e) = &d.dataset {
+            ok = false;
+            writeln!(out, "dataset {}: NOT LOADED: {e}", d.path.display())?;
+        }
+    }
+    for ds in results {
+        let data = &ds.dataset;
+        writeln!(
+            out,
+            "\ndataset {}: {} rows loaded, {} skipped while loading",
+            ds.name,
+            data.rows.len(),
+            data.skipped.len()
+        )?;
+        for s in data.skipped.iter().take(5) {
+            writeln!(out, "  skipped: {}", s.reason)?;
+        }
+        if data.skipped.len() > 5 {
+            writeln!(out, "  ... and {} more", data.skipped.len() - 5)?;
+        }
+        for run in &ds.runs {
+            match &run.result {
+                Err(e) => {
+                    ok = false;
+                    writeln!(out, "  {}: FAILED: {e}", run.model)?;
+                }
+                Ok(r) => {
+                    let st = &r.stats;
+                    let splits: Vec<String> = r
+                        .embeddings
+                        .splits
+                        .iter()
+                        .map(|(k, v)| format!("{k} {}", v.rows.len()))
+                        .collect();
+                    writeln!(
+                        out,
+                        "  {}: [{}], {} prompt classes",
+                        run.model,
+                        splits.join(", "),
+                        r.embeddings.prompts.len()
+                    )?;
+                    writeln!(
+                        out,
+                        "    images: {} computed, {} from cache, {} ({} in ONNX Runtime, {} of wall)",
+                        st.images_computed,
+                        st.images_total
+                            .saturating_sub(st.images_computed + st.skipped.len()),
+                        rate(st.images_computed, st.image_wall),
+                        rate(st.images_computed, st.image_ort),
+                        share(st.image_ort, st.image_wall),
+                    )?;
+                    writeln!(
+                        out,
+                        "    texts: {} computed of {}, {} ({} in ONNX Runtime, {} of wall)",
+                        st.texts_computed,
+                        st.texts_total,
+                        rate(st.texts_computed, st.text_wall),
+                        rate(st.texts_computed, st.text_ort),
+                        share(st.text_ort, st.text_wall),
+                    )?;
+                    for p in &st.cache_problems {
+                        writeln!(out, "    cache: {p}")?;
+                    }
+                    if !st.skipped.is_empty() {
+                        writeln!(
+                            out,
+                            "    {} rows skipped (image unreadable):",
+                            st.skipped.len()
+                        )?;
+                        for s in st.skipped.iter().take(5) {
+                            writeln!(out, "      {}", s.reason)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if rt.options.device == Device::Auto {
+        writeln!(
+            out,
+            "\n(--device auto; use --device cuda to require the GPU, --device cpu to skip the CUDA probe)"
+        )?;
+    }
+    Ok(ok)
+}

@@ -1,0 +1,295 @@
+/*!
+The workbench config (`workbench.toml`, docs/formats.md §3): runtime settings, the models and the
+datasets to compare, and the `[eval]` / `[rag]` sections.
+
+Paths in the file are resolved relative to the file. `[eval]` and `[rag]` are kept as raw TOML tables
+so the modules that own them define their own typed settings (with defaults) and read them through
+[`Config::section`]; this module does not need to change when they grow.
+
+Without `--config`, [`Config::discover`] uses the bundled demo, `fixtures/workbench.toml`, looked for
+in the current directory, then above the executable (`target/release/eclip` → repository root), then
+in the source tree the binary was built from.
+*/
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::runtime::Device;
+
+/// Relative location of the bundled demo config.
+pub const DEFAULT_CONFIG: &str = "fixtures/workbench.toml";
+/// Images per ONNX Runtime call unless the config or `--batch-size` says otherwise.
+pub const DEFAULT_BATCH: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "no --config given and the bundled demo config was not found (looked for {tried}); pass --config FILE or run from the repository root"
+    )]
+    NoDefault { tried: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    #[serde(default)]
+    pub device: Device,
+    /// Intra-op threads per session; 0 = ONNX Runtime's default.
+    #[serde(default)]
+    pub threads: usize,
+    #[serde(default)]
+    pub ort_dylib: Option<PathBuf>,
+    /// Images/texts per ONNX Runtime call (default [`DEFAULT_BATCH`]).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetEntry {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    runtime: RuntimeSection,
+    #[serde(default)]
+    models: Vec<ModelEntry>,
+    #[serde(default)]
+    datasets: Vec<DatasetEntry>,
+    #[serde(default)]
+    eval: toml::Table,
+    #[serde(default)]
+    rag: toml::Table,
+}
+
+/// A parsed config with every path made absolute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    pub runtime: RuntimeSection,
+    pub models: Vec<ModelEntry>,
+    pub datasets: Vec<DatasetEntry>,
+    pub eval: toml::Table,
+    pub rag: toml::Table,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses config text as if it were the file at `path` (paths resolve against its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if raw.models.is_empty() {
+            return Err(invalid(
+                "no [[models]] entries; add at least one model folder".into(),
+            ));
+        }
+        if raw.datasets.is_empty() {
+            return Err(invalid(
+                "no [[datasets]] entries; add at least one dataset.toml".into(),
+            ));
+        }
+        let mut names: Vec<&str> = raw.models.iter().map(|m| m.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!(
+                "model name {:?} is used twice; names must be unique",
+                w[0]
+            )));
+        }
+        if raw.runtime.batch_size == Some(0) {
+            return Err(invalid("[runtime] batch_size must be at least 1".into()));
+        }
+        let mut runtime = raw.runtime;
+        runtime.ort_dylib = runtime.ort_dylib.map(|p| base.join(p));
+        Ok(Config {
+            path: path.to_path_buf(),
+            runtime,
+            models: raw
+                .models
+                .into_iter()
+                .map(|m| ModelEntry {
+                    name: m.name,
+                    path: base.join(m.path),
+                })
+                .collect(),
+            datasets: raw
+                .datasets
+                .into_iter()
+                .map(|d| DatasetEntry {
+                    path: base.join(d.path),
+                })
+                .collect(),
+            eval: raw.eval,
+            rag: raw.rag,
+        })
+    }
+
+    /// `explicit` if given, else the bundled demo config (see module docs).
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Self::load(p);
+        }
+        let candidates = default_candidates();
+        match candidates.iter().find(|p| p.is_file()) {
+            Some(p) => Self::load(p),
+            None => Err(ConfigError::NoDefault {
+                tried: candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// Deserialises a raw section (`[eval]`, `[rag]`) into the owner's typed settings; missing
+    /// keys take the type's serde defaults.
+    pub fn section<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        table: &toml::Table,
+    ) -> Result<T, ConfigError> {
+        T::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Invalid {
+            path: self.path.clone(),
+            message: format!("[{name}]: {e}"),
+        })
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.runtime.batch_size.unwrap_or(DEFAULT_BATCH)
+    }
+}
+
+fn default_candidates() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        v.push(cwd.join(DEFAULT_CONFIG));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        // target/<profile>/eclip → the repository root is three levels up.
+        if let Some(root) = exe.ancestors().nth(3) {
+            v.push(root.join(DEFAULT_CONFIG));
+        }
+    }
+    v.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG));
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[runtime]
+device = "cpu"
+threads = 2
+
+[[models]]
+name = "CLIP"
+path = "models/clip"
+
+[[models]]
+name = "eCLIP"
+path = "models/eclip"
+
+[[datasets]]
+path = "data/dataset.toml"
+
+[eval]
+seed = 0
+probe_fractions = [0.01, 0.1, 1.0]
+
+[rag]
+k = 5
+"#;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Rag {
+        k: usize,
+        #[serde(default)]
+        m: Option<usize>,
+    }
+
+    #[test]
+    fn paths_resolve_against_the_file_and_sections_stay_raw() {
+        let cfg = Config::parse(EXAMPLE, Path::new("/x/y/workbench.toml")).unwrap();
+        assert_eq!(cfg.runtime.device, Device::Cpu);
+        assert_eq!(cfg.models[1].path, PathBuf::from("/x/y/models/eclip"));
+        assert_eq!(
+            cfg.datasets[0].path,
+            PathBuf::from("/x/y/data/dataset.toml")
+        );
+        assert_eq!(cfg.eval["seed"].as_integer(), Some(0));
+        let rag: Rag = cfg.section("rag", &cfg.rag).unwrap();
+        assert_eq!(rag, Rag { k: 5, m: None });
+        assert_eq!(cfg.batch_size(), DEFAULT_BATCH);
+    }
+
+    #[test]
+    fn bad_configs_name_the_problem() {
+        let p = Path::new("/w.toml");
+        let dup = EXAMPLE.replace("eCLIP", "CLIP");
+        assert!(
+            Config::parse(&dup, p)
+                .unwrap_err()
+                .to_string()
+                .contains("used twice")
+        );
+        let bad_device = EXAMPLE.replace("\"cpu\"", "\"tpu\"");
+        assert!(
+            Config::parse(&bad_device, p)
+                .unwrap_err()
+                .to_string()
+                .contains("tpu")
+        );
+        assert!(
+            Config::parse("[runtime]\n", p)
+                .unwrap_err()
+                .to_string()
+                .contains("[[models]]")
+        );
+    }
+
+    #[test]
+    fn the_bundled_demo_config_parses() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG);
+        let cfg = Config::load(&p).unwrap();
+        assert_eq!(cfg.models.len(), 2);
+        assert!(cfg.models[0].path.ends_with("fixtures/models/clip"));
+    }
+}

@@ -1,0 +1,352 @@
+/*!
+Reading a dataset from disk: `dataset.toml` → manifest CSV → prompts JSON.
+
+Fatal problems (unreadable files, missing required columns, zero-shot classes without prompts) are a
+[`DataError`] naming the file. Problems with single rows (absent image, bad label, non-UTF-8 text)
+put the row into [`Dataset::skipped`] with its CSV line and the reason, and loading goes on.
+*/
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{ClassPrompts, Dataset, Row, SkippedRow, SplitRoles};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> DataError {
+    DataError::Invalid {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DatasetToml {
+    name: String,
+    manifest: String,
+    prompts: String,
+    labels: Vec<String>,
+    zeroshot_classes: Vec<String>,
+    splits: SplitsToml,
+}
+
+#[derive(Debug, Deserialize)]
+struct SplitsToml {
+    train: String,
+    val: String,
+    test: String,
+    #[serde(default)]
+    single_positive: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PromptsJson {
+    format_version: u32,
+    classes: BTreeMap<String, PromptSet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PromptSet {
+    positive: Vec<String>,
+    #[serde(default)]
+    negative: Vec<String>,
+}
+
+fn read_text(path: &Path) -> Result<String, DataError> {
+    std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn absolute(p: PathBuf) -> PathBuf {
+    std::path::absolute(&p).unwrap_or(p)
+}
+
+impl Dataset {
+    /// Loads the dataset described by `dataset.toml` at `path`.
+    pub fn load(path: &Path) -> Result<Dataset, DataError> {
+        let path = absolute(path.to_path_buf());
+        let meta: DatasetToml =
+            toml::from_str(&read_text(&path)?).map_err(|e| invalid(&path, e.to_string()))?;
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for c in &meta.zeroshot_classes {
+            if !meta.labels.contains(c) {
+                return Err(invalid(
+                    &path,
+                    format!(
+                        "zero-shot class {c:?} is not one of labels {:?}",
+                        meta.labels
+                    ),
+                ));
+            }
+        }
+        let manifest = root.join(&meta.manifest);
+        let prompts_path = root.join(&meta.prompts);
+        let prompts = load_prompts(&prompts_path, &meta.zeroshot_classes)?;
+        let (rows, skipped) = load_manifest(&manifest, &meta.labels)?;
+        Ok(Dataset {
+            name: meta.name,
+            root,
+            manifest,
+            labels: meta.labels,
+            zeroshot_classes: meta.zeroshot_classes,
+            splits: SplitRoles {
+                train: meta.splits.train,
+                val: meta.splits.val,
+                test: meta.splits.test,
+                single_positive: meta.splits.single_positive,
+            },
+            rows,
+            prompts,
+            skipped,
+        })
+    }
+
+    /// Indices into `rows` of the rows in manifest split `split`, in manifest order.
+    pub fn split_rows(&self, split: &str) -> Vec<usize> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.split == split)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Manifest split names in first-seen order.
+    pub fn split_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in &self.rows {
+            if !names.contains(&r.split) {
+                names.push(r.split.clone());
+            }
+        }
+        names
+    }
+}
+
+fn load_prompts(path: &Path, classes: &[String]) -> Result<Vec<ClassPrompts>, DataError> {
+    let parsed: PromptsJson =
+        serde_json::from_str(&read_text(path)?).map_err(|e| invalid(path, e.to_string()))?;
+    if parsed.format_version != 1 {
+        return Err(invalid(
+            path,
+            format!(
+                "format_version {} is not supported (expected 1)",
+                parsed.format_version
+            ),
+        ));
+    }
+    let mut classes_map = parsed.classes;
+    classes
+        .iter()
+        .map(|c| {
+            let set = classes_map
+                .remove(c)
+                .ok_or_else(|| invalid(path, format!("no prompts for zero-shot class {c:?}")))?;
+            if set.positive.is_empty() {
+                return Err(invalid(
+                    path,
+                    format!("class {c:?} has no positive prompts"),
+                ));
+            }
+            Ok(ClassPrompts {
+                name: c.clone(),
+                positive: set.positive,
+                negative: set.negative,
+            })
+        })
+        .collect()
+}
+
+/// Column positions of the manifest header.
+struct Columns {
+    image: usize,
+    report: usize,
+    split: usize,
+    patient: Option<usize>,
+    heatmap: Option<usize>,
+    labels: Vec<usize>,
+}
+
+fn load_manifest(path: &Path, labels: &[String]) -> Result<(Vec<Row>, Vec<SkippedRow>), DataError> {
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| invalid(path, format!("cannot read header: {e}")))?
+        .clone();
+    let find = |name: &str| header.iter().position(|h| h == name.as_bytes());
+    let need = |name: &str| {
+        find(name).ok_or_else(|| invalid(path, format!("required column {name:?} is missing")))
+    };
+    let cols = Columns {
+        image: need("image")?,
+        report: need("report")?,
+        split: need("split")?,
+        patient: find("patient"),
+        heatmap: find("heatmap"),
+        labels: labels.iter().map(|l| need(l)).collect::<Result<_, _>>()?,
+    };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (mut rows, mut skipped) = (Vec::new(), Vec::new());
+    for (i, record) in reader.byte_records().enumerate() {
+        // Header is line 1; without quoted newlines record i sits on line i + 2, and csv tells us exactly.
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 2, |p| p.line() as usize);
+        let result = record
+            .map_err(|e| format!("unreadable CSV record ({e})"))
+            .and_then(|r| parse_row(&r, &cols, &base, line));
+        match result {
+            Ok(row) => rows.push(row),
+            Err(reason) => skipped.push(SkippedRow {
+                line,
+                reason: format!("{}:{line}: {reason}", path.display()),
+            }),
+        }
+    }
+    Ok((rows, skipped))
+}
+
+fn field<'a>(r: &'a csv::ByteRecord, idx: usize, name: &str) -> Result<&'a str, String> {
+    let bytes = r
+        .get(idx)
+        .ok_or_else(|| format!("column {name:?} is missing in this row"))?;
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!("column {name:?} is not valid UTF-8 ({e}); re-save the manifest as UTF-8")
+    })
+}
+
+fn parse_row(r: &csv::ByteRecord, cols: &Columns, base: &Path, line: usize) -> Result<Row, String> {
+    let image_rel = field(r, cols.image, "image")?;
+    if image_rel.trim().is_empty() {
+        return Err("empty image path".into());
+    }
+    let image = absolute(base.join(image_rel));
+    if !image.is_file() {
+        return Err(format!("image file {} not found", image.display()));
+    }
+    let report = field(r, cols.report, "report")?.to_string();
+    let split = field(r, cols.split, "split")?.trim().to_string();
+    if split.is_empty() {
+        return Err("empty split".into());
+    }
+    let optional = |idx: Option<usize>, name: &str| -> Result<Option<String>, String> {
+        match idx {
+            None => Ok(None),
+            Some(i) => {
+                field(r, i, name).map(|v| Some(v.trim().to_string()).filter(|v| !v.is_empty()))
+            }
+        }
+    };
+    let patient = optional(cols.patient, "patient")?;
+    let heatmap = match optional(cols.heatmap, "heatmap")? {
+        None => None,
+        Some(rel) => {
+            let p = absolute(base.join(rel));
+            if !p.is_file() {
+                return Err(format!("heatmap file {} not found", p.display()));
+            }
+            Some(p)
+        }
+    };
+    let labels = cols
+        .labels
+        .iter()
+        .map(|&i| {
+            let v = field(r, i, "label")?.trim();
+            match v {
+                "1" | "1.0" => Ok(1),
+                "0" | "0.0" => Ok(0),
+                other => Err(format!(
+                    "label column {} has value {other:?}, expected 0 or 1",
+                    i + 1
+                )),
+            }
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    Ok(Row {
+        line,
+        image,
+        report,
+        split,
+        patient,
+        labels,
+        heatmap,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_dataset(dir: &Path, manifest: &[u8]) -> PathBuf {
+        std::fs::write(dir.join("a.png"), b"x").unwrap();
+        std::fs::write(dir.join("manifest.csv"), manifest).unwrap();
+        std::fs::write(
+            dir.join("prompts.json"),
+            r#"{"format_version": 1, "classes": {"edema": {"positive": ["edema"], "negative": ["no edema"]}}}"#,
+        )
+        .unwrap();
+        let toml = "name = \"t\"\nmanifest = \"manifest.csv\"\nprompts = \"prompts.json\"\nlabels = [\"edema\", \"nodule\"]\nzeroshot_classes = [\"edema\"]\n[splits]\ntrain = \"train\"\nval = \"val\"\ntest = \"test\"\n";
+        std::fs::write(dir.join("dataset.toml"), toml).unwrap();
+        dir.join("dataset.toml")
+    }
+
+    #[test]
+    fn good_rows_load_and_bad_rows_are_skipped_with_line_and_reason() {
+        let d = tempfile::tempdir().unwrap();
+        let mut csv = b"image,report,split,edema,nodule,extra\n".to_vec();
+        csv.extend_from_slice(b"a.png,\"fine, ok\",train,1,0,x\n");
+        csv.extend_from_slice(b"missing.png,r,test,0,0,x\n");
+        csv.extend_from_slice(b"a.png,r,test,2,0,x\n");
+        csv.extend_from_slice(b"a.png,bad \xff text,test,0,1,x\n");
+        let ds = Dataset::load(&write_dataset(d.path(), &csv)).unwrap();
+        assert_eq!(ds.rows.len(), 1);
+        assert_eq!(ds.rows[0].report, "fine, ok");
+        assert_eq!(ds.rows[0].labels, vec![1, 0]);
+        assert_eq!(ds.rows[0].line, 2);
+        assert!(ds.rows[0].image.is_absolute());
+        let lines: Vec<usize> = ds.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![3, 4, 5]);
+        assert!(
+            ds.skipped[0].reason.contains("missing.png")
+                && ds.skipped[0].reason.contains("not found")
+        );
+        assert!(ds.skipped[1].reason.contains("expected 0 or 1"));
+        assert!(ds.skipped[2].reason.contains("UTF-8"));
+        assert_eq!(ds.prompts[0].negative, vec!["no edema".to_string()]);
+    }
+
+    #[test]
+    fn missing_label_column_is_fatal_and_named() {
+        let d = tempfile::tempdir().unwrap();
+        let err = Dataset::load(&write_dataset(d.path(), b"image,report,split,edema\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"nodule\"") && err.contains("manifest.csv"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,410 @@
+/*!
+The embedding pipeline: every row of a dataset (image and report) and every zero-shot prompt through
+one model, with the cache in front.
+
+Flow for one model and one dataset ([`embed_dataset`]):
+
+1. hash each image file and each text (rayon) — the content keys of the cache;
+2. read the cached namespace; only misses are computed;
+3. a producer thread decodes and preprocesses the next batch of images in parallel (rayon) while the
+   calling thread runs ONNX Runtime on the previous one; a bounded crossbeam channel (2 batches)
+   keeps memory flat. Each finished batch is written to the cache at once, so a killed run resumes;
+4. texts (reports and prompts) go the same way, tokenised in the producer;
+5. the results are assembled into [`ModelEmbeddings`]: all manifest splits and the prompts.
+
+An image that cannot be read or decoded skips its row (listed in [`EmbedStats::skipped`]); a model
+that fails (bad output shape, NaN) stops this model with an [`EmbedError`]. Cancelling (the
+[`AtomicBool`] in [`EmbedOptions`]) stops between batches; what was finished stays cached.
+*/
+pub mod export;
+pub mod progress;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::cache::{CacheError, CacheProblem, EmbeddingCache, Entries, Key, Namespace, sha256};
+use crate::data::{Dataset, SkippedRow};
+use crate::eval::{ClassPromptEmbeddings, ModelEmbeddings, SplitEmbeddings};
+use crate::model::{ImageError, Model, ModelError};
+
+pub use progress::{NoProgress, Progress, Stage};
+
+/// Batches in flight between the preprocessing producer and ONNX Runtime.
+const QUEUE_DEPTH: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbedError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("model {model}, dataset {dataset}: tokenizer failed: {message}")]
+    Tokenize {
+        model: String,
+        dataset: String,
+        message: String,
+    },
+    #[error("cancelled; finished batches are cached and the next run resumes from them")]
+    Cancelled,
+}
+
+/// How to run: batch size, cancellation, progress display.
+#[derive(Clone)]
+pub struct EmbedOptions {
+    pub batch_size: usize,
+    pub cancel: Arc<AtomicBool>,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        EmbedOptions {
+            batch_size: crate::config::DEFAULT_BATCH,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: Arc::new(NoProgress),
+        }
+    }
+}
+
+/// What one run did, for the summary and the throughput figures.
+#[derive(Debug, Clone, Default)]
+pub struct EmbedStats {
+    pub images_total: usize,
+    pub images_computed: usize,
+    pub texts_total: usize,
+    pub texts_computed: usize,
+    /// Time spent inside ONNX Runtime `run` calls.
+    pub image_ort: Duration,
+    pub text_ort: Duration,
+    /// Wall time of the image / text phases (hashing, cache, decoding and inference together).
+    pub image_wall: Duration,
+    pub text_wall: Duration,
+    /// Rows left out because their image could not be read or decoded.
+    pub skipped: Vec<SkippedRow>,
+    pub cache_problems: Vec<CacheProblem>,
+}
+
+/// Embeds `dataset` with `model`; see the module docs.
+pub fn embed_dataset(
+    model: &Model,
+    dataset: &Dataset,
+    cache: &EmbeddingCache,
+    opts: &EmbedOptions,
+) -> Result<(ModelEmbeddings, EmbedStats), EmbedError> {
+    let mut stats = EmbedStats::default();
+    let batch = opts.batch_size.max(1);
+    let dim = model.spec.embed_dim;
+
+    // ---- images
+    let t0 = Instant::now();
+    let hashed: Vec<Result<Key, String>> = dataset
+        .rows
+        .par_iter()
+        .map(|r| {
+            std::fs::read(&r.image)
+                .map(|b| sha256(&b))
+                .map_err(|e| format!("cannot read image {} ({e})", r.image.display()))
+        })
+        .collect();
+    let image_ns = cache.namespace(&image_namespace(model), dim);
+    let (mut image_entries, problems) = image_ns.load();
+    stats.cache_problems.extend(problems);
+    let mut todo: Vec<(Key, PathBuf)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (row, key) in dataset.rows.iter().zip(&hashed) {
+        if let Ok(k) = key {
+            if !image_entries.contains_key(k) && seen.insert(*k) {
+                todo.push((*k, row.image.clone()));
+            }
+        }
+    }
+    stats.images_total = dataset.rows.len();
+    let mut failed: HashMap<PathBuf, String> = HashMap::new();
+    opts.progress
+        .start(Stage::Images, &model.name, &dataset.name, todo.len());
+    let image_run = run_images(
+        model,
+        &image_ns,
+        &todo,
+        batch,
+        opts,
+        &mut image_entries,
+        &mut failed,
+        &mut stats,
+    );
+    opts.progress.finish();
+    image_run?;
+    stats.image_wall = t0.elapsed();
+
+    // ---- texts
+    let t1 = Instant::now();
+    let mut texts: Vec<&str> = dataset.rows.iter().map(|r| r.report.as_str()).collect();
+    for c in &dataset.prompts {
+        texts.extend(c.positive.iter().map(String::as_str));
+        texts.extend(c.negative.iter().map(String::as_str));
+    }
+    let text_ns = cache.namespace(&text_namespace(model), dim);
+    let (mut text_entries, problems) = text_ns.load();
+    stats.cache_problems.extend(problems);
+    let mut seen = std::collections::HashSet::new();
+    let todo_texts: Vec<(Key, &str)> = texts
+        .iter()
+        .map(|t| (sha256(t.as_bytes()), *t))
+        .filter(|(k, _)| !text_entries.contains_key(k) && seen.insert(*k))
+        .collect();
+    stats.texts_total = texts.len();
+    opts.progress
+        .start(Stage::Texts, &model.name, &dataset.name, todo_texts.len());
+    let text_run = run_texts(
+        model,
+        &dataset.name,
+        &text_ns,
+        &todo_texts,
+        batch,
+        opts,
+        &mut text_entries,
+        &mut stats,
+    );
+    opts.progress.finish();
+    text_run?;
+    stats.text_wall = t1.elapsed();
+
+    // ---- assemble
+    let mut image_of_row: Vec<Option<&Vec<f32>>> = Vec::with_capacity(dataset.rows.len());
+    for (row, key) in dataset.rows.iter().zip(&hashed) {
+        let reason = match key {
+            Err(e) => Some(e.clone()),
+            Ok(k) => match image_entries.get(k) {
+                Some(v) => {
+                    image_of_row.push(Some(v));
+                    continue;
+                }
+                None => Some(
+                    failed
+                        .get(&row.image)
+                        .cloned()
+                        .unwrap_or_else(|| "image was not embedded".into()),
+                ),
+            },
+        };
+        image_of_row.push(None);
+        if let Some(reason) = reason {
+            stats.skipped.push(SkippedRow {
+                line: row.line,
+                reason: format!("{}:{}: {reason}", dataset.manifest.display(), row.line),
+            });
+        }
+    }
+    let text_vec = |t: &str| text_entries.get(&sha256(t.as_bytes()));
+    let mut splits = BTreeMap::new();
+    for split in dataset.split_names() {
+        let rows: Vec<usize> = dataset
+            .split_rows(&split)
+            .into_iter()
+            .filter(|&i| image_of_row[i].is_some())
+            .collect();
+        let mut image = Array2::zeros((rows.len(), dim));
+        let mut text = Array2::zeros((rows.len(), dim));
+        for (j, &i) in rows.iter().enumerate() {
+            if let (Some(iv), Some(tv)) = (image_of_row[i], text_vec(&dataset.rows[i].report)) {
+                image
+                    .row_mut(j)
+                    .assign(&ndarray::ArrayView1::from(iv.as_slice()));
+                text.row_mut(j)
+                    .assign(&ndarray::ArrayView1::from(tv.as_slice()));
+            }
+        }
+        splits.insert(split, SplitEmbeddings { rows, image, text });
+    }
+    let stack = |prompts: &[String]| -> Array2<f32> {
+        let mut a = Array2::zeros((prompts.len(), dim));
+        for (j, p) in prompts.iter().enumerate() {
+            if let Some(v) = text_vec(p) {
+                a.row_mut(j)
+                    .assign(&ndarray::ArrayView1::from(v.as_slice()));
+            }
+        }
+        a
+    };
+    let prompts = dataset
+        .prompts
+        .iter()
+        .map(|c| ClassPromptEmbeddings {
+            name: c.name.clone(),
+            positive: stack(&c.positive),
+            negative: stack(&c.negative),
+        })
+        .collect();
+    Ok((
+        ModelEmbeddings {
+            model: model.name.clone(),
+            splits,
+            prompts,
+        },
+        stats,
+    ))
+}
+
+/// Everything besides the image bytes that determines an image embedding.
+pub fn image_namespace(model: &Model) -> String {
+    format!(
+        "image;{};{};dim={}",
+        model.hashes.image_onnx,
+        model.preprocessor.cache_tag(),
+        model.spec.embed_dim
+    )
+}
+
+/// Everything besides the text that determines a text embedding.
+pub fn text_namespace(model: &Model) -> String {
+    format!(
+        "text;{};{};{};dim={}",
+        model.hashes.text_onnx,
+        model.hashes.tokenizer,
+        model.tokenizer.cache_tag(),
+        model.spec.embed_dim
+    )
+}
+
+/// One preprocessed image batch: the keys that made it, their pixels, and files that failed.
+struct ImageBatch {
+    keys: Vec<Key>,
+    pixels: Vec<f32>,
+    failed: Vec<ImageError>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_images(
+    model: &Model,
+    ns: &Namespace,
+    todo: &[(Key, PathBuf)],
+    batch: usize,
+    opts: &EmbedOptions,
+    entries: &mut Entries,
+    failed: &mut HashMap<PathBuf, String>,
+    stats: &mut EmbedStats,
+) -> Result<(), EmbedError> {
+    let pre = &model.preprocessor;
+    let cancel = &opts.cancel;
+    std::thread::scope(|scope| {
+        let (tx, rx) = crossbeam_channel::bounded::<ImageBatch>(QUEUE_DEPTH);
+        scope.spawn(move || {
+            for chunk in todo.chunks(batch) {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let done: Vec<(Key, Result<Vec<f32>, ImageError>)> =
+                    chunk.par_iter().map(|(k, p)| (*k, pre.load(p))).collect();
+                let mut b = ImageBatch {
+                    keys: Vec::new(),
+                    pixels: Vec::with_capacity(chunk.len() * pre.tensor_len()),
+                    failed: Vec::new(),
+                };
+                for (k, r) in done {
+                    match r {
+                        Ok(px) => {
+                            b.keys.push(k);
+                            b.pixels.extend(px);
+                        }
+                        Err(e) => b.failed.push(e),
+                    }
+                }
+                if tx.send(b).is_err() {
+                    break; // consumer stopped (error)
+                }
+            }
+        });
+        for b in rx {
+            for e in &b.failed {
+                failed.insert(e.path.clone(), e.message.clone());
+            }
+            if !b.keys.is_empty() {
+                let t = Instant::now();
+                let emb = model.run_image(&b.pixels, b.keys.len())?;
+                stats.image_ort += t.elapsed();
+                store(ns, entries, &b.keys, &emb)?;
+                stats.images_computed += b.keys.len();
+            }
+            opts.progress.advance(b.keys.len() + b.failed.len());
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EmbedError::Cancelled);
+            }
+        }
+        if cancel.load(Ordering::Relaxed) {
+            Err(EmbedError::Cancelled)
+        } else {
+            Ok(())
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_texts(
+    model: &Model,
+    dataset: &str,
+    ns: &Namespace,
+    todo: &[(Key, &str)],
+    batch: usize,
+    opts: &EmbedOptions,
+    entries: &mut Entries,
+    stats: &mut EmbedStats,
+) -> Result<(), EmbedError> {
+    let cancel = &opts.cancel;
+    std::thread::scope(|scope| {
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
+        scope.spawn(move || {
+            for chunk in todo.chunks(batch) {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let texts: Vec<&str> = chunk.iter().map(|(_, t)| *t).collect();
+                let keys: Vec<Key> = chunk.iter().map(|(k, _)| *k).collect();
+                if tx.send((keys, model.tokenizer.encode(&texts))).is_err() {
+                    break;
+                }
+            }
+        });
+        for (keys, tokens) in rx {
+            let tokens = tokens.map_err(|message| EmbedError::Tokenize {
+                model: model.name.clone(),
+                dataset: dataset.to_string(),
+                message,
+            })?;
+            let t = Instant::now();
+            let emb = model.run_text(&tokens)?;
+            stats.text_ort += t.elapsed();
+            store(ns, entries, &keys, &emb)?;
+            stats.texts_computed += keys.len();
+            opts.progress.advance(keys.len());
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EmbedError::Cancelled);
+            }
+        }
+        if cancel.load(Ordering::Relaxed) {
+            Err(EmbedError::Cancelled)
+        } else {
+            Ok(())
+        }
+    })
+}
+
+fn store(
+    ns: &Namespace,
+    entries: &mut Entries,
+    keys: &[Key],
+    emb: &Array2<f32>,
+) -> Result<(), EmbedError> {
+    let flat: Vec<f32> = emb.iter().copied().collect();
+    ns.write_chunk(keys, &flat)?;
+    for (k, row) in keys.iter().zip(emb.rows()) {
+        entries.insert(*k, row.to_vec());
+    }
+    Ok(())
+}

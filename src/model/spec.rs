@@ -1,0 +1,181 @@
+/*!
+`model.json` (docs/formats.md §2): the manifest written by `onnx-export/` that names a model's two
+graphs, their tensor names, the preprocessing and the tokenizer.
+
+Parsing is strict where a wrong value would silently change the numbers (format version, resize rule,
+mean/std length, channels) and lenient elsewhere (`provenance` is kept as free-form JSON).
+*/
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ModelError;
+
+/// The only resize rule the contract defines.
+pub const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ModelSpec {
+    pub format_version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub family: String,
+    pub embed_dim: usize,
+    #[serde(default)]
+    pub normalized: bool,
+    #[serde(default)]
+    pub logit_scale: Option<f64>,
+    pub image: ImageSpec,
+    pub text: TextSpec,
+    pub tokenizer: String,
+    #[serde(default)]
+    pub provenance: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageSpec {
+    pub file: String,
+    pub input: String,
+    pub output: String,
+    pub size: u32,
+    pub channels: usize,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    #[serde(default = "default_resize")]
+    pub resize: String,
+}
+
+fn default_resize() -> String {
+    RESIZE_RULE.to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TextSpec {
+    pub file: String,
+    pub input_ids: String,
+    pub attention_mask: String,
+    pub output: String,
+    pub context_length: usize,
+    #[serde(default)]
+    pub pad_token_id: u32,
+}
+
+impl ModelSpec {
+    /// Reads and validates `<dir>/model.json`.
+    pub fn load(dir: &Path) -> Result<ModelSpec, ModelError> {
+        let path = dir.join("model.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let spec: ModelSpec = serde_json::from_str(&text).map_err(|e| ModelError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        spec.validate()
+            .map_err(|message| ModelError::Manifest { path, message })?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.format_version != 1 {
+            return Err(format!(
+                "format_version {} is not supported (this workbench reads version 1); re-export the model or update the workbench",
+                self.format_version
+            ));
+        }
+        let im = &self.image;
+        if im.resize != RESIZE_RULE {
+            return Err(format!(
+                "image.resize {:?} is not supported; only {RESIZE_RULE:?} is defined",
+                im.resize
+            ));
+        }
+        if im.channels != 1 && im.channels != 3 {
+            return Err(format!(
+                "image.channels must be 1 or 3, got {}",
+                im.channels
+            ));
+        }
+        if im.mean.len() != im.channels || im.std.len() != im.channels {
+            return Err(format!(
+                "image.mean/std need {} values each, got {} / {}",
+                im.channels,
+                im.mean.len(),
+                im.std.len()
+            ));
+        }
+        if im.std.iter().any(|s| !s.is_finite() || *s == 0.0)
+            || im.mean.iter().any(|m| !m.is_finite())
+        {
+            return Err("image.mean/std must be finite and std non-zero".into());
+        }
+        if im.size == 0 || self.text.context_length == 0 || self.embed_dim == 0 {
+            return Err("image.size, text.context_length and embed_dim must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Numeric provenance values (e.g. `train_fraction`) for metric-vs-value curves.
+    pub fn provenance_number(&self, key: &str) -> Option<f64> {
+        self.provenance.get(key).and_then(serde_json::Value::as_f64)
+    }
+
+    pub fn image_path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.image.file)
+    }
+    pub fn text_path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.text.file)
+    }
+    pub fn tokenizer_path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.tokenizer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"format_version": 1, "name": "eclip", "embed_dim": 128,
+      "image": {"file": "image.onnx", "input": "pixel_values", "output": "image_embeds", "size": 128,
+                "channels": 1, "mean": [0.5], "std": [0.25], "resize": "shortest_edge_bilinear_center_crop"},
+      "text": {"file": "text.onnx", "input_ids": "input_ids", "attention_mask": "attention_mask",
+               "output": "text_embeds", "context_length": 48, "pad_token_id": 0},
+      "tokenizer": "tokenizer.json", "provenance": {"train_fraction": 0.1}}"#;
+
+    fn write(dir: &Path, text: &str) {
+        std::fs::write(dir.join("model.json"), text).unwrap();
+    }
+
+    #[test]
+    fn reads_the_contract_example() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), GOOD);
+        let spec = ModelSpec::load(d.path()).unwrap();
+        assert_eq!(spec.embed_dim, 128);
+        assert_eq!(spec.provenance_number("train_fraction"), Some(0.1));
+    }
+
+    #[test]
+    fn refuses_unknown_version_resize_and_bad_mean() {
+        let d = tempfile::tempdir().unwrap();
+        for (bad, needle) in [
+            (
+                GOOD.replace("\"format_version\": 1", "\"format_version\": 2"),
+                "format_version 2",
+            ),
+            (
+                GOOD.replace("shortest_edge_bilinear_center_crop", "squash"),
+                "squash",
+            ),
+            (
+                GOOD.replace("\"mean\": [0.5]", "\"mean\": [0.5, 0.5]"),
+                "mean/std",
+            ),
+        ] {
+            write(d.path(), &bad);
+            let err = ModelSpec::load(d.path()).unwrap_err().to_string();
+            assert!(err.contains(needle) && err.contains("model.json"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+/*!
+Tokenisation (docs/formats.md §2.2): a Hugging Face `tokenizer.json`, encoded with special tokens,
+truncated to the context length and padded with `pad_token_id` to exactly the context length.
+
+The contract's padding/truncation replace whatever the file itself configures, as the Python side
+(`eclip_model.tokenizer.encode`) does, so both produce the same ids.
+*/
+use std::path::Path;
+
+use tokenizers::{PaddingDirection, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use super::ModelError;
+
+/// Token ids and attention mask of `n` texts, row-major `n × context_length`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub n: usize,
+    pub context_length: usize,
+    pub ids: Vec<i64>,
+    pub mask: Vec<i64>,
+}
+
+/// A tokenizer configured for one model.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: Tokenizer,
+    pub context_length: usize,
+    pub pad_id: u32,
+}
+
+impl std::fmt::Debug for TextTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextTokenizer")
+            .field("context_length", &self.context_length)
+            .field("pad_id", &self.pad_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TextTokenizer {
+    pub fn load(
+        path: &Path,
+        context_length: usize,
+        pad_id: u32,
+    ) -> Result<TextTokenizer, ModelError> {
+        let err = |message: String| ModelError::Tokenizer {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut inner = Tokenizer::from_file(path).map_err(|e| err(e.to_string()))?;
+        let pad_token = inner
+            .id_to_token(pad_id)
+            .unwrap_or_else(|| "[PAD]".to_string());
+        inner
+            .with_truncation(Some(TruncationParams {
+                max_length: context_length,
+                ..Default::default()
+            }))
+            .map_err(|e| err(e.to_string()))?;
+        inner.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::Fixed(context_length),
+            direction: PaddingDirection::Right,
+            pad_to_multiple_of: None,
+            pad_id,
+            pad_type_id: 0,
+            pad_token,
+        }));
+        Ok(TextTokenizer {
+            inner,
+            context_length,
+            pad_id,
+        })
+    }
+
+    /// Encodes a batch; the error string names the tokenizer failure (the caller adds the file).
+    pub fn encode<S: AsRef<str>>(&self, texts: &[S]) -> Result<Tokens, String> {
+        let inputs: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
+        let encodings = self
+            .inner
+            .encode_batch(inputs, true)
+            .map_err(|e| e.to_string())?;
+        let l = self.context_length;
+        let mut ids = vec![i64::from(self.pad_id); texts.len() * l];
+        let mut mask = vec![0i64; texts.len() * l];
+        for (i, enc) in encodings.iter().enumerate() {
+            // Fixed padding already gives length l; guard anyway so a tokenizer.json that pads
+            // differently cannot write outside the row.
+            for (j, (&id, &m)) in enc
+                .get_ids()
+                .iter()
+                .zip(enc.get_attention_mask())
+                .take(l)
+                .enumerate()
+            {
+                if m == 1 {
+                    ids[i * l + j] = i64::from(id);
+                    mask[i * l + j] = 1;
+                }
+            }
+        }
+        Ok(Tokens {
+            n: texts.len(),
+            context_length: l,
+            ids,
+            mask,
+        })
+    }
+
+    /// Settings that go into text cache keys.
+    pub fn cache_tag(&self) -> String {
+        format!("tok-v1;ctx={};pad={}", self.context_length, self.pad_id)
+    }
+}
