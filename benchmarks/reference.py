@@ -88,6 +88,7 @@ class Timers:
     total: float = 0.0
     images: int = 0
     texts: int = 0
+    skipped: int = 0
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -120,14 +121,23 @@ class ReferenceModel:
             length=ctx, pad_id=pad, pad_token=self.tokenizer.id_to_token(pad) or "[PAD]"
         )
 
-    def preprocess(self, path: Path) -> np.ndarray:
+    def preprocess(self, path: Path) -> np.ndarray | None:
+        """The model input for one file, or None when it cannot be read (the row is skipped, as in eclip)."""
         t = self.transform
-        return t.normalize(t.unnormalized(decode(path)))
+        try:
+            return t.normalize(t.unnormalized(decode(path)))
+        except (OSError, ValueError) as exc:  # missing, truncated or undecodable: PIL/pypng raise these
+            print(f"skipped {path}: {exc}", file=sys.stderr)
+            return None
 
-    def embed_images(self, paths: Sequence[Path], batch: int, workers: int, timers: Timers) -> np.ndarray:
-        """Embeddings of `paths` in order; decoding of batch k+1 runs while batch k is in ONNX Runtime."""
+    def embed_images(
+        self, paths: Sequence[Path], batch: int, workers: int, timers: Timers
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings of the readable images in order, boolean mask of readable paths); decoding of batch
+        k+1 runs while batch k is in ONNX Runtime."""
         img = self.manifest["image"]
         out = np.empty((len(paths), int(self.manifest["embed_dim"])), dtype=np.float32)
+        ok = np.zeros(len(paths), dtype=bool)
         chunks = [paths[i : i + batch] for i in range(0, len(paths), batch)]
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
 
@@ -138,16 +148,20 @@ class ReferenceModel:
             pos = 0
             for k in range(len(chunks)):
                 t0 = time.perf_counter()
-                pixels = np.stack([f.result() for f in pending])
+                arrays = [f.result() for f in pending]
                 timers.wait_decode += time.perf_counter() - t0
                 pending = submit(chunks[k + 1]) if k + 1 < len(chunks) else []
+                good = [a for a in arrays if a is not None]
+                ok[k * batch : k * batch + len(arrays)] = [a is not None for a in arrays]
+                if not good:
+                    continue
                 t0 = time.perf_counter()
-                emb = self.image_session.run([img["output"]], {img["input"]: pixels})[0]
+                emb = self.image_session.run([img["output"]], {img["input"]: np.stack(good)})[0]
                 timers.ort += time.perf_counter() - t0
                 out[pos : pos + len(emb)] = emb
                 pos += len(emb)
-        timers.images += len(paths)
-        return l2_normalize(out)
+        timers.images += pos
+        return l2_normalize(out[:pos]), ok
 
     def embed_texts(self, texts: Sequence[str], batch: int, timers: Timers) -> np.ndarray:
         txt = self.manifest["text"]
@@ -232,9 +246,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
     for r in rows:
         by_split.setdefault(r[3], []).append(r)
     for split, items in sorted(by_split.items()):
-        image = model.embed_images([r[1] for r in items], args.batch, args.workers or args.threads, timers)
-        text = model.embed_texts([r[2] for r in items], args.batch, timers)
-        np.savez(out_dir / f"{split}.npz", image=image, text=text, row=np.asarray([r[0] for r in items]))
+        image, ok = model.embed_images(
+            [r[1] for r in items], args.batch, args.workers or args.threads, timers
+        )
+        kept = [r for r, good in zip(items, ok, strict=True) if good]
+        timers.skipped += len(items) - len(kept)
+        text = model.embed_texts([r[2] for r in kept], args.batch, timers)
+        np.savez(out_dir / f"{split}.npz", image=image, text=text, row=np.asarray([r[0] for r in kept]))
     timers.total = time.perf_counter() - t_start
     report = {k: v for k, v in vars(timers).items() if k != "extra"}
     report["ort_share"] = timers.ort / timers.total if timers.total > 0 else 0.0

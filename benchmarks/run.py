@@ -196,13 +196,27 @@ def agreement(a_dir: Path, b_dir: Path) -> dict[str, Any]:
     return res
 
 
-ORT_LINE = re.compile(r"onnx ?runtime[^\n]*?(\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
+STATS_LINE = re.compile(
+    r"(images|texts): (\d+) computed[^\n]*?([\d.]+)/s \(([\d.]+)/s in ONNX Runtime, (\d+)% of wall\)"
+)
 
 
-def rust_ort_share(output: str) -> float | None:
-    """The workbench's own figure for the share of wall time inside ONNX Runtime, if it printed one."""
-    m = ORT_LINE.findall(output)
-    return float(m[-1]) / 100.0 if m else None
+def eclip_stats(output: str) -> dict[str, float]:
+    """The workbench's own summary lines (`images: N computed, ..., R/s (R'/s in ONNX Runtime, P% of wall)`):
+    per phase the count, wall rate, rate inside ONNX Runtime and the seconds those imply, summed over
+    models/datasets."""
+    out: dict[str, float] = {}
+    for phase, n, rate, ort_rate, _ in STATS_LINE.findall(output):
+        n_f = float(n)
+        if n_f == 0:
+            continue
+        out[f"{phase}"] = out.get(phase, 0.0) + n_f
+        out[f"{phase}_wall_s"] = out.get(f"{phase}_wall_s", 0.0) + n_f / float(rate)
+        out[f"{phase}_ort_s"] = out.get(f"{phase}_ort_s", 0.0) + n_f / float(ort_rate)
+    if "images" in out:
+        out["images_per_s"] = out["images"] / out["images_wall_s"]
+    out["ort_s"] = out.get("images_ort_s", 0.0) + out.get("texts_ort_s", 0.0)
+    return out
 
 
 def perf_dso_share(cmd: list[str], env: dict[str, str], pattern: str) -> float | None:
@@ -287,16 +301,16 @@ def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
         if rust_cmd:
             m = run_measured(rust_cmd, env=ctx.env)
             rust.runs.append(m)
-            share = rust_ort_share(m.output)
-            if share is not None:
-                rust.ort_share.append(share)
+            stats = eclip_stats(m.output)
+            if stats.get("ort_s"):
+                rust.ort_share.append(stats["ort_s"] / m.wall)
             if m.rc != 0:
                 print(f"  eclip failed (rc {m.rc}): {m.output[-600:]}", file=sys.stderr)
                 rust_cmd = None
         m = run_measured(py_cmd, env=ctx.env)
         py.runs.append(m)
         if m.rc == 0:
-            py.ort_share.append(json.loads((case_dir / "py-timings.json").read_text())["ort_share"])
+            py.ort_share.append(json.loads((case_dir / "py-timings.json").read_text())["ort"] / m.wall)
         else:
             print(f"  reference failed (rc {m.rc}): {m.output[-600:]}", file=sys.stderr)
             break

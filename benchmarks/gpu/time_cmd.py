@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from run import run_measured
-
-RATE = re.compile(r"([\d][\d,]*(?:\.\d+)?)\s*images?/s", re.IGNORECASE)
+from run import eclip_stats, run_measured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
     m = run_measured(cmd)
-    found = RATE.findall(m.output)
+    stats = eclip_stats(m.output)
     rec = {
         "runner": a.label,
         "model": a.model,
@@ -42,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mib": m.rss_mib,
         "images": a.images,
     }
-    if found:
-        rec["images_per_s"] = float(found[0].replace(",", ""))
+    if "images_per_s" in stats:
+        rec["images_per_s"] = stats["images_per_s"]
+        rec["ort_share_image_phase"] = stats["images_ort_s"] / stats["images_wall_s"]
         rec["rate_source"] = "reported by the command (image phase)"
     else:
         rec["images_per_s"] = a.images / m.wall

@@ -81,7 +81,7 @@ def _feeds(manifest: dict[str, Any], batch: int = 2) -> tuple[dict[str, np.ndarr
     ids = np.zeros((batch, n), dtype=np.int64)
     mask = np.zeros((batch, n), dtype=np.int64)
     for i in range(batch):  # short sequences of small ids (always inside any vocabulary of >= 100 tokens)
-        k = 4 + 3 * i
+        k = max(1, min(n, 4 + 3 * i))
         ids[i, :k] = rng.integers(1, 100, size=k)
         mask[i, :k] = 1
     return {img["input"]: pixels}, {txt["input_ids"]: ids, txt["attention_mask"]: mask}
