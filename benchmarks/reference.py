@@ -28,7 +28,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +142,8 @@ class ReferenceModel:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
 
             def submit(chunk: Sequence[Path]) -> list:
+                if workers == 0:  # serial: decode in this thread when the batch is needed, no overlap
+                    return [_Done(self.preprocess, p) for p in chunk]
                 return [pool.submit(self.preprocess, p) for p in chunk]
 
             pending = submit(chunks[0]) if chunks else []
@@ -180,6 +182,16 @@ class ReferenceModel:
             out[i : i + len(emb)] = emb
         timers.texts += len(texts)
         return l2_normalize(out)
+
+
+class _Done:
+    """A deferred call with the `result()` of a future: the serial decoding mode's stand-in."""
+
+    def __init__(self, fn: Callable[[Path], np.ndarray | None], arg: Path) -> None:
+        self.fn, self.arg = fn, arg
+
+    def result(self) -> np.ndarray | None:
+        return self.fn(self.arg)
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
@@ -271,7 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--split", action="append", help="only these splits (repeatable); default all")
     e.add_argument("--out", required=True, help="folder for <split>.npz (arrays image, text, row)")
     e.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="onnxruntime intra-op threads")
-    e.add_argument("--workers", type=int, default=0, help="decode threads (default = --threads)")
+    e.add_argument(
+        "--workers",
+        type=int,
+        default=-1,
+        help="decode threads overlapping inference (default = --threads; 0 = decode serially, no overlap)",
+    )
     e.add_argument("--batch", type=int, default=32)
     e.add_argument("--providers", default="CPUExecutionProvider", help="comma-separated onnxruntime EPs")
     e.add_argument("--timings", help="write the phase timings as JSON here")

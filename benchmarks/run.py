@@ -57,9 +57,10 @@ ALL_CASES = ["embed-fixture", "embed-synth", "embed-vitb16", "retrieval", "probe
 
 @dataclass
 class Measured:
-    """One process run: wall seconds, peak RSS in MiB, what it printed."""
+    """One process run: wall seconds, CPU seconds (user + system), peak RSS in MiB, what it printed."""
 
     wall: float
+    cpu: float
     rss_mib: float
     rc: int
     output: str
@@ -83,11 +84,15 @@ class Side:
                 "note": self.note or (self.runs[-1].output[-400:] if self.runs else "not run"),
             }
         walls = [r.wall for r in ok]
+        cpus = [r.cpu for r in ok]
         return {
             "ok": True,
             "median_s": statistics.median(walls),
             "min_s": min(walls),
             "max_s": max(walls),
+            "cpu_median_s": statistics.median(cpus),
+            "cpu_min_s": min(cpus),
+            "cpu_max_s": max(cpus),
             "runs": len(ok),
             "peak_rss_mib": max(r.rss_mib for r in ok),
             "ort_share": statistics.median(self.ort_share) if self.ort_share else None,
@@ -105,7 +110,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | 
         proc.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         text = log.read().decode("utf-8", "replace")
-    return Measured(wall, usage.ru_maxrss / 1024.0, proc.returncode, text)
+    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, proc.returncode, text)
 
 
 def ort_dylib() -> str:
@@ -295,6 +300,8 @@ def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
         str(a.batch),
         "--timings",
         str(case_dir / "py-timings.json"),
+        "--workers",
+        str(a.python_workers),
     ]
     for r in range(a.runs):
         print(f"  {name}: run {r + 1}/{a.runs}", file=sys.stderr, flush=True)
@@ -399,18 +406,25 @@ def fmt_side(s: dict[str, Any]) -> str:
 def table(results: dict[str, Any], threads: int, batch: int) -> str:
     lines = [
         f"| case (threads {threads}, batch {batch}) | eclip median (min-max) | Python median (min-max) | "
-        "Python / eclip | peak RSS eclip / Python | ORT share eclip / Python | agreement |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "Python / eclip (wall) | CPU s eclip / Python (ratio) | peak RSS eclip / Python | "
+        "ORT share of wall eclip / Python | agreement |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, res in results.items():
         if "skipped" in res:
-            lines.append(f"| {name} | skipped: {res['skipped'][:120]} | | | | | |")
+            lines.append(f"| {name} | skipped: {res['skipped'][:120]} | | | | | | |")
             continue
         if "rust" not in res or "python" not in res:
-            lines.append(f"| {name} | {json.dumps(res)[:200]} | | | | | |")
+            lines.append(f"| {name} | {json.dumps(res)[:200]} | | | | | | |")
             continue
         r, p = res["rust"], res["python"]
         ratio = f"{p['median_s'] / r['median_s']:.2f}x" if r.get("ok") and p.get("ok") else "n/a"
+        cpu = (
+            f"{r['cpu_median_s']:.1f} / {p['cpu_median_s']:.1f} "
+            f"({p['cpu_median_s'] / r['cpu_median_s']:.2f}x)"
+            if r.get("ok") and p.get("ok")
+            else "n/a"
+        )
         rss = (
             f"{r['peak_rss_mib']:.0f} / {p['peak_rss_mib']:.0f} MiB" if r.get("ok") and p.get("ok") else "n/a"
         )
@@ -435,7 +449,7 @@ def table(results: dict[str, Any], threads: int, batch: int) -> str:
         else:
             agr_s = agr.get("note", "n/a")
         lines.append(
-            f"| {name} | {fmt_side(r)} | {fmt_side(p)} | {ratio} | {rss} | "
+            f"| {name} | {fmt_side(r)} | {fmt_side(p)} | {ratio} | {cpu} | {rss} | "
             f"{share(r)} / {share(p)} | {agr_s} |"
         )
     return "\n".join(lines)
@@ -469,6 +483,12 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=os.cpu_count() or 1, help="ORT intra-op threads, both sides"
     )
     p.add_argument("--batch", type=int, default=32, help="images/texts per ORT call, both sides")
+    p.add_argument(
+        "--python-workers",
+        type=int,
+        default=-1,
+        help="reference decode threads overlapping inference (-1 = --threads; 0 = serial, like a plain loop)",
+    )
     p.add_argument("--synth-n", type=int, help="synthetic images (default 10000, --quick 2000)")
     p.add_argument("--vit-n", type=int, help="images for the ViT-B/16 case (default 64, --quick 16)")
     p.add_argument("--fixture-data", help="dataset.toml of the fixtures (default: fixtures/data)")
