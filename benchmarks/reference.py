@@ -263,7 +263,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
         )
         kept = [r for r, good in zip(items, ok, strict=True) if good]
         timers.skipped += len(items) - len(kept)
-        text = model.embed_texts([r[2] for r in kept], args.batch, timers)
+        # Like eclip, embed each distinct report once (the workbench's cache is keyed by content).
+        unique = list(dict.fromkeys(r[2] for r in kept))
+        index = {t: i for i, t in enumerate(unique)}
+        text = model.embed_texts(unique, args.batch, timers)[[index[r[2]] for r in kept]]
         np.savez(out_dir / f"{split}.npz", image=image, text=text, row=np.asarray([r[0] for r in kept]))
     timers.total = time.perf_counter() - t_start
     report = {k: v for k, v in vars(timers).items() if k != "extra"}

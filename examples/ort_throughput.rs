@@ -84,7 +84,8 @@ fn read_spec(dir: &Path) -> Result<ImageSpec> {
     })
 }
 
-fn session(env: &Environment, spec: &ImageSpec, args: &Args, cuda: bool) -> Result<Session> {
+/// Builder errors carry the builder (not `Send`), so this returns `ort::Error` and the caller adds context.
+fn session(env: &Environment, spec: &ImageSpec, args: &Args, cuda: bool) -> ort::Result<Session> {
     let mut b = Session::builder(env)?.with_optimization_level(GraphOptimizationLevel::Level3)?;
     if args.threads > 0 {
         b = b.with_intra_threads(args.threads)?;
@@ -97,7 +98,7 @@ fn session(env: &Environment, spec: &ImageSpec, args: &Args, cuda: bool) -> Resu
             .error_on_failure();
         b = b.with_execution_providers([provider])?;
     }
-    Ok(b.commit_from_file(&spec.file)?)
+    b.commit_from_file(&spec.file)
 }
 
 /// Deterministic pseudo-random pixels (a xorshift stream), so runs are comparable.
@@ -116,7 +117,7 @@ fn pixels(n: usize) -> Vec<f32> {
 fn time_run(sess: &mut Session, spec: &ImageSpec, batch: usize, args: &Args) -> Result<f64> {
     let shape = [batch, spec.channels, spec.size, spec.size];
     let data = pixels(shape.iter().product());
-    let mut once = |sess: &mut Session| -> Result<()> {
+    let once = |sess: &mut Session| -> Result<()> {
         let t = Tensor::from_array((shape, data.clone()))?;
         let out = sess.run(ort::inputs![spec.input.as_str() => t])?;
         let (_, emb) = out[spec.output.as_str()].try_extract_tensor::<f32>()?;
