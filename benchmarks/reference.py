@@ -254,6 +254,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
     timers.load = time.perf_counter() - t_start
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    prompts: list[str] = []
+    if args.prompts:
+        spec = json.loads(Path(args.prompts).read_text(encoding="utf-8"))
+        for c in spec["classes"].values():
+            prompts += [*c.get("positive", []), *c.get("negative", [])]
     by_split: dict[str, list[tuple[int, Path, str, str]]] = {}
     for r in rows:
         by_split.setdefault(r[3], []).append(r)
@@ -263,17 +268,56 @@ def cmd_embed(args: argparse.Namespace) -> int:
         )
         kept = [r for r, good in zip(items, ok, strict=True) if good]
         timers.skipped += len(items) - len(kept)
-        # Like eclip, embed each distinct report once (the workbench's cache is keyed by content).
-        unique = list(dict.fromkeys(r[2] for r in kept))
+        # Like eclip, embed each distinct text once (the workbench's cache is keyed by content), the
+        # zero-shot prompts with the reports.
+        unique = list(dict.fromkeys([*(r[2] for r in kept), *prompts]))
         index = {t: i for i, t in enumerate(unique)}
-        text = model.embed_texts(unique, args.batch, timers)[[index[r[2]] for r in kept]]
+        all_text = model.embed_texts(unique, args.batch, timers)
+        text = all_text[[index[r[2]] for r in kept]]
         np.savez(out_dir / f"{split}.npz", image=image, text=text, row=np.asarray([r[0] for r in kept]))
+        prompts = []  # embedded once, with the first split
     timers.total = time.perf_counter() - t_start
     report = {k: v for k, v in vars(timers).items() if k != "extra"}
     report["ort_share"] = timers.ort / timers.total if timers.total > 0 else 0.0
     if args.timings:
         Path(args.timings).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(report))
+    return 0
+
+
+def paired_embeddings(n: int, d: int, seed: int = 0, noise: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded L2-normalised (image, text) pairs: text_i = normalise(image_i + noise * gaussian)."""
+    rng = np.random.default_rng(seed)
+    img = l2_normalize(rng.standard_normal((n, d), dtype=np.float32))
+    txt = l2_normalize(img + np.float32(noise / np.sqrt(d)) * rng.standard_normal((n, d), dtype=np.float32))
+    return img, txt
+
+
+def cmd_make_embeddings(args: argparse.Namespace) -> int:
+    img, txt = paired_embeddings(args.n, args.d, args.seed)
+    np.savez(args.out, image=img, text=txt)
+    print(args.out)
+    return 0
+
+
+def cmd_retrieval(args: argparse.Namespace) -> int:
+    """Image->text and text->image ranks of an .npz (arrays image, text) with numpy; JSON on stdout."""
+    with np.load(args.emb) as z:
+        img, txt = z["image"], z["text"]
+    t0 = time.perf_counter()
+    i2t = retrieval_ranks(img, txt, chunk=args.chunk or None)
+    t2i = retrieval_ranks(txt, img, chunk=args.chunk or None)
+    secs = time.perf_counter() - t0
+    out = {
+        "n": len(img),
+        "d": img.shape[1],
+        "chunk": args.chunk or None,
+        "seconds": secs,
+        "r@1_i2t": float((i2t == 0).mean()),
+        "checksum_i2t": rank_checksum(i2t),
+        "checksum_t2i": rank_checksum(t2i),
+    }
+    print(json.dumps(out))
     return 0
 
 
@@ -285,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--manifest", required=True, help="manifest CSV (docs/formats.md §1.1)")
     e.add_argument("--split", action="append", help="only these splits (repeatable); default all")
     e.add_argument("--out", required=True, help="folder for <split>.npz (arrays image, text, row)")
+    e.add_argument(
+        "--prompts", help="prompts JSON (docs/formats.md §1.2): its texts are embedded too, as eclip does"
+    )
     e.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="onnxruntime intra-op threads")
     e.add_argument(
         "--workers",
@@ -296,6 +343,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--providers", default="CPUExecutionProvider", help="comma-separated onnxruntime EPs")
     e.add_argument("--timings", help="write the phase timings as JSON here")
     e.set_defaults(func=cmd_embed)
+    m = sub.add_parser("make-embeddings", help="write seeded paired embeddings (.npz: image, text)")
+    m.add_argument("--n", type=int, required=True)
+    m.add_argument("--d", type=int, default=512)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--out", required=True)
+    m.set_defaults(func=cmd_make_embeddings)
+    r = sub.add_parser("retrieval", help="numpy ranks both ways of an .npz (image, text); JSON timing")
+    r.add_argument("--emb", required=True)
+    r.add_argument("--chunk", type=int, default=0, help="queries per block (0 = the full N x N matrix)")
+    r.set_defaults(func=cmd_retrieval)
     args = p.parse_args(argv)
     return int(args.func(args))
 

@@ -269,6 +269,13 @@ class Ctx:
     results: dict[str, Any] = field(default_factory=dict)
 
 
+def dataset_prompts(dataset_toml: Path) -> Path | None:
+    import tomllib
+
+    spec = tomllib.loads(dataset_toml.read_text(encoding="utf-8"))
+    return (dataset_toml.parent / spec["prompts"]).resolve() if spec.get("prompts") else None
+
+
 def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
     a = ctx.args
     case_dir = OUT / name
@@ -312,11 +319,15 @@ def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
         "--workers",
         str(a.python_workers),
     ]
+    prompts = dataset_prompts(dataset)
+    if prompts:
+        py_cmd += ["--prompts", str(prompts)]
     for r in range(a.runs):
         print(f"  {name}: run {r + 1}/{a.runs}", file=sys.stderr, flush=True)
         if rust_cmd:
             m = run_measured(rust_cmd, env=ctx.env)
             rust.runs.append(m)
+            (case_dir / "rust-last.log").write_text(m.output, encoding="utf-8")
             stats = eclip_stats(m.output)
             if stats.get("ort_s"):
                 rust.ort_share.append(stats["ort_s"] / m.wall)
@@ -343,6 +354,58 @@ def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
             res["rust"]["perf_ort_cpu_share"] = perf_dso_share(rust_cmd, ctx.env, "libonnxruntime")
         res["python"]["perf_ort_cpu_share"] = perf_dso_share(py_cmd, ctx.env, "onnxruntime")
     ctx.results[name] = res
+
+
+FULL_MATRIX_MAX_N = 20_000  # numpy's N x N float32 matrix: 1.6 GB at 20k, 10 GB at 50k (too much here)
+
+
+def retrieval_case(ctx: Ctx) -> None:
+    """Ranks both ways at each N: numpy (reference.py) against the eval helper's Rust implementation.
+
+    The Rust side is `benchmarks/eval/retrieval.py --emb FILE [--eclip BIN]` (owned by the eval helper),
+    expected to print one JSON line with `seconds`, `checksum_i2t`, `checksum_t2i` (sha256[:16] of the
+    int64 little-endian 0-based ranks, as `reference.rank_checksum`). Both sides read the same .npz.
+    """
+    sizes = [1000, 10_000] if ctx.args.quick else [1000, 10_000, 20_000, 50_000]
+    rust_script = HERE / "eval" / "retrieval.py"
+    rows = {}
+    for n in sizes:
+        emb = OUT / "retrieval" / f"emb-{n}.npz"
+        if not emb.exists():
+            emb.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [ctx.py, str(HERE / "reference.py"), "make-embeddings", "--n", str(n), "--out", str(emb)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        chunk = 0 if n <= FULL_MATRIX_MAX_N else 1024
+        py, rust = Side(), Side()
+        py_cmd = [ctx.py, str(HERE / "reference.py"), "retrieval", "--emb", str(emb), "--chunk", str(chunk)]
+        rust_cmd = [ctx.py, str(rust_script), "--emb", str(emb)] + (
+            ["--eclip", str(ctx.eclip)] if ctx.eclip else []
+        )
+        if not rust_script.exists():
+            rust.note = "benchmarks/eval/retrieval.py missing (eval helper)"
+        checks: dict[str, str] = {}
+        for _ in range(ctx.args.runs):
+            for side, cmd, label in ((py, py_cmd, "python"), (rust, rust_cmd, "rust")):
+                if side is rust and not rust_script.exists():
+                    continue
+                m = run_measured(cmd, env=ctx.env)
+                side.runs.append(m)
+                if m.rc == 0:
+                    rec = json.loads(m.output.strip().splitlines()[-1])
+                    checks[label] = f"{rec.get('checksum_i2t')}/{rec.get('checksum_t2i')}"
+        res = {
+            "python": py.summary(),
+            "rust": rust.summary(),
+            "numpy_mode": "full N x N matrix" if chunk == 0 else f"chunks of {chunk} queries",
+        }
+        if len(checks) == 2:
+            res["ranks_identical"] = checks["python"] == checks["rust"]
+        res["checksums"] = checks
+        rows[f"retrieval N={n}"] = res
+    ctx.results.update(rows)
 
 
 def eval_case(ctx: Ctx, name: str) -> None:
@@ -428,15 +491,15 @@ def table(results: dict[str, Any], threads: int, batch: int) -> str:
             continue
         r, p = res["rust"], res["python"]
         ratio = f"{p['median_s'] / r['median_s']:.2f}x" if r.get("ok") and p.get("ok") else "n/a"
-        cpu = (
-            f"{r['cpu_median_s']:.1f} / {p['cpu_median_s']:.1f} "
-            f"({p['cpu_median_s'] / r['cpu_median_s']:.2f}x)"
-            if r.get("ok") and p.get("ok")
-            else "n/a"
+
+        def val(x: dict[str, Any], key: str, fmt: str) -> str:
+            return format(x[key], fmt) if x.get("ok") else "n/a"
+
+        both = r.get("ok") and p.get("ok")
+        cpu = f"{val(r, 'cpu_median_s', '.1f')} / {val(p, 'cpu_median_s', '.1f')}" + (
+            f" ({p['cpu_median_s'] / r['cpu_median_s']:.2f}x)" if both else ""
         )
-        rss = (
-            f"{r['peak_rss_mib']:.0f} / {p['peak_rss_mib']:.0f} MiB" if r.get("ok") and p.get("ok") else "n/a"
-        )
+        rss = f"{val(r, 'peak_rss_mib', '.0f')} / {val(p, 'peak_rss_mib', '.0f')} MiB"
 
         def share(s: dict[str, Any]) -> str:
             v = s.get("ort_share")
@@ -445,6 +508,9 @@ def table(results: dict[str, Any], threads: int, batch: int) -> str:
             return out + (f" (perf {perf:.0%})" if isinstance(perf, float) else "")
 
         agr = res.get("agreement", {})
+        if "ranks_identical" in res or "numpy_mode" in res:
+            same = {True: "ranks identical", False: "RANKS DIFFER"}.get(res.get("ranks_identical"), "")
+            agr = {"note": f"numpy: {res['numpy_mode']}; {same}".rstrip("; ")}
         if agr.get("ok"):
             parts = []
             for split, v in agr.items():
@@ -565,7 +631,9 @@ def main(argv: list[str] | None = None) -> int:
             model = synth.random_model("vit-b-16", MODELS / "vit-b-16-random")
             sub = synth.head_dataset(synth_toml, a.vit_n, OUT / f"synth-head-{a.vit_n}")
             embed_case(ctx, case, model, sub)
-        elif case in ("retrieval", "probe"):
+        elif case == "retrieval":
+            retrieval_case(ctx)
+        elif case == "probe":
             eval_case(ctx, case)
         elif case == "report":
             report_case(ctx, fixture_data, fixture_model)
