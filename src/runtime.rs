@@ -221,16 +221,31 @@ fn check_elf(loc: &LibraryLocation) -> Result<(), RuntimeError> {
 }
 
 static LOADED: OnceLock<(PathBuf, String)> = OnceLock::new();
+static ENV: std::sync::Mutex<Option<Environment>> = std::sync::Mutex::new(None);
+
+/// ONNX Runtime allows one environment per process; every [`Runtime`] shares it (device and
+/// threads are session options, so runtimes with different settings can coexist).
+fn environment() -> Result<Environment, RuntimeError> {
+    let mut slot = ENV
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(env) = slot.as_ref() {
+        return Ok(env.clone());
+    }
+    let env = ort::init()
+        .with_name("eclip")
+        .build()
+        .map_err(RuntimeError::Environment)?;
+    *slot = Some(env.clone());
+    Ok(env)
+}
 
 impl Runtime {
     /// Finds and loads the library (once per process) and creates the environment.
     pub fn load(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
         let library = find_library(options.ort_dylib.as_deref())?;
         let version = load_once(&library.path)?;
-        let env = ort::init()
-            .with_name("eclip")
-            .build()
-            .map_err(RuntimeError::Environment)?;
+        let env = environment()?;
         Ok(Runtime {
             env,
             library,
@@ -263,7 +278,7 @@ impl Runtime {
                 )),
                 Err(e) => Err(RuntimeError::Cuda {
                     model: what.to_string(),
-                    message: e.to_string(),
+                    message: e.to_string().trim_end_matches('.').to_string(),
                 }),
             },
             Device::Auto => match self.cuda_session(path) {

@@ -207,3 +207,15 @@ impl Workbench {
         &self.config.path
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The TUI embeds on a background thread and shares models with its prompt box.
+    #[test]
+    fn workbench_and_models_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Workbench>();
+        shareable::<crate::model::Model>();
+        shareable::<super::DatasetEmbeddings>();
+    }
+}

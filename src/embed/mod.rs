@@ -280,6 +280,42 @@ struct ImageBatch {
     failed: Vec<ImageError>,
 }
 
+/// The producer/consumer skeleton shared by images and texts: `produce` runs on a scoped thread
+/// over `chunk`-sized pieces of `todo` and feeds a bounded channel; `consume` runs here, on the
+/// caller's thread. Stops early on a consumer error or on cancellation (checked between batches).
+fn pipeline<T: Sync, B: Send>(
+    todo: &[T],
+    chunk: usize,
+    cancel: &AtomicBool,
+    produce: impl Fn(&[T]) -> B + Sync,
+    mut consume: impl FnMut(B) -> Result<(), EmbedError>,
+) -> Result<(), EmbedError> {
+    let cancelled = || cancel.load(Ordering::Relaxed);
+    std::thread::scope(|scope| {
+        let (tx, rx) = crossbeam_channel::bounded::<B>(QUEUE_DEPTH);
+        let produce = &produce;
+        scope.spawn(move || {
+            for piece in todo.chunks(chunk) {
+                // A failed send means the consumer stopped (error): nothing more to do.
+                if cancelled() || tx.send(produce(piece)).is_err() {
+                    break;
+                }
+            }
+        });
+        for b in rx {
+            consume(b)?;
+            if cancelled() {
+                break;
+            }
+        }
+        if cancelled() {
+            Err(EmbedError::Cancelled)
+        } else {
+            Ok(())
+        }
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_images(
     model: &Model,
@@ -292,56 +328,38 @@ fn run_images(
     stats: &mut EmbedStats,
 ) -> Result<(), EmbedError> {
     let pre = &model.preprocessor;
-    let cancel = &opts.cancel;
-    std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded::<ImageBatch>(QUEUE_DEPTH);
-        scope.spawn(move || {
-            for chunk in todo.chunks(batch) {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
+    let produce = |chunk: &[(Key, PathBuf)]| {
+        let done: Vec<(Key, Result<Vec<f32>, ImageError>)> =
+            chunk.par_iter().map(|(k, p)| (*k, pre.load(p))).collect();
+        let mut b = ImageBatch {
+            keys: Vec::new(),
+            pixels: Vec::with_capacity(chunk.len() * pre.tensor_len()),
+            failed: Vec::new(),
+        };
+        for (k, r) in done {
+            match r {
+                Ok(px) => {
+                    b.keys.push(k);
+                    b.pixels.extend(px);
                 }
-                let done: Vec<(Key, Result<Vec<f32>, ImageError>)> =
-                    chunk.par_iter().map(|(k, p)| (*k, pre.load(p))).collect();
-                let mut b = ImageBatch {
-                    keys: Vec::new(),
-                    pixels: Vec::with_capacity(chunk.len() * pre.tensor_len()),
-                    failed: Vec::new(),
-                };
-                for (k, r) in done {
-                    match r {
-                        Ok(px) => {
-                            b.keys.push(k);
-                            b.pixels.extend(px);
-                        }
-                        Err(e) => b.failed.push(e),
-                    }
-                }
-                if tx.send(b).is_err() {
-                    break; // consumer stopped (error)
-                }
-            }
-        });
-        for b in rx {
-            for e in &b.failed {
-                failed.insert(e.path.clone(), e.message.clone());
-            }
-            if !b.keys.is_empty() {
-                let t = Instant::now();
-                let emb = model.run_image(&b.pixels, b.keys.len())?;
-                stats.image_ort += t.elapsed();
-                store(ns, entries, &b.keys, &emb)?;
-                stats.images_computed += b.keys.len();
-            }
-            opts.progress.advance(b.keys.len() + b.failed.len());
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EmbedError::Cancelled);
+                Err(e) => b.failed.push(e),
             }
         }
-        if cancel.load(Ordering::Relaxed) {
-            Err(EmbedError::Cancelled)
-        } else {
-            Ok(())
+        b
+    };
+    pipeline(todo, batch, &opts.cancel, produce, |b: ImageBatch| {
+        for e in &b.failed {
+            failed.insert(e.path.clone(), e.to_string());
         }
+        if !b.keys.is_empty() {
+            let t = Instant::now();
+            let emb = model.run_image(&b.pixels, b.keys.len())?;
+            stats.image_ort += t.elapsed();
+            store(ns, entries, &b.keys, &emb)?;
+            stats.images_computed += b.keys.len();
+        }
+        opts.progress.advance(b.keys.len() + b.failed.len());
+        Ok(())
     })
 }
 
@@ -356,42 +374,24 @@ fn run_texts(
     entries: &mut Entries,
     stats: &mut EmbedStats,
 ) -> Result<(), EmbedError> {
-    let cancel = &opts.cancel;
-    std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
-        scope.spawn(move || {
-            for chunk in todo.chunks(batch) {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let texts: Vec<&str> = chunk.iter().map(|(_, t)| *t).collect();
-                let keys: Vec<Key> = chunk.iter().map(|(k, _)| *k).collect();
-                if tx.send((keys, model.tokenizer.encode(&texts))).is_err() {
-                    break;
-                }
-            }
-        });
-        for (keys, tokens) in rx {
-            let tokens = tokens.map_err(|message| EmbedError::Tokenize {
-                model: model.name.clone(),
-                dataset: dataset.to_string(),
-                message,
-            })?;
-            let t = Instant::now();
-            let emb = model.run_text(&tokens)?;
-            stats.text_ort += t.elapsed();
-            store(ns, entries, &keys, &emb)?;
-            stats.texts_computed += keys.len();
-            opts.progress.advance(keys.len());
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EmbedError::Cancelled);
-            }
-        }
-        if cancel.load(Ordering::Relaxed) {
-            Err(EmbedError::Cancelled)
-        } else {
-            Ok(())
-        }
+    let produce = |chunk: &[(Key, &str)]| {
+        let texts: Vec<&str> = chunk.iter().map(|(_, t)| *t).collect();
+        let keys: Vec<Key> = chunk.iter().map(|(k, _)| *k).collect();
+        (keys, model.tokenizer.encode(&texts))
+    };
+    pipeline(todo, batch, &opts.cancel, produce, |(keys, tokens)| {
+        let tokens = tokens.map_err(|message| EmbedError::Tokenize {
+            model: model.name.clone(),
+            dataset: dataset.to_string(),
+            message,
+        })?;
+        let t = Instant::now();
+        let emb = model.run_text(&tokens)?;
+        stats.text_ort += t.elapsed();
+        store(ns, entries, &keys, &emb)?;
+        stats.texts_computed += keys.len();
+        opts.progress.advance(keys.len());
+        Ok(())
     })
 }
 

@@ -128,20 +128,6 @@ pub fn decode(path: &Path) -> Result<Decoded, ImageError> {
     Ok(from_dynamic(img))
 }
 
-/// Decodes bytes already in memory (PNG/JPEG); used by tests and by callers that hashed the file.
-pub fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<Decoded, ImageError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if matches!(ext.as_deref(), Some("dcm" | "dicom")) {
-        return decode_dicom(path);
-    }
-    let img = image::load_from_memory(bytes)
-        .map_err(|e| ImageError::new(path, format!("cannot decode image ({e})")))?;
-    Ok(from_dynamic(img))
-}
-
 fn from_dynamic(img: DynamicImage) -> Decoded {
     let (width, height) = (img.width() as usize, img.height() as usize);
     fn scaled<T: Copy + Into<f64>>(raw: &[T], max: f64) -> Vec<f64> {
@@ -178,6 +164,12 @@ fn decode_dicom(path: &Path) -> Result<Decoded, ImageError> {
         .map_err(|e| ImageError::new(path, format!("cannot decode DICOM pixel data ({e})")))?;
     let (height, width) = (pixels.rows() as usize, pixels.columns() as usize);
     let channels = pixels.samples_per_pixel() as usize;
+    if channels != 1 && channels != 3 {
+        return Err(ImageError::new(
+            path,
+            format!("DICOM with {channels} samples per pixel is not supported (1 or 3)"),
+        ));
+    }
     // Frame 0 with the modality LUT (rescale slope/intercept) applied, as pydicom's pixel_array * slope + intercept.
     let mut data: Vec<f64> = pixels
         .to_vec_frame(0)
