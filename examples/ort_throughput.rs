@@ -10,8 +10,12 @@ random pixels of the shape `model.json` declares and prints one JSON line per (b
 - `iobinding`: the input lives in pinned host memory (CUDA) and is bound with an `IoBinding`, the output
   stays on the device and is synchronised once per batch — the copy-avoiding path the CUDA EP favours.
 
-    cargo run --release --example ort_throughput -- --model-dir benchmarks/models/vit-b-16-random \
-        --device cuda --batch 64,128 --iters 20 [--tf32] [--fp16-dir DIR]
+```text
+cargo run --release --example ort_throughput -- --model-dir benchmarks/models/vit-b-16-random \
+    --device cuda --batch 64,128 --iters 20 [--tf32]
+```
+
+For the fp16 graph, point `--model-dir` at the `-fp16` copy `eclip_model.precision` writes.
 
 `ORT_DYLIB_PATH` (or `--ort-dylib`) names the ONNX Runtime library, as for `eclip`.
 */
@@ -68,12 +72,22 @@ struct ImageSpec {
 
 fn read_spec(dir: &Path) -> Result<ImageSpec> {
     let path = dir.join("model.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let m: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let m: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let img = &m["image"];
-    let field = |k: &str| img[k].as_str().map(str::to_owned).with_context(|| format!("{}: image.{k} missing", path.display()));
+    let field = |k: &str| {
+        img[k]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("{}: image.{k} missing", path.display()))
+    };
     let num = |k: &str| {
-        img[k].as_u64().map(|v| v as usize).with_context(|| format!("{}: image.{k} missing", path.display()))
+        img[k]
+            .as_u64()
+            .map(|v| v as usize)
+            .with_context(|| format!("{}: image.{k} missing", path.display()))
     };
     Ok(ImageSpec {
         file: dir.join(field("file")?),
@@ -136,16 +150,39 @@ fn time_run(sess: &mut Session, spec: &ImageSpec, batch: usize, args: &Args) -> 
     Ok(t0.elapsed().as_secs_f64())
 }
 
-fn time_iobinding(sess: &mut Session, spec: &ImageSpec, batch: usize, args: &Args, cuda: bool) -> Result<f64> {
+fn time_iobinding(
+    sess: &mut Session,
+    spec: &ImageSpec,
+    batch: usize,
+    args: &Args,
+    cuda: bool,
+) -> Result<f64> {
     let shape = [batch, spec.channels, spec.size, spec.size];
     let data = pixels(shape.iter().product());
     let (in_info, out_info) = if cuda {
         (
-            MemoryInfo::new(AllocationDevice::CUDA_PINNED, 0, AllocatorType::Device, MemoryType::CPUInput)?,
-            MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default)?,
+            MemoryInfo::new(
+                AllocationDevice::CUDA_PINNED,
+                0,
+                AllocatorType::Device,
+                MemoryType::CPUInput,
+            )?,
+            MemoryInfo::new(
+                AllocationDevice::CUDA,
+                0,
+                AllocatorType::Device,
+                MemoryType::Default,
+            )?,
         )
     } else {
-        let cpu = || MemoryInfo::new(AllocationDevice::CPU, 0, AllocatorType::Device, MemoryType::Default);
+        let cpu = || {
+            MemoryInfo::new(
+                AllocationDevice::CPU,
+                0,
+                AllocatorType::Device,
+                MemoryType::Default,
+            )
+        };
         (cpu()?, cpu()?)
     };
     let allocator = Allocator::new(sess, in_info)?;
@@ -188,9 +225,13 @@ fn main() -> Result<()> {
         other => bail!("--device must be cpu or cuda, not {other:?}"),
     };
     let spec = read_spec(&args.model_dir)?;
-    let mut sess = session(&env, &spec, &args, cuda).with_context(|| format!("opening {}", spec.file.display()))?;
+    let mut sess = session(&env, &spec, &args, cuda)
+        .with_context(|| format!("opening {}", spec.file.display()))?;
     for b in args.batch.split(',') {
-        let batch: usize = b.trim().parse().with_context(|| format!("bad batch size {b:?}"))?;
+        let batch: usize = b
+            .trim()
+            .parse()
+            .with_context(|| format!("bad batch size {b:?}"))?;
         for mode in args.modes.split(',').map(str::trim) {
             let secs = match mode {
                 "run" => time_run(&mut sess, &spec, batch, &args)?,
