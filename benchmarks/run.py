@@ -15,6 +15,8 @@ Markdown block for `benchmarks/RESULTS.md` with the machine, date, commit and lo
 Cases:
 - `embed-fixture`: the fixture test split, fixture model (end to end: process start to .npz written);
 - `embed-synth`: a synthetic set of >= 10k images (2k with --quick), generated into benchmarks/out/;
+- `embed-large`: 500 (100 with --quick) synthetic 1024 x 1024 images, where decoding and resizing weigh
+  as much as the model (real radiographs are larger still);
 - `embed-vitb16`: a randomly initialised ViT-B/16-size model exported through onnx-export into
   benchmarks/models/ on the first 64 (16 with --quick) synthetic images;
 - `retrieval`, `probe`: the eval helper's micro-benchmarks in benchmarks/eval/ (called, not owned here);
@@ -52,7 +54,8 @@ import synth  # noqa: E402
 
 OUT = HERE / "out"
 MODELS = HERE / "models"
-ALL_CASES = ["embed-fixture", "embed-synth", "embed-vitb16", "retrieval", "probe", "report"]
+ALL_CASES = ["embed-fixture", "embed-synth", "embed-large", "embed-vitb16", "retrieval", "probe", "report"]
+LARGE_SIZE = 1024  # radiograph-like resolution: decoding and resizing cost as much as a small model
 
 
 @dataclass
@@ -625,6 +628,11 @@ def main(argv: list[str] | None = None) -> int:
             model = fixture_model or synth.random_model("vit-tiny", MODELS / "vit-tiny-random")
             assert synth_toml is not None
             embed_case(ctx, case, model, synth_toml)
+        elif case == "embed-large":
+            n = 100 if a.quick else 500
+            model = fixture_model or synth.random_model("vit-tiny", MODELS / "vit-tiny-random")
+            large = synth.synthetic_dataset(OUT / f"synth-{n}-{LARGE_SIZE}px", n, size=LARGE_SIZE)
+            embed_case(ctx, case, model, large)
         elif case == "embed-vitb16":
             assert synth_toml is not None
             print("  exporting the random ViT-B/16 (first time: minutes)", file=sys.stderr, flush=True)
