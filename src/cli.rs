@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 use eclip_workbench::cache::EmbeddingCache;
 use eclip_workbench::config::Config;
 use eclip_workbench::embed::{EmbedOptions, export, progress};
+use eclip_workbench::headless;
 use eclip_workbench::runtime::Device;
 use eclip_workbench::workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
 
@@ -53,6 +54,20 @@ pub struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Headless report: evaluate every model on every dataset, print a summary table, and write a
+    /// tidy CSV (columns model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value) plus
+    /// FILE.record.json (hashes, prompts, seeds, definitions, runtime).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write SVG figures into DIR (cosine distributions, group cosines, PCA, probes, gap shift).
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// Write a Markdown model-comparison review (figures beside it in <stem>_figures/ unless --plots).
+    #[arg(long, value_name = "FILE")]
+    pub review: Option<PathBuf>,
+    /// Write every result, the figure data and the record as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -133,8 +148,27 @@ pub fn run(cli: &Cli) -> Result<bool> {
         Some(Command::Info) => info(cli),
         Some(Command::Embed { out }) => embed(cli, out),
         // Hooks: the eval report (`--report FILE`) and the TUI (no subcommand on a terminal) dispatch here.
+        None if report_request(cli).wanted() => report(cli),
         Some(Command::Summary) | None => summary(cli),
     }
+}
+
+fn report_request(cli: &Cli) -> headless::ReportRequest {
+    headless::ReportRequest {
+        csv: cli.report.clone(),
+        plots: cli.plots.clone(),
+        review: cli.review.clone(),
+        json: cli.json.clone(),
+        quiet: cli.quiet,
+        command: std::env::args().collect(),
+    }
+}
+
+/// `--report` / `--plots` / `--review` / `--json`: embed (cache first), evaluate, write.
+fn report(cli: &Cli) -> Result<bool> {
+    let wb = cli.open()?;
+    let results = wb.embed_all(&cli.embed_options());
+    Ok(headless::report(&wb, &results, &report_request(cli))?)
 }
 
 fn cache_clean(cli: &Cli) -> Result<bool> {

@@ -12,6 +12,8 @@ pub mod config;
 pub mod data;
 pub mod embed;
 pub mod eval;
+pub mod headless;
 pub mod model;
+pub mod report;
 pub mod runtime;
 pub mod workbench;

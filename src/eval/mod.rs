@@ -6,9 +6,20 @@ label vectors, the outputs are numbers and plain structs. That keeps every metri
 independent reference values (`tests/metric_refs.rs`) and lets the report and the TUI show the very
 same numbers.
 */
+pub mod classify;
+pub mod config;
+pub mod geometry;
+pub mod probe;
+pub mod retrieval;
+pub mod stats;
+pub mod summary;
+pub mod synthetic;
+pub mod zeroshot;
+
 use std::collections::BTreeMap;
 
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
 /// L2-normalised embeddings of one dataset split under one model; row `i` of `image` and `text` is
 /// the pair of `rows[i]` (an index into `Dataset::rows`).
@@ -40,7 +51,7 @@ pub struct ModelEmbeddings {
 }
 
 /// One tidy result row: `model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     pub model: String,
     pub dataset: String,

@@ -1,0 +1,406 @@
+/*!
+Linear probes on frozen image embeddings, fitted with `linfa-logistic` (L-BFGS).
+
+Definitions (recorded in every report):
+- loss = Σ_i log-loss_i + α/2·||W||² (intercept not penalised), i.e. scikit-learn's
+  `LogisticRegression(C = 1/α)`; single-label probes are multinomial (softmax), multi-label probes fit
+  one binary model per label;
+- α is chosen from a log-spaced grid by the validation score (accuracy for single-label, macro AUROC
+  for multi-label; ties go to the larger α, the simpler model). The model fitted on the training
+  subset with the chosen α is the final one: refitting on the same subset would reproduce it (L-BFGS
+  starts from zero), and validation labels are not added, so a label fraction stays what it says;
+- label fractions: single-label subsets are stratified, `max(1, round(f · n_c))` items of every class
+  `c` (the "at least one per class" rule is reported whenever it applied); multi-label subsets are a
+  seeded sample of `max(1, round(f · n))` rows, plus one random positive for any label the sample
+  missed (also reported);
+- each (fraction, seed) draws its own subset; the reported value is the mean over seeds, the spread
+  their standard deviation, and model deltas use a paired t-test over seeds (same subsets for both
+  models), stated as such.
+*/
+use linfa::Dataset as LinfaDataset;
+use linfa::traits::{Fit, Predict};
+use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::classify;
+
+/// Default α grid: 10^-4 … 10^2 (C = 10^4 … 10^-2).
+pub fn default_alphas() -> Vec<f64> {
+    (-4..=2).map(|e| 10f64.powi(e)).collect()
+}
+
+/// L-BFGS settings shared by every fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FitSettings {
+    pub max_iterations: u64,
+    pub gradient_tolerance: f64,
+}
+
+impl Default for FitSettings {
+    fn default() -> Self {
+        Self {
+            max_iterations: 100,
+            gradient_tolerance: 1e-4,
+        }
+    }
+}
+
+/// A training subset and what had to be said about drawing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subset {
+    pub indices: Vec<usize>,
+    pub notes: Vec<String>,
+}
+
+/// Stratified subset: `max(1, round(f · n_c))` items of every class present, seeded.
+pub fn stratified_subset(y: &[usize], class_names: &[String], fraction: f64, seed: u64) -> Subset {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut indices = Vec::new();
+    let mut notes = Vec::new();
+    for (c, name) in class_names.iter().enumerate() {
+        let mut members: Vec<usize> = (0..y.len()).filter(|&i| y[i] == c).collect();
+        if members.is_empty() {
+            notes.push(format!(
+                "class {name} has no training items: the probe cannot predict it"
+            ));
+            continue;
+        }
+        let want = fraction * members.len() as f64;
+        let take = (want.round() as usize).clamp(1, members.len());
+        if want < 0.5 {
+            notes.push(format!(
+                "fraction={fraction}: class {name} has {} training items, {want:.2} rounds to 0; \
+                 took 1 (at least one per class)",
+                members.len()
+            ));
+        }
+        members.shuffle(&mut rng);
+        indices.extend_from_slice(&members[..take]);
+    }
+    indices.sort_unstable();
+    Subset { indices, notes }
+}
+
+/// Multi-label subset: seeded sample of `max(1, round(f · n))` rows, plus one random positive for
+/// every label that has positives in the full set but none in the sample.
+pub fn multilabel_subset(
+    y: &[Vec<bool>],
+    label_names: &[String],
+    fraction: f64,
+    seed: u64,
+) -> Subset {
+    let n = y.len();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    let take = ((fraction * n as f64).round() as usize).clamp(n.min(1), n);
+    let mut indices: Vec<usize> = order[..take].to_vec();
+    let mut notes = Vec::new();
+    for (l, name) in label_names.iter().enumerate() {
+        if indices.iter().any(|&i| y[i][l]) {
+            continue;
+        }
+        let positives: Vec<usize> = (0..n).filter(|&i| y[i][l]).collect();
+        if let Some(&extra) = positives.choose(&mut rng) {
+            indices.push(extra);
+            notes.push(format!(
+                "fraction={fraction}: the sample had no positive for {name}; added one"
+            ));
+        }
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    Subset { indices, notes }
+}
+
+fn f64_rows(x: ArrayView2<f32>, idx: &[usize]) -> Array2<f64> {
+    x.select(Axis(0), idx).mapv(f64::from)
+}
+
+/// A fitted single-label probe: predicts class indices of the original numbering.
+pub struct MultinomialProbe {
+    model: linfa_logistic::MultiFittedLogisticRegression<f64, usize>,
+}
+
+impl MultinomialProbe {
+    /// Fit on rows `idx` of `x` with labels `y[idx]`. `None` when linfa refuses (e.g. no rows).
+    pub fn fit(
+        x: ArrayView2<f32>,
+        y: &[usize],
+        idx: &[usize],
+        alpha: f64,
+        s: FitSettings,
+    ) -> Option<Self> {
+        let records = f64_rows(x, idx);
+        let targets: Array1<usize> = idx.iter().map(|&i| y[i]).collect();
+        let model = MultiLogisticRegression::default()
+            .alpha(alpha)
+            .max_iterations(s.max_iterations)
+            .gradient_tolerance(s.gradient_tolerance)
+            .fit(&LinfaDataset::new(records, targets))
+            .ok()?;
+        Some(Self { model })
+    }
+
+    pub fn predict(&self, x: ArrayView2<f32>) -> Vec<usize> {
+        self.model.predict(&x.mapv(f64::from)).to_vec()
+    }
+}
+
+/// A fitted binary probe: scores P(label = true).
+pub struct BinaryProbe {
+    model: linfa_logistic::FittedLogisticRegression<f64, bool>,
+}
+
+impl BinaryProbe {
+    /// Fit on rows `idx`; `None` when the training rows hold only one class.
+    pub fn fit(
+        x: ArrayView2<f32>,
+        y: &[bool],
+        idx: &[usize],
+        alpha: f64,
+        s: FitSettings,
+    ) -> Option<Self> {
+        let records = f64_rows(x, idx);
+        let targets: Array1<bool> = idx.iter().map(|&i| y[i]).collect();
+        let model = LogisticRegression::default()
+            .alpha(alpha)
+            .max_iterations(s.max_iterations)
+            .gradient_tolerance(s.gradient_tolerance)
+            .fit(&LinfaDataset::new(records, targets))
+            .ok()?;
+        Some(Self { model })
+    }
+
+    /// P(true) for every row of `x`.
+    pub fn score(&self, x: ArrayView2<f32>) -> Vec<f64> {
+        let p = self.model.predict_probabilities(&x.mapv(f64::from));
+        // `predict_probabilities` is P(labels().pos.class).
+        let flip = !self.model.labels().pos.class;
+        p.iter().map(|&v| if flip { 1.0 - v } else { v }).collect()
+    }
+}
+
+/// Fit a binary probe on rows `idx` and return P(positive) for every row of `x_eval`; `None` when
+/// the training rows hold only one class.
+pub fn binary_scores(
+    x: ArrayView2<f32>,
+    y: &[bool],
+    idx: &[usize],
+    x_eval: ArrayView2<f32>,
+    alpha: f64,
+    s: FitSettings,
+) -> Option<Vec<f64>> {
+    Some(BinaryProbe::fit(x, y, idx, alpha, s)?.score(x_eval))
+}
+
+/// Scores of one single-label probe run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SingleLabelScores {
+    pub alpha: f64,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+}
+
+/// Features and class labels of one split.
+#[derive(Debug)]
+pub struct Split<'a, T> {
+    pub x: ArrayView2<'a, f32>,
+    pub y: &'a [T],
+}
+
+impl<T> Clone for Split<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Split<'_, T> {}
+
+/// Choose α on `val` with models fit on `train[idx]`, then score the chosen model on `test`.
+/// `None` when no α produced a model.
+pub fn single_label_run(
+    train: Split<usize>,
+    idx: &[usize],
+    val: Split<usize>,
+    test: Split<usize>,
+    n_classes: usize,
+    alphas: &[f64],
+    s: FitSettings,
+) -> Option<SingleLabelScores> {
+    let mut best: Option<(f64, f64, MultinomialProbe)> = None;
+    // Largest α first so that ties keep the simpler model.
+    let mut grid = alphas.to_vec();
+    grid.sort_by(|a, b| b.total_cmp(a));
+    for alpha in grid {
+        let Some(probe) = MultinomialProbe::fit(train.x, train.y, idx, alpha, s) else {
+            continue;
+        };
+        let score = if val.y.is_empty() {
+            0.0
+        } else {
+            classify::accuracy(val.y, &probe.predict(val.x), None)
+        };
+        if best.as_ref().is_none_or(|b| score > b.1) {
+            best = Some((alpha, score, probe));
+        }
+        if val.y.is_empty() {
+            break;
+        }
+    }
+    let (alpha, _, probe) = best?;
+    let pred = probe.predict(test.x);
+    Some(SingleLabelScores {
+        alpha,
+        accuracy: classify::accuracy(test.y, &pred, None),
+        macro_f1: classify::macro_f1(test.y, &pred, n_classes, None),
+    })
+}
+
+/// Scores of one multi-label probe run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MultiLabelScores {
+    pub alpha: f64,
+    /// Per label; `None` where the training subset or the test split lacks one of the classes.
+    pub auroc: Vec<Option<f64>>,
+    pub macro_auroc: Option<f64>,
+}
+
+fn label_column(y: &[Vec<bool>], l: usize) -> Vec<bool> {
+    y.iter().map(|r| r[l]).collect()
+}
+
+/// Per-label binary probes: one shared α chosen by validation macro AUROC, scored on `test`.
+pub fn multi_label_run(
+    train: Split<Vec<bool>>,
+    idx: &[usize],
+    val: Split<Vec<bool>>,
+    test: Split<Vec<bool>>,
+    n_labels: usize,
+    alphas: &[f64],
+    s: FitSettings,
+) -> Option<MultiLabelScores> {
+    let mut grid = alphas.to_vec();
+    grid.sort_by(|a, b| b.total_cmp(a));
+    let columns =
+        |y: &[Vec<bool>]| -> Vec<Vec<bool>> { (0..n_labels).map(|l| label_column(y, l)).collect() };
+    let (ytr, yval, yte) = (columns(train.y), columns(val.y), columns(test.y));
+    // One fit per (α, label), scored on validation and test at once.
+    let mut best: Option<(f64, f64, Vec<Option<f64>>)> = None;
+    for &alpha in &grid {
+        let mut val_auc = Vec::with_capacity(n_labels);
+        let mut test_auc = Vec::with_capacity(n_labels);
+        for l in 0..n_labels {
+            let probe = BinaryProbe::fit(train.x, &ytr[l], idx, alpha, s);
+            let on = |x: ArrayView2<f32>, y: &[bool]| {
+                probe
+                    .as_ref()
+                    .and_then(|p| classify::auroc(y, &p.score(x), None))
+            };
+            val_auc.push(if val.y.is_empty() {
+                None
+            } else {
+                on(val.x, &yval[l])
+            });
+            test_auc.push(on(test.x, &yte[l]));
+        }
+        let score = classify::mean_defined(&val_auc).unwrap_or(f64::NEG_INFINITY);
+        if best.as_ref().is_none_or(|b| score > b.1) {
+            best = Some((alpha, score, test_auc));
+        }
+        if val.y.is_empty() {
+            break;
+        }
+    }
+    let (alpha, _, auroc) = best?;
+    Some(MultiLabelScores {
+        alpha,
+        macro_auroc: classify::mean_defined(&auroc),
+        auroc,
+    })
+}
+
+/// Paired t-test over seeds: mean of `b − a`, its 95% t-interval and the two-sided p-value.
+/// `None` for fewer than two pairs. Identical deltas on every seed (no spread) give a NaN interval
+/// and p-value: the test has nothing to estimate the noise from.
+pub fn paired_t_test(a: &[f64], b: &[f64], confidence: f64) -> Option<(f64, f64, f64, f64)> {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+    let k = d.len();
+    if k < 2 {
+        return None;
+    }
+    let (mean, sd) = super::stats::mean_sd(&d);
+    let se = sd / (k as f64).sqrt();
+    let dist = StudentsT::new(0.0, 1.0, (k - 1) as f64).ok()?;
+    let tq = dist.inverse_cdf(0.5 + confidence / 2.0);
+    if se == 0.0 {
+        return Some((mean, f64::NAN, f64::NAN, f64::NAN));
+    }
+    let t = mean / se;
+    let p = 2.0 * (1.0 - dist.cdf(t.abs()));
+    Some((mean, mean - tq * se, mean + tq * se, p))
+}
+
+/// The t-interval of a mean over seeds: `(mean, low, high, sd)`; the interval is NaN (unknown) for a
+/// single seed or when every seed gave the same value (no spread to estimate it from).
+pub fn seed_interval(values: &[f64], confidence: f64) -> Option<(f64, f64, f64, f64)> {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if values.is_empty() {
+        return None;
+    }
+    let (mean, sd) = super::stats::mean_sd(values);
+    if values.len() < 2 || sd == 0.0 {
+        return Some((mean, f64::NAN, f64::NAN, sd));
+    }
+    let k = values.len() as f64;
+    let tq = StudentsT::new(0.0, 1.0, k - 1.0)
+        .ok()?
+        .inverse_cdf(0.5 + confidence / 2.0);
+    let half = tq * sd / k.sqrt();
+    Some((mean, mean - half, mean + half, sd))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn stratified_keeps_one_per_class_and_says_so() {
+        let y: Vec<usize> = [vec![0; 150], vec![1; 20], vec![2; 0]].concat();
+        let s = stratified_subset(&y, &names(3), 0.01, 0);
+        let per: Vec<usize> = (0..3)
+            .map(|c| s.indices.iter().filter(|&&i| y[i] == c).count())
+            .collect();
+        assert_eq!(per, vec![2, 1, 0]);
+        assert_eq!(s.notes.len(), 2, "{:?}", s.notes);
+        assert_eq!(stratified_subset(&y, &names(3), 0.01, 0), s);
+        assert_ne!(stratified_subset(&y, &names(3), 0.01, 1).indices, s.indices);
+    }
+
+    #[test]
+    fn multilabel_subset_adds_missing_positives() {
+        let mut y = vec![vec![false, false]; 100];
+        y[7][1] = true;
+        let s = multilabel_subset(&y, &names(2), 0.05, 3);
+        assert!(s.indices.contains(&7));
+        assert_eq!(s.notes.len(), 1);
+    }
+
+    #[test]
+    fn paired_t_matches_scipy() {
+        // scipy.stats.ttest_rel([0.55, 0.62, 0.78], [0.5, 0.6, 0.7]) -> t=2.88675, p=0.1019735
+        let (m, _, _, p) = paired_t_test(&[0.5, 0.6, 0.7], &[0.55, 0.62, 0.78], 0.95).unwrap();
+        assert!((m - 0.05).abs() < 1e-12);
+        assert!((p - 0.101_973_489_866_125_48).abs() < 1e-9, "{p}");
+        assert!(paired_t_test(&[0.5], &[0.6], 0.95).is_none());
+    }
+}

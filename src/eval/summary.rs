@@ -1,0 +1,177 @@
+/*!
+The result of evaluating one dataset under every model: all tidy [`MetricRow`]s (per-model rows and
+`B - A` comparison rows) plus the data behind the figures (probe curves with their seed spread,
+cosine histograms, group-cosine matrices, 2-D PCA with the gap vector, gap-shift curves).
+
+The report writers (`src/report`) and the terminal UI read this one struct, so the CSV, the review,
+the SVG figures and the TUI's charts always show the same numbers. It is plain data: serialisable
+with serde for `--json`, no references into the embeddings.
+*/
+use serde::{Deserialize, Serialize};
+
+use super::MetricRow;
+use super::config::EvalConfig;
+use super::geometry::{CosineHistograms, Pca2};
+
+/// Everything evaluated on one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalSummary {
+    pub dataset: String,
+    /// Model names in config order; the first is the reference `A` of every comparison row.
+    pub models: Vec<String>,
+    /// Per-model rows first (model order), then comparison rows (`<B> - <A>`).
+    pub rows: Vec<MetricRow>,
+    /// Figure data, one entry per model, in `models` order.
+    pub plots: Vec<ModelPlots>,
+    /// What a reader must know: undefined metrics, subsamples, probe-subset rules that applied,
+    /// tasks skipped for missing splits.
+    pub notes: Vec<String>,
+    /// `(name, definition)` of every metric and procedure used.
+    pub definitions: Vec<(String, String)>,
+    /// The settings the numbers were computed with.
+    pub config: EvalConfig,
+}
+
+/// Figure data of one model on one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPlots {
+    pub model: String,
+    /// Linear-probe metric vs label fraction (one curve per metric).
+    pub probe_curves: Vec<ProbeCurve>,
+    /// Matched vs unmatched image–text cosines on the test split.
+    pub cosine: Option<CosineHistograms>,
+    /// Mean cosine between abnormality groups (the eCLIP paper's motivating figure).
+    pub group_cosine: Option<GroupCosine>,
+    /// 2-D PCA of image and text embeddings with the gap vector.
+    pub pca: Option<Pca2>,
+    /// Gap-shift sweep, one point per λ.
+    pub gap_shift: Vec<GapShiftPoint>,
+}
+
+/// One linear-probe metric as a function of the label fraction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeCurve {
+    /// `accuracy`, `macro_f1` or `macro_auroc`.
+    pub metric: String,
+    pub points: Vec<ProbePoint>,
+}
+
+/// Probe result at one fraction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbePoint {
+    pub fraction: f64,
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Sample standard deviation over seeds (0 for a single seed).
+    pub sd: f64,
+    /// The value of each seed, in `EvalConfig::probe_seeds` order (seeds whose probe could not be
+    /// fitted are left out).
+    pub per_seed: Vec<f64>,
+    /// The L2 strength α chosen on validation for each seed.
+    pub alphas: Vec<f64>,
+    /// Training items used, per seed.
+    pub n_train: Vec<usize>,
+}
+
+/// Mean cosine between groups (classes), within images and within texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupCosine {
+    /// The split the groups were taken from.
+    pub split: String,
+    pub classes: Vec<String>,
+    /// Items per class.
+    pub counts: Vec<usize>,
+    /// `image[a][b]`: mean image–image cosine between classes a and b; `None` when undefined.
+    pub image: Vec<Vec<Option<f64>>>,
+    /// Same for report (text) embeddings.
+    pub text: Vec<Vec<Option<f64>>>,
+}
+
+/// Re-measured quantities after shifting both modalities by λ along the gap direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GapShiftPoint {
+    pub lambda: f64,
+    pub modality_gap: f64,
+    /// Argmax zero-shot accuracy on the single-positive split (`None` without one).
+    pub zeroshot_accuracy: Option<f64>,
+    /// Image→text R@1 on the test split.
+    pub r_at_1: Option<f64>,
+}
+
+/// Progress of a running evaluation, for the TUI's gauges and stderr lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub dataset: String,
+    /// Model being evaluated, or empty for cross-model work (comparisons).
+    pub model: String,
+    /// What is running, e.g. "retrieval" or "linear_probe fraction=0.1 seed=2".
+    pub stage: String,
+    /// Steps finished out of `total` for this dataset.
+    pub done: usize,
+    pub total: usize,
+}
+
+impl EvalSummary {
+    /// The row of `model` for (task, setting, metric), if any.
+    pub fn row(&self, model: &str, task: &str, setting: &str, metric: &str) -> Option<&MetricRow> {
+        self.rows.iter().find(|r| {
+            r.model == model && r.task == task && r.setting == setting && r.metric == metric
+        })
+    }
+
+    /// Rows of one model (or one comparison label such as `eCLIP - CLIP`).
+    pub fn rows_of<'a>(&'a self, model: &'a str) -> impl Iterator<Item = &'a MetricRow> + 'a {
+        self.rows.iter().filter(move |r| r.model == model)
+    }
+
+    /// Comparison rows (those with a p-value).
+    pub fn comparisons(&self) -> impl Iterator<Item = &MetricRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.p_value.is_some() || r.model.contains(" - "))
+    }
+
+    /// Figure data of one model.
+    pub fn plots_of(&self, model: &str) -> Option<&ModelPlots> {
+        self.plots.iter().find(|p| p.model == model)
+    }
+
+    /// Distinct (task, setting, metric) keys in first-seen order.
+    pub fn metric_keys(&self) -> Vec<(String, String, String)> {
+        let mut keys: Vec<(String, String, String)> = Vec::new();
+        for r in &self.rows {
+            let k = (r.task.clone(), r.setting.clone(), r.metric.clone());
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+}
+
+/// The comparison label of model `b` against the reference `a`.
+pub fn comparison_name(b: &str, a: &str) -> String {
+    format!("{b} - {a}")
+}
+
+/// Definitions stated in every report (CSV record, JSON, review).
+pub fn definitions() -> Vec<(String, String)> {
+    [
+        ("class embedding", "normalize(mean of the L2-normalised prompt embeddings of the class)"),
+        ("zeroshot argmax", "single-positive split; predicted class = argmax cosine to the class embeddings (first class wins a tie); accuracy, balanced_accuracy (mean recall over classes present), f1:<label>, macro_f1 (mean over classes present or predicted; scikit-learn's convention)"),
+        ("zeroshot posneg", "test split, multi-label; p = softmax(cos(x, positive class emb.), cos(x, negative class emb.))[0] on raw cosines (CheXzero); auroc:<label> (Mann-Whitney, ties count 1/2; empty = undefined: no positives or no negatives), macro_auroc = mean over defined labels"),
+        ("linear_probe", "L2-regularised logistic regression on frozen image embeddings (linfa-logistic L-BFGS; loss = sum log-loss + alpha/2 ||W||^2, alpha = 1/C of scikit-learn); multinomial over the zero-shot classes on single-positive items (accuracy, macro_f1 on the single-positive split), one binary model per label on the test split (macro_auroc); alpha chosen on the validation split from a log-spaced grid; label fractions stratified with at least one item per class; value = mean over seeds, ci = 95% Student-t interval over seeds, n = seeds; comparison p-values from a paired t-test over seeds"),
+        ("retrieval", "test split; rank of the paired item among all candidates, ties broken by index (rank = #greater + #equal at a smaller index, 0-based); r@k = fraction of queries with rank < k; median_rank is 1-based; mrr = mean 1/(rank+1); i2t_unique: gallery of unique report strings, hit = the query's exact report string"),
+        ("modality_gap", "||mean_i x_i - mean_i y_i||_2 over test pairs (x image, y text, L2-normalised)"),
+        ("alignment", "mean_i ||x_i - y_i||^2 (lower is better)"),
+        ("uniformity", "log mean_{i<j} exp(-2 ||u_i - u_j||^2) per modality (lower is better); exact up to 5,000 items, else on a seeded subsample of 5,000"),
+        ("cone", "mean cosine over distinct pairs within one modality"),
+        ("mean_cos_matched / unmatched", "mean cos(x_i, y_i) / mean over i != j of cos(x_i, y_j)"),
+        ("gap_shift", "x' = normalize(x - lambda/2 dir), y' = normalize(y + lambda/2 dir), dir = unit gap direction of the test split; prompts shift as text; re-measured: modality_gap, zeroshot_accuracy (argmax), r@1 (i2t)"),
+        ("bootstrap", "percentile bootstrap over evaluation items (queries, images), resamples and seed in the record; resamples where a metric is undefined are dropped; within-modality pair metrics count distinct items of the resample only"),
+        ("comparison rows", "model '<B> - <A>' for every later model B against the first model A; value = B - A on the same items; paired bootstrap CI; two-sided p = min(1, 2 min((#{d*<=0}+1)/(B+1), (#{d*>=0}+1)/(B+1)))"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}

@@ -1,0 +1,84 @@
+/*!
+Report writers: everything that turns [`EvalSummary`]s into files or text for people.
+
+- [`csv`]: the tidy CSV (`model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`);
+- [`table`]: the stdout summary table (metrics × models, deltas with CIs and p-values);
+- [`record`]: the reproducibility record written beside the CSV (`<csv>.record.json`) and `--json`;
+- [`plots`]: SVG figures (`--plots DIR`);
+- [`review`]: the self-contained Markdown review (`--review FILE`).
+
+The writers compute nothing new: every number comes from the summaries, so all outputs agree.
+*/
+use std::path::PathBuf;
+
+pub mod csv;
+pub mod inputs;
+pub mod plots;
+pub mod record;
+pub mod review;
+pub mod table;
+
+/// Why a report file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {path}: {source} (check that the folder exists and is writable)")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write CSV {path}: {source}")]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: ::csv::Error,
+    },
+    #[error("cannot serialise {what} to JSON: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot draw figure {path}: {message}")]
+    Plot { path: PathBuf, message: String },
+}
+
+impl ReportError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// A number for people: up to 4 significant decimals, or "undefined".
+pub fn fmt_num(v: Option<f64>) -> String {
+    match v {
+        None => "undefined".into(),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+/// "0.5123 [0.4800, 0.5500]" (no interval part when there is none).
+pub fn fmt_ci(value: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
+    match (value, lo, hi) {
+        (Some(_), Some(l), Some(h)) => format!(
+            "{} [{}, {}]",
+            fmt_num(value),
+            fmt_num(Some(l)),
+            fmt_num(Some(h))
+        ),
+        _ => fmt_num(value),
+    }
+}
+
+/// A p-value for people: "<0.001" below one in a thousand.
+pub fn fmt_p(p: Option<f64>) -> String {
+    match p {
+        None => String::new(),
+        Some(p) if p < 0.001 => "<0.001".into(),
+        Some(p) => format!("{p:.3}"),
+    }
+}

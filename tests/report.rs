@@ -1,0 +1,235 @@
+//! The report writers on a synthetic two-model evaluation: the CSV header and rows, comparison rows,
+//! the reproducibility record beside the CSV, `--json`, the SVG figures and the Markdown review.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use eclip_workbench::eval::config::EvalConfig;
+use eclip_workbench::eval::summary::EvalSummary;
+use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
+use eclip_workbench::headless::evaluate;
+use eclip_workbench::report::plots::{ModelProvenance, varying_provenance_key, write_plots};
+use eclip_workbench::report::record::{
+    DatasetRecord, JsonReport, ModelRecord, PromptRecord, RecordInputs, RuntimeRecord, record_path,
+    write_json_report, write_record,
+};
+use eclip_workbench::report::{csv, review, table};
+
+fn summary(models: Vec<SyntheticModel>) -> EvalSummary {
+    let spec = SyntheticSpec {
+        models,
+        ..SyntheticSpec::default()
+    };
+    let (ds, embeds) = synthetic(&spec);
+    let cfg = EvalConfig {
+        bootstrap: 50,
+        probe_fractions: vec![0.1, 1.0],
+        ..EvalConfig::default()
+    };
+    evaluate(&ds, &embeds, &cfg, &mut |_| {})
+}
+
+fn inputs(s: &EvalSummary) -> RecordInputs {
+    RecordInputs {
+        tool: "eclip".into(),
+        tool_version: "0.1.0".into(),
+        command: vec!["eclip".into(), "--report".into(), "out.csv".into()],
+        runtime: RuntimeRecord {
+            onnx_runtime_version: "1.31.1".into(),
+            execution_provider: "cpu".into(),
+        },
+        models: s
+            .models
+            .iter()
+            .map(|m| ModelRecord {
+                name: m.clone(),
+                path: PathBuf::from(format!("models/{m}")),
+                files: BTreeMap::from([("image.onnx".to_string(), "ab".repeat(32))]),
+                provenance: serde_json::json!({"variant": m, "train_fraction": 1.0}),
+            })
+            .collect(),
+        datasets: vec![DatasetRecord {
+            name: s.dataset.clone(),
+            path: PathBuf::from("data/dataset.toml"),
+            sha256: "cd".repeat(32),
+            sha256_of: "manifest.csv + prompts.json".into(),
+            rows: 100,
+            skipped_rows: 0,
+            prompts: vec![PromptRecord {
+                class: "finding_0".into(),
+                positive: vec!["finding 0".into()],
+                negative: vec![],
+            }],
+        }],
+    }
+}
+
+fn two_models() -> Vec<SyntheticModel> {
+    SyntheticSpec::default().models
+}
+
+#[test]
+fn csv_has_the_contract_columns_and_comparison_rows() {
+    let s = summary(two_models());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    csv::write_csv_file(&path, std::slice::from_ref(&s)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value"
+    );
+    let mut rdr = ::csv::Reader::from_path(&path).unwrap();
+    let rows: Vec<::csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), s.rows.len());
+    let cmp: Vec<_> = rows.iter().filter(|r| &r[0] == "eCLIP - CLIP").collect();
+    assert!(!cmp.is_empty());
+    // Every defined comparison carries a p-value, except probes on the full training split (one
+    // subset for every seed, so no seed spread to test against).
+    assert!(
+        cmp.iter()
+            .filter(|r| &r[3] != "fraction=1")
+            .all(|r| !r[9].is_empty() || r[5].is_empty()),
+        "comparison rows carry p-values"
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| !r[0].contains(" - "))
+            .all(|r| r[9].is_empty()),
+        "p only on comparisons"
+    );
+    for task in [
+        "zeroshot",
+        "linear_probe",
+        "retrieval",
+        "geometry",
+        "gap_shift",
+    ] {
+        assert!(rows.iter().any(|r| &r[2] == task), "{task}");
+    }
+    // Values round-trip exactly.
+    let first = s.rows.iter().find(|r| r.value.is_some()).unwrap();
+    let back = rows
+        .iter()
+        .find(|r| {
+            r[0] == first.model
+                && r[4] == first.metric
+                && r[3] == first.setting
+                && r[2] == first.task
+        })
+        .unwrap();
+    assert_eq!(back[5].parse::<f64>().unwrap(), first.value.unwrap());
+
+    let rec = write_record(&path, &inputs(&s), std::slice::from_ref(&s)).unwrap();
+    assert_eq!(rec, record_path(&path));
+    assert!(rec.to_string_lossy().ends_with("out.csv.record.json"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rec).unwrap()).unwrap();
+    assert_eq!(v["runtime"]["onnx_runtime_version"], "1.31.1");
+    assert_eq!(v["eval"]["bootstrap"], 50);
+    assert_eq!(v["csv_sha256"].as_str().unwrap().len(), 64);
+    assert!(v["definitions"].as_array().unwrap().len() > 5);
+
+    let json = dir.path().join("out.json");
+    write_json_report(&json, &inputs(&s), std::slice::from_ref(&s)).unwrap();
+    let back: JsonReport = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(back.summaries[0].rows.len(), s.rows.len());
+}
+
+#[test]
+fn table_plots_and_review() {
+    let s = summary(two_models());
+    let t = table::render(&s);
+    assert!(
+        t.contains("eCLIP - CLIP (p)") && t.contains("modality_gap"),
+        "{t}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let figs = write_plots(&dir.path().join("plots"), std::slice::from_ref(&s), &[]).unwrap();
+    let names: Vec<String> = figs
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "synthetic_cosine.svg",
+        "synthetic_group_cosine.svg",
+        "synthetic_pca.svg",
+        "synthetic_probe.svg",
+        "synthetic_gap_shift.svg",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    for f in &figs {
+        let svg = std::fs::read_to_string(f).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.len() > 2000,
+            "{}",
+            f.display()
+        );
+    }
+
+    let path = dir.path().join("review.md");
+    review::write_review(&path, &inputs(&s), std::slice::from_ref(&s), &figs).unwrap();
+    let md = std::fs::read_to_string(&path).unwrap();
+    assert!(md.contains("# Model comparison: CLIP vs eCLIP"));
+    assert!(md.contains("#### Retrieval") && md.contains("Verdict for eCLIP"));
+    assert!(
+        md.contains("](plots/synthetic_pca.svg)"),
+        "figures are linked relative to the review"
+    );
+    assert!(md.contains(&"ab".repeat(32)), "model hashes are stated");
+}
+
+#[test]
+fn provenance_series_gets_metric_vs_value_curves() {
+    let models: Vec<SyntheticModel> = [
+        ("clip-25", 0.45),
+        ("clip-100", 0.35),
+        ("eclip-25", 0.35),
+        ("eclip-100", 0.25),
+    ]
+    .into_iter()
+    .map(|(n, noise)| SyntheticModel {
+        name: n.into(),
+        noise,
+        gap: 0.5,
+    })
+    .collect();
+    let s = summary(models);
+    let prov: Vec<ModelProvenance> = s
+        .models
+        .iter()
+        .map(|m| {
+            let (fam, frac) = m.split_once('-').unwrap();
+            ModelProvenance {
+                model: m.clone(),
+                family: fam.into(),
+                values: BTreeMap::from([
+                    (
+                        "train_fraction".to_string(),
+                        frac.parse::<f64>().unwrap() / 100.0,
+                    ),
+                    ("steps".to_string(), 600.0),
+                    (
+                        "train_seconds".to_string(),
+                        frac.parse::<f64>().unwrap() * 3.7,
+                    ),
+                ]),
+            }
+        })
+        .collect();
+    assert_eq!(
+        varying_provenance_key(&prov).as_deref(),
+        Some("train_fraction")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let figs = write_plots(dir.path(), std::slice::from_ref(&s), &prov).unwrap();
+    assert!(
+        figs.iter()
+            .any(|f| f.ends_with("synthetic_provenance_train_fraction.svg"))
+    );
+    // Two keys varying: no curve.
+    let mut two = prov.clone();
+    two[0].values.insert("steps".into(), 300.0);
+    assert_eq!(varying_provenance_key(&two), None);
+}
