@@ -285,42 +285,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def paired_embeddings(n: int, d: int, seed: int = 0, noise: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded L2-normalised (image, text) pairs: text_i = normalise(image_i + noise * gaussian)."""
-    rng = np.random.default_rng(seed)
-    img = l2_normalize(rng.standard_normal((n, d), dtype=np.float32))
-    txt = l2_normalize(img + np.float32(noise / np.sqrt(d)) * rng.standard_normal((n, d), dtype=np.float32))
-    return img, txt
-
-
-def cmd_make_embeddings(args: argparse.Namespace) -> int:
-    img, txt = paired_embeddings(args.n, args.d, args.seed)
-    np.savez(args.out, image=img, text=txt)
-    print(args.out)
-    return 0
-
-
-def cmd_retrieval(args: argparse.Namespace) -> int:
-    """Image->text and text->image ranks of an .npz (arrays image, text) with numpy; JSON on stdout."""
-    with np.load(args.emb) as z:
-        img, txt = z["image"], z["text"]
-    t0 = time.perf_counter()
-    i2t = retrieval_ranks(img, txt, chunk=args.chunk or None)
-    t2i = retrieval_ranks(txt, img, chunk=args.chunk or None)
-    secs = time.perf_counter() - t0
-    out = {
-        "n": len(img),
-        "d": img.shape[1],
-        "chunk": args.chunk or None,
-        "seconds": secs,
-        "r@1_i2t": float((i2t == 0).mean()),
-        "checksum_i2t": rank_checksum(i2t),
-        "checksum_t2i": rank_checksum(t2i),
-    }
-    print(json.dumps(out))
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -343,16 +307,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--providers", default="CPUExecutionProvider", help="comma-separated onnxruntime EPs")
     e.add_argument("--timings", help="write the phase timings as JSON here")
     e.set_defaults(func=cmd_embed)
-    m = sub.add_parser("make-embeddings", help="write seeded paired embeddings (.npz: image, text)")
-    m.add_argument("--n", type=int, required=True)
-    m.add_argument("--d", type=int, default=512)
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--out", required=True)
-    m.set_defaults(func=cmd_make_embeddings)
-    r = sub.add_parser("retrieval", help="numpy ranks both ways of an .npz (image, text); JSON timing")
-    r.add_argument("--emb", required=True)
-    r.add_argument("--chunk", type=int, default=0, help="queries per block (0 = the full N x N matrix)")
-    r.set_defaults(func=cmd_retrieval)
     args = p.parse_args(argv)
     return int(args.func(args))
 

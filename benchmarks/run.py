@@ -53,6 +53,7 @@ import reference  # noqa: E402
 import synth  # noqa: E402
 
 OUT = HERE / "out"
+CARGO_TOML = (ROOT / "Cargo.toml").read_text(encoding="utf-8")
 MODELS = HERE / "models"
 ALL_CASES = ["embed-fixture", "embed-synth", "embed-large", "embed-vitb16", "retrieval", "probe", "report"]
 LARGE_SIZE = 1024  # radiograph-like resolution: decoding and resizing cost as much as a small model
@@ -67,6 +68,7 @@ class Measured:
     rss_mib: float
     rc: int
     output: str
+    inner: float | None = None  # the seconds the program timed itself (the measured kernel only)
 
 
 @dataclass
@@ -99,6 +101,9 @@ class Side:
             "runs": len(ok),
             "peak_rss_mib": max(r.rss_mib for r in ok),
             "ort_share": statistics.median(self.ort_share) if self.ort_share else None,
+            "timed_median_s": statistics.median(inner)
+            if (inner := [r.inner for r in ok if r.inner])
+            else None,
             "note": self.note,
         }
 
@@ -132,7 +137,10 @@ def ort_dylib() -> str:
 def build_release() -> Path:
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     print("building: cargo build --release --bin eclip", file=sys.stderr, flush=True)
-    subprocess.run(["cargo", "build", "--release", "--bin", "eclip"], cwd=ROOT, check=True)
+    examples = [
+        f"--example={e}" for e in ("eval_retrieval_bench", "eval_probe_bench") if f'"{e}"' in CARGO_TOML
+    ]
+    subprocess.run(["cargo", "build", "--release", "--bin", "eclip", *examples], cwd=ROOT, check=True)
     return target / "release" / "eclip"
 
 
@@ -359,76 +367,90 @@ def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
     ctx.results[name] = res
 
 
-FULL_MATRIX_MAX_N = 20_000  # numpy's N x N float32 matrix: 1.6 GB at 20k, 10 GB at 50k (too much here)
+MALLOC_TUNING = {
+    "MALLOC_MMAP_THRESHOLD_": str(256 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+    "MALLOC_TOP_PAD_": str(256 << 20),
+}
+NUMPY_MAX_N = 20_000  # numpy's N x N float32 matrix: 1.6 GB at 20k, 10 GB at 50k (too much for this machine)
+PROBE_ARGS = ["5000", "512", "5", "1.0", "100"]  # n_train d classes C max_iter (the eval helper's default)
+SECONDS = re.compile(r"(\d+(?:\.\d+)?)s[;,]")
+ACCURACY = re.compile(r"test accuracy (\d+(?:\.\d+)?)")
+MISMATCH = re.compile(r"rank mismatches vs Rust: i2t (\d+), t2i (\d+)")
+
+
+def example_bin(name: str) -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "examples" / name
 
 
 def retrieval_case(ctx: Ctx) -> None:
-    """Ranks both ways at each N: numpy (reference.py) against the eval helper's Rust implementation.
-
-    The Rust side is `benchmarks/eval/retrieval.py --emb FILE [--eclip BIN]` (owned by the eval helper),
-    expected to print one JSON line with `seconds`, `checksum_i2t`, `checksum_t2i` (sha256[:16] of the
-    int64 little-endian 0-based ranks, as `reference.rank_checksum`). Both sides read the same .npz.
-    """
-    sizes = [1000, 10_000] if ctx.args.quick else [1000, 10_000, 20_000, 50_000]
-    rust_script = HERE / "eval" / "retrieval.py"
-    rows = {}
+    """Ranks both ways at each N: the eval helper's Rust benchmark (`benchmarks/eval/retrieval.rs`, the
+    workbench's chunked ranks) against its numpy script (full N x N matrix), both generating the same
+    seeded embeddings (d = 512); numpy also checks the ranks are identical. Each side is its own process,
+    so peak RSS is that side's."""
+    sizes = ctx.args.retrieval_sizes or (
+        [1000, 10_000] if ctx.args.quick else [1000, 10_000, 20_000, 50_000, 100_000]
+    )
+    rust_bin = example_bin("eval_retrieval_bench")
     for n in sizes:
-        emb = OUT / "retrieval" / f"emb-{n}.npz"
-        if not emb.exists():
-            emb.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [ctx.py, str(HERE / "reference.py"), "make-embeddings", "--n", str(n), "--out", str(emb)],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        chunk = 0 if n <= FULL_MATRIX_MAX_N else 1024
-        py, rust = Side(), Side()
-        py_cmd = [ctx.py, str(HERE / "reference.py"), "retrieval", "--emb", str(emb), "--chunk", str(chunk)]
-        rust_cmd = [ctx.py, str(rust_script), "--emb", str(emb)] + (
-            ["--eclip", str(ctx.eclip)] if ctx.eclip else []
-        )
-        if not rust_script.exists():
-            rust.note = "benchmarks/eval/retrieval.py missing (eval helper)"
-        checks: dict[str, str] = {}
+        rust, py = Side(), Side()
+        res: dict[str, Any] = {}
+        rust_json = OUT / "retrieval" / f"rust-{n}.json"
+        rust_json.parent.mkdir(parents=True, exist_ok=True)
+        py_cmd = [ctx.py, str(HERE / "eval" / "retrieval_numpy.py"), str(n), "512", "--check", str(rust_json)]
+        if n > NUMPY_MAX_N:
+            py.note = f"numpy not run: its {n}x{n} float32 matrix needs {4 * n * n / 1e9:.0f} GB"
         for _ in range(ctx.args.runs):
-            for side, cmd, label in ((py, py_cmd, "python"), (rust, rust_cmd, "rust")):
-                if side is rust and not rust_script.exists():
-                    continue
-                m = run_measured(cmd, env=ctx.env)
-                side.runs.append(m)
+            if rust_bin.exists():
+                m = run_measured([str(rust_bin), str(n), "512"], env=ctx.env)
                 if m.rc == 0:
-                    rec = json.loads(m.output.strip().splitlines()[-1])
-                    checks[label] = f"{rec.get('checksum_i2t')}/{rec.get('checksum_t2i')}"
-        res = {
-            "python": py.summary(),
-            "rust": rust.summary(),
-            "numpy_mode": "full N x N matrix" if chunk == 0 else f"chunks of {chunk} queries",
-        }
-        if len(checks) == 2:
-            res["ranks_identical"] = checks["python"] == checks["rust"]
-        res["checksums"] = checks
-        rows[f"retrieval N={n}"] = res
-    ctx.results.update(rows)
+                    rec = json.loads(m.output[m.output.index("{") :])
+                    m.inner = rec["seconds"]
+                    rust_json.write_text(json.dumps({"i2t": rec["i2t"], "t2i": rec["t2i"]}), encoding="utf-8")
+                    m.output = ""
+                rust.runs.append(m)
+            else:
+                rust.note = f"{rust_bin} not built"
+            if n <= NUMPY_MAX_N and rust_json.exists():
+                m = run_measured(py_cmd, env=ctx.env)
+                py.runs.append(m)
+                sec = SECONDS.search(m.output)
+                m.inner = float(sec.group(1)) if sec else None
+                mm = MISMATCH.search(m.output)
+                if mm:
+                    res["rank_mismatches"] = int(mm.group(1)) + int(mm.group(2))
+        res.update(rust=rust.summary(), python=py.summary(), what="ranks i2t + t2i, d=512")
+        ctx.results[f"retrieval N={n}"] = res
 
 
-def eval_case(ctx: Ctx, name: str) -> None:
-    """Run the eval helper's micro-benchmark `benchmarks/eval/<name>.py` if it exists (it prints JSON)."""
-    script = HERE / "eval" / f"{name}.py"
-    if not script.exists():
-        ctx.results[name] = {
-            "skipped": f"{script.relative_to(ROOT)} does not exist (owned by the eval helper)"
-        }
-        return
-    cmd = [ctx.py, str(script), "--json"]
-    if ctx.args.quick:
-        cmd.append("--quick")
-    if ctx.eclip:
-        cmd += ["--eclip", str(ctx.eclip)]
-    m = run_measured(cmd, env=ctx.env, cwd=ROOT)
-    try:
-        ctx.results[name] = json.loads(m.output.strip().splitlines()[-1])
-    except (json.JSONDecodeError, IndexError):
-        ctx.results[name] = {"skipped": f"rc {m.rc}: {m.output[-600:]}"}
+def probe_case(ctx: Ctx) -> None:
+    """Linear-probe fit: linfa-logistic (`benchmarks/eval/probe.rs`) against scikit-learn lbfgs
+    (`probe_sklearn.py`) on the same deterministic features and C (eval helper's pieces)."""
+    rust_bin = example_bin("eval_probe_bench")
+    rust, py = Side(), Side()
+    acc: dict[str, float] = {}
+    fit: dict[str, list[float]] = {"rust": [], "python": []}
+    for _ in range(ctx.args.runs):
+        for side, cmd, label in (
+            (rust, [str(rust_bin), *PROBE_ARGS], "rust"),
+            (py, [ctx.py, str(HERE / "eval" / "probe_sklearn.py"), *PROBE_ARGS], "python"),
+        ):
+            if label == "rust" and not rust_bin.exists():
+                rust.note = f"{rust_bin} not built"
+                continue
+            m = run_measured(cmd, env=ctx.env)
+            side.runs.append(m)
+            s, a = SECONDS.search(m.output), ACCURACY.search(m.output)
+            m.inner = float(s.group(1)) if s else None
+            if s and a:
+                fit[label].append(float(s.group(1)))
+                acc[label] = float(a.group(1))
+    res: dict[str, Any] = {"rust": rust.summary(), "python": py.summary(), "args": " ".join(PROBE_ARGS)}
+    for label in fit:
+        if fit[label]:
+            res[label]["fit_median_s"] = statistics.median(fit[label])
+            res[label]["accuracy"] = acc[label]
+    ctx.results["probe"] = res
 
 
 def report_case(ctx: Ctx, fixture_toml: Path | None, fixture_model: Path | None) -> None:
@@ -475,7 +497,12 @@ def machine() -> dict[str, Any]:
 def fmt_side(s: dict[str, Any]) -> str:
     if not s.get("ok"):
         return "n/a"
-    return f"{s['median_s']:.2f} s ({s['min_s']:.2f}-{s['max_s']:.2f})"
+    out = f"{s['median_s']:.2f} s ({s['min_s']:.2f}-{s['max_s']:.2f})"
+    if s.get("timed_median_s"):
+        out += f"; timed {s['timed_median_s']:.2f} s"
+    if s.get("accuracy") is not None:
+        out += f"; acc {s['accuracy']:.4f}"
+    return out
 
 
 def table(results: dict[str, Any], threads: int, batch: int) -> str:
@@ -493,7 +520,12 @@ def table(results: dict[str, Any], threads: int, batch: int) -> str:
             lines.append(f"| {name} | {json.dumps(res)[:200]} | | | | | | |")
             continue
         r, p = res["rust"], res["python"]
-        ratio = f"{p['median_s'] / r['median_s']:.2f}x" if r.get("ok") and p.get("ok") else "n/a"
+        key = "timed_median_s" if r.get("timed_median_s") and p.get("timed_median_s") else "median_s"
+        ratio = (
+            f"{p[key] / r[key]:.2f}x" + (" (timed)" if key != "median_s" else "")
+            if r.get("ok") and p.get("ok")
+            else "n/a"
+        )
 
         def val(x: dict[str, Any], key: str, fmt: str) -> str:
             return format(x[key], fmt) if x.get("ok") else "n/a"
@@ -511,9 +543,14 @@ def table(results: dict[str, Any], threads: int, batch: int) -> str:
             return out + (f" (perf {perf:.0%})" if isinstance(perf, float) else "")
 
         agr = res.get("agreement", {})
-        if "ranks_identical" in res or "numpy_mode" in res:
-            same = {True: "ranks identical", False: "RANKS DIFFER"}.get(res.get("ranks_identical"), "")
-            agr = {"note": f"numpy: {res['numpy_mode']}; {same}".rstrip("; ")}
+        if "rank_mismatches" in res:
+            agr = {"note": f"rank mismatches vs numpy: {res['rank_mismatches']}"}
+        elif "args" in res and r.get("accuracy") is not None and p.get("accuracy") is not None:
+            agr = {
+                "note": f"accuracy diff {100 * (r['accuracy'] - p['accuracy']):+.2f} points ({res['args']})"
+            }
+        elif p.get("note"):
+            agr = {"note": p["note"]}
         if agr.get("ok"):
             parts = []
             for split, v in agr.items():
@@ -573,6 +610,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--synth-n", type=int, help="synthetic images (default 10000, --quick 2000)")
     p.add_argument("--vit-n", type=int, help="images for the ViT-B/16 case (default 64, --quick 16)")
+    p.add_argument(
+        "--retrieval-sizes",
+        type=lambda v: [int(x) for x in v.split(",")],
+        help="comma-separated N for the retrieval case (default 1000,...,100000; --quick 1000,10000)",
+    )
     p.add_argument("--fixture-data", help="dataset.toml of the fixtures (default: fixtures/data)")
     p.add_argument(
         "--fixture-model", help="model folder for the fixture/synthetic cases (default fixtures/models/eclip)"
@@ -583,6 +625,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--perf", action="store_true", help="one extra run per side under perf for the ORT CPU share"
+    )
+    p.add_argument(
+        "--malloc-tuned",
+        action="store_true",
+        help="both sides: glibc malloc keeps freed memory (MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_), "
+        "which removes the page-fault cost of per-image buffers (see RESULTS.md, embed-large)",
     )
     p.add_argument("--json", help="also write the results as JSON here")
     a = p.parse_args(argv)
@@ -595,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown cases {sorted(unknown)}; known: {ALL_CASES}")
 
     env = dict(os.environ, ORT_DYLIB_PATH=ort_dylib(), OMP_NUM_THREADS=str(a.threads))
+    if a.malloc_tuned:
+        env.update(MALLOC_TUNING)
     if a.eclip:
         eclip: Path | None = Path(a.eclip)
     elif a.no_build:
@@ -642,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         elif case == "retrieval":
             retrieval_case(ctx)
         elif case == "probe":
-            eval_case(ctx, case)
+            probe_case(ctx)
         elif case == "report":
             report_case(ctx, fixture_data, fixture_model)
     info["load_after"] = machine()["load"]
