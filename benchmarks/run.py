@@ -454,21 +454,40 @@ def probe_case(ctx: Ctx) -> None:
 
 
 def report_case(ctx: Ctx, fixture_toml: Path | None, fixture_model: Path | None) -> None:
+    """The whole `eclip --report` (embedding with --no-cache, every evaluation, bootstrap CIs, CSV) on the
+    bundled fixtures; while the fixture models are not there, on the fixture data with the first model
+    found and its sibling (e.g. tiny-a and tiny-b) as the two compared models. Workbench only."""
     if ctx.eclip is None or "--report" not in eclip_help(ctx.eclip):
         ctx.results["report"] = {"skipped": "eclip has no --report option yet"}
         return
+    out = OUT / "report"
+    out.mkdir(parents=True, exist_ok=True)
     config = ROOT / "fixtures" / "workbench.toml"
-    cmd = [str(ctx.eclip), "--report", str(OUT / "report" / "report.csv"), "--no-cache"]
-    if config.exists():
-        cmd += ["--config", str(config)]
-    (OUT / "report").mkdir(parents=True, exist_ok=True)
+    if not (ROOT / "fixtures" / "models" / "eclip" / "model.json").exists():
+        if fixture_toml is None or fixture_model is None:
+            ctx.results["report"] = {"skipped": "no fixture data/models"}
+            return
+        siblings = sorted(p for p in fixture_model.parent.iterdir() if (p / "model.json").exists())
+        models = [fixture_model, *(p for p in siblings if p != fixture_model)][:2]
+        lines = ["[runtime]", 'device = "cpu"', f"threads = {ctx.args.threads}", ""]
+        for name, m in zip(("A", "B"), models, strict=False):
+            lines += ["[[models]]", f'name = "{name}-{m.name}"', f'path = "{m.resolve()}"', ""]
+        lines += ["[[datasets]]", f'path = "{fixture_toml.resolve()}"', ""]
+        config = out / "workbench.toml"
+        config.write_text("\n".join(lines), encoding="utf-8")
+    cmd = [str(ctx.eclip), "--config", str(config), "--report", str(out / "report.csv"), "--no-cache", "-q"]
     side = Side()
     for _ in range(ctx.args.runs):
         m = run_measured(cmd, env=ctx.env, cwd=ROOT)
         side.runs.append(m)
+        (out / "last.log").write_text(m.output, encoding="utf-8")
         if m.rc != 0:
             break
-    ctx.results["report"] = {"rust": side.summary(), "command": " ".join(cmd)}
+    ctx.results["report"] = {
+        "rust": side.summary(),
+        "python": {"ok": False, "note": "no Python equivalent"},
+        "command": " ".join(cmd),
+    }
 
 
 def machine() -> dict[str, Any]:

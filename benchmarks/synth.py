@@ -186,6 +186,7 @@ def random_model(config: str, out: str | Path, seed: int = 0, fp16: bool = False
     done = out / READY_FILE
     if not (done.exists() and json.loads(done.read_text(encoding="utf-8")) == params):
         import torch
+
         from eclip_model import tokenizer as tok_mod
         from eclip_model.clip import CLIP, ImageEncoder, TextEncoder
         from eclip_model.config import load_model_config

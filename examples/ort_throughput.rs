@@ -128,6 +128,22 @@ fn pixels(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Seconds for `args.iters` calls of `once` after `args.warmup` untimed ones.
+fn timed(
+    sess: &mut Session,
+    args: &Args,
+    mut once: impl FnMut(&mut Session) -> Result<()>,
+) -> Result<f64> {
+    for _ in 0..args.warmup {
+        once(sess)?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..args.iters {
+        once(sess)?;
+    }
+    Ok(t0.elapsed().as_secs_f64())
+}
+
 fn time_run(sess: &mut Session, spec: &ImageSpec, batch: usize, args: &Args) -> Result<f64> {
     let shape = [batch, spec.channels, spec.size, spec.size];
     let data = pixels(shape.iter().product());
@@ -140,14 +156,7 @@ fn time_run(sess: &mut Session, spec: &ImageSpec, batch: usize, args: &Args) -> 
         }
         Ok(())
     };
-    for _ in 0..args.warmup {
-        once(sess)?;
-    }
-    let t0 = Instant::now();
-    for _ in 0..args.iters {
-        once(sess)?;
-    }
-    Ok(t0.elapsed().as_secs_f64())
+    timed(sess, args, once)
 }
 
 fn time_iobinding(
@@ -190,7 +199,7 @@ fn time_iobinding(
     input.extract_tensor_mut().1.copy_from_slice(&data);
     let mut binding = sess.create_binding()?;
     binding.bind_output_to_device(spec.output.as_str(), &out_info)?;
-    let mut once = |sess: &mut Session| -> Result<()> {
+    let once = |sess: &mut Session| -> Result<()> {
         // Re-binding queues the host-to-device copy of this batch, as a new batch would need.
         binding.bind_input(spec.input.as_str(), &input)?;
         let out = sess.run_binding(&binding)?;
@@ -198,14 +207,7 @@ fn time_iobinding(
         binding.synchronize_outputs()?;
         Ok(())
     };
-    for _ in 0..args.warmup {
-        once(sess)?;
-    }
-    let t0 = Instant::now();
-    for _ in 0..args.iters {
-        once(sess)?;
-    }
-    Ok(t0.elapsed().as_secs_f64())
+    timed(sess, args, once)
 }
 
 fn main() -> Result<()> {

@@ -33,6 +33,7 @@ PRECISIONS = ["fp32", "tf32", "fp16", "fp16-autocast", "bf16-autocast"]
 def build_image_encoder(config: str, seed: int, vocab_size: int):
     """The exported `ImageEncoder` of `benchmarks/synth.random_model` (same config, seed and vocabulary)."""
     import torch
+
     from eclip_model.clip import CLIP, ImageEncoder
     from eclip_model.config import load_model_config
 
