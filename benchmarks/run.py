@@ -477,7 +477,7 @@ def report_case(ctx: Ctx, fixture_toml: Path | None, fixture_model: Path | None)
         config.write_text("\n".join(lines), encoding="utf-8")
     cmd = [str(ctx.eclip), "--config", str(config), "--report", str(out / "report.csv"), "--no-cache", "-q"]
     side = Side()
-    for _ in range(ctx.args.runs):
+    for _ in range(1 if ctx.args.quick else ctx.args.runs):  # minutes per run
         m = run_measured(cmd, env=ctx.env, cwd=ROOT)
         side.runs.append(m)
         (out / "last.log").write_text(m.output, encoding="utf-8")
