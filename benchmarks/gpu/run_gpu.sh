@@ -76,7 +76,16 @@ ORT_BENCH=$(find_bin ort_throughput "${ORT_BENCH_BIN:-}")
 [ -n "$ECLIP" ] || say "warning: no eclip binary (run benchmarks/gpu/prepare.sh first); skipping the workbench rows"
 [ -n "$ORT_BENCH" ] || say "warning: no ort_throughput binary (benchmarks/gpu/prepare.sh); skipping the raw ORT rows"
 
-# 3. Inputs: the random model (fp32 + fp16 copy, through onnx-export) and synthetic images.
+# 3. Python modules the export needs besides torch/onnx (dynamo exporter: onnxscript; eclip_model: pypng).
+for mod in onnxscript png tokenizers; do
+  if ! "$PY" -c "import $mod" 2>/dev/null; then
+    pkg=$mod; [ "$mod" = png ] && pkg=pypng
+    say "installing $pkg (needed by the ONNX export)"
+    "$PY" -m pip install -q "$pkg" || { echo "error: $PY lacks $mod; install $pkg" >&2; exit 1; }
+  fi
+done
+
+# 4. Inputs: the random model (fp32 + fp16 copy, through onnx-export) and synthetic images.
 say "exporting $CONFIG (random weights) and its fp16 copy"
 FP16=$("$PY" benchmarks/synth.py model "benchmarks/models/$CONFIG-random" --config "$CONFIG" --fp16 | tail -1)
 FP32="benchmarks/models/$CONFIG-random"
@@ -84,7 +93,7 @@ say "generating $N_IMAGES synthetic images"
 DATA=$("$PY" benchmarks/synth.py dataset "benchmarks/out/synth-$N_IMAGES" --n "$N_IMAGES" | tail -1)
 VOCAB=$("$PY" -c "import json,sys;from tokenizers import Tokenizer;print(Tokenizer.from_file(sys.argv[1]).get_vocab_size())" "$FP32/tokenizer.json")
 
-# 4. The workbench end to end (decode + preprocess + both towers), per model and batch size.
+# 5. The workbench end to end (decode + preprocess + both towers), per model and batch size.
 if [ -n "$ECLIP" ]; then
   for model in "$FP32" "$FP16"; do
     for b in ${BATCHES//,/ }; do
@@ -98,7 +107,7 @@ if [ -n "$ECLIP" ]; then
   done
 fi
 
-# 5. Raw ONNX Runtime (no decoding): plain run vs I/O binding; fp32, TF32, fp16 graph.
+# 6. Raw ONNX Runtime (no decoding): plain run vs I/O binding; fp32, TF32, fp16 graph.
 if [ -n "$ORT_BENCH" ]; then
   for spec in "$FP32:" "$FP32:--tf32" "$FP16:"; do
     model=${spec%%:*}; flag=${spec#*:}
@@ -107,7 +116,7 @@ if [ -n "$ORT_BENCH" ]; then
   done
 fi
 
-# 6. PyTorch eager on the same card, same weights.
+# 7. PyTorch eager on the same card, same weights.
 say "torch eager $PRECISIONS"
 "$PY" benchmarks/gpu/torch_eager.py --config "$CONFIG" --vocab-size "$VOCAB" --device "$DEVICE" --batch "$BATCHES" \
   --iters "$ITERS" --precisions "$PRECISIONS" --threads "$THREADS" >> "$LOG"
