@@ -18,16 +18,18 @@ def data(start: int, n: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     y = (i * 7 + i // 3) % k
     fi = i.astype(np.float64)[:, None]
     j = np.arange(d, dtype=np.float64)[None, :]
-    x = np.sin(y[:, None] * 2.1 + j * 0.7) * 0.3 + 1.5 * np.sin(fi * 0.61 + j * 0.29) * np.cos(
-        fi * 0.17 + j * 1.9
-    )
+    x = np.sin(y[:, None] * 2.1 + j * 0.7) * 0.3 + 1.5 * np.sin(
+        fi * 0.61 + j * 0.29
+    ) * np.cos(fi * 0.17 + j * 1.9)
     return x.astype(np.float32).astype(np.float64), y
 
 
 def main() -> None:
     a = [float(v) for v in sys.argv[1:]]
     n, d, k, c, iters = (
-        (int(a[0]), int(a[1]), int(a[2]), a[3], int(a[4])) if len(a) == 5 else (5000, 512, 5, 1.0, 100)
+        (int(a[0]), int(a[1]), int(a[2]), a[3], int(a[4]))
+        if len(a) == 5
+        else (5000, 512, 5, 1.0, 100)
     )
     xtr, ytr = data(0, n, d, k)
     xte, yte = data(n, n // 4, d, k)

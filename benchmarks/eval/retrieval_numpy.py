@@ -63,7 +63,9 @@ def main() -> None:
             r = json.load(f)
         di = int(np.sum(np.array(r["i2t"]) != i2t))
         dt = int(np.sum(np.array(r["t2i"]) != t2i))
-        print(f"rank mismatches vs Rust: i2t {di}, t2i {dt} (float32 rounding of near-ties may differ)")
+        print(
+            f"rank mismatches vs Rust: i2t {di}, t2i {dt} (float32 rounding of near-ties may differ)"
+        )
 
 
 if __name__ == "__main__":
