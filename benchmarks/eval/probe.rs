@@ -11,14 +11,14 @@ use eclip_workbench::eval::classify;
 use eclip_workbench::eval::probe::{FitSettings, MultinomialProbe};
 use ndarray::Array2;
 
-/// Class of item i and its features: centre_c,j = sin(c·2.1 + j·0.7), noise_ij = 1.5·sin(i·0.61 + j·0.29)·cos(i·0.17 + j·1.9).
+/// Class of item i and its features: centre_c,j = 0.03·sin(c·2.1 + j·0.7), noise_ij = 1.5·sin(i·0.61 + j·0.29)·cos(i·0.17 + j·1.9).
 fn data(start: usize, n: usize, d: usize, k: usize) -> (Array2<f32>, Vec<usize>) {
     let y: Vec<usize> = (start..start + n).map(|i| (i * 7 + i / 3) % k).collect();
     let x = Array2::<f32>::from_shape_fn((n, d), |(r, j)| {
         let i = (start + r) as f64;
         let c = y[r] as f64;
         let jf = j as f64;
-        ((c * 2.1 + jf * 0.7).sin() * 0.3
+        ((c * 2.1 + jf * 0.7).sin() * 0.03
             + 1.5 * (i * 0.61 + jf * 0.29).sin() * (i * 0.17 + jf * 1.9).cos()) as f32
     });
     (x, y)

@@ -18,7 +18,7 @@ def data(start: int, n: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     y = (i * 7 + i // 3) % k
     fi = i.astype(np.float64)[:, None]
     j = np.arange(d, dtype=np.float64)[None, :]
-    x = np.sin(y[:, None] * 2.1 + j * 0.7) * 0.3 + 1.5 * np.sin(
+    x = np.sin(y[:, None] * 2.1 + j * 0.7) * 0.03 + 1.5 * np.sin(
         fi * 0.61 + j * 0.29
     ) * np.cos(fi * 0.17 + j * 1.9)
     return x.astype(np.float32).astype(np.float64), y

@@ -68,7 +68,7 @@ pub fn alignment(image: ArrayView2<f32>, text: ArrayView2<f32>, idx: Option<&[us
             .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
             .sum()
     };
-    mean_items(image.nrows(), idx, per_item)
+    super::stats::mean_over_items(image.nrows(), idx, per_item)
 }
 
 /// mean_i cos(x_i, y_i) (dot products of normalised rows).
@@ -77,7 +77,7 @@ pub fn mean_cos_matched(
     text: ArrayView2<f32>,
     idx: Option<&[usize]>,
 ) -> f64 {
-    mean_items(image.nrows(), idx, |i| dot_f32(image.row(i), text.row(i)))
+    super::stats::mean_over_items(image.nrows(), idx, |i| dot_f32(image.row(i), text.row(i)))
 }
 
 /// mean over ordered pairs i ≠ j of cos(x_i, y_j), computed exactly in O(N·d). NaN for N < 2.
@@ -515,18 +515,6 @@ pub fn shifted_gap_of<'a>(
         }
     }
     (g / m).mapv(|v| v * v).sum().sqrt()
-}
-
-fn mean_items(n: usize, idx: Option<&[usize]>, f: impl Fn(usize) -> f64) -> f64 {
-    let (sum, count) = match idx {
-        Some(idx) => (idx.iter().map(|&i| f(i)).sum::<f64>(), idx.len()),
-        None => ((0..n).map(&f).sum::<f64>(), n),
-    };
-    if count == 0 {
-        f64::NAN
-    } else {
-        sum / count as f64
-    }
 }
 
 #[cfg(test)]

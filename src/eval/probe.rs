@@ -121,6 +121,23 @@ fn f64_rows(x: ArrayView2<f32>, idx: &[usize]) -> Array2<f64> {
     x.select(Axis(0), idx).mapv(f64::from)
 }
 
+/// Fit a linfa logistic model (`$params`: binary or multinomial) on rows `idx` of `x` with targets
+/// `y[idx]`; `None` when linfa refuses (one class only, no rows). A macro because linfa's parameter
+/// type is generic over a private dimension parameter.
+macro_rules! fit_rows {
+    ($params:ident, $x:expr, $y:expr, $idx:expr, $alpha:expr, $s:expr) => {
+        $params::default()
+            .alpha($alpha)
+            .max_iterations($s.max_iterations)
+            .gradient_tolerance($s.gradient_tolerance)
+            .fit(&LinfaDataset::new(
+                f64_rows($x, $idx),
+                $idx.iter().map(|&i| $y[i]).collect::<Array1<_>>(),
+            ))
+            .ok()
+    };
+}
+
 /// A fitted single-label probe: predicts class indices of the original numbering.
 pub struct MultinomialProbe {
     model: linfa_logistic::MultiFittedLogisticRegression<f64, usize>,
@@ -135,15 +152,9 @@ impl MultinomialProbe {
         alpha: f64,
         s: FitSettings,
     ) -> Option<Self> {
-        let records = f64_rows(x, idx);
-        let targets: Array1<usize> = idx.iter().map(|&i| y[i]).collect();
-        let model = MultiLogisticRegression::default()
-            .alpha(alpha)
-            .max_iterations(s.max_iterations)
-            .gradient_tolerance(s.gradient_tolerance)
-            .fit(&LinfaDataset::new(records, targets))
-            .ok()?;
-        Some(Self { model })
+        Some(Self {
+            model: fit_rows!(MultiLogisticRegression, x, y, idx, alpha, s)?,
+        })
     }
 
     pub fn predict(&self, x: ArrayView2<f32>) -> Vec<usize> {
@@ -165,15 +176,9 @@ impl BinaryProbe {
         alpha: f64,
         s: FitSettings,
     ) -> Option<Self> {
-        let records = f64_rows(x, idx);
-        let targets: Array1<bool> = idx.iter().map(|&i| y[i]).collect();
-        let model = LogisticRegression::default()
-            .alpha(alpha)
-            .max_iterations(s.max_iterations)
-            .gradient_tolerance(s.gradient_tolerance)
-            .fit(&LinfaDataset::new(records, targets))
-            .ok()?;
-        Some(Self { model })
+        Some(Self {
+            model: fit_rows!(LogisticRegression, x, y, idx, alpha, s)?,
+        })
     }
 
     /// P(true) for every row of `x`.

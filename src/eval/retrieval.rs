@@ -162,12 +162,12 @@ pub fn gallery_ranks(
 
 /// Fraction of (resampled) queries with rank < k. NaN for no queries.
 pub fn recall_at(ranks: &[usize], k: usize, idx: Option<&[usize]>) -> f64 {
-    mean_over(ranks, idx, |r| f64::from(u8::from(r < k)))
+    super::stats::mean_over_items(ranks.len(), idx, |i| f64::from(u8::from(ranks[i] < k)))
 }
 
 /// Mean reciprocal rank: mean of 1 / (rank + 1). NaN for no queries.
 pub fn mrr(ranks: &[usize], idx: Option<&[usize]>) -> f64 {
-    mean_over(ranks, idx, |r| 1.0 / (r + 1) as f64)
+    super::stats::mean_over_items(ranks.len(), idx, |i| 1.0 / (ranks[i] + 1) as f64)
 }
 
 /// Median of the 1-based ranks (mean of the two middle values for an even count). NaN for none.
@@ -186,18 +186,6 @@ pub fn median_rank(ranks: &[usize], idx: Option<&[usize]>) -> f64 {
     } else {
         let lo = *v[..mid].iter().max().unwrap_or(&hi);
         (lo + hi) as f64 / 2.0
-    }
-}
-
-fn mean_over(ranks: &[usize], idx: Option<&[usize]>, f: impl Fn(usize) -> f64) -> f64 {
-    let (sum, count) = match idx {
-        Some(idx) => (idx.iter().map(|&i| f(ranks[i])).sum::<f64>(), idx.len()),
-        None => (ranks.iter().map(|&r| f(r)).sum::<f64>(), ranks.len()),
-    };
-    if count == 0 {
-        f64::NAN
-    } else {
-        sum / count as f64
     }
 }
 

@@ -210,6 +210,20 @@ pub fn two_sided_p(deltas: &[f64]) -> f64 {
     (2.0 * ((le + 1.0) / (b + 1.0)).min((ge + 1.0) / (b + 1.0))).min(1.0)
 }
 
+/// Mean of `f(i)` over the items of a resample (`idx`, repeats counted) or over `0..n` (`None`).
+/// NaN for no items.
+pub fn mean_over_items(n: usize, idx: Option<&[usize]>, f: impl Fn(usize) -> f64) -> f64 {
+    let (sum, count) = match idx {
+        Some(idx) => (idx.iter().map(|&i| f(i)).sum::<f64>(), idx.len()),
+        None => ((0..n).map(&f).sum::<f64>(), n),
+    };
+    if count == 0 {
+        f64::NAN
+    } else {
+        sum / count as f64
+    }
+}
+
 /// Mean and sample standard deviation (ddof = 1; 0 for a single value). NaN mean for no values.
 pub fn mean_sd(values: &[f64]) -> (f64, f64) {
     let n = values.len();

@@ -15,7 +15,7 @@ File names are the dataset name with anything but letters, digits, `-` and `_` r
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::ReportError;
@@ -95,6 +95,18 @@ fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - 0.05 * span, hi + 0.05 * span)
 }
 
+/// The series legend, boxed on a translucent background.
+fn legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// A series of (x, y, optional ± error) points.
 struct Series {
     name: String,
@@ -155,12 +167,7 @@ fn line_panel(
                     )
                     .map_err(|e| e.to_string())?;
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| e.to_string())?;
+            legend(&mut chart)?;
         }};
     }
     if log_x {
@@ -362,12 +369,7 @@ fn pca_figure(s: &EvalSummary, path: &Path) -> Result<(), String> {
         chart
             .draw_series([Circle::new((b[0], b[1]), 5, BLACK.filled())])
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart)?;
     }
     root.present().map_err(|e| e.to_string())
 }
