@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::{ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, load_corpus_csv};
 use crate::data::Dataset;
+use crate::eval::config::EvalConfig;
 use crate::eval::summary::EvalSummary;
 use crate::eval::{MetricRow, ModelEmbeddings};
-use crate::eval::config::EvalConfig;
 use crate::workbench::Workbench;
 
 /// The settings a RAG run used, as written to the report's record, JSON and review. Never holds
@@ -103,7 +103,10 @@ pub fn record(cfg: &RagConfig, dataset: &Dataset) -> Result<RagRecord, RagError>
             ))),
         ),
         Some(p) => match std::fs::read(p) {
-            Ok(bytes) => (p.display().to_string(), Some(hex::encode(Sha256::digest(&bytes)))),
+            Ok(bytes) => (
+                p.display().to_string(),
+                Some(hex::encode(Sha256::digest(&bytes))),
+            ),
             // The template only matters to an LLM generator.
             Err(_) if !uses_llm => (p.display().to_string(), None),
             Err(source) => {
@@ -165,12 +168,10 @@ pub fn external_corpus(
                 path: path.display().to_string(),
                 reason: format!("model {} is not loaded, cannot embed the corpus", m.model),
             })?;
-        let emb = model
-            .encode_texts(&texts)
-            .map_err(|e| RagError::Corpus {
-                path: path.display().to_string(),
-                reason: format!("model {}: embedding the reports failed: {e}", m.model),
-            })?;
+        let emb = model.encode_texts(&texts).map_err(|e| RagError::Corpus {
+            path: path.display().to_string(),
+            reason: format!("model {}: embedding the reports failed: {e}", m.model),
+        })?;
         embeddings.push((m.model.clone(), emb));
     }
     Ok(Some(ExternalCorpus {

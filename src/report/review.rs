@@ -182,7 +182,10 @@ pub fn render(
             c.probe_alphas,
             c.gap_shift
         );
-        for r in summaries.iter().filter_map(|s| s.rag.as_ref().map(|r| (&s.dataset, r))) {
+        for r in summaries
+            .iter()
+            .filter_map(|s| s.rag.as_ref().map(|r| (&s.dataset, r)))
+        {
             let (ds, r) = r;
             let _ = writeln!(
                 o,

@@ -77,10 +77,10 @@ fn draw_item(frame: &mut Frame<'_>, area: Rect, i: usize, model: &str, item: &Ra
         ),
         Theme::HEADER_ROW,
     )));
-    lines.push(Line::from(highlight(
-        &item.generated,
-        &item.generated_findings,
-    )));
+    lines.push(match &item.error {
+        Some(e) => Line::from(Span::styled(format!("not generated: {e}"), Theme::ERROR)),
+        None => Line::from(highlight(&item.generated, &item.generated_findings)),
+    });
     lines.push(Line::from(Span::styled(
         format!(
             "ground truth (findings: {}):",
