@@ -269,6 +269,86 @@ template = "prompt.txt"
     assert!(walk(&root.join("llm-cache")).len() >= QUERIES);
 }
 
+/// `[rag] corpus_csv` (relative to the config): retrieval from an external report CSV embedded by
+/// each model's text encoder; every top-1 report comes from that CSV.
+#[test]
+fn report_retrieves_from_an_external_corpus_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let models = fixture_models();
+    let dataset = subset_dataset(&root.join("data"));
+    // Reports of test rows the subset does not use, marked so their origin is unambiguous.
+    let mut rdr = csv::Reader::from_path(repo().join("fixtures/data/manifest.csv")).unwrap();
+    let corpus: Vec<String> = rdr
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| &r[2] == "test")
+        .skip(200)
+        .take(30)
+        .map(|r| format!("{} (external)", &r[1]))
+        .collect();
+    let mut w = csv::Writer::from_path(root.join("corpus.csv")).unwrap();
+    w.write_record(["study_id", "report"]).unwrap();
+    for (i, r) in corpus.iter().enumerate() {
+        w.write_record([i.to_string(), r.clone()]).unwrap();
+    }
+    w.flush().unwrap();
+    let cfg = root.join("workbench.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[models]]\nname = \"CLIP\"\npath = \"{}\"\n[[models]]\nname = \"eCLIP\"\npath = \"{}\"\n\
+             [[datasets]]\npath = \"{}\"\n[eval]\nbootstrap = 20\nprobe_fractions = [1.0]\n\
+             probe_seeds = [0]\ngap_shift = [0.0]\n[rag]\nk = 3\nm = 4\nlimit = 20\n\
+             generators = [\"top1\"]\ncorpus_csv = \"corpus.csv\"\nexport_dir = \"rag-out\"\n",
+            models[0].display(),
+            models[1].display(),
+            dataset.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eclip"))
+        .current_dir(root)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-cache",
+            "--threads",
+            "1",
+        ])
+        .args(["--quiet", "--report", "out.csv"])
+        .output()
+        .expect("run eclip");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("out.csv.record.json")).unwrap())
+            .unwrap();
+    let corpus_setting = record["rag"]["cxr-demo"]["corpus"].as_str().unwrap();
+    assert!(
+        corpus_setting.starts_with("csv:") && corpus_setting.ends_with("corpus.csv"),
+        "{corpus_setting}"
+    );
+    for model in ["CLIP", "eCLIP"] {
+        let mut rdr =
+            csv::Reader::from_path(root.join(format!("rag-out/{model}__top1.generated.csv")))
+                .unwrap();
+        let generated: Vec<String> = rdr.records().map(|r| r.unwrap()[1].to_owned()).collect();
+        assert_eq!(generated.len(), 20);
+        for g in &generated {
+            assert!(
+                corpus.contains(g),
+                "{model} top1 {g:?} is not from corpus.csv"
+            );
+        }
+    }
+    let csv_text = std::fs::read_to_string(root.join("out.csv")).unwrap();
+    assert!(csv_text.contains("eCLIP - CLIP,cxr-demo,rag,top1,bleu2,"));
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
