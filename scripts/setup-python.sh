@@ -12,7 +12,7 @@ if ! command -v "$py" >/dev/null; then
   exit 1
 fi
 stamp=.venv/.eclip-setup
-want=$(sha256sum onnx-export/pyproject.toml | cut -d' ' -f1)
+want=$(cat onnx-export/pyproject.toml onnx-export/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "python: .venv is up to date"
   exit 0
@@ -32,6 +32,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 echo "python: installing onnx-export[import,dev] (PyTorch included: this takes a while the first time)"
-.venv/bin/python -m pip install --quiet -e "onnx-export[import,dev]"
+# constraints.txt pins every package to the versions the fixtures and tests were made with.
+.venv/bin/python -m pip install --quiet -c onnx-export/constraints.txt -e "onnx-export[import,dev]"
 echo "$want" > "$stamp"
 echo "python: ready (.venv/bin/python)"

@@ -82,6 +82,20 @@ fn color(i: usize) -> RGBColor {
 }
 
 /// (min, max) padded by 5% (and widened when flat).
+/// A tick label with about three significant digits and no float noise (0.01, 0.25, 120).
+fn tick(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -137,6 +151,7 @@ fn line_panel(
                 .configure_mesh()
                 .x_desc(x_desc)
                 .y_desc(y_desc)
+                .x_label_formatter(&|v: &f64| tick(*v))
                 .draw()
                 .map_err(|e| e.to_string())?;
             for s in series {
@@ -171,7 +186,18 @@ fn line_panel(
         }};
     }
     if log_x {
-        let (x0, x1) = (x0.max(1e-6) * 0.8, x1 * 1.25);
+        // Padding a log axis by a share of the linear span can push it below zero: pad by ratio.
+        let xs = series
+            .iter()
+            .flat_map(|s| &s.points)
+            .map(|p| p.0)
+            .filter(|v| *v > 0.0);
+        let (lo, hi) = xs.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        let (x0, x1) = if lo.is_finite() {
+            (lo * 0.8, hi * 1.25)
+        } else {
+            (x0.max(1e-6), x1)
+        };
         draw!(
             b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)
                 .map_err(|e| e.to_string())?
@@ -275,13 +301,22 @@ fn group_figure(s: &EvalSummary, path: &Path) -> Result<(), String> {
                 SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             };
+            // Row `a` is drawn at y = n - 1 - a (first class on top), so the y labels run backwards.
+            let names_y = g.classes.clone();
+            let y_label = move |v: &SegmentValue<usize>| match v {
+                SegmentValue::CenterOf(i) => n
+                    .checked_sub(1 + *i)
+                    .and_then(|r| names_y.get(r).cloned())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             chart
                 .configure_mesh()
                 .disable_mesh()
                 .x_labels(n)
                 .y_labels(n)
                 .x_label_formatter(&label)
-                .y_label_formatter(&label)
+                .y_label_formatter(&y_label)
                 .draw()
                 .map_err(|e| e.to_string())?;
             for (a, row) in mat.iter().enumerate() {
@@ -583,4 +618,21 @@ pub fn write_plots(
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn tick_labels_have_no_float_noise() {
+        assert_eq!(tick(0.01), "0.01");
+        assert_eq!(tick(0.1), "0.1");
+        assert_eq!(tick(1.0), "1");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(-0.8), "-0.8");
+        assert_eq!(tick(120.0), "120");
+        assert_eq!(tick(0.000_9), "0.0009");
+        assert_eq!(tick(0.069_999_999_999_999_99), "0.07");
+    }
 }

@@ -1,0 +1,192 @@
+"""Image preprocessing shared by training, export checks and evaluation (docs/formats.md §2.1).
+
+This module owns the one definition of how a file on disk becomes the float tensor an image encoder
+sees. The Rust workbench (`src/model/preprocess.rs`) implements the same steps; a parity script compares
+the two, so every step here is spelled out rather than delegated to a library default:
+
+1. decode to float32 in [0, 1] (8-bit / 255, 16-bit / 65535; DICOM: rescale slope/intercept, window to
+   the stored min/max, invert MONOCHROME1);
+2. channels: RGBA drops alpha; for 1 channel RGB becomes 0.299 R + 0.587 G + 0.114 B in float; for 3
+   channels gray is repeated;
+3. resize with PIL's antialiased BILINEAR filter on mode "F" so the shorter edge equals `size`
+   (the longer edge is rounded half up), then centre-crop `size x size` at offset floor((edge - size) / 2);
+4. normalise per channel: (x - mean) / std.
+
+PIL reads 16-bit RGB(A) PNGs as 8-bit, so PNGs are decoded with `pypng`, which keeps all bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import png
+from PIL import Image
+
+RESIZE_RULE = "shortest_edge_bilinear_center_crop"
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+class ImageDecodeError(ValueError):
+    """An image file could not be read; the message names the file and the reason."""
+
+
+def _decode_png(path: Path) -> np.ndarray:
+    reader = png.Reader(filename=str(path))
+    width, height, rows, info = reader.asDirect()
+    planes = int(info["planes"])
+    bitdepth = int(info["bitdepth"])
+    arr = np.vstack([np.asarray(row, dtype=np.uint32) for row in rows]).reshape(height, width, planes)
+    maxval = float((1 << bitdepth) - 1)
+    return arr.astype(np.float64) / maxval
+
+
+def _decode_dicom(path: Path) -> np.ndarray:
+    try:
+        import pydicom
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImageDecodeError(f"{path}: reading DICOM needs `pip install pydicom`") from exc
+    ds = pydicom.dcmread(str(path))
+    pixels = np.asarray(ds.pixel_array, dtype=np.float64)
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    if frames > 1:
+        pixels = pixels[0]
+    slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
+    intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
+    pixels = pixels * slope + intercept
+    lo, hi = float(pixels.min()), float(pixels.max())
+    out = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+        out = 1.0 - out
+    return out if out.ndim == 3 else out[:, :, None]
+
+
+def _decode_pil(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        im.load()
+        mode = im.mode
+        if mode in ("I;16", "I;16L", "I;16B", "I"):
+            return np.asarray(im, dtype=np.float64)[:, :, None] / 65535.0
+        if mode == "L":
+            return np.asarray(im, dtype=np.float64)[:, :, None] / 255.0
+        if mode in ("RGB", "RGBA"):
+            return np.asarray(im, dtype=np.float64) / 255.0
+        if mode == "LA":
+            return np.asarray(im, dtype=np.float64) / 255.0
+        if mode == "F":
+            return np.asarray(im, dtype=np.float64)[:, :, None]
+        return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
+
+
+def decode_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to an `H x W x C` float64 array in [0, 1] (C = 1, 2, 3 or 4 as stored)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".png":
+            return _decode_png(path)
+        if suffix in (".dcm", ".dicom"):
+            return _decode_dicom(path)
+        return _decode_pil(path)
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # decoders raise many types; name the file and keep the cause
+        raise ImageDecodeError(f"{path}: cannot decode image ({exc})") from exc
+
+
+def to_channels(img: np.ndarray, channels: int) -> np.ndarray:
+    """Apply the channel rules of §2.1 step 2 to an `H x W x C` array; returns `H x W x channels`."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    c = img.shape[2]
+    if c in (2, 4):  # gray+alpha or RGBA: drop alpha
+        img = img[:, :, : c - 1]
+        c -= 1
+    if channels == 1:
+        if c == 1:
+            return img
+        r, g, b = img[:, :, 0], img[:, :, 1], img[:, :, 2]
+        gray = GRAY_WEIGHTS[0] * r + GRAY_WEIGHTS[1] * g + GRAY_WEIGHTS[2] * b
+        return gray[:, :, None]
+    if c == 1:
+        return np.repeat(img, 3, axis=2)
+    return img
+
+
+def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """(new_height, new_width) with the shorter edge = size and the longer edge rounded half up."""
+    if height <= width:
+        return size, (2 * width * size + height) // (2 * height)
+    return (2 * height * size + width) // (2 * width), size
+
+
+def resize_crop(img: np.ndarray, size: int) -> np.ndarray:
+    """Resize (PIL BILINEAR on mode F, per channel) so the shorter edge = size, then centre crop."""
+    h, w = img.shape[:2]
+    nh, nw = resized_shape(h, w, size)
+    top, left = (nh - size) // 2, (nw - size) // 2
+    out = np.empty((size, size, img.shape[2]), dtype=np.float32)
+    for ch in range(img.shape[2]):
+        plane = Image.fromarray(np.ascontiguousarray(img[:, :, ch], dtype=np.float32), mode="F")
+        if (nh, nw) != (h, w):
+            plane = plane.resize((nw, nh), Image.BILINEAR)
+        out[:, :, ch] = np.asarray(plane, dtype=np.float32)[top : top + size, left : left + size]
+    return out
+
+
+@dataclass(frozen=True)
+class ImageTransform:
+    """The preprocessing of one model: output is float32 `channels x size x size`."""
+
+    size: int
+    channels: int
+    mean: Sequence[float]
+    std: Sequence[float]
+
+    def __post_init__(self) -> None:
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError(f"mean/std need {self.channels} values, got {self.mean} / {self.std}")
+
+    def unnormalized(self, img: np.ndarray) -> np.ndarray:
+        """Steps 2-3 on a decoded `H x W x C` array: `channels x size x size` floats in [0, 1]."""
+        return resize_crop(to_channels(img, self.channels), self.size).transpose(2, 0, 1)
+
+    def normalize(self, chw: np.ndarray) -> np.ndarray:
+        mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
+        std = np.asarray(self.std, dtype=np.float32)[:, None, None]
+        return ((chw - mean) / std).astype(np.float32)
+
+    def __call__(self, path: str | Path) -> np.ndarray:
+        return self.normalize(self.unnormalized(decode_image(path)))
+
+    @classmethod
+    def from_manifest(cls, image_section: dict) -> ImageTransform:
+        """Build from the `image` section of a model.json (refuses unknown resize rules)."""
+        rule = image_section.get("resize", RESIZE_RULE)
+        if rule != RESIZE_RULE:
+            raise ValueError(f"unsupported resize rule {rule!r}; only {RESIZE_RULE!r} is defined")
+        return cls(
+            size=int(image_section["size"]),
+            channels=int(image_section["channels"]),
+            mean=tuple(float(m) for m in image_section["mean"]),
+            std=tuple(float(s) for s in image_section["std"]),
+        )
+
+
+def load_heatmap(path: str | Path, size: int) -> np.ndarray:
+    """A gaze heatmap (PNG or `.npy` float32, image resolution) resized and cropped like its image.
+
+    Returns `size x size` float32, not rescaled (the processor scales heatmaps to [0, 1] itself).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        arr = np.load(path).astype(np.float64)
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        elif arr.ndim != 3:
+            raise ImageDecodeError(f"{path}: heatmap array must be 2-D, got shape {arr.shape}")
+    else:
+        arr = decode_image(path)
+    return resize_crop(to_channels(arr, 1), size)[:, :, 0]

@@ -1,0 +1,1 @@
+"""Training of CLIP and eCLIP variants, ONNX export, checkpoint import and evaluation."""

@@ -1,0 +1,109 @@
+"""Image preprocessing (docs/formats.md §2.1): decoding, channel rules, resize geometry, normalisation."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from eclip_model.transform import (
+    ImageTransform,
+    decode_image,
+    load_heatmap,
+    resize_crop,
+    resized_shape,
+    to_channels,
+)
+
+
+def _png16(path: Path, arr: np.ndarray, color_type: int) -> None:
+    """Minimal 16-bit PNG writer (PIL cannot write 16-bit RGB)."""
+    h, w = arr.shape[:2]
+    raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+
+
+def test_decode_16bit_rgb_and_gray_keep_all_bits(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 65536, size=(5, 7, 3), dtype=np.uint16)
+    _png16(tmp_path / "rgb.png", rgb, 2)
+    np.testing.assert_array_equal(decode_image(tmp_path / "rgb.png"), rgb / 65535.0)
+    gray = rng.integers(0, 65536, size=(4, 6), dtype=np.uint16)
+    _png16(tmp_path / "g.png", gray, 0)
+    np.testing.assert_array_equal(decode_image(tmp_path / "g.png")[:, :, 0], gray / 65535.0)
+
+
+def test_decode_8bit_png_rgba_and_jpeg(tmp_path: Path) -> None:
+    rgba = np.random.default_rng(1).integers(0, 256, size=(6, 5, 4), dtype=np.uint8)
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
+    img = decode_image(tmp_path / "a.png")
+    np.testing.assert_array_equal(img, rgba / 255.0)
+    assert to_channels(img, 3).shape == (6, 5, 3)  # alpha dropped
+    Image.fromarray(rgba[:, :, 0], mode="L").save(tmp_path / "g.jpg", quality=95)
+    jpg = decode_image(tmp_path / "g.jpg")
+    assert jpg.shape == (6, 5, 1) and jpg.min() >= 0 and jpg.max() <= 1
+
+
+def test_channel_rules() -> None:
+    rgb = np.array([[[1.0, 0.0, 0.0], [0.2, 0.4, 0.6]]])
+    gray = to_channels(rgb, 1)
+    np.testing.assert_allclose(gray[0, :, 0], [0.299, 0.299 * 0.2 + 0.587 * 0.4 + 0.114 * 0.6])
+    rep = to_channels(gray, 3)
+    assert rep.shape == (1, 2, 3) and np.all(rep[..., 0] == rep[..., 2])
+    with pytest.raises(ValueError):
+        to_channels(rgb, 2)
+
+
+def test_resized_shape_rounds_half_up() -> None:
+    assert resized_shape(100, 100, 32) == (32, 32)
+    assert resized_shape(300, 200, 128) == (192, 128)
+    assert resized_shape(5, 7, 4) == (4, 6)  # 7 * 4 / 5 = 5.6 -> 6
+    assert resized_shape(8, 10, 4) == (4, 5)
+    assert resized_shape(10, 8, 4) == (5, 4)
+    assert resized_shape(2, 3, 1) == (1, 2)  # 1.5 rounds half up
+
+
+def test_centre_crop_offset_and_pil_bilinear() -> None:
+    img = np.arange(6 * 9, dtype=np.float64).reshape(6, 9, 1) / 54
+    out = resize_crop(img, 6)  # no resize: shorter edge already 6 -> crop columns 1..6
+    np.testing.assert_allclose(out[:, :, 0], img[:, 1:7, 0], atol=1e-7)
+    big = np.random.default_rng(2).random((40, 50, 1))
+    want = np.asarray(
+        Image.fromarray(big[:, :, 0].astype(np.float32), mode="F").resize((20, 16), Image.BILINEAR)
+    )
+    got = resize_crop(big, 16)
+    np.testing.assert_allclose(got[:, :, 0], want[:, 2:18], atol=1e-7)
+
+
+def test_transform_normalises_and_heatmap_follows_geometry(tmp_path: Path) -> None:
+    arr = np.full((20, 30), 128, dtype=np.uint8)
+    Image.fromarray(arr, mode="L").save(tmp_path / "x.png")
+    t = ImageTransform(size=10, channels=3, mean=[0.5, 0.4, 0.3], std=[0.5, 0.5, 0.5])
+    out = t(tmp_path / "x.png")
+    assert out.shape == (3, 10, 10) and out.dtype == np.float32
+    np.testing.assert_allclose(out[:, 0, 0], (128 / 255 - np.array([0.5, 0.4, 0.3])) / 0.5, atol=1e-6)
+    heat = np.zeros((20, 30), np.float32)
+    heat[:, 15:] = 2.0
+    np.save(tmp_path / "h.npy", heat)
+    h = load_heatmap(tmp_path / "h.npy", 10)
+    assert h.shape == (10, 10) and h[:, 0].max() == 0.0 and h[:, -1].min() == pytest.approx(2.0)
+
+
+def test_from_manifest_rejects_unknown_resize() -> None:
+    section = {"size": 8, "channels": 1, "mean": [0.5], "std": [0.25]}
+    assert ImageTransform.from_manifest(section).size == 8
+    with pytest.raises(ValueError, match="resize"):
+        ImageTransform.from_manifest({**section, "resize": "squash"})
