@@ -81,35 +81,53 @@ fn subset_dataset(dir: &Path) -> PathBuf {
     dir.join("dataset.toml")
 }
 
+/// A workbench config over the two fixture models and `dataset`, with small `[eval]` settings and
+/// `rag` (the `[rag]` section's body, tables included).
+fn write_config(path: &Path, dataset: &Path, rag: &str) {
+    let models = fixture_models();
+    let text = format!(
+        "[[models]]\nname = \"CLIP\"\npath = \"{}\"\n[[models]]\nname = \"eCLIP\"\npath = \"{}\"\n\
+         [[datasets]]\npath = \"{}\"\n[eval]\nbootstrap = 50\nprobe_fractions = [1.0]\n\
+         probe_seeds = [0]\ngap_shift = [0.0]\n[rag]\n{rag}",
+        models[0].display(),
+        models[1].display(),
+        dataset.display()
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+/// `eclip --config CFG --no-cache --threads 1 ARGS...` run in `cwd`.
+fn eclip(cwd: &Path, cfg: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_eclip"))
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-cache",
+            "--threads",
+            "1",
+        ])
+        .args(args)
+        .output()
+        .expect("run eclip")
+}
+
 #[test]
 fn report_has_rag_rows_in_every_output() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let models = fixture_models();
     let dataset = subset_dataset(&root.join("data"));
     let server = TestServer::start();
     // A config-relative template, distinguishable from the built-in one.
     let template = std::fs::read_to_string(repo().join("templates/rag_prompt.txt")).unwrap();
     std::fs::write(root.join("prompt.txt"), format!("{template}\n")).unwrap();
     let cfg = root.join("workbench.toml");
-    std::fs::write(
+    write_config(
         &cfg,
-        format!(
-            r#"[[models]]
-name = "CLIP"
-path = "{}"
-[[models]]
-name = "eCLIP"
-path = "{}"
-[[datasets]]
-path = "{}"
-[eval]
-bootstrap = 50
-probe_fractions = [1.0]
-probe_seeds = [0]
-gap_shift = [0.0]
-[rag]
-k = 3
+        &dataset,
+        &format!(
+            r#"k = 3
 m = 5
 limit = {QUERIES}
 generators = ["top1", "centroid", "llm:tiny"]
@@ -122,36 +140,25 @@ timeout_s = 10.0
 cache_dir = "llm-cache"
 template = "prompt.txt"
 "#,
-            models[0].display(),
-            models[1].display(),
-            dataset.display(),
             server.url()
         ),
-    )
-    .unwrap();
+    );
     // Run from another folder: the [rag] paths must follow the config file.
     let cwd = root.join("elsewhere");
     std::fs::create_dir_all(&cwd).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_eclip"))
-        .current_dir(&cwd)
-        .env("ECLIP_INTEG_TEST_KEY", SECRET)
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "--no-cache",
-            "--threads",
-            "1",
-        ])
-        .args([
+    let out = eclip(
+        &cwd,
+        &cfg,
+        &[
             "--report",
             "out.csv",
             "--json",
             "out.json",
             "--review",
             "review.md",
-        ])
-        .output()
-        .expect("run eclip");
+        ],
+        &[("ECLIP_INTEG_TEST_KEY", SECRET)],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "eclip failed:\n{stdout}\n{stderr}");
@@ -275,7 +282,6 @@ template = "prompt.txt"
 fn report_retrieves_from_an_external_corpus_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let models = fixture_models();
     let dataset = subset_dataset(&root.join("data"));
     // Reports of test rows the subset does not use, marked so their origin is unambiguous.
     let mut rdr = csv::Reader::from_path(repo().join("fixtures/data/manifest.csv")).unwrap();
@@ -294,31 +300,13 @@ fn report_retrieves_from_an_external_corpus_csv() {
     }
     w.flush().unwrap();
     let cfg = root.join("workbench.toml");
-    std::fs::write(
+    write_config(
         &cfg,
-        format!(
-            "[[models]]\nname = \"CLIP\"\npath = \"{}\"\n[[models]]\nname = \"eCLIP\"\npath = \"{}\"\n\
-             [[datasets]]\npath = \"{}\"\n[eval]\nbootstrap = 20\nprobe_fractions = [1.0]\n\
-             probe_seeds = [0]\ngap_shift = [0.0]\n[rag]\nk = 3\nm = 4\nlimit = 20\n\
-             generators = [\"top1\"]\ncorpus_csv = \"corpus.csv\"\nexport_dir = \"rag-out\"\n",
-            models[0].display(),
-            models[1].display(),
-            dataset.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_eclip"))
-        .current_dir(root)
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "--no-cache",
-            "--threads",
-            "1",
-        ])
-        .args(["--quiet", "--report", "out.csv"])
-        .output()
-        .expect("run eclip");
+        &dataset,
+        "k = 3\nm = 4\nlimit = 20\ngenerators = [\"top1\"]\ncorpus_csv = \"corpus.csv\"\n\
+         export_dir = \"rag-out\"\n",
+    );
+    let out = eclip(root, &cfg, &["--quiet", "--report", "out.csv"], &[]);
     assert!(
         out.status.success(),
         "{}",
