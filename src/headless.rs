@@ -192,7 +192,11 @@ pub fn report(
                 );
             }
         };
-        summaries.push(evaluate(&ds.dataset, &models, &cfg, &mut progress));
+        let mut summary = evaluate(&ds.dataset, &models, &cfg, &mut progress);
+        if !rag_step(wb, &cfg, &ds.dataset, &models, &mut summary, quiet, start) {
+            ok = false;
+        }
+        summaries.push(summary);
     }
     for l in &left_out {
         eprintln!("left out: {l}");
@@ -233,6 +237,47 @@ pub fn report(
         eprintln!("wrote {}", path.display());
     }
     Ok(ok)
+}
+
+/// The RAG task on one dataset, its rows and settings merged into `summary` (after
+/// [`evaluate`], which stays free of I/O and LLM calls). Progress goes to stderr at most every tenth
+/// of a stage. Returns false when `[rag]` was configured but could not run; the reason is printed
+/// and kept in the summary's notes, and the rest of the report is written.
+fn rag_step(
+    wb: &Workbench,
+    eval: &EvalConfig,
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    summary: &mut EvalSummary,
+    quiet: bool,
+    start: std::time::Instant,
+) -> bool {
+    let progress = |p: &crate::rag::RagProgress| {
+        let every = (p.total / 10).max(1);
+        if !quiet && (p.done == p.total || p.done % every == 0) {
+            eprintln!(
+                "[{:>6.1}s] [rag {}/{}] {} {} {}",
+                start.elapsed().as_secs_f64(),
+                p.done,
+                p.total,
+                dataset.name,
+                p.model,
+                p.stage
+            );
+        }
+    };
+    match crate::rag::setup::run_for(wb, eval, dataset, models, &progress) {
+        Ok(Some((rag, record))) => {
+            crate::rag::setup::merge(summary, rag, record);
+            true
+        }
+        Ok(None) => true,
+        Err(e) => {
+            eprintln!("rag on {}: {e}", dataset.name);
+            summary.notes.push(format!("rag: not run: {e}"));
+            false
+        }
+    }
 }
 
 /// The embeddings of one split under every model, and whether they pair up.
@@ -820,6 +865,7 @@ impl<'a, 'p> Run<'a, 'p> {
             notes: std::mem::take(&mut self.notes),
             definitions: definitions(),
             config: self.cfg.clone(),
+            rag: None,
         }
     }
 }

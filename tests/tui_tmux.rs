@@ -191,7 +191,11 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
     t.keys(&["5"]);
     t.wait_text("gap shift", short);
     t.keys(&["6"]);
-    t.wait_text("RAG", short);
+    let s = t.wait_text("retrieved:", short);
+    assert!(
+        s.contains("CLIP · top1") && s.contains("eCLIP · centroid") && s.contains("ground truth"),
+        "RAG tab shows each model · generator with its report:\n{s}"
+    );
 
     // Quit: summary table on the normal screen, exit 0, terminal restored.
     t.keys(&["q"]);

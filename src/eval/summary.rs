@@ -30,6 +30,9 @@ pub struct EvalSummary {
     pub definitions: Vec<(String, String)>,
     /// The settings the numbers were computed with.
     pub config: EvalConfig,
+    /// Settings of the RAG task when its rows are included (`rag::setup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rag: Option<crate::rag::RagRecord>,
 }
 
 /// Figure data of one model on one dataset.

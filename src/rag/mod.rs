@@ -24,11 +24,13 @@ mod pipeline;
 pub mod prompt;
 mod score;
 pub mod select;
+pub mod setup;
 pub mod text_metrics;
 
 pub use config::{LlmConfig, RagConfig};
 pub use labeler::Finding;
 pub use pipeline::{run, run_with_corpus};
+pub use setup::RagRecord;
 
 use std::path::Path;
 
@@ -157,6 +159,8 @@ pub enum RagError {
     Template(#[from] prompt::TemplateError),
     #[error("corpus CSV {path}: {reason}")]
     Corpus { path: String, reason: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cannot write {path}: {source}")]
     Export {
         path: String,

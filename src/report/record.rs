@@ -80,6 +80,10 @@ pub struct RunRecord {
     pub definitions: Vec<(String, String)>,
     /// Dataset name → notes of its evaluation.
     pub notes: BTreeMap<String, Vec<String>>,
+    /// Dataset name → settings of its RAG task (k, m, corpus, seed, generators, prompt hash; never
+    /// an API key), for datasets whose report has `rag` rows.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rag: BTreeMap<String, crate::rag::RagRecord>,
 }
 
 impl RunRecord {
@@ -97,6 +101,10 @@ impl RunRecord {
             notes: summaries
                 .iter()
                 .map(|s| (s.dataset.clone(), s.notes.clone()))
+                .collect(),
+            rag: summaries
+                .iter()
+                .filter_map(|s| Some((s.dataset.clone(), s.rag.clone()?)))
                 .collect(),
         }
     }

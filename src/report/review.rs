@@ -44,7 +44,7 @@ pub fn judge(row: &MetricRow) -> Option<i8> {
 }
 
 /// Metric families with the tasks/settings they cover.
-const FAMILIES: [(&str, &str, Option<&str>); 6] = [
+const FAMILIES: [(&str, &str, Option<&str>); 7] = [
     (
         "Zero-shot classification (argmax, single-label)",
         "zeroshot",
@@ -59,6 +59,7 @@ const FAMILIES: [(&str, &str, Option<&str>); 6] = [
     ("Retrieval", "retrieval", None),
     ("Embedding geometry", "geometry", None),
     ("Gap-shift sweep", "gap_shift", None),
+    ("RAG report generation", "rag", None),
 ];
 
 fn family_verdict(rows: &[&MetricRow]) -> String {
@@ -181,6 +182,33 @@ pub fn render(
             c.probe_alphas,
             c.gap_shift
         );
+        for r in summaries
+            .iter()
+            .filter_map(|s| s.rag.as_ref().map(|r| (&s.dataset, r)))
+        {
+            let (ds, r) = r;
+            let _ = writeln!(
+                o,
+                "RAG on {ds}: k = {}, m = {}, corpus `{}`, queries `{}`{}, seed {}, {} bootstrap resamples, generators {}; prompt template `{}` (SHA-256 `{}`){}.\n",
+                r.k,
+                r.m,
+                r.corpus,
+                r.query_split,
+                r.limit.map(|l| format!(" (first {l})")).unwrap_or_default(),
+                r.seed,
+                r.bootstrap,
+                code_list(r.generators.clone()),
+                r.prompt_template,
+                r.prompt_template_sha256.as_deref().unwrap_or("unread"),
+                r.llm
+                    .as_ref()
+                    .map(|l| format!(
+                        "; LLM `{}` at `{}`, temperature {}, max tokens {}",
+                        l.model, l.url, l.temperature, l.max_tokens
+                    ))
+                    .unwrap_or_default()
+            );
+        }
         for (k, v) in &s.definitions {
             let _ = writeln!(o, "- **{k}**: {v}");
         }

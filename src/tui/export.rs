@@ -182,6 +182,7 @@ pub fn view_table(state: &AppState, tab: Tab) -> TableData {
                 "generated_findings",
                 "reference_findings",
                 "snippets",
+                "error",
             ]
             .map(s)
             .to_vec();
@@ -206,6 +207,7 @@ pub fn view_table(state: &AppState, tab: Tab) -> TableData {
                             fmt(&i.generated_findings),
                             fmt(&i.reference_findings),
                             i.snippets.join(" | "),
+                            i.error.clone().unwrap_or_default(),
                         ]
                     })
                 })

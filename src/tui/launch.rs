@@ -4,7 +4,8 @@ From an opened [`Workbench`] to a [`Launch`]: the glue between the core/evaluati
 It owns the translation of the workbench's types into the TUI's view models — the test split of
 the first dataset becomes the live-query [`Gallery`] (its cached embeddings, class embeddings from
 the prompt embeddings, half-block thumbnails), [`EvalSummary`] becomes [`PlotData`] and metric rows —
-and the order of the background jobs: embed (cache first) → evaluate. Nothing here draws or
+and the order of the background jobs: embed (cache first) → evaluate → RAG ([`crate::rag::setup`],
+on the same embeddings). Nothing here draws or
 computes a metric; the numbers come from [`crate::headless::evaluate`], exactly as in the report.
 */
 use std::sync::atomic::AtomicBool;
@@ -14,8 +15,8 @@ use ndarray::Array2;
 
 use super::search::PromptEncoder;
 use super::state::{
-    CosineHistogram, GalleryEmbeddings, GalleryItem, GapShiftCurve, HeaderInfo, PcaScatter,
-    PlotData, ProbeCurve,
+    CosineHistogram, FindingView, GalleryEmbeddings, GalleryItem, GapShiftCurve, HeaderInfo,
+    PcaScatter, PlotData, ProbeCurve, RagItemView, RagView,
 };
 use super::worker::{Job, JobContext, JobError, Update, thumbnail};
 use super::{Gallery, Launch};
@@ -27,6 +28,7 @@ use crate::eval::config::EvalConfig;
 use crate::eval::summary::EvalSummary;
 use crate::eval::zeroshot;
 use crate::model::Model;
+use crate::rag::{RagProgress, RagSummary};
 use crate::workbench::{DatasetEmbeddings, Workbench};
 
 /// Thumbnail side in pixels (drawn as 6×3 cells of half blocks).
@@ -175,23 +177,42 @@ pub fn launch(wb: Workbench) -> Launch {
             }
         })
     };
-    let eval_job = Job::new("evaluate", move |ctx: &JobContext| {
+    let eval_job = {
+        let (wb, slot) = (wb.clone(), slot.clone());
+        Job::new("evaluate", move |ctx: &JobContext| {
+            let emb = embeddings(&slot)?;
+            let cfg: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
+            let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
+            if models.is_empty() {
+                return Err("no model produced embeddings".into());
+            }
+            let summary = crate::headless::evaluate(&emb.dataset, &models, &cfg, &mut |p| {
+                ctx.progress(p.done as u64, p.total as u64)
+            });
+            ctx.publish(Update::Metrics(summary.rows.clone()));
+            ctx.publish(Update::Plots(plots(&summary)));
+            Ok(())
+        })
+    };
+    let rag_job = Job::new("rag", move |ctx: &JobContext| {
         let emb = embeddings(&slot)?;
-        let cfg: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
+        let eval: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
         let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
         if models.is_empty() {
             return Err("no model produced embeddings".into());
         }
-        let summary = crate::headless::evaluate(&emb.dataset, &models, &cfg, &mut |p| {
-            ctx.progress(p.done as u64, p.total as u64)
-        });
-        ctx.publish(Update::Metrics(summary.rows.clone()));
-        ctx.publish(Update::Plots(plots(&summary)));
+        let progress = |p: &RagProgress| ctx.progress(p.done as u64, p.total as u64);
+        if let Some((summary, _)) =
+            crate::rag::setup::run_for(&wb, &eval, &emb.dataset, &models, &progress)?
+        {
+            ctx.publish(Update::Metrics(summary.rows.clone()));
+            ctx.publish(Update::Rag(rag_view(&summary)));
+        }
         Ok(())
     });
     Launch {
         header: head,
-        jobs: vec![embed_job, eval_job],
+        jobs: vec![embed_job, eval_job, rag_job],
         encoder: Some(Box::new(encoder)),
     }
 }
@@ -245,6 +266,47 @@ pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings]) -> Option<Gallery
         classes: models[0].prompts.iter().map(|p| p.name.clone()).collect(),
         models: out,
     })
+}
+
+/// The RAG tab's view of a run: one column per `model · generator`, grouped by generator so each
+/// generator's models sit side by side; items in query order.
+pub fn rag_view(s: &RagSummary) -> RagView {
+    let mut generators: Vec<&str> = Vec::new();
+    for m in &s.per_model {
+        if !generators.contains(&m.generator.as_str()) {
+            generators.push(&m.generator);
+        }
+    }
+    let findings = |f: &[crate::rag::Finding]| {
+        f.iter()
+            .map(|x| FindingView {
+                label: x.label.clone(),
+                negated: x.negated,
+                span: x.span,
+            })
+            .collect()
+    };
+    let mut view = RagView::default();
+    for g in generators {
+        for m in s.per_model.iter().filter(|m| m.generator == g) {
+            view.models.push(format!("{} · {}", m.model, m.generator));
+            view.items.push(
+                m.items
+                    .iter()
+                    .map(|i| RagItemView {
+                        row: i.row,
+                        snippets: i.snippets.clone(),
+                        generated: i.generated.clone(),
+                        reference: i.reference.clone(),
+                        generated_findings: findings(&i.generated_findings),
+                        reference_findings: findings(&i.reference_findings),
+                        error: i.error.clone(),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    view
 }
 
 /// The figure data of an evaluation, as the Probe and Geometry tabs draw it.

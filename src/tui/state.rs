@@ -482,6 +482,8 @@ pub struct RagItemView {
     pub reference: String,
     pub generated_findings: Vec<FindingView>,
     pub reference_findings: Vec<FindingView>,
+    /// Why nothing was generated (LLM failure); `generated` is empty then.
+    pub error: Option<String>,
 }
 
 /// RAG results per model, items aligned across models by position.

@@ -216,39 +216,119 @@ fn plots() -> PlotData {
     }
 }
 
-fn fv(label: &str, negated: bool, a: usize, b: usize) -> FindingView {
-    FindingView {
-        label: label.into(),
-        negated,
-        span: (a, b),
-    }
+/// RAG results as the RAG job publishes them: items with the real labeler's findings, turned into
+/// the view by the real `launch::rag_view` (columns `model · generator`, an LLM failure as error).
+fn rag() -> RagView {
+    use crate::rag::{ModelRag, RagItem, RagSummary, labeler};
+    let item = |row: usize, reference: &str, snippets: &[&str], generated: Result<&str, &str>| {
+        let (generated, error) = match generated {
+            Ok(g) => (g.to_string(), None),
+            Err(e) => (String::new(), Some(e.to_string())),
+        };
+        RagItem {
+            row,
+            snippets: snippets.iter().map(|s| s.to_string()).collect(),
+            generated_findings: labeler::find(&generated),
+            reference_findings: labeler::find(reference),
+            generated,
+            reference: reference.into(),
+            error,
+        }
+    };
+    let r3 = "Cardiomegaly with mild edema.";
+    let r4 = "Right effusion, no pneumothorax.";
+    let clip3 = [
+        "No pleural effusion. The heart is enlarged.",
+        "Interstitial edema.",
+    ];
+    let eclip3 = ["Cardiomegaly with mild edema.", "The heart is enlarged."];
+    let snip4 = ["Small left pleural effusion.", "No pneumothorax."];
+    let per_model = vec![
+        ModelRag {
+            model: "CLIP".into(),
+            generator: "top1".into(),
+            items: vec![
+                item(3, r3, &clip3, Ok(clip3[0])),
+                item(4, r4, &snip4, Ok(snip4[0])),
+            ],
+        },
+        ModelRag {
+            model: "CLIP".into(),
+            generator: "llm:mistral".into(),
+            items: vec![
+                item(
+                    3,
+                    r3,
+                    &clip3,
+                    Err("HTTP 503 from http://127.0.0.1:8080 after 3 retries"),
+                ),
+                item(
+                    4,
+                    r4,
+                    &snip4,
+                    Ok("Small pleural effusion. No pneumothorax."),
+                ),
+            ],
+        },
+        ModelRag {
+            model: "eCLIP".into(),
+            generator: "top1".into(),
+            items: vec![
+                item(3, r3, &eclip3, Ok(eclip3[0])),
+                item(4, r4, &snip4, Ok(snip4[0])),
+            ],
+        },
+        ModelRag {
+            model: "eCLIP".into(),
+            generator: "llm:mistral".into(),
+            items: vec![
+                item(
+                    3,
+                    r3,
+                    &eclip3,
+                    Ok("Enlarged heart. Mild edema, no effusion."),
+                ),
+                item(
+                    4,
+                    r4,
+                    &snip4,
+                    Ok("Right pleural effusion. No pneumothorax."),
+                ),
+            ],
+        },
+    ];
+    super::launch::rag_view(&RagSummary {
+        rows: Vec::new(),
+        per_model,
+        notes: Vec::new(),
+    })
 }
 
-fn rag() -> RagView {
-    let item = |generated: &str, f: Vec<FindingView>| RagItemView {
-        row: 3,
-        snippets: vec![
-            "Cardiomegaly with mild edema.".into(),
-            "The heart is enlarged.".into(),
-        ],
-        generated: generated.into(),
-        reference: "Cardiomegaly with mild edema.".into(),
-        generated_findings: f,
-        reference_findings: vec![fv("cardiomegaly", false, 0, 12), fv("edema", false, 23, 28)],
-    };
-    RagView {
-        models: vec!["CLIP".into(), "eCLIP".into()],
-        items: vec![
-            vec![item(
-                "The heart is enlarged. No edema.",
-                vec![fv("cardiomegaly", false, 4, 21), fv("edema", true, 26, 31)],
-            )],
-            vec![item(
-                "Cardiomegaly with mild edema.",
-                vec![fv("cardiomegaly", false, 0, 12), fv("edema", false, 23, 28)],
-            )],
-        ],
-    }
+#[test]
+fn rag_view_groups_generators_and_keeps_findings_and_errors() {
+    let v = rag();
+    assert_eq!(
+        v.models,
+        [
+            "CLIP · top1",
+            "eCLIP · top1",
+            "CLIP · llm:mistral",
+            "eCLIP · llm:mistral"
+        ]
+    );
+    let failed = &v.items[2][0];
+    assert!(failed.generated.is_empty());
+    assert!(failed.error.as_deref().unwrap_or("").contains("503"));
+    let top1 = &v.items[0][0];
+    let neg: Vec<(&str, bool)> = top1
+        .generated_findings
+        .iter()
+        .map(|f| (f.label.as_str(), f.negated))
+        .collect();
+    assert!(neg.contains(&("pleural_effusion", true)), "{neg:?}");
+    assert!(neg.contains(&("cardiomegaly", false)), "{neg:?}");
+    let (a, b) = top1.generated_findings[0].span;
+    assert!(top1.generated.get(a..b).is_some_and(|t| !t.is_empty()));
 }
 
 fn header() -> HeaderInfo {

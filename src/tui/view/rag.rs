@@ -1,7 +1,8 @@
 /*!
-RAG tab: for the selected query image (↑/↓), each model's retrieved snippets, its generated
-report and the ground-truth report, with the labeler's findings highlighted (positive findings
-bold yellow, negated ones blue italic) so agreement and misses stand out.
+RAG tab: for the selected query image (↑/↓), one column per `model · generator` with the generated
+report (or why it failed), the ground-truth report and the retrieved snippets — in that order, so the
+reports stay on screen — with the labeler's findings highlighted (positive findings bold yellow,
+negated ones blue italic) so agreement and misses stand out.
 */
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -63,24 +64,18 @@ fn labels(findings: &[FindingView]) -> String {
 }
 
 fn draw_item(frame: &mut Frame<'_>, area: Rect, i: usize, model: &str, item: &RagItemView) {
-    let mut lines = vec![Line::from(Span::styled("retrieved:", Theme::HEADER_ROW))];
-    for (k, s) in item.snippets.iter().enumerate() {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{}. ", k + 1), Theme::DIM),
-            Span::styled(s.clone(), Theme::DIM),
-        ]));
-    }
-    lines.push(Line::from(Span::styled(
+    // Generated and ground truth first: long snippets must not push them off a small screen.
+    let mut lines = vec![Line::from(Span::styled(
         format!(
             "generated (findings: {}):",
             labels(&item.generated_findings)
         ),
         Theme::HEADER_ROW,
-    )));
-    lines.push(Line::from(highlight(
-        &item.generated,
-        &item.generated_findings,
-    )));
+    ))];
+    lines.push(match &item.error {
+        Some(e) => Line::from(Span::styled(format!("not generated: {e}"), Theme::ERROR)),
+        None => Line::from(highlight(&item.generated, &item.generated_findings)),
+    });
     lines.push(Line::from(Span::styled(
         format!(
             "ground truth (findings: {}):",
@@ -92,6 +87,13 @@ fn draw_item(frame: &mut Frame<'_>, area: Rect, i: usize, model: &str, item: &Ra
         &item.reference,
         &item.reference_findings,
     )));
+    lines.push(Line::from(Span::styled("retrieved:", Theme::HEADER_ROW)));
+    for (k, s) in item.snippets.iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}. ", k + 1), Theme::DIM),
+            Span::styled(s.clone(), Theme::DIM),
+        ]));
+    }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(
             Block::default()

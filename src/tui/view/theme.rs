@@ -22,6 +22,8 @@ impl Theme {
     pub const TRUTH: Style = Style::new().fg(Color::Green).add_modifier(Modifier::BOLD);
     pub const FINDING: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     pub const NEGATED: Style = Style::new().fg(Color::Blue).add_modifier(Modifier::ITALIC);
+    /// A failed item (e.g. an LLM call that gave no report).
+    pub const ERROR: Style = Style::new().fg(Color::Red);
     /// Image-side points / series in plots.
     pub const IMAGE: Color = Color::Cyan;
     /// Text-side points / series in plots.

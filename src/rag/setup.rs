@@ -1,0 +1,247 @@
+/*!
+The RAG task as a step of a workbench run, shared by the headless report and the TUI: the `[rag]`
+section read and made concrete (paths resolved against the config file, unset `seed`/`bootstrap`
+taken from `[eval]`), an external corpus CSV embedded with each model's text encoder, the run
+itself, and the [`RagRecord`] of the settings that the report's record and review state.
+
+It owns only this wiring; retrieval, generation and scoring are [`super::run_with_corpus`]'s.
+*/
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, load_corpus_csv};
+use crate::data::Dataset;
+use crate::eval::config::EvalConfig;
+use crate::eval::summary::EvalSummary;
+use crate::eval::{MetricRow, ModelEmbeddings};
+use crate::workbench::Workbench;
+
+/// The settings a RAG run used, as written to the report's record, JSON and review. Never holds
+/// the API key (only whether one is read, through `api_key_env`'s variable name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RagRecord {
+    pub k: usize,
+    pub m: usize,
+    /// `split:<name>` (the dataset's unique reports of that split) or `csv:<path>`.
+    pub corpus: String,
+    pub query_split: String,
+    pub limit: Option<usize>,
+    pub seed: u64,
+    pub bootstrap: usize,
+    pub generators: Vec<String>,
+    /// The template file, or `built-in`.
+    pub prompt_template: String,
+    /// SHA-256 of the template text; `None` when the file is unreadable and no LLM ran.
+    pub prompt_template_sha256: Option<String>,
+    /// Endpoint settings, only when an LLM generator ran.
+    pub llm: Option<LlmRecord>,
+    pub export_dir: Option<PathBuf>,
+}
+
+/// The LLM endpoint as used (no key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmRecord {
+    pub url: String,
+    pub model: String,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    /// Name of the environment variable the key is read from, if any.
+    pub api_key_env: Option<String>,
+}
+
+/// Definitions of the RAG rows, stated in every report that has them.
+pub fn definitions() -> Vec<(String, String)> {
+    [(
+        "rag",
+        "test-split images retrieve the top k*m unique train-split reports by cosine, KMeans (k clusters) on their text embeddings keeps the report nearest each centroid (k snippets); setting = generator: top1 = best-ranked report, centroid = snippet nearest the snippets' mean, llm:<model> = frozen LLM prompted with the snippets; bleu2/bleu4 = corpus BLEU as sacrebleu (13a, exp smoothing, 0-1 scale), rougeL = mean ROUGE-L F (rouge-score, no stemming), label_f1_micro/macro = F1 of a negation-aware rule labeler's findings on generated vs reference report; 95% percentile bootstrap over queries, paired B - A deltas on the same resampled queries; n = scored queries (failed LLM items left out)",
+    )]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// `[rag]` of the workbench's config with paths made absolute against the config file's folder and
+/// `seed` / `bootstrap` taken from `eval` where the section does not set them.
+pub fn config(wb: &Workbench, eval: &EvalConfig) -> Result<RagConfig, RagError> {
+    let raw = &wb.config.rag;
+    let mut cfg: RagConfig = wb.config.section("rag", raw)?;
+    let base = wb.config_path().parent().unwrap_or(Path::new("."));
+    resolve(&mut cfg, raw, base, eval);
+    Ok(cfg)
+}
+
+/// Resolve `cfg`'s relative paths against `base` and inherit unset `seed` / `bootstrap` from
+/// `eval` (`raw` is the section as written, to tell unset from default).
+pub fn resolve(cfg: &mut RagConfig, raw: &toml::Table, base: &Path, eval: &EvalConfig) {
+    let abs = |p: &mut Option<PathBuf>| {
+        if let Some(x) = p.as_mut() {
+            *x = base.join(&*x);
+        }
+    };
+    abs(&mut cfg.export_dir);
+    abs(&mut cfg.corpus_csv);
+    abs(&mut cfg.llm.template);
+    abs(&mut cfg.llm.cache_dir);
+    if !raw.contains_key("seed") {
+        cfg.seed = eval.seed;
+    }
+    if !raw.contains_key("bootstrap") {
+        cfg.bootstrap = eval.bootstrap;
+    }
+}
+
+/// The record of `cfg` as run on `dataset`.
+pub fn record(cfg: &RagConfig, dataset: &Dataset) -> Result<RagRecord, RagError> {
+    let uses_llm = cfg.generators.iter().any(|g| g.trim().starts_with("llm"));
+    let (template, sha) = match &cfg.llm.template {
+        None => (
+            "built-in".to_owned(),
+            Some(hex::encode(Sha256::digest(
+                super::prompt::DEFAULT_TEMPLATE.as_bytes(),
+            ))),
+        ),
+        Some(p) => match std::fs::read(p) {
+            Ok(bytes) => (
+                p.display().to_string(),
+                Some(hex::encode(Sha256::digest(&bytes))),
+            ),
+            // The template only matters to an LLM generator.
+            Err(_) if !uses_llm => (p.display().to_string(), None),
+            Err(source) => {
+                return Err(super::prompt::TemplateError::Read {
+                    path: p.display().to_string(),
+                    source,
+                }
+                .into());
+            }
+        },
+    };
+    Ok(RagRecord {
+        k: cfg.k,
+        m: cfg.m,
+        corpus: match &cfg.corpus_csv {
+            Some(p) => format!("csv:{}", p.display()),
+            None => format!(
+                "split:{}",
+                cfg.corpus_split.as_deref().unwrap_or(&dataset.splits.train)
+            ),
+        },
+        query_split: cfg
+            .query_split
+            .clone()
+            .unwrap_or_else(|| dataset.splits.test.clone()),
+        limit: cfg.limit,
+        seed: cfg.seed,
+        bootstrap: cfg.bootstrap,
+        generators: cfg.generators.clone(),
+        prompt_template: template,
+        prompt_template_sha256: sha,
+        llm: uses_llm.then(|| LlmRecord {
+            url: cfg.llm.url.clone(),
+            model: cfg.llm.model.clone(),
+            temperature: cfg.llm.temperature,
+            max_tokens: cfg.llm.max_tokens,
+            api_key_env: cfg.llm.api_key_env.clone(),
+        }),
+        export_dir: cfg.export_dir.clone(),
+    })
+}
+
+/// The corpus CSV of `cfg`, embedded by every loaded model among `models`; `None` without one.
+pub fn external_corpus(
+    wb: &Workbench,
+    cfg: &RagConfig,
+    models: &[ModelEmbeddings],
+) -> Result<Option<ExternalCorpus>, RagError> {
+    let Some(path) = &cfg.corpus_csv else {
+        return Ok(None);
+    };
+    let texts = load_corpus_csv(path)?;
+    let mut embeddings = Vec::new();
+    for m in models {
+        let slot = wb.models.iter().find(|s| s.name == m.model);
+        let model = slot
+            .and_then(|s| s.model.as_ref().ok())
+            .ok_or_else(|| RagError::Corpus {
+                path: path.display().to_string(),
+                reason: format!("model {} is not loaded, cannot embed the corpus", m.model),
+            })?;
+        let emb = model.encode_texts(&texts).map_err(|e| RagError::Corpus {
+            path: path.display().to_string(),
+            reason: format!("model {}: embedding the reports failed: {e}", m.model),
+        })?;
+        embeddings.push((m.model.clone(), emb));
+    }
+    Ok(Some(ExternalCorpus {
+        name: path.display().to_string(),
+        texts,
+        embeddings,
+    }))
+}
+
+/// Run `[rag]` of `wb` on `dataset` with `models`' embeddings. `Ok(None)` when no generator is
+/// configured (`generators = []` turns the task off).
+pub fn run_for(
+    wb: &Workbench,
+    eval: &EvalConfig,
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> Result<Option<(RagSummary, RagRecord)>, RagError> {
+    let cfg = config(wb, eval)?;
+    if cfg.generators.is_empty() {
+        return Ok(None);
+    }
+    let record = record(&cfg, dataset)?;
+    let external = external_corpus(wb, &cfg, models)?;
+    let summary = super::run_with_corpus(dataset, models, external.as_ref(), &cfg, progress)?;
+    Ok(Some((summary, record)))
+}
+
+/// Add a RAG run to an evaluation: each model's rows after its own, comparison rows after the
+/// others, notes prefixed `rag:`, the RAG definition and the settings record.
+pub fn merge(summary: &mut EvalSummary, rag: RagSummary, record: RagRecord) {
+    let rows = std::mem::take(&mut summary.rows);
+    let is_model = |r: &MetricRow| summary.models.contains(&r.model);
+    let mut merged = Vec::with_capacity(rows.len() + rag.rows.len());
+    for m in &summary.models {
+        merged.extend(rows.iter().filter(|r| &r.model == m).cloned());
+        merged.extend(rag.rows.iter().filter(|r| &r.model == m).cloned());
+    }
+    merged.extend(rows.iter().filter(|r| !is_model(r)).cloned());
+    merged.extend(rag.rows.iter().filter(|r| !is_model(r)).cloned());
+    summary.rows = merged;
+    summary
+        .notes
+        .extend(rag.notes.into_iter().map(|n| format!("rag: {n}")));
+    summary.definitions.extend(definitions());
+    summary.rag = Some(record);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_against_the_config_and_unset_seed_bootstrap_follow_eval() {
+        let raw: toml::Table =
+            toml::from_str("export_dir = \"out\"\nbootstrap = 7\n[llm]\ntemplate = \"t.txt\"\n")
+                .expect("parses");
+        let mut cfg: RagConfig = toml::Value::Table(raw.clone())
+            .try_into()
+            .expect("valid section");
+        let eval = EvalConfig {
+            seed: 42,
+            bootstrap: 99,
+            ..EvalConfig::default()
+        };
+        resolve(&mut cfg, &raw, Path::new("/cfg"), &eval);
+        assert_eq!(cfg.export_dir, Some(PathBuf::from("/cfg/out")));
+        assert_eq!(cfg.llm.template, Some(PathBuf::from("/cfg/t.txt")));
+        assert_eq!(cfg.corpus_csv, None);
+        assert_eq!(cfg.seed, 42, "unset seed follows [eval]");
+        assert_eq!(cfg.bootstrap, 7, "a set bootstrap is kept");
+    }
+}
