@@ -29,8 +29,8 @@ step "cargo test"
 cargo test --quiet
 
 step "ruff"
-.venv/bin/ruff check onnx-export
-.venv/bin/ruff format --check onnx-export
+.venv/bin/ruff check onnx-export benchmarks
+.venv/bin/ruff format --check onnx-export benchmarks
 
 step "pytest"
 .venv/bin/python -m pytest onnx-export/tests

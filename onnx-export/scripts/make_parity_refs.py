@@ -30,11 +30,12 @@ import onnx
 import onnxruntime as ort
 import png
 import pydicom
-from eclip_model import tokenizer as tok_mod
-from eclip_model.transform import ImageTransform, decode_image
 from onnx import TensorProto, helper
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
+
+from eclip_model import tokenizer as tok_mod
+from eclip_model.transform import ImageTransform, decode_image
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY_DIR = REPO / "tests" / "data" / "parity"
