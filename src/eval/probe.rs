@@ -359,7 +359,8 @@ pub fn seed_interval(values: &[f64], confidence: f64) -> Option<(f64, f64, f64, 
         return None;
     }
     let (mean, sd) = super::stats::mean_sd(values);
-    if values.len() < 2 || sd == 0.0 {
+    // Identical values can leave a rounding-level sd (~1e-17): that is no spread either.
+    if values.len() < 2 || sd <= 1e-12 * mean.abs().max(1.0) {
         return Some((mean, f64::NAN, f64::NAN, sd));
     }
     let k = values.len() as f64;
@@ -376,6 +377,16 @@ mod tests {
 
     fn names(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn seed_interval_of_identical_values_is_unknown() {
+        // 0.485 three times: a naive sd is ~6e-17, not 0.
+        let (mean, lo, hi, _) = seed_interval(&[0.485, 0.485, 0.485], 0.95).unwrap();
+        assert!((mean - 0.485).abs() < 1e-12);
+        assert!(lo.is_nan() && hi.is_nan());
+        let (_, lo, hi, _) = seed_interval(&[0.4, 0.5, 0.6], 0.95).unwrap();
+        assert!(lo < 0.5 && hi > 0.5);
     }
 
     #[test]
