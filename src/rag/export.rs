@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{RagError, RagSummary};
 use crate::data::Dataset;
+use crate::report::safe_name;
 
 /// Write `(study_id, report)` rows with a `study_id,report` header.
 pub fn write_reports_csv<'a>(
@@ -30,18 +31,6 @@ pub fn write_reports_csv<'a>(
     w.flush().map_err(err)
 }
 
-fn file_stem(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Write `<model>__<setting>.generated.csv` and `.reference.csv` for every entry of `summary`.
 pub fn export_summary(
     dir: &Path,
@@ -54,7 +43,7 @@ pub fn export_summary(
     })?;
     let mut written = Vec::new();
     for m in &summary.per_model {
-        let stem = format!("{}__{}", file_stem(&m.model), file_stem(&m.generator));
+        let stem = format!("{}__{}", safe_name(&m.model), safe_name(&m.generator));
         let ok: Vec<_> = m.items.iter().filter(|i| i.error.is_none()).collect();
         let id = |row: usize| dataset.rows.get(row).map_or(row, |r| r.line);
         let gen_path = dir.join(format!("{stem}.generated.csv"));

@@ -16,11 +16,13 @@ pub const COLUMNS: [&str; 10] = [
     "model", "dataset", "task", "setting", "metric", "value", "ci_low", "ci_high", "n", "p_value",
 ];
 
-fn cell(v: Option<f64>) -> String {
+/// One optional number as a CSV cell: empty when undefined.
+pub fn cell(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn record(r: &MetricRow) -> [String; 10] {
+/// The cells of one row, in [`COLUMNS`] order (the TUI's Overview export writes the same).
+pub fn record(r: &MetricRow) -> [String; 10] {
     [
         r.model.clone(),
         r.dataset.clone(),

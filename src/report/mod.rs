@@ -18,6 +18,19 @@ pub mod record;
 pub mod review;
 pub mod table;
 
+/// A model, dataset or setting name as a file-name part: ASCII letters, digits, `-` and `_`, the rest `_`.
+pub fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Why a report file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

@@ -50,17 +50,7 @@ const HEADLINE: [(&str, &str, &str, &str); 5] = [
     ("modality gap", "geometry", "", "modality_gap"),
 ];
 
-fn safe_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+use super::safe_name;
 
 fn plot_err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
     move |e| ReportError::Plot {

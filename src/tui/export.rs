@@ -11,9 +11,7 @@ use super::state::{AppState, RetrievalMode, Tab};
 /// A header and rows of strings.
 pub type TableData = (Vec<String>, Vec<Vec<String>>);
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |v| v.to_string())
-}
+use crate::report::csv::cell as opt;
 
 /// The data behind what `tab` shows.
 pub fn view_table(state: &AppState, tab: Tab) -> TableData {
@@ -31,20 +29,7 @@ pub fn view_table(state: &AppState, tab: Tab) -> TableData {
             let rows = state
                 .rows
                 .iter()
-                .map(|r| {
-                    vec![
-                        r.model.clone(),
-                        r.dataset.clone(),
-                        r.task.clone(),
-                        r.setting.clone(),
-                        r.metric.clone(),
-                        opt(r.value),
-                        opt(r.ci_low),
-                        opt(r.ci_high),
-                        r.n.to_string(),
-                        opt(r.p_value),
-                    ]
-                })
+                .map(|r| crate::report::csv::record(r).to_vec())
                 .collect();
             (header, rows)
         }
