@@ -55,7 +55,18 @@ struct Spec<'a> {
     paired: bool,
 }
 
-/// Runs the suite; progress is reported through `progress`.
+/// The task families in the order [`evaluate`] finishes them; each is the `stage` of the progress
+/// step that carries the family's finished rows ([`Progress::rows`]).
+pub const TASK_FAMILIES: [&str; 5] = [
+    "zero-shot",
+    "retrieval",
+    "geometry",
+    "gap shift",
+    "linear probe",
+];
+
+/// Runs the suite; progress is reported through `progress`, and every task family's rows are
+/// handed over with the step that finishes it (the same rows, in the same order, as in the summary).
 pub fn evaluate(
     dataset: &Dataset,
     models: &[ModelEmbeddings],
@@ -75,24 +86,14 @@ pub fn evaluate(
         })
         .collect();
 
+    // Each family is bootstrapped as soon as its data exist and its rows travel with the step that
+    // finishes it, so a viewer can show them early. Every spec is resampled with the same seed
+    // whatever its position, and rows are appended in the same family order as before, so the
+    // summary does not depend on this interleaving.
+    let mut done = Bootstrapped::new(models.len());
     let argmax = run.argmax_data();
     let test = run.split_views(&dataset.splits.test, "test");
     let posneg = test.as_ref().and_then(|t| run.posneg_data(t));
-    run.step("", "zero-shot scores");
-    let retrieval = test.as_ref().map(|t| run.retrieval_data(t));
-    run.step("", "retrieval ranks");
-    let geometry = test.as_ref().map(|t| run.geometry_data(t));
-    run.step("", "geometry");
-    let shift = test
-        .as_ref()
-        .map(|t| run.gap_shift_data(t, argmax.as_ref()));
-    run.step("", "gap shift");
-    let mut probe_rows = Vec::new();
-    if let (Some(t), Some(s)) = (&test, &shift) {
-        run.figures(t, argmax.as_ref(), s, &mut plots);
-        probe_rows = run.probes(t, argmax.as_ref(), &mut plots);
-    }
-
     let mut specs: Vec<Spec> = Vec::new();
     if let Some(a) = &argmax {
         a.push_specs(&mut specs);
@@ -100,19 +101,64 @@ pub fn evaluate(
     if let Some(p) = &posneg {
         specs.extend(p.specs());
     }
-    if let Some(t) = &test {
-        if let Some(r) = &retrieval {
-            specs.extend(r.specs(t));
-        }
-        if let Some(g) = &geometry {
-            specs.extend(g.specs(t));
-        }
-        if let Some(s) = &shift {
-            specs.extend(s.specs(t, argmax.as_ref()));
+    let rows = done.add(run.bootstrap_rows(specs));
+    run.step_with_rows("", TASK_FAMILIES[0], rows);
+    let retrieval = test.as_ref().map(|t| run.retrieval_data(t));
+    let specs = match (&test, &retrieval) {
+        (Some(t), Some(r)) => r.specs(t),
+        _ => Vec::new(),
+    };
+    let rows = done.add(run.bootstrap_rows(specs));
+    run.step_with_rows("", TASK_FAMILIES[1], rows);
+    let geometry = test.as_ref().map(|t| run.geometry_data(t));
+    let specs = match (&test, &geometry) {
+        (Some(t), Some(g)) => g.specs(t),
+        _ => Vec::new(),
+    };
+    let rows = done.add(run.bootstrap_rows(specs));
+    run.step_with_rows("", TASK_FAMILIES[2], rows);
+    let shift = test
+        .as_ref()
+        .map(|t| run.gap_shift_data(t, argmax.as_ref()));
+    let specs = match (&test, &shift) {
+        (Some(t), Some(s)) => s.specs(t, argmax.as_ref()),
+        _ => Vec::new(),
+    };
+    let rows = done.add(run.bootstrap_rows(specs));
+    run.step_with_rows("", TASK_FAMILIES[3], rows);
+    let mut probe_rows = Vec::new();
+    if let (Some(t), Some(s)) = (&test, &shift) {
+        run.figures(t, argmax.as_ref(), s, &mut plots);
+        probe_rows = run.probes(t, argmax.as_ref(), &mut plots);
+    }
+    run.step_with_rows("", TASK_FAMILIES[4], probe_rows.clone());
+    run.finish(done.per_model, done.cmp, probe_rows, plots)
+}
+
+/// Bootstrapped rows gathered family by family, in the order the summary lists them.
+struct Bootstrapped {
+    per_model: Vec<Vec<MetricRow>>,
+    cmp: Vec<MetricRow>,
+}
+
+impl Bootstrapped {
+    fn new(models: usize) -> Self {
+        Self {
+            per_model: vec![Vec::new(); models],
+            cmp: Vec::new(),
         }
     }
-    let (rows, cmp) = run.bootstrap_rows(specs);
-    run.finish(rows, cmp, probe_rows, plots)
+
+    /// Appends one family's rows; returns them (per-model rows, then comparison rows) for progress.
+    fn add(&mut self, (per_model, cmp): (Vec<Vec<MetricRow>>, Vec<MetricRow>)) -> Vec<MetricRow> {
+        let mut family: Vec<MetricRow> = per_model.iter().flatten().cloned().collect();
+        family.extend(cmp.iter().cloned());
+        for (all, mut r) in self.per_model.iter_mut().zip(per_model) {
+            all.append(&mut r);
+        }
+        self.cmp.extend(cmp);
+        family
+    }
 }
 
 /// What a headless report run writes (`eclip --report FILE [--plots DIR] [--review FILE] [--json FILE]`).
@@ -334,7 +380,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 ));
             }
         }
-        // Fixed steps: zero-shot, retrieval, geometry, gap shift, probes per fraction, bootstrap.
+        // Fixed steps: zero-shot, retrieval, geometry, gap shift, probes per fraction, probe rows.
         let total = 5 + cfg.probe_fractions.len() * models.len();
         Self {
             dataset,
@@ -350,6 +396,11 @@ impl<'a, 'p> Run<'a, 'p> {
     }
 
     fn step(&mut self, model: &str, stage: &str) {
+        self.step_with_rows(model, stage, Vec::new());
+    }
+
+    /// A finished step that also hands over the rows it completed.
+    fn step_with_rows(&mut self, model: &str, stage: &str, rows: Vec<MetricRow>) {
         self.done = (self.done + 1).min(self.total);
         (self.progress)(Progress {
             dataset: self.dataset.name.clone(),
@@ -357,6 +408,7 @@ impl<'a, 'p> Run<'a, 'p> {
             stage: stage.to_string(),
             done: self.done,
             total: self.total,
+            rows,
         });
     }
 
@@ -791,7 +843,9 @@ impl<'a, 'p> Run<'a, 'p> {
         setup.rows_and_curves(self, &results, plots)
     }
 
-    /// Bootstrap every spec for every model, and paired deltas for every later model.
+    /// Bootstrap every spec for every model, and paired deltas for every later model. Each spec is
+    /// resampled from the configured seed alone, so the result does not depend on which other specs
+    /// are bootstrapped in the same call.
     fn bootstrap_rows(&mut self, specs: Vec<Spec>) -> (Vec<Vec<MetricRow>>, Vec<MetricRow>) {
         let names: Vec<String> = self.models.iter().map(|m| m.model.clone()).collect();
         let ds = self.dataset.name.clone();
@@ -837,7 +891,6 @@ impl<'a, 'p> Run<'a, 'p> {
                 ));
             }
         }
-        self.step("", "bootstrap");
         (per_model, cmp)
     }
 
@@ -1454,6 +1507,75 @@ fn probe_row(
 mod tests {
     use super::*;
     use crate::eval::synthetic::{SyntheticSpec, synthetic};
+
+    fn small_cfg() -> EvalConfig {
+        EvalConfig {
+            bootstrap: 100,
+            probe_seeds: vec![0, 1],
+            ..EvalConfig::default()
+        }
+    }
+
+    #[test]
+    fn progress_hands_over_each_family_once_with_the_summary_rows() {
+        let (ds, models) = synthetic(&SyntheticSpec::default());
+        let mut steps: Vec<Progress> = Vec::new();
+        let s = evaluate(&ds, &models, &small_cfg(), &mut |p| steps.push(p));
+        let with_rows: Vec<&Progress> = steps.iter().filter(|p| !p.rows.is_empty()).collect();
+        let families: Vec<&str> = with_rows.iter().map(|p| p.stage.as_str()).collect();
+        assert_eq!(families, TASK_FAMILIES);
+        // Each family's rows are exactly the summary's rows of its tasks, in summary order.
+        for (p, tasks) in with_rows.iter().zip([
+            &["zeroshot"][..],
+            &["retrieval"],
+            &["geometry"],
+            &["gap_shift"],
+            &["linear_probe"],
+        ]) {
+            let mut expected: Vec<&MetricRow> = s
+                .rows
+                .iter()
+                .filter(|r| tasks.contains(&r.task.as_str()))
+                .collect();
+            let mut got: Vec<&MetricRow> = p.rows.iter().collect();
+            let key = |r: &&MetricRow| (r.model.contains(" - "), r.model.clone());
+            expected.sort_by_key(key);
+            got.sort_by_key(key);
+            assert_eq!(got, expected, "family {}", p.stage);
+        }
+        let handed: usize = with_rows.iter().map(|p| p.rows.len()).sum();
+        assert_eq!(handed, s.rows.len());
+    }
+
+    #[test]
+    fn bootstrapping_specs_in_parts_matches_one_call() {
+        // evaluate bootstraps each family on its own; before, all specs went through one call.
+        let (ds, models) = synthetic(&SyntheticSpec::default());
+        let cfg = small_cfg();
+        let mut sink = |_: Progress| {};
+        let mut run = Run::new(&ds, &models, &cfg, &mut sink);
+        let argmax = run.argmax_data();
+        let test = run.split_views(&ds.splits.test, "test").unwrap();
+        let retrieval = run.retrieval_data(&test);
+        let geometry = run.geometry_data(&test);
+        let specs = |part: usize| -> Vec<Spec> {
+            let mut v = Vec::new();
+            if part != 2 {
+                argmax.as_ref().unwrap().push_specs(&mut v);
+            }
+            if part != 1 {
+                v.extend(retrieval.specs(&test));
+                v.extend(geometry.specs(&test));
+            }
+            v
+        };
+        let whole = run.bootstrap_rows(specs(0));
+        let mut parts = Bootstrapped::new(models.len());
+        let first = parts.add(run.bootstrap_rows(specs(1)));
+        let second = parts.add(run.bootstrap_rows(specs(2)));
+        assert!(!first.is_empty() && !second.is_empty());
+        assert_eq!((parts.per_model, parts.cmp), whole);
+    }
 
     #[test]
     fn suite_covers_every_task_with_comparisons() {

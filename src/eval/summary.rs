@@ -102,7 +102,7 @@ pub struct GapShiftPoint {
 }
 
 /// Progress of a running evaluation, for the TUI's gauges and stderr lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub dataset: String,
     /// Model being evaluated, or empty for cross-model work (comparisons).
@@ -112,6 +112,10 @@ pub struct Progress {
     /// Steps finished out of `total` for this dataset.
     pub done: usize,
     pub total: usize,
+    /// Rows finished by this step (a whole task family: per-model rows, then comparison rows),
+    /// exactly as they appear in the final [`EvalSummary::rows`]; empty for steps that finish none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<MetricRow>,
 }
 
 impl EvalSummary {

@@ -25,6 +25,7 @@ use super::state::{
 };
 use super::view;
 use super::worker::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
+use crate::eval::MetricRow;
 
 /// Everything that can happen to the app.
 #[derive(Debug)]
@@ -89,6 +90,7 @@ impl App {
             Event::JobFinished { job, error } => {
                 if let Some(e) = &error {
                     self.state.status = Some(format!("{job} failed: {e}"));
+                    self.state.families_running.clear();
                 }
                 self.job(&job).state = match error {
                     None => JobState::Done,
@@ -136,8 +138,14 @@ impl App {
                 s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
             }
             Update::Metrics(rows) => {
-                s.rows.extend(rows);
+                s.families_running.clear();
+                merge_rows(&mut s.rows, rows);
                 s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
+            }
+            Update::FamilyDone { rows, running } => {
+                merge_rows(&mut s.rows, rows);
+                s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
+                s.families_running = running;
             }
             Update::Plots(p) => s.plots = p,
             Update::Rag(r) => s.rag = r,
@@ -464,4 +472,22 @@ fn thumb_protocol(t: &Thumb) -> Option<Protocol> {
     Halfblocks::new(DynamicImage::ImageLuma8(img), area)
         .ok()
         .map(Protocol::Halfblocks)
+}
+
+/// Adds `new` to `rows`: a row replaces the earlier row with the same (dataset, model, task,
+/// setting, metric) — so the final summary supersedes rows shown while evaluating, without
+/// duplicates — and any other row is appended. The result keeps `new`'s order at the end.
+fn merge_rows(rows: &mut Vec<MetricRow>, new: Vec<MetricRow>) {
+    let key = |r: &MetricRow| {
+        (
+            r.dataset.clone(),
+            r.model.clone(),
+            r.task.clone(),
+            r.setting.clone(),
+            r.metric.clone(),
+        )
+    };
+    let incoming: std::collections::HashSet<_> = new.iter().map(key).collect();
+    rows.retain(|r| !incoming.contains(&key(r)));
+    rows.extend(new);
 }

@@ -5,8 +5,10 @@ It owns the translation of the workbench's types into the TUI's view models — 
 the first dataset becomes the live-query [`Gallery`] (its cached embeddings, class embeddings from
 the prompt embeddings, half-block thumbnails), [`EvalSummary`] becomes [`PlotData`] and metric rows —
 and the order of the background jobs: embed (cache first) → evaluate → RAG ([`crate::rag::setup`],
-on the same embeddings). Nothing here draws or
-computes a metric; the numbers come from [`crate::headless::evaluate`], exactly as in the report.
+on the same embeddings). The evaluate job forwards each task family's rows as soon as
+`evaluate` finishes it ([`Update::FamilyDone`], with the families still running), then the summary's
+rows, which replace them. Nothing here draws or computes a metric; the numbers come from
+[`crate::headless::evaluate`], exactly as in the report.
 */
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,7 @@ use crate::eval::ModelEmbeddings;
 use crate::eval::config::EvalConfig;
 use crate::eval::summary::EvalSummary;
 use crate::eval::zeroshot;
+use crate::headless::TASK_FAMILIES;
 use crate::model::Model;
 use crate::rag::{RagProgress, RagSummary};
 use crate::workbench::{DatasetEmbeddings, Workbench};
@@ -186,8 +189,19 @@ pub fn launch(wb: Workbench) -> Launch {
             if models.is_empty() {
                 return Err("no model produced embeddings".into());
             }
+            let mut finished = 0;
             let summary = crate::headless::evaluate(&emb.dataset, &models, &cfg, &mut |p| {
-                ctx.progress(p.done as u64, p.total as u64)
+                ctx.progress(p.done as u64, p.total as u64);
+                if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
+                    finished = finished.max(i + 1);
+                    ctx.publish(Update::FamilyDone {
+                        rows: p.rows,
+                        running: TASK_FAMILIES[finished..]
+                            .iter()
+                            .map(|f| f.to_string())
+                            .collect(),
+                    });
+                }
             });
             ctx.publish(Update::Metrics(summary.rows.clone()));
             ctx.publish(Update::Plots(plots(&summary)));

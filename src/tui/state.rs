@@ -513,6 +513,9 @@ pub struct AppState {
     /// Terminal size (columns, rows), for mouse hit-testing and image sizing.
     pub size: (u16, u16),
     pub rows: Vec<MetricRow>,
+    /// Task families of the running evaluation whose rows have not arrived yet (shown beside its
+    /// gauge); empty when none is running.
+    pub families_running: Vec<String>,
     pub overview: OverviewTable,
     pub overview_pos: ListPos,
     pub gallery: Option<std::sync::Arc<Gallery>>,
@@ -543,6 +546,7 @@ impl AppState {
             status: None,
             size: (80, 24),
             rows: Vec::new(),
+            families_running: Vec::new(),
             overview,
             overview_pos: ListPos::default(),
             gallery: None,

@@ -749,3 +749,68 @@ fn resize_rebuilds_the_opened_image() {
     let screen = render(&app).to_string();
     assert!(screen.contains("image could not be read"));
 }
+
+#[test]
+fn overview_fills_in_as_families_finish_and_the_summary_replaces_them() {
+    let mut app = empty_app((120, 40));
+    app.handle(Event::JobQueued {
+        job: "evaluate".into(),
+    });
+    app.handle(Event::Progress {
+        job: "evaluate".into(),
+        done: 1,
+        total: 11,
+    });
+    let family = |tasks: &[&str]| -> Vec<MetricRow> {
+        metrics()
+            .into_iter()
+            .filter(|r| tasks.contains(&r.task.as_str()))
+            .collect()
+    };
+    let running = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Zero-shot first, with a value the final summary will correct.
+    let mut zeroshot = family(&["zeroshot"]);
+    zeroshot[0].value = Some(0.99);
+    app.handle(Event::Update(Update::FamilyDone {
+        rows: zeroshot,
+        running: running(&["retrieval", "geometry"]),
+    }));
+    assert_eq!(app.state.overview.lines.len(), 2);
+    let screen = render(&app).to_string();
+    assert!(screen.contains("0.990"), "{screen}");
+    assert!(
+        screen.contains("still running: retrieval, geometry"),
+        "{screen}"
+    );
+    assert!(!screen.contains("R@1"), "{screen}");
+
+    app.handle(Event::Update(Update::FamilyDone {
+        rows: family(&["retrieval"]),
+        running: running(&["geometry"]),
+    }));
+    assert_eq!(app.state.overview.lines.len(), 4);
+    let screen = render(&app).to_string();
+    assert!(screen.contains("R@1"), "{screen}");
+    assert!(screen.contains("still running: geometry"), "{screen}");
+
+    // The final summary: every row once, in its order, the corrected value shown.
+    app.handle(Event::Update(Update::Metrics(metrics())));
+    assert_eq!(app.state.rows, metrics());
+    assert_eq!(app.state.overview.lines.len(), 8);
+    assert!(app.state.families_running.is_empty());
+    let acc = &app.state.overview.lines[0];
+    assert_eq!(
+        (acc.task.as_str(), acc.metric.as_str()),
+        ("zeroshot", "accuracy")
+    );
+    assert_eq!(acc.values[0].and_then(|e| e.value), Some(0.41));
+    let screen = render(&app).to_string();
+    assert!(!screen.contains("still running"), "{screen}");
+    assert!(!screen.contains("0.990"), "{screen}");
+
+    // Later rows (RAG) are added, not merged away.
+    let rag = metric("CLIP", "rag", "k=3", "bleu", 0.2, None);
+    app.handle(Event::Update(Update::Metrics(vec![rag.clone()])));
+    assert_eq!(app.state.rows.len(), metrics().len() + 1);
+    assert_eq!(app.state.rows.last(), Some(&rag));
+}

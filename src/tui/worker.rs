@@ -35,8 +35,15 @@ pub enum Update {
     Header(HeaderInfo),
     /// The split the live queries search, with thumbnails per item (`None` where unreadable).
     Gallery(Arc<Gallery>, Vec<Option<Thumb>>),
-    /// Finished metric rows (appended to what is there).
+    /// Finished metric rows; a row replaces an earlier one with the same (dataset, model, task,
+    /// setting, metric), any other is appended.
     Metrics(Vec<MetricRow>),
+    /// One task family of a running evaluation finished: its rows (merged as for
+    /// [`Update::Metrics`], so the final summary replaces them) and the families still running.
+    FamilyDone {
+        rows: Vec<MetricRow>,
+        running: Vec<String>,
+    },
     /// Plot data of the Probe and Geometry tabs.
     Plots(PlotData),
     Rag(RagView),

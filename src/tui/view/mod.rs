@@ -126,11 +126,17 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
 
 fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     if let Some(job) = state.jobs.iter().find(|j| j.state == JobState::Running) {
-        let label = if job.total > 0 {
+        let mut label = if job.total > 0 {
             format!("{} {}/{}", job.name, job.done, job.total)
         } else {
             format!("{} …", job.name)
         };
+        if !state.families_running.is_empty() {
+            label.push_str(&format!(
+                " · still running: {}",
+                state.families_running.join(", ")
+            ));
+        }
         frame.render_widget(
             LineGauge::default()
                 .filled_style(Theme::GAUGE)
