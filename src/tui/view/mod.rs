@@ -252,7 +252,43 @@ pub fn titled_table<'a>(
         .block(Block::default().borders(Borders::ALL).title(title))
 }
 
-/// `0.123` with three decimals, `-` for none.
+/// `0.123` with three decimals (`213.5` with one from 100 up, so ranks fit their column), `-` for none.
 pub fn num(v: Option<f64>) -> String {
-    v.map_or("-".to_string(), |v| format!("{v:.3}"))
+    v.map_or("-".to_string(), |v| {
+        if v.abs() >= 100.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.3}")
+        }
+    })
+}
+
+/// A confidence interval `(lo–hi)`: two decimals, none from 100 up; `+` signs when `signed`.
+pub fn interval(lo: f64, hi: f64, signed: bool) -> String {
+    let d = if lo.abs().max(hi.abs()) >= 100.0 {
+        0
+    } else {
+        2
+    };
+    if signed {
+        format!("({lo:+.d$}–{hi:+.d$})")
+    } else {
+        format!("({lo:.d$}–{hi:.d$})")
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::{interval, num};
+
+    #[test]
+    fn ranks_keep_their_digits_in_a_narrow_column() {
+        assert_eq!(num(Some(0.5432)), "0.543");
+        assert_eq!(num(Some(213.0)), "213.0");
+        assert_eq!(num(None), "-");
+        assert_eq!(interval(189.5, 239.0, false), "(190–239)");
+        assert_eq!(interval(0.511, 0.574, false), "(0.51–0.57)");
+        assert_eq!(interval(-37.0, 1.0, true), "(-37.00–+1.00)");
+        assert_eq!(interval(-137.0, 1.0, true), "(-137–+1)");
+    }
 }

@@ -11,7 +11,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
 
 use super::theme::Theme;
-use super::{num, placeholder};
+use super::{interval, num, placeholder};
 use crate::tui::state::{AppState, Direction, Estimate, OverviewLine, Verdict};
 
 /// Width from which CIs are shown next to values.
@@ -42,7 +42,7 @@ fn est(e: &Option<Estimate>, wide: bool) -> String {
     match e {
         None => "-".into(),
         Some(e) => match (wide, e.ci) {
-            (true, Some((lo, hi))) => format!("{} ({lo:.2}–{hi:.2})", num(e.value)),
+            (true, Some((lo, hi))) => format!("{} {}", num(e.value), interval(lo, hi, false)),
             _ => num(e.value),
         },
     }
@@ -107,9 +107,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
             let (text, p, verdict) = match d {
                 None => ("-".to_string(), "-".to_string(), Verdict::Unclear),
                 Some(d) => {
-                    let v = d.value.map_or("-".into(), |v| format!("{v:+.3}"));
+                    let v = d.value.map_or("-".into(), |v| {
+                        if v.abs() >= 100.0 {
+                            format!("{v:+.1}")
+                        } else {
+                            format!("{v:+.3}")
+                        }
+                    });
                     let text = match (wide, d.ci) {
-                        (true, Some((lo, hi))) => format!("{v} ({lo:+.2}–{hi:+.2})"),
+                        (true, Some((lo, hi))) => format!("{v} {}", interval(lo, hi, true)),
                         _ => v,
                     };
                     let p = d.p_value.map_or("-".into(), |p| format!("{p:.3}"));
