@@ -61,7 +61,7 @@ pub fn argmax_predictions(scores: ArrayView2<f32>) -> Vec<usize> {
         .collect()
 }
 
-/// CheXzero probability of the positive prompt: softmax(cos_pos, cos_neg)[0] per image.
+/// CheXzero probability of the positive prompt: the first entry of softmax(cos_pos, cos_neg) per image.
 pub fn posneg_probabilities(
     image: ArrayView2<f32>,
     positive: &Array1<f32>,

@@ -1,5 +1,5 @@
 /*!
-Report writers: everything that turns [`EvalSummary`]s into files or text for people.
+Report writers: everything that turns [`EvalSummary`](crate::eval::summary::EvalSummary)s into files or text for people.
 
 - [`csv`]: the tidy CSV (`model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`);
 - [`table`]: the stdout summary table (metrics × models, deltas with CIs and p-values);
