@@ -25,16 +25,12 @@ _SRC = Path(__file__).resolve().parents[1] / "onnx-export" / "src"
 if _SRC.is_dir() and str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
 
-LABELS = [
-    "cardiomegaly",
-    "pleural_effusion",
-    "pneumothorax",
-    "nodule",
-    "consolidation",
-    "edema",
-    "no_finding",
-]
-ZEROSHOT = ["cardiomegaly", "pleural_effusion", "pneumothorax", "consolidation", "edema"]
+from eclip_data import LABELS as _LABELS  # noqa: E402  (after the sys.path entry above)
+from eclip_data import ZEROSHOT_CLASSES  # noqa: E402
+
+# The demo dataset's label set, so synthetic sets read like the bundled one.
+LABELS = list(_LABELS)
+ZEROSHOT = list(ZEROSHOT_CLASSES)
 FINDINGS = [
     "the heart is enlarged",
     "heart size is normal",
