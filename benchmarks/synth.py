@@ -184,9 +184,9 @@ def random_model(config: str, out: str | Path, seed: int = 0, fp16: bool = False
         import torch
 
         from eclip_model import tokenizer as tok_mod
-        from eclip_model.clip import CLIP, ImageEncoder, TextEncoder
+        from eclip_model.clip import CLIP
         from eclip_model.config import load_model_config
-        from eclip_train.export import ExportSpec, export_model
+        from eclip_train.checkpoint import export_clip
 
         cfg = load_model_config(config)
         rng = np.random.default_rng(seed)
@@ -196,20 +196,13 @@ def random_model(config: str, out: str | Path, seed: int = 0, fp16: bool = False
         )
         torch.manual_seed(seed)
         model = CLIP(cfg, tok.get_vocab_size()).eval()
-        spec = ExportSpec(
-            name=f"{config}-random",
-            family=config,
-            embed_dim=cfg.embed_dim,
-            image_size=cfg.image.size,
-            channels=cfg.image.channels,
-            mean=list(cfg.image.mean),
-            std=list(cfg.image.std),
-            context_length=cfg.text.context_length,
-            pad_token_id=tok.token_to_id(tok_mod.PAD) or 0,
-            logit_scale=float(model.scale().detach()),
-            provenance={"variant": "random-init", "seed": seed, "config": config},
+        export_clip(
+            model,
+            tok,
+            out,
+            f"{config}-random",
+            {"variant": "random-init", "seed": seed, "config": config},
         )
-        export_model(ImageEncoder(model), TextEncoder(model), tok, spec, out)
         done.write_text(json.dumps(params), encoding="utf-8")
     if fp16:
         from eclip_model.precision import to_fp16

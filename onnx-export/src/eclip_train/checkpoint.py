@@ -30,13 +30,26 @@ def load_checkpoint(path: str | Path) -> tuple[CLIP, Tokenizer, dict[str, Any]]:
 def export_checkpoint(path: str | Path, out_dir: str | Path, name: str | None = None) -> dict[str, Any]:
     """Export a training checkpoint to a model folder (docs/formats.md §2); returns the manifest."""
     model, tokenizer, ckpt = load_checkpoint(path)
-    cfg = model.cfg
     prov = dict(ckpt.get("provenance", {}))
+    name = name or str(prov.get("variant", Path(out_dir).name))
+    return export_clip(model, tokenizer, out_dir, name, prov, source=str(path))
+
+
+def export_clip(
+    model: CLIP,
+    tokenizer: Tokenizer,
+    out_dir: str | Path,
+    name: str,
+    provenance: dict[str, Any],
+    source: str = "model",
+) -> dict[str, Any]:
+    """Export one of our CLIP models: the manifest's preprocessing, context and scale come from its config."""
+    cfg = model.cfg
     pad_id = tokenizer.token_to_id(PAD)
     if pad_id is None:
-        raise ValueError(f"{path}: tokenizer has no {PAD} token")
+        raise ValueError(f"{source}: tokenizer has no {PAD} token")
     spec = ExportSpec(
-        name=name or str(prov.get("variant", Path(out_dir).name)),
+        name=name,
         family=cfg.name,
         embed_dim=cfg.embed_dim,
         image_size=cfg.image.size,
@@ -46,6 +59,6 @@ def export_checkpoint(path: str | Path, out_dir: str | Path, name: str | None = 
         context_length=cfg.text.context_length,
         pad_token_id=pad_id,
         logit_scale=float(model.scale().detach()),
-        provenance=prov,
+        provenance=provenance,
     )
     return export_model(ImageEncoder(model), TextEncoder(model), tokenizer, spec, out_dir)
