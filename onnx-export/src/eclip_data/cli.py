@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eclip_data.dataset import DEFAULT_SIGMA_PX, FIXTURE_COUNTS, build
+from eclip_data.dataset import DEFAULT_SIGMA_PX, FIXTURE_COUNTS, FIXTURE_TEST_HEATMAPS, build
 from eclip_data.gaze import Fixations, GazeFormatError, fit_gaze_stats, read_fixation_csv, read_gazesearch
 from eclip_data.heatmap import ScreenGeometry, fixation_heatmap, save_heatmap
 
@@ -94,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--counts", type=_counts, default=FIXTURE_COUNTS, help="split=n,... (default %(default)s)")
     b.add_argument("--heatmap-fraction", type=float, default=0.1, help="fraction of train images with gaze")
+    b.add_argument(
+        "--test-heatmaps",
+        type=int,
+        default=FIXTURE_TEST_HEATMAPS,
+        help="test images with gaze heatmaps, stratified by finding (default %(default)s)",
+    )
     b.add_argument("--sigma-px", type=float, default=DEFAULT_SIGMA_PX)
     b.add_argument("--workers", type=int, default=1, help="processes; the output bytes do not depend on it")
     p = sub.add_parser(
@@ -140,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.heatmap_fraction,
                 sigma_px=args.sigma_px,
                 workers=args.workers,
+                test_heatmaps=args.test_heatmaps,
             )
         elif args.cmd == "pretrain":
             counts = {"pretrain": args.n, "pretrain_val": max(args.n // 20, 1)}
