@@ -14,6 +14,7 @@ from PIL import Image
 from eclip_data.dataset import DEFAULT_SIGMA_PX, FIXTURE_COUNTS, FIXTURE_TEST_HEATMAPS, build
 from eclip_data.gaze import Fixations, GazeFormatError, fit_gaze_stats, read_fixation_csv, read_gazesearch
 from eclip_data.heatmap import ScreenGeometry, fixation_heatmap, save_heatmap
+from eclip_data.real_gaze import mimic_gaze_join, read_egd_fixations, read_reflacx
 from eclip_data.recipes import (
     MIMIC_SECTIONS,
     MIMIC_SPLITS,
@@ -80,6 +81,60 @@ def _add_recipes(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rle", required=True, type=Path)
     p.add_argument("--root", required=True, type=Path, help="folder holding the DICOMs (any depth)")
     p.add_argument("--per-class", type=int, default=None, help="balanced sample (default: all images)")
+
+
+def _add_gaze_join(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser(
+        "gaze-join",
+        help="EGD-CXR / REFLACX fixations + MIMIC-CXR-JPG -> dataset with heatmaps (docs/recipes.md)",
+    )
+    src = g.add_mutually_exclusive_group(required=True)
+    src.add_argument("--egd", type=Path, help="EGD-CXR fixations.csv")
+    src.add_argument("--reflacx-main-data", type=Path, help="REFLACX main_data/ (holding <id>/fixations.csv)")
+    g.add_argument(
+        "--reflacx-metadata",
+        type=Path,
+        action="append",
+        default=[],
+        help="metadata_phase_N.csv (repeatable; default: all in --reflacx-main-data)",
+    )
+    g.add_argument("--mimic-metadata", required=True, type=Path, help="mimic-cxr-2.0.0-metadata.csv")
+    g.add_argument("--root", required=True, type=Path, help="MIMIC-CXR-JPG folder holding files/")
+    g.add_argument("--reports-root", required=True, type=Path, help="MIMIC-CXR reports folder holding files/")
+    g.add_argument("--section", choices=MIMIC_SECTIONS, default="findings")
+    g.add_argument("--split", type=Path, default=None, help="mimic-cxr-2.0.0-split.csv (default: all train)")
+    g.add_argument("--labels", type=Path, default=None, help="mimic-cxr-2.0.0-chexpert.csv or -negbio.csv")
+    g.add_argument("--uncertain", choices=["zeros", "ones"], default="zeros")
+    g.add_argument("--sigma-px", type=float, default=None, help="sigma in image pixels (EGD-CXR)")
+    g.add_argument("--sigma-deg", type=float, default=1.0, help="sigma in degrees (REFLACX; default 1)")
+    g.add_argument("--format", choices=["png8", "png16", "npy"], default="png8")
+    g.add_argument("--out", required=True, type=Path)
+
+
+def _gaze_join(a: argparse.Namespace) -> dict[str, object]:
+    if a.egd is not None:
+        gaze = read_egd_fixations(a.egd)
+        if a.sigma_px is None:
+            raise RecipeError("EGD-CXR fixations carry no angular resolution: pass --sigma-px")
+    else:
+        metas = a.reflacx_metadata or sorted(a.reflacx_main_data.glob("metadata_phase_*.csv"))
+        if not metas:
+            raise RecipeError(f"{a.reflacx_main_data}: no metadata_phase_*.csv; pass --reflacx-metadata")
+        gaze = read_reflacx(a.reflacx_main_data, metas)
+    return mimic_gaze_join(
+        gaze,
+        a.mimic_metadata,
+        a.root,
+        a.reports_root,
+        a.out,
+        a.section,
+        a.split,
+        a.labels,
+        a.uncertain,
+        a.sigma_px if a.egd is not None else None,
+        a.sigma_deg,
+        a.format,
+    )
 
 
 def _recipe(args: argparse.Namespace) -> dict[str, object]:
@@ -245,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     h.add_argument("--format", choices=["png8", "png16", "npy"], default="png8")
     _add_recipes(sub)
+    _add_gaze_join(sub)
     args = ap.parse_args(argv)
     try:
         if args.cmd == "build":
@@ -280,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         elif args.cmd == "recipe":
             summary = _recipe(args)
+        elif args.cmd == "gaze-join":
+            summary = _gaze_join(args)
         else:
             if args.sigma_deg is not None and args.screen is None:
                 ap.error("--sigma-deg needs --screen")
