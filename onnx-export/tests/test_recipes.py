@@ -473,3 +473,28 @@ def test_recipes_accept_the_published_metadata_files(tmp_path):
     siim.write_bytes(gzip.decompress((TXV_DATA / "siim-pneumothorax-train-rle.csv.gz").read_bytes()))
     _, items = recipe_siim(siim, tmp_path, check_images=False)
     assert (len(items), sum(i.labels["pneumothorax"] for i in items)) == (12047, 2669)
+
+
+def test_cxr14_sample_from_all_images_and_field_count_errors(tmp_path):
+    from eclip_data.recipes import CXR14_LABELS
+
+    lines = [CXR14_2017_HEADER]
+    for i, lab in enumerate(CXR14_LABELS):
+        lines.append(f"{i:08d}_000.png,{lab},0,{i},58,M,PA,2682,2749,0.143,0.143,")
+        _touch(tmp_path / "images" / f"{i:08d}_000.png")
+    lines.append("00000099_000.png,No Finding,0,99,40,F,AP,2500,2048,0.168,0.168,")
+    _touch(tmp_path / "images" / "00000099_000.png")
+    entry = tmp_path / "Data_Entry_2017.csv"
+    entry.write_text("\n".join(lines) + "\n")
+    tl = tmp_path / "test_list.txt"
+    tl.write_text("00000099_000.png\n")
+    with pytest.raises(RecipeError, match="--sample-from"):
+        recipe_cxr14(entry, tl, tmp_path, per_class=1)
+    rec, items = recipe_cxr14(entry, tl, tmp_path, per_class=1, sample_from="all")
+    assert [it.split for it in items] == ["test"] + ["test_14x100"] * 14
+    assert all(it.image.is_file() for it in items)
+    assert rec.options["sample_from"] == "all"
+    lines[2] = lines[2].rstrip(",")
+    entry.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecipeError, match=r"Data_Entry_2017\.csv:3: 11 fields, the header has 12"):
+        recipe_cxr14(entry, tl, tmp_path, per_class=1, sample_from="all")

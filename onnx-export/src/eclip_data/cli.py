@@ -70,6 +70,7 @@ def _add_recipes(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-list", required=True, type=Path)
     p.add_argument("--root", required=True, type=Path, help="folder holding the PNGs (any depth)")
     p.add_argument("--per-class", type=int, default=100)
+    p.add_argument("--sample-from", choices=["test", "all"], default="test", help="pool of the 14 x N sample")
     p = common("open-i", "IU X-ray XML reports + PNGs -> frontal image/findings pairs + gallery")
     p.add_argument("--reports", required=True, type=Path, help="NLMCXR_reports.tgz or its XML folder")
     p.add_argument("--images", required=True, type=Path, help="NLMCXR_png/ (<image id>.png)")
@@ -166,7 +167,9 @@ def _recipe(args: argparse.Namespace) -> dict[str, object]:
         )
         inputs = [a["labels"], *([a["detailed_class_info"]] if a["detailed_class_info"] else [])]
     elif name == "cxr14":
-        rec, items = RECIPES[name](a["data_entry"], a["test_list"], a["root"], seed, a["per_class"], check)
+        rec, items = RECIPES[name](
+            a["data_entry"], a["test_list"], a["root"], seed, a["per_class"], check, a["sample_from"]
+        )
         inputs = [a["data_entry"], a["test_list"]]
     elif name == "open-i":
         rec, items = RECIPES[name](a["reports"], a["images"], a["views"], check, a["missing_view"])

@@ -81,6 +81,8 @@ def read_csv(path: str | Path, required: tuple[str, ...]) -> Iterator[tuple[int,
     for i, values in enumerate(reader, start=2):
         if not values or all(not v.strip() for v in values):
             continue
+        if len(values) != len(header):
+            raise RecipeError(f"{path}:{i}: {len(values)} fields, the header has {len(header)}")
         yield i, {h: (values[j].strip() if j < len(values) else "") for j, h in enumerate(header) if h}
 
 
@@ -125,7 +127,7 @@ def single_positive_sample(
         if len(cand) < per_class:
             raise RecipeError(
                 f"{what}: only {len(cand)} candidates positive for exactly one class are {c!r} "
-                f"(need {per_class}); lower --per-class or widen the source split"
+                f"(need {per_class}); lower --per-class or widen the source (--from-split / --sample-from)"
             )
         for k in sample(cand, per_class, seed, code, ci):
             it = by_key[k]
@@ -549,9 +551,14 @@ def recipe_cxr14(
     seed: int = 0,
     per_class: int = 100,
     check_images: bool = True,
+    sample_from: str = "test",
 ) -> tuple[Recipe, list[Item]]:
-    """The official test list (multi-label, split `test`) and from it `per_class` images per class
-    with exactly that one finding (split `test_14x100`). One prompt per class: the raw label name."""
+    """The official test list (multi-label, split `test`) and `per_class` images per class with
+    exactly that one finding (split `test_14x100`), drawn from the test list (`sample_from="test"`)
+    or from every image of the data entry file (`"all"`; the whole file has only 110 single-label
+    Hernia images, the test list fewer than 100). One prompt per class: the raw label name."""
+    if sample_from not in ("test", "all"):
+        raise RecipeError(f"--sample-from must be test or all, got {sample_from!r}")
     entries: dict[str, tuple[str, dict[str, int], str]] = {}
     for line, row in read_csv(data_entry, ("Image Index", "Finding Labels", "Patient ID")):
         where = f"{data_entry}:{line}"
@@ -580,7 +587,17 @@ def recipe_cxr14(
         )
         items.append(Item(name, img, "test", lab, f"{test_list}:{i}", "", patient))
     classes = [_snake(c) for c in CXR14_LABELS]
-    single = single_positive_sample(items, classes, per_class, seed, 4, "test_14x100", "cxr14")
+    pool = items
+    if sample_from == "all":
+        pool = [
+            Item(k, root / k, "", lab, where, "", pat) for k, (where, lab, pat) in sorted(entries.items())
+        ]
+    single = single_positive_sample(pool, classes, per_class, seed, 4, "test_14x100", "cxr14")
+    if sample_from == "all":
+        for it in single:
+            it.image = _need_image(
+                index.find(it.key) if check_images else None, it.key, it.source, check_images, root
+            )
     labels = [*classes, "no_finding"]
     prompts = {_snake(c): {"positive": [c]} for c in CXR14_LABELS}
     rec = Recipe(
@@ -589,7 +606,7 @@ def recipe_cxr14(
         classes,
         prompts,
         {"train": "train", "val": "val", "test": "test", "single_positive": "test_14x100"},
-        {"per_class": per_class},
+        {"per_class": per_class, "sample_from": sample_from},
     )
     return rec, sorted(items, key=lambda it: it.key) + single
 
