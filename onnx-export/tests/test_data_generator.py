@@ -13,7 +13,7 @@ import pytest
 
 from eclip_data import FINDINGS, LABELS, ZEROSHOT_CLASSES
 from eclip_data.cli import main
-from eclip_data.dataset import build, plan_split, simulate_gaze
+from eclip_data.dataset import build, choose_test_heatmaps, plan_split, simulate_gaze
 from eclip_data.findings import labels_of
 from eclip_data.gaze import load_default_stats
 from eclip_data.heatmap import fixation_heatmap
@@ -104,17 +104,17 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def test_same_seed_same_bytes_for_any_worker_count(tmp_path):
     counts = {"train": 20, "val": 4, "test": 6, "test_5x200": 5}
-    build(tmp_path / "a", seed=5, counts=counts, heatmap_fraction=0.2, workers=1)
-    build(tmp_path / "b", seed=5, counts=counts, heatmap_fraction=0.2, workers=2)
-    build(tmp_path / "c", seed=6, counts=counts, heatmap_fraction=0.2, workers=1)
+    kw = {"counts": counts, "heatmap_fraction": 0.2, "test_heatmaps": 3}
+    build(tmp_path / "a", seed=5, workers=1, **kw)
+    build(tmp_path / "b", seed=5, workers=2, **kw)
+    build(tmp_path / "c", seed=6, workers=1, **kw)
     da, db, dc = _digest(tmp_path / "a"), _digest(tmp_path / "b"), _digest(tmp_path / "c")
     assert da == db
     assert da["manifest.csv"] != dc["manifest.csv"]
-    assert len(da) == 35 + 4 + 6  # images, heatmaps, manifest/toml/prompts/stats/findings/fixations
+    assert len(da) == 35 + 4 + 3 + 6  # images, heatmaps, manifest/toml/prompts/stats/findings/fixations
     with open(tmp_path / "a" / "manifest.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert sum(bool(r["heatmap"]) for r in rows) == 4
-    assert all(r["split"] == "train" for r in rows if r["heatmap"])
+    assert [sum(bool(r["heatmap"]) for r in rows if r["split"] == k) for k in counts] == [4, 0, 3, 0]
     # the heatmaps are reproducible from the written fixations by the real-data conversion path
     assert (
         main(
@@ -132,6 +132,48 @@ def test_same_seed_same_bytes_for_any_worker_count(tmp_path):
         if r["heatmap"]:
             name = Path(r["heatmap"]).name
             assert (tmp_path / "h" / name).read_bytes() == (tmp_path / "a" / r["heatmap"]).read_bytes()
+
+
+def test_test_heatmaps_change_no_other_byte(tmp_path):
+    """The test-split heatmaps come from streams of their own: building with them changes only the
+    manifest's `heatmap` cells of the chosen test rows and appends fixation rows."""
+    counts = {"train": 20, "val": 4, "test": 12, "test_5x200": 5}
+    build(tmp_path / "without", seed=2, counts=counts, heatmap_fraction=0.2, test_heatmaps=0)
+    build(tmp_path / "with", seed=2, counts=counts, heatmap_fraction=0.2, test_heatmaps=5)
+    d0, d1 = _digest(tmp_path / "without"), _digest(tmp_path / "with")
+    changed = {k for k in d0 if d1[k] != d0[k]}
+    added = set(d1) - set(d0)
+    assert changed == {"manifest.csv", "gaze_fixations.csv"}
+    assert len(added) == 5 and all(k.startswith("heatmaps/test_") for k in added)
+    old = (tmp_path / "without" / "gaze_fixations.csv").read_bytes()
+    new = (tmp_path / "with" / "gaze_fixations.csv").read_bytes()
+    assert new.startswith(old) and len(new) > len(old)
+    with open(tmp_path / "without" / "manifest.csv", encoding="utf-8") as fh:
+        r0 = list(csv.DictReader(fh))
+    with open(tmp_path / "with" / "manifest.csv", encoding="utf-8") as fh:
+        r1 = list(csv.DictReader(fh))
+    for a, b in zip(r0, r1, strict=True):
+        assert {k: v for k, v in a.items() if k != "heatmap"} == {
+            k: v for k, v in b.items() if k != "heatmap"
+        }
+        if a["heatmap"] != b["heatmap"]:
+            assert a["heatmap"] == "" and b["split"] == "test"
+    assert sum(bool(r["heatmap"]) for r in r1 if r["split"] == "test") == 5
+
+
+def test_test_heatmap_subset_is_stratified_by_finding():
+    studies = plan_split(4, "test", 300)
+    chosen = choose_test_heatmaps(4, studies, 70)
+    assert len(chosen) == len(set(chosen)) == 70
+    assert chosen == choose_test_heatmaps(4, plan_split(4, "test", 300), 70)  # deterministic
+    assert sum(s.heatmap for s in studies) == 70 and all(s.heatmap == (s.index in chosen) for s in studies)
+    # round-robin over the 7 labels: every label gets at least 10 positives (or all it has)
+    for label in LABELS:
+        avail = sum(labels_of(s.case.findings)[label] for s in studies)
+        got = sum(labels_of(studies[i].case.findings)[label] for i in chosen)
+        assert got >= min(avail, 70 // len(LABELS)), (label, got, avail)
+    # more than asked for: all of them
+    assert len(choose_test_heatmaps(4, plan_split(4, "test", 20), 50)) == 20
 
 
 def test_heatmap_mass_concentrates_on_the_finding_region():
@@ -179,7 +221,15 @@ def test_committed_fixture_dataset():
     }
     patients = {k: {r["patient"] for r in v} for k, v in by_split.items()}
     assert not patients["train"] & (patients["val"] | patients["test"] | patients["test_5x200"])
-    assert sum(bool(r["heatmap"]) for r in by_split["train"]) == 140
+    assert {k: sum(bool(r["heatmap"]) for r in v) for k, v in by_split.items()} == {
+        "train": 140,
+        "val": 0,
+        "test": 200,
+        "test_5x200": 0,
+    }
+    with open(FIXTURE / "gaze_fixations.csv", encoding="utf-8") as fh:
+        fixated = {r["image"] for r in csv.DictReader(fh)}
+    assert fixated == {r["image"] for r in rows if r["heatmap"]}
     for r in rows[::10]:
         assert (FIXTURE / r["image"]).is_file()
         if r["heatmap"]:

@@ -1,10 +1,13 @@
 """Build a dataset folder (docs/formats.md §1): images, reports, labels, patient-grouped splits, the
-single-positive 5x200-style split, simulated gaze heatmaps for a fraction of the training images,
+single-positive 5x200-style split, simulated gaze heatmaps for a fraction of the training images and
+for a fixed, finding-stratified subset of the test split (the saliency evaluation's expert maps),
 prompts, and `dataset.toml`.
 
 Determinism: every random draw comes from a numpy Generator seeded by (seed, split code, index), so
-the bytes do not depend on the number of worker processes. Cases, reports and the heatmap subset are
-drawn in the main process; drawing pixels and gaze happens per image in workers.
+the bytes do not depend on the number of worker processes. Cases, reports and the heatmap subsets are
+drawn in the main process; drawing pixels and gaze happens per image in workers. The test heatmaps
+(subset choice and gaze) draw from streams of their own (`GAZE_STREAM` as a fourth key word), so adding
+them changes no image, report or training heatmap byte.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ SPLIT_CODES = {"train": 0, "val": 1, "test": 2, "test_5x200": 3, "pretrain": 10,
 FIXTURE_COUNTS = {"train": 1400, "val": 250, "test": 1000, "test_5x200": 1000}
 SHIFTED_SPLITS = ("test", "test_5x200")  # confounder reversed here
 DEFAULT_SIGMA_PX = 5.0
+FIXTURE_TEST_HEATMAPS = 200  # test images with simulated gaze (saliency evaluation)
+# Fourth key word of the RNG streams used only for held-out (test) heatmaps. numpy's SeedSequence pads
+# short keys with zeros, so the image streams (seed, code, i) equal (seed, code, i, 0) and never this one.
+GAZE_STREAM = 1
 STUDIES_PER_PATIENT = ([1, 2, 3], [0.5, 0.3, 0.2])
 
 
@@ -44,6 +51,9 @@ class Study:
     case: Case
     report: str
     heatmap: bool
+    # False: gaze continues the image's own RNG stream (training heatmaps, as first built);
+    # True: gaze comes from the separate stream (seed, split code, index + 1, GAZE_STREAM).
+    gaze_own_stream: bool = False
 
     @property
     def name(self) -> str:
@@ -90,6 +100,42 @@ def plan_split(seed: int, split: str, n: int, heatmap_fraction: float = 0.0) -> 
         for i in chosen:
             studies[int(i)].heatmap = True
     return studies
+
+
+def choose_test_heatmaps(seed: int, studies: list[Study], n: int) -> list[int]:
+    """Mark `n` studies of a split (all if fewer) for a simulated gaze heatmap drawn from the separate
+    stream, stratified by finding: a seeded permutation of the split (stream (seed, code, 0,
+    GAZE_STREAM)) is walked round-robin over `LABELS` (each finding and `no_finding`), each label taking
+    the next unchosen study positive for it; a label with none left is skipped. Returns the chosen
+    indices in the order chosen."""
+    if not studies or n <= 0:
+        return []
+    rng = _rng(seed, SPLIT_CODES[studies[0].split], 0, GAZE_STREAM)
+    order = [int(i) for i in rng.permutation(len(studies))]
+    labels = [labels_of(studies[i].case.findings) for i in order]
+    cursor = dict.fromkeys(LABELS, 0)
+    chosen: list[int] = []
+    taken: set[int] = set()
+    n = min(n, len(studies))
+    while len(chosen) < n:
+        progressed = False
+        for label in LABELS:
+            if len(chosen) == n:
+                break
+            j = cursor[label]
+            while j < len(order) and (order[j] in taken or not labels[j][label]):
+                j += 1
+            cursor[label] = j + 1
+            if j < len(order):
+                chosen.append(order[j])
+                taken.add(order[j])
+                progressed = True
+        if not progressed:
+            break
+    for i in chosen:
+        studies[i].heatmap = True
+        studies[i].gaze_own_stream = True
+    return chosen
 
 
 def simulate_gaze(
@@ -139,6 +185,8 @@ def _render_one(study: Study) -> list[tuple[float, float, float]] | None:
     )
     if not study.heatmap:
         return None
+    if study.gaze_own_stream:
+        rng = _rng(w["seed"], SPLIT_CODES[study.split], study.index + 1, GAZE_STREAM)
     fix = simulate_gaze(rng, regions, w["stats"], w["size"])
     # rounded as written to gaze_fixations.csv, so `eclip-data heatmap` on that file gives the same bytes
     fix.x, fix.y, fix.duration_s = np.round(fix.x, 2), np.round(fix.y, 2), np.round(fix.duration_s, 4)
@@ -165,8 +213,10 @@ def build(
     sigma_px: float = DEFAULT_SIGMA_PX,
     workers: int = 1,
     name: str = "cxr-demo",
+    test_heatmaps: int = FIXTURE_TEST_HEATMAPS,
 ) -> dict[str, Any]:
-    """Write the dataset folder `out` (replacing generated files there) and return a summary."""
+    """Write the dataset folder `out` (replacing generated files there) and return a summary.
+    `test_heatmaps` images of the `test` split (if built) get gaze heatmaps (`choose_test_heatmaps`)."""
     t0 = time.time()
     counts = dict(FIXTURE_COUNTS if counts is None else counts)
     out = Path(out)
@@ -178,7 +228,10 @@ def build(
     for split, n in counts.items():
         (out / "images" / split).mkdir(parents=True)
         frac = heatmap_fraction if split in ("train", "pretrain") else 0.0
-        studies += plan_split(seed, split, n, frac)
+        planned = plan_split(seed, split, n, frac)
+        if split == "test":
+            choose_test_heatmaps(seed, planned, test_heatmaps)
+        studies += planned
     args = (str(out), seed, size, sigma_px, stats)
     if workers > 1:
         with mp.get_context("fork").Pool(workers, _init_worker, args) as pool:

@@ -40,18 +40,35 @@ class ScreenGeometry:
         return screen_px * image_width_px / self.image_width_on_screen_px
 
 
-def fixation_heatmap(fix: Fixations, width: int, height: int, sigma_px: float) -> np.ndarray:
-    """Duration-weighted sum of Gaussians (sigma in pixels of the `width` x `height` output) in [0, 1].
-    Fixations given in another frame are rescaled to this one first."""
-    if sigma_px <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma_px}")
+def fixation_heatmap(
+    fix: Fixations,
+    width: int,
+    height: int,
+    sigma_px: float | np.ndarray,
+    sigma_y_px: float | np.ndarray | None = None,
+    windows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Duration-weighted sum of Gaussians in [0, 1] on a `width` x `height` grid. Sigma is in pixels
+    of that grid: one value, or one per fixation (`sigma_px` along x, `sigma_y_px` along y, default
+    the same), e.g. from an eye tracker's angular resolution. `windows` ([n, 4] x0, y0, x1, y1 in
+    grid pixels) limits each fixation's Gaussian to the part of the image that was on screen
+    (x0 <= x < x1, y0 <= y < y1), as REFLACX records it. Fixations given in another frame are
+    rescaled to this one first (sigmas and windows are not: give them in this grid)."""
+    if np.any(np.asarray(sigma_px) <= 0) or (sigma_y_px is not None and np.any(np.asarray(sigma_y_px) <= 0)):
+        raise ValueError(f"sigma must be positive, got {sigma_px}, {sigma_y_px}")
     if (fix.width, fix.height) != (width, height):
         fix = fix.rescaled(width, height)
+    sx = np.broadcast_to(np.asarray(sigma_px, dtype=np.float64), fix.x.shape)
+    sy = sx if sigma_y_px is None else np.broadcast_to(np.asarray(sigma_y_px, dtype=np.float64), fix.x.shape)
     xs = np.arange(width, dtype=np.float64)
     ys = np.arange(height, dtype=np.float64)
     # Separable: sum_k w_k g(y - y_k) g(x - x_k) = Gy^T diag(w) Gx
-    gx = np.exp(-((xs[None, :] - fix.x[:, None]) ** 2) / (2 * sigma_px**2))
-    gy = np.exp(-((ys[None, :] - fix.y[:, None]) ** 2) / (2 * sigma_px**2))
+    gx = np.exp(-((xs[None, :] - fix.x[:, None]) ** 2) / (2 * sx[:, None] ** 2))
+    gy = np.exp(-((ys[None, :] - fix.y[:, None]) ** 2) / (2 * sy[:, None] ** 2))
+    if windows is not None:
+        w = np.asarray(windows, dtype=np.float64).reshape(-1, 4)
+        gx = gx * ((xs[None, :] >= w[:, 0:1]) & (xs[None, :] < w[:, 2:3]))
+        gy = gy * ((ys[None, :] >= w[:, 1:2]) & (ys[None, :] < w[:, 3:4]))
     h = (gy * fix.duration_s[:, None]).T @ gx
     m = h.max() if h.size else 0.0
     return (h / m).astype(np.float32) if m > 0 else np.zeros((height, width), dtype=np.float32)
