@@ -70,12 +70,17 @@ class OnnxModel:
         self.text = ort.InferenceSession(
             str(self.folder / txt["file"]), opts, providers=["CPUExecutionProvider"]
         )
-        self.transform = ImageTransform.from_manifest(img)
         self.context_length = int(txt["context_length"])
         self.pad_id = int(txt["pad_token_id"])
         self.tokenizer = tok_mod.load(
             self.folder / self.manifest["tokenizer"], self.context_length, self.pad_id
         )
+
+    @property
+    def transform(self) -> ImageTransform:
+        """The model's preprocessing (built on use: a resize rule `eclip_model.transform` does not
+        implement fails here, not when only the graphs are needed)."""
+        return ImageTransform.from_manifest(self.manifest["image"])
 
     def embed_pixels(self, pixels: np.ndarray, batch: int = 64) -> np.ndarray:
         img = self.manifest["image"]
