@@ -709,6 +709,7 @@ def save_state(s: Setup) -> None:
         "scaler": s.scaler.state_dict() if s.scaler is not None else None,
         "streams": s.streams.state_dict(),
         "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(s.device) if s.device.type == "cuda" else None,
         "train_config": asdict(s.cfg),
     }
     tmp = s.out / (STATE_FILE + ".tmp")
@@ -738,6 +739,8 @@ def load_state(s: Setup) -> None:
         s.scaler.load_state_dict(state["scaler"])
     s.streams.load_state_dict(state["streams"])
     torch.set_rng_state(state["torch_rng"].cpu())
+    if state.get("cuda_rng") is not None and s.device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), s.device)
     s.step, s.n_expert_batches = int(state["step"]), int(state["n_expert_batches"])
 
 
@@ -849,4 +852,10 @@ def train(
     """Run one training and write `checkpoint.pt`, `run.json` and `log.jsonl` into `cfg.out`."""
     s = setup(cfg, dataset)
     seconds = train_loop(s, progress, on_step)
-    return finish(s, seconds)
+    out = finish(s, seconds)
+    if s.dist.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return out
