@@ -169,3 +169,24 @@ def test_bad_tower_arguments_are_refused(toy: Path, tmp_path: Path) -> None:
     assert cli_main([*base, "--image-tower", "timm:vit_tiny_patch16_224"]) == 2  # text tower missing
     assert cli_main([*base, "--init", "hf:" + str(tmp_path / "missing")]) == 2
     assert cli_main([*base, "--init", "open-clip:no-such-arch"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "tower"),
+    [
+        ("authors-swin-t", "swin_tiny_patch4_window7_224"),
+        ("authors-vit-s", "vit_small_patch16_224.augreg_in21k_ft_in1k"),
+        ("authors-vit-b", "vit_base_patch16_224"),
+    ],
+)
+def test_authors_backbone_configs(name: str, tower: str) -> None:
+    from eclip_train.cli import config_file
+    from eclip_train.train import TrainConfig
+
+    values = json.loads(config_file(name).read_text())
+    cfg = TrainConfig.build(values, text_tower="hf:/models/Bio_ClinicalBERT")
+    assert cfg.image_tower == f"timm:{tower}" and timm.is_model(tower)
+    assert (cfg.text_pooling, cfg.embed_dim, cfg.context_length) == ("cls", 512, 128)
+    assert cfg.code_defaults and cfg.augment and cfg.heatmap_scaling == "batch-max"
+    with pytest.raises(ValueError, match="Bio_ClinicalBERT"):
+        TrainConfig.build(values)  # the text tower's folder must be given

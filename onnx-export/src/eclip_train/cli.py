@@ -15,7 +15,11 @@ from .train import VARIANTS, TrainConfig
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="JSON training config (keys of TrainConfig); flags override it")
+    p.add_argument(
+        "--config",
+        help="JSON training config (keys of TrainConfig) or a shipped one: fixture, authors-swin-t, "
+        "authors-vit-s, authors-vit-b; flags override it",
+    )
     p.add_argument("--variant", choices=list(VARIANTS))
     p.add_argument("--model", help="named model config (see `eclip-train configs`) or JSON path")
     p.add_argument("--data", help="dataset folder or dataset.toml (docs/formats.md §1)")
@@ -71,8 +75,23 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+def config_file(name: str) -> Path:
+    """A training config path, or the name of one shipped in eclip_train/configs (fixture, authors-*)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    shipped = CONFIG_DIR / f"{name}.json"
+    if shipped.exists():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
+    raise FileNotFoundError(f"{name}: no such training config file, nor a shipped one ({known})")
+
+
 def _config(args: argparse.Namespace, **fixed: Any) -> TrainConfig:
-    file_values = json.loads(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
+    file_values = json.loads(config_file(args.config).read_text(encoding="utf-8")) if args.config else {}
     keys = [
         "variant",
         "model",

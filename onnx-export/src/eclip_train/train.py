@@ -170,7 +170,10 @@ class TrainConfig:
         if self.init and (self.image_tower or self.text_tower):
             raise ValueError("--init and --image-tower / --text-tower are alternatives; give one")
         if bool(self.image_tower) != bool(self.text_tower):
-            raise ValueError("--image-tower and --text-tower go together")
+            raise ValueError(
+                "--image-tower timm:NAME and --text-tower hf:DIR go together (e.g. --text-tower "
+                "hf:/path/to/Bio_ClinicalBERT, a local transformers folder)"
+            )
         if self.init_checkpoint and not self.init.startswith("open-clip:"):
             raise ValueError("--init-checkpoint needs --init open-clip:ARCH")
 
