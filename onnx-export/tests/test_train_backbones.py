@@ -190,3 +190,19 @@ def test_authors_backbone_configs(name: str, tower: str) -> None:
     assert cfg.code_defaults and cfg.augment and cfg.heatmap_scaling == "batch-max"
     with pytest.raises(ValueError, match="Bio_ClinicalBERT"):
         TrainConfig.build(values)  # the text tower's folder must be given
+
+
+def test_finetune_from_own_pretraining_checkpoint(toy: Path, tmp_path: Path) -> None:
+    from eclip_train.toydata import tiny_model_config
+
+    model_cfg = tmp_path / "tiny.json"
+    model_cfg.write_text(json.dumps(tiny_model_config()))
+    pre = ["train", "--variant", "clip", "--model", str(model_cfg), "--data", str(toy), "--steps", "2"]
+    assert cli_main([*pre, "--batch-size", "8", "--out", str(tmp_path / "pre"), "--no-progress"]) == 0
+    ckpt = tmp_path / "pre" / "checkpoint.pt"
+    manifest = _train(toy, tmp_path, "--init", f"ckpt:{ckpt}")
+    assert manifest["family"] == tiny_model_config()["name"]
+    assert manifest["provenance"]["init"] == f"ckpt:{ckpt}"
+    assert manifest["provenance"]["init_provenance"]["variant"] == "clip"
+    pre_tok = json.loads(torch.load(ckpt, weights_only=False)["tokenizer"])["model"]["vocab"]
+    assert json.loads((tmp_path / "model" / "tokenizer.json").read_text())["model"]["vocab"] == pre_tok

@@ -407,6 +407,25 @@ def from_checkpoint(ckpt: dict[str, Any]) -> Backbone:
     )
 
 
+def checkpoint_backbone(path: str | Path) -> Backbone:
+    """`--init ckpt:FILE`: the model (and tokenizer) of an eclip-train checkpoint, to train further; the
+    second stage of the demo recipe starts from the CLIP pretraining run this way."""
+    from .checkpoint import load_checkpoint
+
+    b, ckpt = load_checkpoint(path)
+    b.model.train()
+    prov = ckpt.get("provenance", {})
+    b.provenance = {
+        "init": f"ckpt:{path}",
+        "init_provenance": {k: prov.get(k) for k in ("variant", "data", "data_sha256", "steps", "seed")},
+    }
+    if ckpt.get("tokenizer_file_text") is not None:
+        tok = Path(tempfile.mkdtemp()) / "tokenizer.json"
+        tok.write_text(ckpt["tokenizer_file_text"], encoding="utf-8")
+        b.tokenizer_file = tok
+    return b
+
+
 def checkpoint_meta(b: Backbone) -> dict[str, Any]:
     """What `from_checkpoint` needs besides the state dict and the tokenizer."""
     return {

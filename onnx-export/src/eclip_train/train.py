@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from eclip_model.config import ProcessorConfig, load_model_config
+from eclip_model.config import ModelConfig, ProcessorConfig, load_model_config
 from eclip_model.loss import ExpertBatch, eclip_loss, weighted_loss
 from eclip_model.processor import HeatmapProcessor, scale_heatmaps
 from eclip_model.transform import ImageTransform
@@ -59,6 +59,7 @@ from eclip_model.transform import ImageTransform
 from . import augment as aug
 from .backbones import (
     Backbone,
+    checkpoint_backbone,
     checkpoint_meta,
     composed_backbone,
     hf_clip_backbone,
@@ -133,7 +134,7 @@ class TrainConfig:
     min_token_frequency: int = 2
     cache_dir: str = ""
     # starting point other than our own CLIP (eclip_train.backbones)
-    init: str = ""  # "open-clip:ARCH" | "hf:DIR"
+    init: str = ""  # "open-clip:ARCH" | "hf:DIR" | "ckpt:FILE" (an eclip-train checkpoint, e.g. pretraining)
     init_checkpoint: str = ""  # local open_clip weights file
     image_tower: str = ""  # "timm:NAME"
     image_weights: str = ""  # local timm state dict
@@ -165,8 +166,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.normalization not in ("model", "authors"):
             raise ValueError("normalization must be 'model' or 'authors'")
-        if self.init and not self.init.startswith(("open-clip:", "hf:")):
-            raise ValueError(f"--init must be open-clip:ARCH or hf:DIR, got {self.init!r}")
+        if self.init and not self.init.startswith(("open-clip:", "hf:", "ckpt:")):
+            raise ValueError(f"--init must be open-clip:ARCH, hf:DIR or ckpt:FILE, got {self.init!r}")
         if self.init and (self.image_tower or self.text_tower):
             raise ValueError("--init and --image-tower / --text-tower are alternatives; give one")
         if bool(self.image_tower) != bool(self.text_tower):
@@ -469,6 +470,8 @@ def _backbone(
             b = open_clip_backbone(cfg.init[len("open-clip:") :], cfg.init_checkpoint or None)
         elif cfg.init.startswith("hf:"):
             b = hf_clip_backbone(cfg.init[3:])
+        elif cfg.init.startswith("ckpt:"):
+            b = checkpoint_backbone(cfg.init[5:])
         else:
             b = composed_backbone(
                 cfg.image_tower,
@@ -537,9 +540,8 @@ def setup(cfg: TrainConfig, dataset: Dataset | None = None) -> Setup:
     torch.manual_seed(cfg.seed + 1)
     processor = None
     if spec.expert:
-        pcfg = (
-            load_model_config(cfg.model).processor if not (cfg.init or cfg.image_tower) else ProcessorConfig()
-        )
+        own = backbone.spec.get("kind") == "own"  # our CLIP, fresh or from a checkpoint: its processor
+        pcfg = ModelConfig.from_dict(backbone.spec["model_config"]).processor if own else ProcessorConfig()
         pcfg = ProcessorConfig(patch=backbone.patch, dim=pcfg.dim, heads=pcfg.heads)
         processor = HeatmapProcessor(backbone.channels, pcfg).to(device)
     groups = param_groups(model, processor, cfg)
