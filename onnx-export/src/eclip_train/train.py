@@ -444,6 +444,7 @@ class Setup:
     tokenizer_file_text: str | None = None
     step: int = 0  # next step to run
     n_expert_batches: int = 0
+    start_step: int = 0  # the step this process started at (> 0 after a resume)
 
     @property
     def model(self) -> Any:
@@ -747,6 +748,7 @@ def load_state(s: Setup) -> None:
     if state.get("cuda_rng") is not None and s.device.type == "cuda":
         torch.cuda.set_rng_state(state["cuda_rng"].cpu(), s.device)
     s.step, s.n_expert_batches = int(state["step"]), int(state["n_expert_batches"])
+    s.start_step = s.step
 
 
 def train_loop(s: Setup, progress: bool = True, on_step: Callable[[int], None] | None = None) -> float:
@@ -819,6 +821,13 @@ def finish(s: Setup, train_seconds: float) -> Path:
         "final_temperature": s.model.temperature(),
         "device": str(s.device),
         "world_size": s.dist.world,
+        "precision": cfg.precision,
+        "steps_per_second": round((cfg.steps - s.start_step) / train_seconds, 3) if train_seconds else None,
+        **(
+            {"peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated(s.device) / 2**30, 2)}
+            if s.device.type == "cuda"
+            else {}
+        ),
         "commit": git_commit(),
         "torch": torch.__version__,
         **({"init": cfg.init} if cfg.init else {}),
