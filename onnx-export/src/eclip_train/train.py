@@ -486,6 +486,8 @@ def _backbone(
             )
         if cfg.normalization == "authors":
             b.mean, b.std = [AUTHORS_MEAN] * b.channels, [AUTHORS_STD] * b.channels
+            if b.spec.get("kind") == "own":  # a checkpoint of ours: its config carries the normalisation
+                b.spec["model_config"]["image"].update(mean=b.mean, std=b.std)
         transform = ImageTransform(b.image_size, b.channels, b.mean, b.std)
         images, heat, pool = _cached_images(ds, pool, transform, cfg.cache_dir)
         return b, images, heat, pool
@@ -682,7 +684,7 @@ def train_step(s: Setup, step: int) -> dict[str, Any]:
     else:
         s.opt.step()
     s.model.clamp_temperature()
-    if prime is not None:  # the logged total uses the rank-averaged priming loss
+    if prime is not None and s.dist.world > 1:  # the logged total uses the rank-averaged priming loss
         total = weighted_loss(torch.tensor(clip), torch.tensor(prime), cfg.prime_weight).item()
     return {
         "step": step,
