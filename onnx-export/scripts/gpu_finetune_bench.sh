@@ -22,7 +22,7 @@ OUT="${OUT:-${TMPDIR:-/tmp}/eclip-gpu-bench}"
 export PYTHONPATH="$ROOT/onnx-export/src${PYTHONPATH:+:$PYTHONPATH}"
 
 DEVICE="$DEVICE" "$PYTHON" - <<'PY'
-import importlib, os, sys
+import importlib.util, os, sys
 need = ["torch", "numpy", "scipy", "PIL", "tokenizers", "tqdm", "png", "pydicom", "onnx", "onnxruntime",
         "open_clip", "ftfy", "regex"]
 missing = [m for m in need if importlib.util.find_spec(m) is None]
