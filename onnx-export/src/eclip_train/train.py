@@ -328,6 +328,8 @@ def init_distributed(device: torch.device) -> Dist:
         return Dist()
     import torch.distributed as dist
 
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Dist(dist.get_rank(), dist.get_world_size())
@@ -458,6 +460,8 @@ def pick_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for but PyTorch sees no CUDA device; use --device cpu")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:  # torchrun: one device per local rank
+        return torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}")
     return torch.device(name)
 
 
