@@ -132,6 +132,30 @@ def test_finetune_open_clip_arch(toy: Path, tmp_path: Path) -> None:
     assert manifest["family"] == "open_clip:eclip-train-tiny" and manifest["embed_dim"] == 16
     assert manifest["text"]["context_length"] == 24 and manifest["text"]["pad_token_id"] == 0
     _embeds(tmp_path / "model", 3, 32)
+    # --init-checkpoint: the weights come from the local file (lr 0: nothing moves in one step)
+    torch.manual_seed(7)
+    weights = open_clip.create_model("eclip-train-tiny", pretrained=None).state_dict()
+    torch.save(weights, tmp_path / "oc.pt")
+    run = tmp_path / "run2"
+    args = [
+        "train",
+        "--variant",
+        "clip",
+        "--data",
+        str(toy),
+        "--steps",
+        "1",
+        "--batch-size",
+        "8",
+        "--lr",
+        "0",
+    ]
+    args += ["--init", "open-clip:eclip-train-tiny", "--init-checkpoint", str(tmp_path / "oc.pt")]
+    assert cli_main([*args, "--out", str(run), "--no-progress"]) == 0
+    trained = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert trained["provenance"]["init_checkpoint"] == str(tmp_path / "oc.pt")
+    for k, v in weights.items():
+        assert torch.equal(trained["model"][f"model.{k}"], v), k
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
