@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# Regenerate every fixture from scratch: the demo dataset (fixtures/data) and the trained models
-# (fixtures/models/<variant>), then evaluate the models with ONNX Runtime (fixtures/models/evaluation.json).
+# Regenerate every fixture from scratch: the demo dataset (fixtures/data), the demo models
+# (fixtures/models/<variant>[-s<seed>], two-stage recipe of scripts/build_demo_models.sh: CLIP
+# pretraining on the regenerated 20k pretraining set, then clip / eclip with seeds 0, 1, 2 and the
+# ablations with seed 0 fine-tuned from it), then evaluate the models with ONNX Runtime
+# (fixtures/models/evaluation.json).
 #
-#   onnx-export/scripts/build_fixtures.sh                 # data + all variants
+#   onnx-export/scripts/build_fixtures.sh                 # data + all models
 #   SKIP_DATA=1 onnx-export/scripts/build_fixtures.sh     # keep fixtures/data, retrain the models
-#   VARIANTS="clip eclip" onnx-export/scripts/build_fixtures.sh
+#   SEEDS=0 ABLATIONS="" onnx-export/scripts/build_fixtures.sh   # clip and eclip, seed 0 only
 #   DATA=/elsewhere/data SKIP_DATA=1 onnx-export/scripts/build_fixtures.sh   # train on another copy
+#   WORK=/keep/work ...                                   # keep the pretraining set and runs (reused)
 #
-# Every variant uses the same config (onnx-export/src/eclip_train/configs/fixture.json: same data,
-# seed, steps, batch and learning rate). Training runs one at a time, single-threaded, under `nice`.
-# PYTHON defaults to the repository's .venv if there is one.
+# Training runs one at a time, single-threaded, under `nice`. PYTHON defaults to the repository's .venv.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
 fi
-VARIANTS="${VARIANTS:-clip eclip naive no-mixup no-curriculum random-heatmaps}"
-DATA="${DATA:-$ROOT/fixtures/data}"
-MODELS="$ROOT/fixtures/models"
-WORK="${WORK:-$(mktemp -d)}"
-CONFIG="$ROOT/onnx-export/src/eclip_train/configs/fixture.json"
+export PYTHON
+export DATA="${DATA:-$ROOT/fixtures/data}"
+export MODELS="$ROOT/fixtures/models"
+export WORK="${WORK:-$(mktemp -d)}"
 export PYTHONPATH="$ROOT/onnx-export/src${PYTHONPATH:+:$PYTHONPATH}"
 
 start=$(date +%s)
@@ -31,18 +32,13 @@ if [[ -z "${SKIP_DATA:-}" ]]; then
   nice -n 10 "$PYTHON" -m eclip_data.cli build --out "$DATA" --seed 0 --workers 2
 fi
 
-mkdir -p "$MODELS"
-for v in $VARIANTS; do
-  echo "== $v"
-  rm -rf "$MODELS/$v" "$WORK/runs/$v"
-  nice -n 10 "$PYTHON" -m eclip_train.cli train --config "$CONFIG" --variant "$v" --data "$DATA" \
-    --out "$WORK/runs/$v" --export "$MODELS/$v" --cache-dir "$WORK/cache" --no-progress
-done
+echo "== models (two-stage recipe)"
+"$ROOT/onnx-export/scripts/build_demo_models.sh"
 
 echo "== evaluate"
 cd "$ROOT"  # evaluation.json names the models relative to the repository root
 dirs=()
-for v in $VARIANTS; do dirs+=("fixtures/models/$v"); done
+for d in fixtures/models/*/; do [[ -f "$d/model.json" ]] && dirs+=("${d%/}"); done
 nice -n 10 "$PYTHON" -m eclip_train.cli evaluate "${dirs[@]}" --data "$DATA" --threads 1 \
   --json "fixtures/models/evaluation.json"
-echo "total $(( $(date +%s) - start )) s (runs and logs in $WORK)"
+echo "total $(( $(date +%s) - start )) s (runs, logs and per-stage times in $WORK/times.tsv)"

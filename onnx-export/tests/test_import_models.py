@@ -24,6 +24,12 @@ TEXTS = [
     "Tubes & lines: ET tube 4.5 cm above the carina... 123 mm",
     "word " * 100,
 ]
+# what open_clip's Python clean-up changes and the tokenizer.json normaliser reproduces
+CLEANUP_TEXTS = [
+    "Tubes &amp; lines &lt;5 cm&gt; &quot;stable&quot; &#39;ok&#39; &amp;amp; &#40;x&#41;",
+    "  leading and trailing \t whitespace \n\n runs  ",
+    "\u201cquoted\u201d and \u2018single\u2019 quotes",
+]
 TINY = {
     "embed_dim": 16,
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 8, "head_width": 16},
@@ -34,8 +40,9 @@ TINY = {
 def test_simple_tokenizer_conversion_matches_open_clip() -> None:
     simple = open_clip.get_tokenizer("ViT-B-32")
     tok = simple_tokenizer_to_json(simple, 77)
-    want = simple(TEXTS).numpy()
-    ids, mask = tok_mod.encode(tok, TEXTS, 77, pad_id=0)
+    texts = TEXTS + CLEANUP_TEXTS
+    want = simple(texts).numpy()
+    ids, mask = tok_mod.encode(tok, texts, 77, pad_id=0)
     np.testing.assert_array_equal(ids, want)
     assert mask[0].sum() == int((want[0] != 0).sum())
 
@@ -47,6 +54,8 @@ def test_import_open_clip_random_tiny(tmp_path: Path) -> None:
     open_clip.add_model_config(cfg_dir)
     torch.manual_seed(0)
     manifest = import_open_clip("eclip-test-tiny", tmp_path / "oc")
+    assert manifest["image"]["resize"] == "shortest_edge_bicubic_center_crop"
+    assert manifest["provenance"]["original_resize"] == "bicubic"
     assert manifest["embed_dim"] == 16 and manifest["image"]["size"] == 32
     assert manifest["text"]["context_length"] == 24 and manifest["image"]["channels"] == 3
     m = OnnxModel(tmp_path / "oc")
@@ -62,7 +71,7 @@ def test_import_open_clip_random_tiny(tmp_path: Path) -> None:
     np.testing.assert_allclose(emb, want.numpy(), atol=1e-4)
 
 
-def test_import_hf_clip_random_tiny(tmp_path: Path) -> None:
+def _tiny_hf(tmp_path: Path) -> Path:
     from transformers import CLIPConfig, CLIPModel
 
     cfg = CLIPConfig(
@@ -90,14 +99,52 @@ def test_import_hf_clip_random_tiny(tmp_path: Path) -> None:
     tok = simple_tokenizer_to_json(open_clip.get_tokenizer("ViT-B-32"), 24)
     tok.save(str(src / "tokenizer.json"))
     (src / "tokenizer_config.json").write_text(json.dumps({"pad_token": "<end_of_text>"}))
+    return src
+
+
+def test_import_hf_clip_random_tiny(tmp_path: Path) -> None:
+    src = _tiny_hf(tmp_path)
     (src / "preprocessor_config.json").write_text(
-        json.dumps({"image_mean": [0.5] * 3, "image_std": [0.2] * 3})
+        json.dumps({"image_mean": [0.5] * 3, "image_std": [0.2] * 3, "resample": 3})
     )
     manifest = import_hf_clip(src, tmp_path / "out")
     assert manifest["embed_dim"] == 16 and manifest["text"]["pad_token_id"] == 49407
     assert manifest["image"]["mean"] == [0.5] * 3
+    assert manifest["image"]["resize"] == "shortest_edge_bicubic_center_crop"
+    assert manifest["provenance"]["original_resize"] == "bicubic"
+    # the folder's tokenizer.json is kept byte for byte (its padding settings included) ...
+    assert (tmp_path / "out" / "tokenizer.json").read_bytes() == (src / "tokenizer.json").read_bytes()
+    # ... unless asked otherwise
+    import_hf_clip(src, tmp_path / "out2", rewrite_tokenizer=True)
+    assert (tmp_path / "out2" / "tokenizer.json").read_bytes() != (src / "tokenizer.json").read_bytes()
     m = OnnxModel(tmp_path / "out")
     assert m.embed_pixels(np.random.default_rng(0).normal(size=(3, 3, 32, 32)).astype(np.float32)).shape == (
         3,
         16,
     )
+
+
+def test_hf_processor_config_of_transformers_5_and_conflicts(tmp_path: Path) -> None:
+    from eclip_train.importers import hf_preprocessing
+
+    src = _tiny_hf(tmp_path)
+    assert hf_preprocessing(src).source.startswith("OpenAI defaults")
+    # transformers 5 nests the image processor in processor_config.json
+    nested = {"image_processor": {"image_mean": [0.5] * 3, "image_std": [0.5] * 3, "resample": 2}}
+    (src / "processor_config.json").write_text(json.dumps(nested))
+    pp = hf_preprocessing(src)
+    assert (pp.mean, pp.std, pp.resize, pp.source) == (
+        [0.5] * 3,
+        [0.5] * 3,
+        "bilinear",
+        "processor_config.json",
+    )
+    manifest = import_hf_clip(src, tmp_path / "out")
+    assert manifest["image"]["mean"] == [0.5] * 3
+    assert manifest["image"]["resize"] == "shortest_edge_bilinear_center_crop"
+    # the same values in both files are fine; different values are an error naming both files
+    (src / "preprocessor_config.json").write_text(json.dumps(nested["image_processor"]))
+    assert hf_preprocessing(src).source == "preprocessor_config.json + processor_config.json"
+    (src / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.4] * 3}))
+    with pytest.raises(ValueError, match=r"preprocessor_config\.json and .*processor_config\.json disagree"):
+        hf_preprocessing(src)

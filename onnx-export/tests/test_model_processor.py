@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from eclip_model.config import ProcessorConfig
-from eclip_model.processor import HeatmapProcessor, priming_loss, scale_heatmaps
+from eclip_model.loss import priming_loss
+from eclip_model.processor import HeatmapProcessor, scale_heatmaps
 
 torch.set_num_threads(1)  # the CI machine has 2 shared cores; more threads only contend
 

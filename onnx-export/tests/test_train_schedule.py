@@ -71,13 +71,25 @@ def test_lr_warmup_then_cosine() -> None:
 
 def test_paper_and_code_defaults() -> None:
     paper = TrainConfig.build()
-    assert (paper.alpha, paper.p_floor, paper.prime_weight, paper.heatmap_norm) == (0.3, 0.1, 0.1, "image")
+    assert (paper.alpha, paper.p_floor, paper.prime_weight) == (0.3, 0.1, 0.1)
+    # our choices where the paper says nothing
+    assert (paper.heatmap_scaling, paper.augment, paper.normalization) == ("image-max", False, "model")
     code = TrainConfig.build(code_defaults=True)
-    assert (code.alpha, code.p_floor, code.prime_weight, code.heatmap_norm) == (0.2, 0.05, 0.3, "batch")
+    assert (code.alpha, code.p_floor, code.prime_weight, code.heatmap_scaling) == (
+        0.2,
+        0.05,
+        0.3,
+        "batch-max",
+    )
+    assert (code.augment, code.normalization) == (True, "authors")
     assert TrainConfig.build(code_defaults=True, alpha=0.5).alpha == 0.5  # explicit values win
     assert (paper.beta1, paper.beta2, paper.weight_decay, paper.grad_clip) == (0.9, 0.98, 1e-3, 1.0)
     with pytest.raises(ValueError):
         TrainConfig.build(variant="nope")
+    with pytest.raises(ValueError, match="heatmap_scaling"):
+        TrainConfig.build(heatmap_scaling="image")
+    with pytest.raises(ValueError, match="init"):
+        TrainConfig.build(init="timm:x")
     with pytest.raises(ValueError):
         TrainConfig.build({"lerning_rate": 1.0})
 

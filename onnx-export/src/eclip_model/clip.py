@@ -19,7 +19,33 @@ from .towers import TextTransformer, build_image_tower
 TAU_MIN, TAU_MAX = 0.01, 2.0
 
 
-class CLIP(nn.Module):
+class ClipBase(nn.Module):
+    """What training and export need of any CLIP-like model: `encode_image`, `encode_text` (both
+    L2-normalised) and a learnable `logit_scale = log(1 / tau)` clamped to tau in [TAU_MIN, TAU_MAX].
+    Our own `CLIP` and the wrappers of open_clip / Hugging Face / timm models (`eclip_model.backbones`)
+    derive from it."""
+
+    logit_scale: nn.Parameter
+
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def scale(self) -> torch.Tensor:
+        """1 / tau, with tau clamped to [TAU_MIN, TAU_MAX]."""
+        return self.logit_scale.clamp(math.log(1.0 / TAU_MAX), math.log(1.0 / TAU_MIN)).exp()
+
+    def temperature(self) -> float:
+        return float(1.0 / self.scale().item())
+
+    @torch.no_grad()
+    def clamp_temperature(self) -> None:
+        self.logit_scale.clamp_(math.log(1.0 / TAU_MAX), math.log(1.0 / TAU_MIN))
+
+
+class CLIP(ClipBase):
     def __init__(self, cfg: ModelConfig, vocab_size: int) -> None:
         super().__init__()
         self.cfg = cfg
@@ -35,22 +61,11 @@ class CLIP(nn.Module):
     def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.text_proj(self.text(input_ids, attention_mask)), dim=-1)
 
-    def scale(self) -> torch.Tensor:
-        """1 / tau, with tau clamped to [TAU_MIN, TAU_MAX]."""
-        return self.logit_scale.clamp(math.log(1.0 / TAU_MAX), math.log(1.0 / TAU_MIN)).exp()
-
-    def temperature(self) -> float:
-        return float(1.0 / self.scale().item())
-
-    @torch.no_grad()
-    def clamp_temperature(self) -> None:
-        self.logit_scale.clamp_(math.log(1.0 / TAU_MAX), math.log(1.0 / TAU_MIN))
-
 
 class ImageEncoder(nn.Module):
     """Exported image graph: pixel_values -> image_embeds (normalised)."""
 
-    def __init__(self, model: CLIP) -> None:
+    def __init__(self, model: ClipBase) -> None:
         super().__init__()
         self.model = model
 
@@ -61,7 +76,7 @@ class ImageEncoder(nn.Module):
 class TextEncoder(nn.Module):
     """Exported text graph: (input_ids, attention_mask) -> text_embeds (normalised)."""
 
-    def __init__(self, model: CLIP) -> None:
+    def __init__(self, model: ClipBase) -> None:
         super().__init__()
         self.model = model
 

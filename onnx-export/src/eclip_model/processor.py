@@ -10,7 +10,6 @@ the image encoder is used unchanged; it is trained with CLIP but never exported.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import ProcessorConfig
@@ -46,9 +45,3 @@ class HeatmapProcessor(nn.Module):
         out = self.proj(out)
         out = out.transpose(1, 2).reshape(b, -1, *grid)
         return self.unpatchify(out)
-
-
-def priming_loss(processor: HeatmapProcessor, images: torch.Tensor) -> torch.Tensor:
-    """MSE(I, HP(I, all-ones heatmap)): teaches the processor to be the identity during cold start."""
-    ones = torch.ones_like(images[:, :1])
-    return F.mse_loss(processor(images, ones), images)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,11 @@ from .train import VARIANTS, TrainConfig
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="JSON training config (keys of TrainConfig); flags override it")
+    p.add_argument(
+        "--config",
+        help="JSON training config (keys of TrainConfig) or a shipped one: fixture, authors-swin-t, "
+        "authors-vit-s, authors-vit-b; flags override it",
+    )
     p.add_argument("--variant", choices=list(VARIANTS))
     p.add_argument("--model", help="named model config (see `eclip-train configs`) or JSON path")
     p.add_argument("--data", help="dataset folder or dataset.toml (docs/formats.md §1)")
@@ -35,14 +40,58 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         dest="code_defaults",
         help="use the authors' code values instead of the paper's",
     )
+    p.add_argument("--init", help="start from open-clip:ARCH or hf:DIR (a local CLIPModel folder)")
+    p.add_argument("--init-checkpoint", dest="init_checkpoint", help="local open_clip weights file")
+    p.add_argument("--image-tower", dest="image_tower", help="timm:NAME (random init or --image-weights)")
+    p.add_argument("--image-weights", dest="image_weights", help="local state dict for the timm tower")
+    p.add_argument("--text-tower", dest="text_tower", help="hf:DIR, a local transformers encoder folder")
+    p.add_argument("--text-pooling", dest="text_pooling", choices=["cls", "mean"])
+    p.add_argument("--embed-dim", type=int, dest="embed_dim", help="projection width of timm + HF models")
+    p.add_argument(
+        "--heatmap-scaling",
+        dest="heatmap_scaling",
+        choices=["image-max", "batch-max"],
+        help="divide heatmaps by their own max (ours, default) or the batch max (authors' code)",
+    )
+    p.add_argument(
+        "--augment",
+        action="store_const",
+        const=True,
+        help="paired RandomResizedCrop + CLAHE (authors' code)",
+    )
+    p.add_argument(
+        "--normalization", choices=["model", "authors"], help="model's mean/std or 0.58/0.26 (authors)"
+    )
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="autocast on CUDA")
+    p.add_argument("--accum-steps", type=int, dest="accum_steps", help="micro-batches per optimiser step")
+    p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every", help="save state.pt every N")
+    p.add_argument(
+        "--resume", action="store_const", const=True, help="continue from OUT/state.pt (same settings)"
+    )
+    p.add_argument("--log-every", type=int, dest="log_every")
     p.add_argument("--device", help="auto | cpu | cuda[:N]")
     p.add_argument("--threads", type=int, help="torch CPU threads (0 = default)")
     p.add_argument("--cache-dir", dest="cache_dir", help="cache of preprocessed images")
     p.add_argument("--no-progress", action="store_true")
 
 
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+def config_file(name: str) -> Path:
+    """A training config path, or the name of one shipped in eclip_train/configs (fixture, authors-*)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    shipped = CONFIG_DIR / f"{name}.json"
+    if shipped.exists():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
+    raise FileNotFoundError(f"{name}: no such training config file, nor a shipped one ({known})")
+
+
 def _config(args: argparse.Namespace, **fixed: Any) -> TrainConfig:
-    file_values = json.loads(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
+    file_values = json.loads(config_file(args.config).read_text(encoding="utf-8")) if args.config else {}
     keys = [
         "variant",
         "model",
@@ -59,6 +108,21 @@ def _config(args: argparse.Namespace, **fixed: Any) -> TrainConfig:
         "device",
         "threads",
         "cache_dir",
+        "init",
+        "init_checkpoint",
+        "image_tower",
+        "image_weights",
+        "text_tower",
+        "text_pooling",
+        "embed_dim",
+        "heatmap_scaling",
+        "augment",
+        "normalization",
+        "precision",
+        "accum_steps",
+        "checkpoint_every",
+        "resume",
+        "log_every",
     ]
     overrides = {k: getattr(args, k, None) for k in keys}
     overrides.update(fixed)
@@ -71,6 +135,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     cfg = _config(args, out=args.out)
     run = train(cfg, progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 writes and exports
+        return
     print(f"checkpoint: {run / 'checkpoint.pt'}")
     if args.export:
         manifest = export_checkpoint(run / "checkpoint.pt", args.export, name=args.name)
@@ -181,6 +247,11 @@ def import_main(argv: list[str] | None = None) -> int:
     p.add_argument("model_dir")
     p.add_argument("out")
     p.add_argument("--name")
+    p.add_argument(
+        "--rewrite-tokenizer",
+        action="store_true",
+        help="save tokenizer.json through `tokenizers` (default: copy the folder's file byte for byte)",
+    )
     args = parser.parse_args(argv)
 
     def fn(a: argparse.Namespace) -> None:
@@ -189,7 +260,7 @@ def import_main(argv: list[str] | None = None) -> int:
         if a.source == "open-clip":
             m = import_open_clip(a.arch, a.out, checkpoint=a.checkpoint, name=a.name)
         else:
-            m = import_hf_clip(a.model_dir, a.out, name=a.name)
+            m = import_hf_clip(a.model_dir, a.out, name=a.name, rewrite_tokenizer=a.rewrite_tokenizer)
         print(f"imported {m['name']} to {a.out}")
 
     return _run(fn, args)

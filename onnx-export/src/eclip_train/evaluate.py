@@ -42,15 +42,18 @@ def uniformity(u: np.ndarray) -> float:
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
-    """Unweighted mean over classes of F1 (a class with no true and no predicted sample scores 0)."""
+    """Unweighted mean of the per-class F1 over the classes that occur in the truth or the predictions
+    (scikit-learn's `f1_score(average="macro")` with its default labels; the workbench's definition).
+    `n_classes` bounds the labels; a class neither true nor predicted does not count."""
     scores = []
     for c in range(n_classes):
         tp = np.sum((y_pred == c) & (y_true == c))
         fp = np.sum((y_pred == c) & (y_true != c))
         fn = np.sum((y_pred != c) & (y_true == c))
         denom = 2 * tp + fp + fn
-        scores.append(2 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
+        if denom:
+            scores.append(2 * tp / denom)
+    return float(np.mean(scores)) if scores else 0.0
 
 
 class OnnxModel:
@@ -70,12 +73,17 @@ class OnnxModel:
         self.text = ort.InferenceSession(
             str(self.folder / txt["file"]), opts, providers=["CPUExecutionProvider"]
         )
-        self.transform = ImageTransform.from_manifest(img)
         self.context_length = int(txt["context_length"])
         self.pad_id = int(txt["pad_token_id"])
         self.tokenizer = tok_mod.load(
             self.folder / self.manifest["tokenizer"], self.context_length, self.pad_id
         )
+
+    @property
+    def transform(self) -> ImageTransform:
+        """The model's preprocessing (built on use: a resize rule `eclip_model.transform` does not
+        implement fails here, not when only the graphs are needed)."""
+        return ImageTransform.from_manifest(self.manifest["image"])
 
     def embed_pixels(self, pixels: np.ndarray, batch: int = 64) -> np.ndarray:
         img = self.manifest["image"]

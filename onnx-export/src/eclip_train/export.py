@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ from torch import nn
 from eclip_model import tokenizer as tok_mod
 from eclip_model.transform import RESIZE_RULE
 
+# The contract's resize rules (formats.md §2.1): bilinear (our models) and PIL BICUBIC with antialias
+# (models imported from libraries that resize bicubically). `eclip_model.transform` implements them.
+BICUBIC_RULE = "shortest_edge_bicubic_center_crop"
+RESIZE_RULES = (RESIZE_RULE, BICUBIC_RULE)
 FORMAT_VERSION = 1
 PARITY_TOL = 1e-4
 OPSET = 18
@@ -63,6 +68,7 @@ class ExportSpec:
     pad_token_id: int
     logit_scale: float
     normalized: bool = True
+    resize: str = RESIZE_RULE
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -148,9 +154,12 @@ def export_model(
     out_dir: str | Path,
     parity_pixels: torch.Tensor | None = None,
     parity_texts: list[str] | None = None,
+    tokenizer_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write the four files of a model folder and return the manifest (also written as model.json).
 
+    `tokenizer_file` is copied byte for byte as tokenizer.json (the workbench applies the contract's
+    truncation and padding itself); otherwise `tokenizer` is saved with them configured.
     Raises ExportError when the ONNX Runtime outputs differ from PyTorch by more than PARITY_TOL.
     """
     out = Path(out_dir)
@@ -171,8 +180,12 @@ def export_model(
             ["input_ids", "attention_mask"],
             "text_embeds",
         )
-    tok_mod.configure(tokenizer, n, spec.pad_token_id, tokenizer.id_to_token(spec.pad_token_id) or "[PAD]")
-    tokenizer.save(str(out / TOKENIZER_FILE))
+    if tokenizer_file is not None:
+        shutil.copyfile(tokenizer_file, out / TOKENIZER_FILE)
+    else:
+        pad_token = tokenizer.id_to_token(spec.pad_token_id) or "[PAD]"
+        tok_mod.configure(tokenizer, n, spec.pad_token_id, pad_token)
+        tokenizer.save(str(out / TOKENIZER_FILE))
 
     # Parity on a batch of a different size than the traced one.
     pixels = parity_pixels if parity_pixels is not None else torch.randn(3, c, s, s, generator=gen)
@@ -204,7 +217,7 @@ def export_model(
             "channels": c,
             "mean": list(spec.mean),
             "std": list(spec.std),
-            "resize": RESIZE_RULE,
+            "resize": spec.resize,
         },
         "text": {
             "file": TEXT_FILE,
@@ -272,8 +285,8 @@ def validate_manifest(m: dict[str, Any]) -> None:
         or len(img["std"]) != img["channels"]
     ):
         raise ValueError("model.json: image.channels must be 1 or 3 with one mean/std value per channel")
-    if img["resize"] != RESIZE_RULE:
-        raise ValueError(f"model.json: image.resize must be {RESIZE_RULE!r}")
+    if img["resize"] not in RESIZE_RULES:
+        raise ValueError(f"model.json: image.resize must be one of {', '.join(map(repr, RESIZE_RULES))}")
     if m["embed_dim"] <= 0 or img["size"] <= 0 or m["text"]["context_length"] <= 0:
         raise ValueError("model.json: embed_dim, image.size and text.context_length must be positive")
     frac = m["provenance"].get("train_fraction")

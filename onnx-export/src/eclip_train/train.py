@@ -12,11 +12,24 @@ count; they differ only in how expert batches are used:
 | no-curriculum    | constant p = mean p   | Beta(alpha,alpha) | expert             |
 | random-heatmaps  | curriculum p(step)    | Beta(alpha,alpha) | random smooth maps |
 
+The last two ablations are our definitions, not the authors' (see `random_heatmaps`).
 Every variant with a heatmap processor primes it during the cold start (first 10% of the steps):
 loss = (1 - w) * InfoNCE + w * MSE(I, HP(I, 1)). An expert batch (B/2 pairs with heatmaps) is appended to
 the main batch (B pairs): images I^lambda = lambda * I + (1 - lambda) * HP(I, H), one lambda per expert
-batch, and one symmetric InfoNCE runs over all B + B/2 pairs. Paper values are the defaults;
-`code_defaults` switches to the values of the authors' code.
+batch, and one symmetric InfoNCE runs over all B + B/2 pairs (`eclip_model.loss`).
+
+A run is `setup` (data, backbone, processor, optimiser, random streams; resumed from `state.pt` with
+`resume`), then `train_loop` calling `train_step` once per optimiser step, then `finish` (checkpoint and
+run.json). The backbone is our own CLIP from a model config or, with `init` / `image_tower` +
+`text_tower`, an existing model (`eclip_train.backbones`). Under `torchrun` the model and processor run
+in DistributedDataParallel: every rank draws the same global batch, curriculum coin and lambda from the
+same seeded streams and takes its shard (rank::world); embeddings are gathered (with gradients) before
+the InfoNCE, so the loss is the single-process loss of the same global batch.
+
+Defaults: `PAPER_DEFAULTS` are the paper's values; `CODE_DEFAULTS` (`code_defaults`) the authors' code
+values (alpha, floor, priming weight, batch-max heatmap scaling, paired augmentation, mean 0.58 /
+std 0.26). Heatmap scaling by the per-image maximum (`image-max`), the default, is our choice: the paper
+does not say, and the authors' code divides by the batch maximum (`batch-max`).
 """
 
 from __future__ import annotations
@@ -26,6 +39,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -33,21 +48,40 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
-from eclip_model import tokenizer as tok_mod
-from eclip_model.clip import CLIP
-from eclip_model.config import ModelConfig, load_model_config
-from eclip_model.processor import HeatmapProcessor, priming_loss, scale_heatmaps
+from eclip_model.config import ModelConfig, ProcessorConfig, load_model_config
+from eclip_model.loss import ExpertBatch, eclip_loss, weighted_loss
+from eclip_model.processor import HeatmapProcessor, scale_heatmaps
 from eclip_model.transform import ImageTransform
 
+from . import augment as aug
+from .backbones import (
+    Backbone,
+    checkpoint_backbone,
+    checkpoint_meta,
+    composed_backbone,
+    hf_clip_backbone,
+    open_clip_backbone,
+    own_backbone,
+)
 from .data import Dataset, Row, load_dataset, load_images
 from .export import git_commit
-from .losses import info_nce
 from .schedule import Curriculum, lr_factor, sample_lambda
 
-PAPER_DEFAULTS: dict[str, Any] = {"alpha": 0.3, "p_floor": 0.1, "prime_weight": 0.1, "heatmap_norm": "image"}
-CODE_DEFAULTS: dict[str, Any] = {"alpha": 0.2, "p_floor": 0.05, "prime_weight": 0.3, "heatmap_norm": "batch"}
+PAPER_DEFAULTS: dict[str, Any] = {"alpha": 0.3, "p_floor": 0.1, "prime_weight": 0.1}
+AUTHORS_MEAN, AUTHORS_STD = 0.58, 0.26
+CODE_DEFAULTS: dict[str, Any] = {
+    "alpha": 0.2,
+    "p_floor": 0.05,
+    "prime_weight": 0.3,
+    "heatmap_scaling": "batch-max",
+    "augment": True,
+    "normalization": "authors",
+}
+HEATMAP_SCALINGS = ("image-max", "batch-max")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -70,10 +104,11 @@ VARIANTS: dict[str, VariantSpec] = {
 
 @dataclass
 class TrainConfig:
-    """One training run. Defaults are the paper's; `code_defaults` swaps in the authors' code values."""
+    """One training run. Defaults are the paper's (and ours where the paper says nothing: heatmap
+    scaling, no augmentation, the model's normalisation); `code_defaults` swaps in the authors' code."""
 
     variant: str = "eclip"
-    model: str = "vit-tiny"  # named model config or JSON path
+    model: str = "vit-tiny"  # named model config or JSON path (our own CLIP)
     data: str = ""  # dataset folder or dataset.toml
     out: str = "runs/eclip"
     steps: int = 10000
@@ -88,7 +123,7 @@ class TrainConfig:
     alpha: float = 0.3
     p_floor: float = 0.1
     prime_weight: float = 0.1
-    heatmap_norm: str = "image"  # "image" (per-image max) | "batch" (authors' code)
+    heatmap_scaling: str = "image-max"  # ours; "batch-max" is the authors' code
     cold_start: float = 0.1
     seed: int = 0
     train_fraction: float = 1.0
@@ -98,6 +133,24 @@ class TrainConfig:
     log_every: int = 10
     min_token_frequency: int = 2
     cache_dir: str = ""
+    # starting point other than our own CLIP (eclip_train.backbones)
+    init: str = ""  # "open-clip:ARCH" | "hf:DIR" | "ckpt:FILE" (an eclip-train checkpoint, e.g. pretraining)
+    init_checkpoint: str = ""  # local open_clip weights file
+    image_tower: str = ""  # "timm:NAME"
+    image_weights: str = ""  # local timm state dict
+    image_kwargs: dict[str, Any] = field(default_factory=dict)  # timm.create_model keyword arguments
+    text_tower: str = ""  # "hf:DIR"
+    text_pooling: str = "cls"  # "cls" | "mean"
+    embed_dim: int = 512  # projection width of a composed timm + HF model
+    channels: int = 3  # image channels of a composed model
+    context_length: int = 0  # text context of a composed model (0 = the text encoder's maximum)
+    # the authors' training details
+    augment: bool = False  # paired RandomResizedCrop + CLAHE (eclip_train.augment)
+    normalization: str = "model"  # "model" (the model's mean/std) | "authors" (0.58 / 0.26)
+    precision: str = "fp32"  # "fp32" | "bf16" | "fp16" (autocast, CUDA only)
+    accum_steps: int = 1  # micro-batches of `batch_size` per optimiser step
+    checkpoint_every: int = 0  # write state.pt every N steps (0 = never)
+    resume: bool = False  # continue from out/state.pt
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes copied into provenance
 
     def __post_init__(self) -> None:
@@ -105,10 +158,25 @@ class TrainConfig:
             raise ValueError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
         if not 0 < self.train_fraction <= 1:
             raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction}")
-        if self.heatmap_norm not in ("image", "batch"):
-            raise ValueError("heatmap_norm must be 'image' or 'batch'")
-        if self.batch_size < 2 or self.steps < 1:
-            raise ValueError("batch_size must be >= 2 and steps >= 1")
+        if self.heatmap_scaling not in HEATMAP_SCALINGS:
+            raise ValueError(f"heatmap_scaling must be one of {', '.join(HEATMAP_SCALINGS)}")
+        if self.batch_size < 2 or self.steps < 1 or self.accum_steps < 1:
+            raise ValueError("batch_size must be >= 2, steps and accum_steps >= 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if self.normalization not in ("model", "authors"):
+            raise ValueError("normalization must be 'model' or 'authors'")
+        if self.init and not self.init.startswith(("open-clip:", "hf:", "ckpt:")):
+            raise ValueError(f"--init must be open-clip:ARCH, hf:DIR or ckpt:FILE, got {self.init!r}")
+        if self.init and (self.image_tower or self.text_tower):
+            raise ValueError("--init and --image-tower / --text-tower are alternatives; give one")
+        if bool(self.image_tower) != bool(self.text_tower):
+            raise ValueError(
+                "--image-tower timm:NAME and --text-tower hf:DIR go together (e.g. --text-tower "
+                "hf:/path/to/Bio_ClinicalBERT, a local transformers folder)"
+            )
+        if self.init_checkpoint and not self.init.startswith("open-clip:"):
+            raise ValueError("--init-checkpoint needs --init open-clip:ARCH")
 
     @classmethod
     def build(cls, file_values: dict[str, Any] | None = None, **overrides: Any) -> TrainConfig:
@@ -141,15 +209,9 @@ def expert_probability(cfg: TrainConfig, step: int) -> float:
     return curriculum(frac)
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but PyTorch sees no CUDA device; use --device cpu")
-    return torch.device(name)
-
-
-def param_groups(model: CLIP, processor: HeatmapProcessor | None, cfg: TrainConfig) -> list[dict[str, Any]]:
+def param_groups(
+    model: nn.Module, processor: HeatmapProcessor | None, cfg: TrainConfig
+) -> list[dict[str, Any]]:
     """AdamW groups: weight decay only on weight matrices (not biases, norms, embeddings of shape < 2-D
     or the temperature); the heatmap processor at `processor_lr_mult` x the learning rate."""
     groups: list[dict[str, Any]] = []
@@ -183,6 +245,7 @@ def select_pool(train_rows: list[Row], fraction: float, seed: int) -> list[Row]:
 def _cached_images(
     ds: Dataset, rows: list[Row], transform: ImageTransform, cache_dir: str
 ) -> tuple[np.ndarray, np.ndarray, list[Row]]:
+    """Preprocessed images and heatmaps of `rows` (and the rows kept), cached in `cache_dir` if given."""
     key = hashlib.sha256(
         json.dumps(
             [
@@ -232,207 +295,587 @@ class BatchSampler:
             out.append(take)
         return np.concatenate(out)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"order": self.order.copy(), "pos": self.pos, "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.order, self.pos = np.asarray(state["order"]), int(state["pos"])
+        self.rng.bit_generator.state = state["rng"]
+
 
 def random_heatmaps(n: int, size: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
-    """Smooth random heatmaps (4x4 uniform noise upsampled bilinearly), the random-heatmaps ablation."""
+    """Smooth random heatmaps (4x4 uniform noise upsampled bilinearly), the random-heatmaps ablation.
+
+    This is our definition: the authors' code makes its "random" control by multiplying by N(0, 0.01)
+    noise instead. (Likewise no-curriculum, a constant p at the curriculum's mean, is ours: the authors'
+    code has no such switch.)"""
     coarse = torch.rand(n, 1, 4, 4, generator=gen)
     return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).to(device)
 
 
 @dataclass
-class ExpertBatch:
-    """B/2 pairs with heatmaps and the batch's mixup coefficient lambda."""
+class Dist:
+    """This process's place in a torchrun job (rank 0 of 1 without one)."""
 
-    images: torch.Tensor
-    heatmaps: torch.Tensor  # raw, [n, 1, S, S]; scaled to [0, 1] in `contrastive_loss`
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    lam: float
+    rank: int = 0
+    world: int = 1
 
 
-def contrastive_loss(
-    model: CLIP,
-    processor: HeatmapProcessor | None,
-    images: torch.Tensor,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    expert: ExpertBatch | None = None,
-    per_image_heatmap_norm: bool = True,
-) -> torch.Tensor:
-    """One symmetric InfoNCE over the main batch and, if given, the expert batch appended to it, whose
-    images are I^lambda = lambda * I + (1 - lambda) * HP(I, H)."""
-    if expert is not None:
-        if processor is None:
+def init_distributed(device: torch.device) -> Dist:
+    """Join the torchrun process group (gloo on CPU, nccl on CUDA) when WORLD_SIZE > 1."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(dist.get_rank(), dist.get_world_size())
+
+
+def _gather(x: torch.Tensor) -> torch.Tensor:
+    """All ranks' rows in rank order, differentiable (the backward sums the gradients of every rank)."""
+    import torch.distributed.nn.functional as dist_fn
+
+    return torch.cat(dist_fn.all_gather(x))
+
+
+class Objective(nn.Module):
+    """The model and the heatmap processor computing one micro-batch's `LossParts`: the unit DDP wraps,
+    so both are synchronised and each step has a single forward."""
+
+    def __init__(self, model: nn.Module, processor: HeatmapProcessor | None, world: int) -> None:
+        super().__init__()
+        self.model, self.processor, self.world = model, processor, world
+
+    def forward(
+        self, batch: MicroBatch, prime_weight: float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        expert = batch.expert
+        if expert is not None and self.processor is None:
             raise ValueError("an expert batch needs a heatmap processor")
-        h = scale_heatmaps(expert.heatmaps, per_image=per_image_heatmap_norm)
-        mixed = expert.lam * expert.images + (1.0 - expert.lam) * processor(expert.images, h)
-        images = torch.cat([images, mixed])
-        input_ids = torch.cat([input_ids, expert.input_ids])
-        attention_mask = torch.cat([attention_mask, expert.attention_mask])
-    return info_nce(model.encode_image(images), model.encode_text(input_ids, attention_mask), model.scale())
+        parts = eclip_loss(
+            self.model,
+            self.processor,
+            batch.images,
+            batch.input_ids,
+            batch.attention_mask,
+            expert,
+            prime=batch.prime,
+            prime_weight=prime_weight,
+            gather=_gather if self.world > 1 else None,
+        )
+        return parts.total, parts.clip, parts.prime
 
 
-def train(cfg: TrainConfig, progress: bool = True, dataset: Dataset | None = None) -> Path:
-    """Run one training and write `checkpoint.pt`, `run.json` and `log.jsonl` into `cfg.out`."""
+@dataclass
+class Streams:
+    """The seeded random streams of a run; identical on every rank, saved with a checkpoint."""
+
+    main: BatchSampler
+    expert: BatchSampler | None
+    coin: np.random.Generator
+    lam: np.random.Generator
+    heat: torch.Generator
+    augment: np.random.Generator
+
+    @classmethod
+    def create(cls, seed: int, n_pool: int, n_expert: int, batch: int, with_expert: bool) -> Streams:
+        return cls(
+            main=BatchSampler(n_pool, batch, np.random.default_rng([seed, 1])),
+            expert=BatchSampler(n_expert, batch // 2, np.random.default_rng([seed, 2]))
+            if with_expert
+            else None,
+            coin=np.random.default_rng([seed, 3]),
+            lam=np.random.default_rng([seed, 4]),
+            heat=torch.Generator().manual_seed(seed + 5),
+            augment=np.random.default_rng([seed, 6]),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "main": self.main.state_dict(),
+            "expert": self.expert.state_dict() if self.expert else None,
+            "coin": self.coin.bit_generator.state,
+            "lam": self.lam.bit_generator.state,
+            "heat": self.heat.get_state(),
+            "augment": self.augment.bit_generator.state,
+        }
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        self.main.load_state_dict(s["main"])
+        if self.expert is not None:
+            self.expert.load_state_dict(s["expert"])
+        self.coin.bit_generator.state = s["coin"]
+        self.lam.bit_generator.state = s["lam"]
+        self.heat.set_state(s["heat"])
+        self.augment.bit_generator.state = s["augment"]
+
+
+@dataclass
+class TrainData:
+    pool: list[Row]
+    images: torch.Tensor  # [N, C, S, S], normalised
+    heatmaps: torch.Tensor  # [N, 1, S, S], raw (zeros where a row has none)
+    ids: torch.Tensor
+    mask: torch.Tensor
+    expert_idx: np.ndarray  # rows of `pool` with a heatmap
+
+
+@dataclass
+class Setup:
+    """Everything a run needs, built once by `setup`; `step` and `n_expert_batches` advance."""
+
+    cfg: TrainConfig
+    spec: VariantSpec
+    device: torch.device
+    dist: Dist
+    backbone: Backbone
+    processor: HeatmapProcessor | None
+    objective: nn.Module  # Objective, or DDP(Objective)
+    opt: torch.optim.Optimizer
+    params: list[torch.Tensor]
+    scaler: torch.amp.GradScaler | None
+    data: TrainData
+    streams: Streams
+    ds: Dataset
+    out: Path
+    prep_seconds: float
+    tokenizer_file_text: str | None = None
+    step: int = 0  # next step to run
+    n_expert_batches: int = 0
+    start_step: int = 0  # the step this process started at (> 0 after a resume)
+
+    @property
+    def model(self) -> Any:
+        return self.backbone.model
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but PyTorch sees no CUDA device; use --device cpu")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:  # torchrun: one device per local rank
+        return torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}")
+    return torch.device(name)
+
+
+def _backbone(
+    cfg: TrainConfig, ds: Dataset, pool: list[Row]
+) -> tuple[Backbone, np.ndarray, np.ndarray, list[Row]]:
+    """The starting model and the preprocessed pool (images at the model's input)."""
+    torch.manual_seed(cfg.seed)
+    if cfg.init or cfg.image_tower:
+        if cfg.init.startswith("open-clip:"):
+            b = open_clip_backbone(cfg.init[len("open-clip:") :], cfg.init_checkpoint or None)
+        elif cfg.init.startswith("hf:"):
+            b = hf_clip_backbone(cfg.init[3:])
+        elif cfg.init.startswith("ckpt:"):
+            b = checkpoint_backbone(cfg.init[5:])
+        else:
+            b = composed_backbone(
+                cfg.image_tower,
+                cfg.text_tower,
+                cfg.embed_dim,
+                cfg.text_pooling,
+                cfg.image_weights or None,
+                cfg.image_kwargs,
+                cfg.channels,
+                context_length=cfg.context_length,
+            )
+        if cfg.normalization == "authors":
+            b.mean, b.std = [AUTHORS_MEAN] * b.channels, [AUTHORS_STD] * b.channels
+            if b.spec.get("kind") == "own":  # a checkpoint of ours: its config carries the normalisation
+                b.spec["model_config"]["image"].update(mean=b.mean, std=b.std)
+        transform = ImageTransform(b.image_size, b.channels, b.mean, b.std)
+        images, heat, pool = _cached_images(ds, pool, transform, cfg.cache_dir)
+        return b, images, heat, pool
+    mcfg = load_model_config(cfg.model)
+    if cfg.normalization == "authors":
+        mcfg.image.mean = [AUTHORS_MEAN] * mcfg.image.channels
+        mcfg.image.std = [AUTHORS_STD] * mcfg.image.channels
+    transform = ImageTransform(mcfg.image.size, mcfg.image.channels, mcfg.image.mean, mcfg.image.std)
+    images, heat, pool = _cached_images(ds, pool, transform, cfg.cache_dir)
+    torch.manual_seed(cfg.seed)
+    b = own_backbone(mcfg, [r.report for r in pool], cfg.min_token_frequency)
+    return b, images, heat, pool
+
+
+def setup(cfg: TrainConfig, dataset: Dataset | None = None) -> Setup:
+    """Data, backbone, processor, optimiser and random streams; resumed from `state.pt` if asked."""
     spec = VARIANTS[cfg.variant]
     device = pick_device(cfg.device)
+    dist = init_distributed(device)
+    if cfg.batch_size % dist.world or (cfg.batch_size // 2) % dist.world:
+        raise ValueError(f"batch_size {cfg.batch_size} and its half must divide by the {dist.world} ranks")
+    if cfg.precision != "fp32" and device.type != "cuda":
+        raise ValueError(f"precision {cfg.precision} is for CUDA; on {device} train in fp32")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    mcfg: ModelConfig = load_model_config(cfg.model)
     ds = dataset or load_dataset(cfg.data)
     t_prep = time.perf_counter()
-
     pool = select_pool(ds.split("train"), cfg.train_fraction, cfg.seed)
-    transform = ImageTransform(mcfg.image.size, mcfg.image.channels, mcfg.image.mean, mcfg.image.std)
-    images_np, heat_np, pool = _cached_images(ds, pool, transform, cfg.cache_dir)
+    backbone, images_np, heat_np, pool = _backbone(cfg, ds, pool)
     expert_idx = np.array([i for i, r in enumerate(pool) if r.heatmap is not None], dtype=np.int64)
     if spec.expert and len(expert_idx) < 2:
         raise ValueError(
             f"variant {cfg.variant} needs training rows with heatmaps; {ds.root} has {len(expert_idx)}"
         )
-    reports = [r.report for r in pool]
-    tokenizer = tok_mod.train_wordpiece(
-        reports,
-        vocab_size=mcfg.text.vocab_size,
-        context_length=mcfg.text.context_length,
-        min_frequency=cfg.min_token_frequency,
+    from eclip_model import tokenizer as tok_mod
+
+    ids_np, mask_np = tok_mod.encode(
+        backbone.tokenizer, [r.report for r in pool], backbone.context_length, backbone.pad_id
     )
-    ids_np, mask_np = tok_mod.encode(tokenizer, reports, mcfg.text.context_length)
-    images = torch.from_numpy(images_np).to(device)
-    heatmaps = torch.from_numpy(heat_np).to(device)
-    ids, mask = torch.from_numpy(ids_np).to(device), torch.from_numpy(mask_np).to(device)
+    data = TrainData(
+        pool=pool,
+        images=torch.from_numpy(images_np).to(device),
+        heatmaps=torch.from_numpy(heat_np).to(device),
+        ids=torch.from_numpy(ids_np).to(device),
+        mask=torch.from_numpy(mask_np).to(device),
+        expert_idx=expert_idx,
+    )
     prep_seconds = time.perf_counter() - t_prep
 
-    torch.manual_seed(cfg.seed)
-    model = CLIP(mcfg, tokenizer.get_vocab_size()).to(device)
+    model = backbone.model.to(device)
     torch.manual_seed(cfg.seed + 1)
-    processor = HeatmapProcessor(mcfg.image.channels, mcfg.processor).to(device) if spec.expert else None
+    processor = None
+    if spec.expert:
+        own = backbone.spec.get("kind") == "own"  # our CLIP, fresh or from a checkpoint: its processor
+        pcfg = ModelConfig.from_dict(backbone.spec["model_config"]).processor if own else ProcessorConfig()
+        pcfg = ProcessorConfig(patch=backbone.patch, dim=pcfg.dim, heads=pcfg.heads)
+        processor = HeatmapProcessor(backbone.channels, pcfg).to(device)
     groups = param_groups(model, processor, cfg)
     opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
-    params = [p for g in groups for p in g["params"]]
+    objective: nn.Module = Objective(model, processor, dist.world)
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
 
-    # Independent streams: the main batches are identical across variants.
-    main_sampler = BatchSampler(len(pool), cfg.batch_size, np.random.default_rng([cfg.seed, 1]))
-    expert_sampler = (
-        BatchSampler(len(expert_idx), cfg.batch_size // 2, np.random.default_rng([cfg.seed, 2]))
-        if spec.expert
-        else None
+        ids_arg = [device.index] if device.type == "cuda" else None
+        objective = DistributedDataParallel(objective, device_ids=ids_arg, find_unused_parameters=True)
+    scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+    streams = Streams.create(cfg.seed, len(pool), len(expert_idx), cfg.batch_size, spec.expert)
+    tok_file = getattr(backbone, "tokenizer_file", None)
+    s = Setup(
+        cfg=cfg,
+        spec=spec,
+        device=device,
+        dist=dist,
+        backbone=backbone,
+        processor=processor,
+        objective=objective,
+        opt=opt,
+        params=[p for g in groups for p in g["params"]],
+        scaler=scaler,
+        data=data,
+        streams=streams,
+        ds=ds,
+        out=out,
+        prep_seconds=prep_seconds,
+        tokenizer_file_text=tok_file.read_text(encoding="utf-8") if tok_file else None,
     )
-    coin = np.random.default_rng([cfg.seed, 3])
-    lam_rng = np.random.default_rng([cfg.seed, 4])
-    heat_gen = torch.Generator().manual_seed(cfg.seed + 5)
-    cold_steps = round(cfg.cold_start * cfg.steps)
+    if cfg.resume:
+        load_state(s)
+    return s
 
-    log_path = out / "log.jsonl"
-    log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in finally
-    n_expert_batches = 0
-    bar = tqdm(range(cfg.steps), desc=f"{cfg.variant}", disable=not progress, file=sys.stderr, mininterval=2)
+
+# ------------------------------------------------------------------------------------------- one step
+
+
+@dataclass
+class MicroBatch:
+    """One rank's share of a micro-batch."""
+
+    images: torch.Tensor
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    expert: ExpertBatch | None
+    prime: bool
+
+
+def draw_micro_batch(s: Setup, step: int) -> tuple[MicroBatch, dict[str, Any]]:
+    """Draw the global micro-batch from the shared streams (same on every rank), augment and scale it, and
+    return this rank's shard and the draw's log fields."""
+    cfg, spec, d, st = s.cfg, s.spec, s.data, s.streams
+    p = expert_probability(cfg, step)
+    use_expert = spec.expert and st.coin.random() < p
+    idx = st.main.next()
+    images = d.images[torch.from_numpy(idx).to(s.device)]
+    if cfg.augment:
+        images, _ = aug.apply(aug.draw(st.augment, len(idx), images.shape[-1]), images, None, *_norm(s))
+    lam: float | None = None
+    expert: ExpertBatch | None = None
+    shard = slice(s.dist.rank, None, s.dist.world)
+    if use_expert:
+        assert st.expert is not None
+        eidx = torch.from_numpy(d.expert_idx[st.expert.next()]).to(s.device)
+        e_images = d.images[eidx]
+        if spec.random_heatmaps:
+            h = random_heatmaps(len(eidx), e_images.shape[-1], st.heat, s.device)
+        else:
+            h = d.heatmaps[eidx]
+        if cfg.augment:
+            draws = aug.draw(st.augment, len(eidx), e_images.shape[-1])
+            e_images, h = aug.apply(draws, e_images, h, *_norm(s))
+            assert h is not None
+        lam = sample_lambda(st.lam, cfg.alpha) if spec.mixup else 0.0
+        # scaled over the whole global batch (batch-max) before sharding, as in one process
+        h = scale_heatmaps(h, per_image=cfg.heatmap_scaling == "image-max")
+        expert = ExpertBatch(e_images[shard], h[shard], d.ids[eidx][shard], d.mask[eidx][shard], lam)
+        s.n_expert_batches += 1
+    cold_steps = round(cfg.cold_start * cfg.steps)
+    batch = MicroBatch(
+        images[shard],
+        d.ids[idx][shard],
+        d.mask[idx][shard],
+        expert,
+        prime=s.processor is not None and step < cold_steps,
+    )
+    return batch, {"p": p, "expert": bool(use_expert), "lambda": lam}
+
+
+def _norm(s: Setup) -> tuple[list[float], list[float]]:
+    return list(s.backbone.mean), list(s.backbone.std)
+
+
+def _mean_over_ranks(x: float, s: Setup) -> float:
+    if s.dist.world == 1:
+        return x
+    import torch.distributed as dist
+
+    t = torch.tensor([x], dtype=torch.float64, device=s.device)
+    dist.all_reduce(t)
+    return float(t.item()) / s.dist.world
+
+
+def train_step(s: Setup, step: int) -> dict[str, Any]:
+    """One optimiser step (`accum_steps` micro-batches); returns its log record."""
+    cfg = s.cfg
+    factor = lr_factor(step, cfg.steps, cfg.warmup_frac)
+    for g in s.opt.param_groups:
+        g["lr"] = cfg.lr * g["lr_mult"] * factor
+    dtype = PRECISIONS[cfg.precision]
+    s.opt.zero_grad(set_to_none=True)
+    total = clip = 0.0
+    prime: float | None = None
+    info: dict[str, Any] = {}
+    for micro in range(cfg.accum_steps):
+        batch, info = draw_micro_batch(s, step)
+        last = micro == cfg.accum_steps - 1
+        sync = s.objective.no_sync() if (s.dist.world > 1 and not last) else nullcontext()
+        amp = torch.autocast("cuda", dtype=dtype) if dtype is not None else nullcontext()
+        with sync:
+            with amp:
+                loss_t, clip_t, prime_t = s.objective(batch, cfg.prime_weight)
+            scaled = loss_t / cfg.accum_steps
+            (s.scaler.scale(scaled) if s.scaler is not None else scaled).backward()
+        total += float(loss_t.item()) / cfg.accum_steps
+        clip += float(clip_t.item()) / cfg.accum_steps
+        if prime_t is not None:
+            prime = (prime or 0.0) + _mean_over_ranks(float(prime_t.item()), s) / cfg.accum_steps
+    if s.scaler is not None:
+        s.scaler.unscale_(s.opt)
+    torch.nn.utils.clip_grad_norm_(s.params, cfg.grad_clip)
+    if s.scaler is not None:
+        s.scaler.step(s.opt)
+        s.scaler.update()
+    else:
+        s.opt.step()
+    s.model.clamp_temperature()
+    if prime is not None and s.dist.world > 1:  # the logged total uses the rank-averaged priming loss
+        total = weighted_loss(torch.tensor(clip), torch.tensor(prime), cfg.prime_weight).item()
+    return {
+        "step": step,
+        "loss": float(total),
+        "clip_loss": clip,
+        "prime_loss": prime,
+        "tau": s.model.temperature(),
+        **info,
+        "expert_batches": s.n_expert_batches,
+        "lr": cfg.lr * factor,
+    }
+
+
+# ------------------------------------------------------------------------------------------- the loop
+
+
+STATE_FILE = "state.pt"
+
+
+def save_state(s: Setup) -> None:
+    """Everything `resume` needs to continue bit for bit: weights, optimiser, streams, RNG, counters."""
+    if s.dist.rank != 0:
+        return
+    state = {
+        "step": s.step,
+        "n_expert_batches": s.n_expert_batches,
+        "model": s.model.state_dict(),
+        "processor": s.processor.state_dict() if s.processor is not None else None,
+        "opt": s.opt.state_dict(),
+        "scaler": s.scaler.state_dict() if s.scaler is not None else None,
+        "streams": s.streams.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(s.device) if s.device.type == "cuda" else None,
+        "train_config": asdict(s.cfg),
+    }
+    tmp = s.out / (STATE_FILE + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, s.out / STATE_FILE)
+
+
+def load_state(s: Setup) -> None:
+    path = s.out / STATE_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no saved state to resume from (train with --checkpoint-every N)")
+    state = torch.load(str(path), map_location=s.device, weights_only=False)
+    mismatch = {
+        k: (v, state["train_config"].get(k))
+        for k, v in asdict(s.cfg).items()
+        if k not in ("resume", "device", "threads", "checkpoint_every") and state["train_config"].get(k) != v
+    }
+    if mismatch:
+        raise ValueError(
+            f"{path}: saved with other settings {mismatch} (key: (now, saved)); resume with those"
+        )
+    s.model.load_state_dict(state["model"])
+    if s.processor is not None:
+        s.processor.load_state_dict(state["processor"])
+    s.opt.load_state_dict(state["opt"])
+    if s.scaler is not None and state["scaler"] is not None:
+        s.scaler.load_state_dict(state["scaler"])
+    s.streams.load_state_dict(state["streams"])
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if state.get("cuda_rng") is not None and s.device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), s.device)
+    s.step, s.n_expert_batches = int(state["step"]), int(state["n_expert_batches"])
+    s.start_step = s.step
+
+
+def train_loop(s: Setup, progress: bool = True, on_step: Callable[[int], None] | None = None) -> float:
+    """Steps `s.step`..`steps - 1`, logging to log.jsonl (rank 0) and saving state every
+    `checkpoint_every` steps; returns the seconds spent. `on_step(step)` runs after each step."""
+    cfg = s.cfg
+    log_path = s.out / "log.jsonl"
+    lines: list[str] = []
+    if s.step > 0 and log_path.exists():  # keep the records of the steps already run
+        lines = [
+            ln for ln in log_path.read_text(encoding="utf-8").splitlines() if json.loads(ln)["step"] < s.step
+        ]
+    rank0 = s.dist.rank == 0
+    log = open(log_path, "w", encoding="utf-8") if rank0 else None  # noqa: SIM115 - closed in finally
+    if log is not None and lines:
+        log.write("\n".join(lines) + "\n")
+    bar = tqdm(
+        range(s.step, cfg.steps),
+        desc=cfg.variant,
+        disable=not progress or not rank0,
+        file=sys.stderr,
+        mininterval=2,
+    )
     t0 = time.perf_counter()
-    model.train()
+    s.objective.train()
     try:
         for step in bar:
-            factor = lr_factor(step, cfg.steps, cfg.warmup_frac)
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr * g["lr_mult"] * factor
-            p = expert_probability(cfg, step)
-            use_expert = spec.expert and coin.random() < p
-            idx = torch.from_numpy(main_sampler.next()).to(device)
-            lam: float | None = None
-            expert: ExpertBatch | None = None
-            if use_expert:
-                assert expert_sampler is not None
-                eidx = torch.from_numpy(expert_idx[expert_sampler.next()]).to(device)
-                if spec.random_heatmaps:
-                    h = random_heatmaps(len(eidx), mcfg.image.size, heat_gen, device)
-                else:
-                    h = heatmaps[eidx]
-                lam = sample_lambda(lam_rng, cfg.alpha) if spec.mixup else 0.0
-                expert = ExpertBatch(images[eidx], h, ids[eidx], mask[eidx], lam)
-                n_expert_batches += 1
-            clip_loss = contrastive_loss(
-                model,
-                processor,
-                images[idx],
-                ids[idx],
-                mask[idx],
-                expert,
-                per_image_heatmap_norm=cfg.heatmap_norm == "image",
-            )
-            loss = clip_loss
-            prime: float | None = None
-            if processor is not None and step < cold_steps:
-                prime_t = priming_loss(processor, images[idx])
-                loss = (1.0 - cfg.prime_weight) * clip_loss + cfg.prime_weight * prime_t
-                prime = float(prime_t.item())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
-            model.clamp_temperature()
-            if step % cfg.log_every == 0 or step == cfg.steps - 1:
-                rec = {
-                    "step": step,
-                    "loss": float(loss.item()),
-                    "clip_loss": float(clip_loss.item()),
-                    "prime_loss": prime,
-                    "tau": model.temperature(),
-                    "p": p,
-                    "expert": bool(use_expert),
-                    "lambda": lam,
-                    "expert_batches": n_expert_batches,
-                    "lr": cfg.lr * factor,
-                    "seconds": time.perf_counter() - t0,
-                }
+            rec = train_step(s, step)
+            s.step = step + 1
+            if log is not None and (step % cfg.log_every == 0 or step == cfg.steps - 1):
+                rec["seconds"] = time.perf_counter() - t0
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
                 bar.set_postfix(
-                    loss=f"{rec['loss']:.3f}", tau=f"{rec['tau']:.3f}", p=f"{p:.2f}", experts=n_expert_batches
+                    loss=f"{rec['loss']:.3f}", tau=f"{rec['tau']:.3f}", experts=s.n_expert_batches
                 )
+            if cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0 and s.step < cfg.steps:
+                save_state(s)
+            if on_step is not None:
+                on_step(step)
     finally:
-        log.close()
-    train_seconds = time.perf_counter() - t0
+        if log is not None:
+            log.close()
+    return time.perf_counter() - t0
 
+
+def finish(s: Setup, train_seconds: float) -> Path:
+    """Write `checkpoint.pt` and `run.json` (rank 0)."""
+    cfg, b, out = s.cfg, s.backbone, s.out
+    if s.dist.rank != 0:
+        return out
     provenance = {
         "variant": cfg.variant,
-        "data": ds.name,
-        "data_sha256": ds.sha256,
+        "data": s.ds.name,
+        "data_sha256": s.ds.sha256,
         "steps": cfg.steps,
         "seed": cfg.seed,
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,
         "train_seconds": round(train_seconds, 2),
-        "prep_seconds": round(prep_seconds, 2),
+        "prep_seconds": round(s.prep_seconds, 2),
         "train_fraction": cfg.train_fraction,
-        "pairs": len(pool),
-        "expert_pairs": len(expert_idx),
-        "expert_batches": n_expert_batches,
+        "pairs": len(s.data.pool),
+        "expert_pairs": len(s.data.expert_idx),
+        "expert_batches": s.n_expert_batches,
         "alpha": cfg.alpha,
         "p_floor": cfg.p_floor,
         "prime_weight": cfg.prime_weight,
         "code_defaults": cfg.code_defaults,
-        "final_temperature": model.temperature(),
-        "device": str(device),
+        "final_temperature": s.model.temperature(),
+        "device": str(s.device),
+        "world_size": s.dist.world,
+        "precision": cfg.precision,
+        "steps_per_second": round((cfg.steps - s.start_step) / train_seconds, 3) if train_seconds else None,
+        **(
+            {"peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated(s.device) / 2**30, 2)}
+            if s.device.type == "cuda"
+            else {}
+        ),
         "commit": git_commit(),
         "torch": torch.__version__,
+        **({"init": cfg.init} if cfg.init else {}),
+        **b.provenance,
         **cfg.extra,
     }
+    model_config = b.spec.get("model_config")
     ckpt = {
-        "model": {k: v.cpu() for k, v in model.state_dict().items()},
-        "processor": {k: v.cpu() for k, v in processor.state_dict().items()} if processor else None,
-        "model_config": mcfg.to_dict(),
+        "model": {k: v.cpu() for k, v in s.model.state_dict().items()},
+        "processor": {k: v.cpu() for k, v in s.processor.state_dict().items()} if s.processor else None,
+        "backbone": checkpoint_meta(b),
+        "model_config": model_config,
         "train_config": asdict(cfg),
-        "vocab_size": tokenizer.get_vocab_size(),
-        "tokenizer": tokenizer.to_str(),
+        "vocab_size": b.tokenizer.get_vocab_size(),
+        "tokenizer": b.tokenizer.to_str(),
+        "tokenizer_file_text": s.tokenizer_file_text,
         "provenance": provenance,
     }
     torch.save(ckpt, out / "checkpoint.pt")
-    (out / "run.json").write_text(
-        json.dumps(
-            {"train_config": asdict(cfg), "model_config": mcfg.to_dict(), "provenance": provenance}, indent=2
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    run = {
+        "train_config": asdict(cfg),
+        "model_config": model_config,
+        "backbone": b.spec,
+        "provenance": provenance,
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
+    return out
+
+
+def train(
+    cfg: TrainConfig,
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> Path:
+    """Run one training and write `checkpoint.pt`, `run.json` and `log.jsonl` into `cfg.out`."""
+    s = setup(cfg, dataset)
+    seconds = train_loop(s, progress, on_step)
+    out = finish(s, seconds)
+    if s.dist.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
     return out
