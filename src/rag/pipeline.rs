@@ -52,6 +52,16 @@ impl Generator {
     }
 }
 
+/// Problems of a `[rag]` section that would stop the run, in words (empty when fine): checked at
+/// start-up, before any embedding.
+pub fn problems(cfg: &RagConfig) -> Vec<String> {
+    cfg.generators
+        .iter()
+        .filter_map(|g| Generator::parse(g, cfg).err())
+        .map(|e| format!("[rag] generators: {e}"))
+        .collect()
+}
+
 /// The unique reports of the corpus split with their text embeddings.
 struct Corpus {
     texts: Vec<String>,

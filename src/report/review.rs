@@ -16,32 +16,9 @@ use std::path::{Path, PathBuf};
 use super::record::RecordInputs;
 use super::{ReportError, fmt_ci, fmt_num, fmt_p};
 use crate::eval::MetricRow;
-use crate::eval::summary::{EvalSummary, comparison_name};
-
-/// Whether larger values of a metric are better (`Some(true)`), worse (`Some(false)`), or neither.
-pub fn higher_is_better(task: &str, metric: &str) -> Option<bool> {
-    if task == "gap_shift" {
-        return None;
-    }
-    match metric {
-        "median_rank" | "alignment" | "uniformity_image" | "uniformity_text" | "modality_gap" => {
-            Some(false)
-        }
-        "cone_image" | "cone_text" | "mean_cos_unmatched" => None,
-        _ => Some(true),
-    }
-}
-
-/// The verdict of one comparison row: +1 better, −1 worse, 0 no significant difference, `None`
-/// when not judged.
-pub fn judge(row: &MetricRow) -> Option<i8> {
-    let good_up = higher_is_better(&row.task, &row.metric)?;
-    let (v, lo, hi, p) = (row.value?, row.ci_low?, row.ci_high?, row.p_value?);
-    if p >= 0.05 || (lo <= 0.0 && hi >= 0.0) {
-        return Some(0);
-    }
-    Some(if (v > 0.0) == good_up { 1 } else { -1 })
-}
+use crate::eval::metrics::Verdict;
+use crate::eval::rows::Comparison;
+use crate::eval::summary::EvalSummary;
 
 /// Metric families with the tasks/settings they cover.
 const FAMILIES: [(&str, &str, Option<&str>); 7] = [
@@ -63,9 +40,13 @@ const FAMILIES: [(&str, &str, Option<&str>); 7] = [
 ];
 
 fn family_verdict(rows: &[&MetricRow]) -> String {
-    let judged: Vec<i8> = rows.iter().filter_map(|r| judge(r)).collect();
-    let better = judged.iter().filter(|&&j| j > 0).count();
-    let worse = judged.iter().filter(|&&j| j < 0).count();
+    let judged: Vec<Verdict> = rows
+        .iter()
+        .map(|r| Verdict::of_row(r))
+        .filter(|v| *v != Verdict::NotJudged)
+        .collect();
+    let better = judged.iter().filter(|&&j| j == Verdict::Better).count();
+    let worse = judged.iter().filter(|&&j| j == Verdict::Worse).count();
     let word = match (better, worse) {
         (0, 0) if judged.is_empty() => "not judged (no metric with a good direction)",
         (0, 0) => "no significant difference",
@@ -222,7 +203,7 @@ pub fn render(
         let _ = writeln!(o, "\n## Results on {}\n", s.dataset);
         let a = s.models.first().cloned().unwrap_or_default();
         for b in s.models.iter().skip(1) {
-            let cmp = comparison_name(b, &a);
+            let cmp = Comparison::new(&a, b).label();
             let _ = writeln!(o, "### {b} vs {a}\n");
             for (title, task, setting) in FAMILIES {
                 let keys: Vec<(String, String, String)> = s

@@ -11,7 +11,7 @@ use super::state::{AppState, RetrievalMode, Tab};
 /// A header and rows of strings.
 pub type TableData = (Vec<String>, Vec<Vec<String>>);
 
-use crate::report::csv::cell as opt;
+use crate::eval::rows::cell as opt;
 
 /// The data behind what `tab` shows.
 pub fn view_table(state: &AppState, tab: Tab) -> TableData {
@@ -25,11 +25,11 @@ pub fn view_table(state: &AppState, tab: Tab) -> TableData {
     };
     match tab {
         Tab::Overview => {
-            let header = crate::report::csv::COLUMNS.map(s).to_vec();
+            let header = crate::eval::rows::COLUMNS.map(s).to_vec();
             let rows = state
                 .rows
                 .iter()
-                .map(|r| crate::report::csv::record(r).to_vec())
+                .map(|r| crate::eval::rows::record(r).to_vec())
                 .collect();
             (header, rows)
         }

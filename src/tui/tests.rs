@@ -127,6 +127,9 @@ fn metric(
         ci_high: Some(v + 0.05),
         n: 200,
         p_value: p,
+        comparison: model
+            .split_once(" - ")
+            .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),
     }
 }
 
@@ -138,9 +141,9 @@ fn metrics() -> Vec<MetricRow> {
         ("retrieval", "image_to_text", "R@1", 0.08, 0.11),
         ("retrieval", "text_to_image", "R@1", 0.07, 0.07),
         ("probe", "frac_0.1", "accuracy", 0.55, 0.53),
-        ("geometry", "test", "gap", 0.82, 0.61),
+        ("geometry", "test", "modality_gap", 0.82, 0.61),
         ("geometry", "test", "alignment", 1.21, 1.02),
-        ("geometry", "test", "uniformity", -2.31, -2.52),
+        ("geometry", "test", "uniformity_image", -2.31, -2.52),
     ];
     for (task, setting, m, a, b) in spec {
         rows.push(metric("CLIP", task, setting, m, a, None));
