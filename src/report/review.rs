@@ -89,6 +89,15 @@ pub fn render(
         models.first().cloned().unwrap_or_default()
     );
 
+    inputs_section(&mut o, inputs);
+    settings_section(&mut o, summaries);
+    results_section(&mut o, summaries);
+    figures_section(&mut o, figures, review_dir);
+    o
+}
+
+/// What was compared: models with file hashes and provenance, the runtime, the data and prompts.
+fn inputs_section(o: &mut String, inputs: &RecordInputs) {
     let _ = writeln!(
         o,
         "## What was compared\n\n| model | path | files (SHA-256) | provenance |\n|---|---|---|---|"
@@ -150,6 +159,10 @@ pub fn render(
         }
         let _ = writeln!(o, "\n</details>");
     }
+}
+
+/// Seeds, resamples, grids, the RAG settings and every definition, with the verdict rule.
+fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
     if let Some(s) = summaries.first() {
         let c = &s.config;
         let _ = writeln!(
@@ -198,7 +211,10 @@ pub fn render(
             "- **verdict**: a metric is better/worse for B when the 95% interval of B − A excludes 0 and p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged)."
         );
     }
+}
 
+/// The comparison tables of every dataset, family by family, each with its verdict.
+fn results_section(o: &mut String, summaries: &[EvalSummary]) {
     for s in summaries {
         let _ = writeln!(o, "\n## Results on {}\n", s.dataset);
         let a = s.models.first().cloned().unwrap_or_default();
@@ -263,6 +279,10 @@ pub fn render(
             }
         }
     }
+}
+
+/// Links to the figures, relative to the review's folder.
+fn figures_section(o: &mut String, figures: &[PathBuf], review_dir: &Path) {
     if !figures.is_empty() {
         let _ = writeln!(o, "\n## Figures\n");
         for f in figures {
@@ -274,7 +294,6 @@ pub fn render(
             let _ = writeln!(o, "![{name}]({})\n", rel.display());
         }
     }
-    o
 }
 
 /// Write the review to `path`.
