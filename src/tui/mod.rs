@@ -210,4 +210,6 @@ fn perform(action: Action, app: &App, queries: &Sender<worker::QueryMsg>, tx: &S
 }
 
 #[cfg(test)]
+mod test_fixtures;
+#[cfg(test)]
 mod tests;
