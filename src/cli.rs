@@ -18,7 +18,8 @@ use clap::{Parser, Subcommand};
 use eclip_workbench::cache::EmbeddingCache;
 use eclip_workbench::config::Config;
 use eclip_workbench::embed::{EmbedOptions, export, progress};
-use eclip_workbench::headless;
+use eclip_workbench::report::headless;
+use eclip_workbench::run::Settings;
 use eclip_workbench::runtime::Device;
 use eclip_workbench::workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
 
@@ -123,6 +124,15 @@ impl Cli {
         let wb = Workbench::open(config, &self.workbench_options())?;
         Ok(wb)
     }
+
+    /// The workbench with its `[eval]` / `[rag]` settings, checked before anything is loaded or
+    /// embedded.
+    fn open_with_settings(&self) -> Result<(Workbench, Settings)> {
+        let config = Config::discover(self.config.as_deref())?;
+        let settings = Settings::resolve(&config)?;
+        let wb = Workbench::open(config, &self.workbench_options())?;
+        Ok((wb, settings))
+    }
 }
 
 /// Parses the command line, runs, and maps the outcome to an exit code (0 ok, 1 error, 2 partial:
@@ -133,7 +143,7 @@ pub fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", eclip_workbench::run::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -166,9 +176,14 @@ fn report_request(cli: &Cli) -> headless::ReportRequest {
 
 /// `--report` / `--plots` / `--review` / `--json`: embed (cache first), evaluate, write.
 fn report(cli: &Cli) -> Result<bool> {
-    let wb = cli.open()?;
+    let (wb, settings) = cli.open_with_settings()?;
     let results = wb.embed_all(&cli.embed_options());
-    Ok(headless::report(&wb, &results, &report_request(cli))?)
+    Ok(headless::report(
+        &wb,
+        &settings,
+        &results,
+        &report_request(cli),
+    )?)
 }
 
 fn cache_clean(cli: &Cli) -> Result<bool> {
@@ -292,7 +307,8 @@ fn embed(cli: &Cli, out_dir: &Path) -> Result<bool> {
 }
 
 fn tui(cli: &Cli) -> Result<bool> {
-    eclip_workbench::tui::run(eclip_workbench::tui::launch::launch(cli.open()?))?;
+    let (wb, settings) = cli.open_with_settings()?;
+    eclip_workbench::tui::run(eclip_workbench::tui::launch::launch(wb, settings))?;
     Ok(true)
 }
 

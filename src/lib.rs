@@ -1,21 +1,33 @@
 /*!
 eclip-workbench: compare CLIP-style image–report embedding models on chest X-ray data.
 
-The crate is layered the way data flows (see `docs/architecture.md`):
-`runtime` (ONNX Runtime) → `model` (graphs + tokenizer + preprocessing) → `data` (datasets) →
-`embed` (pipelined, cached embedding) → `eval` (pure metrics) → `report` / `tui` / `rag`.
-`config` reads `workbench.toml`; `workbench` ties config, runtime, models and datasets together and
-is the entry point the binary, the report and the TUI use.
+The crate is layered the way data flows (rules in `docs/architecture.md`, checked by
+`tests/module_rules.rs`): `runtime` (ONNX Runtime) → `model` (graphs, tokenizer, image decoding and
+preprocessing) → `data` (datasets) → `embed` (pipelined, cached embedding) → `workbench` (config +
+runtime + models + datasets) → `eval` (pure metrics, the metric registry, the suite) and `rag` →
+`run` (the application layer: validated settings, suite + RAG per dataset) → the two front ends,
+`report` (headless) and `tui`.
+
+The flat API below is what the binary, the examples and the integration tests start from.
 */
 pub mod cache;
 pub mod config;
 pub mod data;
 pub mod embed;
 pub mod eval;
-pub mod headless;
 pub mod model;
 pub mod rag;
 pub mod report;
+pub mod run;
 pub mod runtime;
 pub mod tui;
 pub mod workbench;
+
+pub use config::{Config, ConfigError};
+pub use data::Dataset;
+pub use eval::metrics::{Direction, Setting, Task, Verdict};
+pub use eval::rows::Comparison;
+pub use eval::summary::EvalSummary;
+pub use eval::{MetricRow, ModelEmbeddings};
+pub use run::{Settings, SettingsError, evaluate};
+pub use workbench::{DatasetEmbeddings, Workbench};

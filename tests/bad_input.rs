@@ -4,6 +4,7 @@
 //! The broken graphs in `tests/data/bad_models/` are written by
 //! `onnx-export/scripts/make_parity_refs.py` (`write_bad_models`): a rank-4 output, a fixed
 //! 64-dimensional output, a symbolic output dimension that turns out to be 64, and NaN outputs.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 
 use std::path::Path;

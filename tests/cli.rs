@@ -1,5 +1,6 @@
 //! The `eclip` binary end to end: help, `embed` → .npz, cache resume after a kill, a corrupt cache
 //! file detected and rebuilt, `cache clean`, and `--device cuda` failing clearly without a GPU.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The embedding pipeline's contract beyond single rows: cancellation stops between batches and
 //! keeps what was finished, and a second run picks it up from the cache.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 
 use std::sync::Arc;

@@ -5,6 +5,7 @@
 //! `how` field names the exact functions) from seeded random inputs stored in the same file. Nothing
 //! in those files comes from this crate. Regenerate with
 //! `/work/main/.venv/bin/python onnx-export/scripts/make_metric_refs.py`.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 use std::path::PathBuf;
 
 use eclip_workbench::eval::probe::{self, FitSettings, MultinomialProbe};

@@ -12,6 +12,7 @@
 //! held to [`JPEG_TOL`] per value instead of 1e-5, and their embeddings to [`JPEG_EMBED_TOL`]; the
 //! exact paths (PNG of every depth/layout, uncompressed DICOM incl. MONOCHROME1 and rescale) stay at
 //! 1e-5 / 1e-4.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 
 use core_support::{parity_refs, repo, resolve, runtime};

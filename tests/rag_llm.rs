@@ -133,7 +133,10 @@ fn concurrency_limit_errors_per_item_and_cache_reruns() {
     c.timeout_s = 10.0;
     c.api_key_env = Some("ECLIP_TEST_LLM_KEY".into());
     // SAFETY: set before any thread of this test reads the environment; the name is unique to this test.
-    unsafe { std::env::set_var("ECLIP_TEST_LLM_KEY", "sk-secret-test-key") };
+    #[allow(unsafe_code)] // std::env::set_var is unsafe in edition 2024; see SAFETY above.
+    unsafe {
+        std::env::set_var("ECLIP_TEST_LLM_KEY", "sk-secret-test-key")
+    };
     let client = LlmClient::new(&c, Some(dir.path().to_path_buf()));
     let mut requests: Vec<Vec<Message>> = (0..12)
         .map(|i| req(&format!("MODE:slowok item {i}")))

@@ -1,18 +1,19 @@
 //! The report writers on a synthetic two-model evaluation: the CSV header and rows, comparison rows,
 //! the reproducibility record beside the CSV, `--json`, the SVG figures and the Markdown review.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use eclip_workbench::eval::config::EvalConfig;
 use eclip_workbench::eval::summary::EvalSummary;
 use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
-use eclip_workbench::headless::evaluate;
 use eclip_workbench::report::plots::{ModelProvenance, varying_provenance_key, write_plots};
 use eclip_workbench::report::record::{
     DatasetRecord, JsonReport, ModelRecord, PromptRecord, RecordInputs, RuntimeRecord, record_path,
     write_json_report, write_record,
 };
 use eclip_workbench::report::{csv, review, table};
+use eclip_workbench::run::evaluate;
 
 fn summary(models: Vec<SyntheticModel>) -> EvalSummary {
     let spec = SyntheticSpec {

@@ -5,6 +5,7 @@
 //! record (settings, never the API key) and the review (a RAG section with a verdict), and that the
 //! `[rag]` paths (export folder, LLM cache, prompt template) resolve against the config file, not
 //! the working directory. Kept small (≈300 images, 40 queries, 50 resamples) for CI's two cores.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 mod rag_support;
 

@@ -66,3 +66,16 @@ pub struct Dataset {
     pub prompts: Vec<ClassPrompts>,
     pub skipped: Vec<SkippedRow>,
 }
+
+/// A model, dataset or setting name as a file-name part: ASCII letters, digits, `-` and `_`, the rest `_`.
+pub fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

@@ -1,17 +1,25 @@
 /*!
-Evaluations: pure functions from embeddings to numbers.
+Evaluations: pure functions from embeddings to numbers, and the suite that runs them.
 
 Nothing in here does I/O, touches ONNX Runtime, the terminal or CSV files: the inputs are arrays and
 label vectors, the outputs are numbers and plain structs. That keeps every metric testable against
 independent reference values (`tests/metric_refs.rs`) and lets the report and the TUI show the very
 same numbers.
+
+Layout: the metric functions (`classify`, `zeroshot`, `probe`, `retrieval`, `geometry`, `stats`);
+the registry of metric names, directions and the verdict rule (`metrics`); the one row builder
+(`rows`); the suite, one module per task family (`suite`); its result (`summary`); typed settings
+(`config`). `eval` imports only `data` from the rest of the crate (checked by `tests/module_rules.rs`).
 */
 pub mod classify;
 pub mod config;
 pub mod geometry;
+pub mod metrics;
 pub mod probe;
 pub mod retrieval;
+pub mod rows;
 pub mod stats;
+pub mod suite;
 pub mod summary;
 pub mod synthetic;
 pub mod zeroshot;
@@ -65,4 +73,14 @@ pub struct MetricRow {
     pub n: usize,
     /// Filled on comparison rows only.
     pub p_value: Option<f64>,
+    /// The (baseline, candidate) pair of a comparison row; `model` is then its label `<B> - <A>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<rows::Comparison>,
+}
+
+impl MetricRow {
+    /// Whether this is a `B - A` comparison row.
+    pub fn is_comparison(&self) -> bool {
+        self.comparison.is_some()
+    }
 }

@@ -62,20 +62,6 @@ pub struct Delta {
     pub n: usize,
 }
 
-impl Estimate {
-    /// `Some(self)` when the point value is finite, `None` when the metric is undefined.
-    pub fn defined(self) -> Option<Self> {
-        self.value.is_finite().then_some(self)
-    }
-}
-
-impl Delta {
-    /// `Some(self)` when the delta is finite, `None` when either metric is undefined.
-    pub fn defined(self) -> Option<Self> {
-        self.value.is_finite().then_some(self)
-    }
-}
-
 /// Golden-ratio increment used to spread resample numbers over the seed space.
 const SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -148,15 +134,6 @@ pub fn bootstrap<F: Fn(&[usize]) -> f64 + Sync>(
     }
 }
 
-/// Like [`bootstrap`], but `None` when the statistic is undefined (not finite) on the full sample.
-pub fn bootstrap_opt<F: Fn(&[usize]) -> f64 + Sync>(
-    n: usize,
-    cfg: &BootstrapConfig,
-    stat: F,
-) -> Option<Estimate> {
-    bootstrap(n, cfg, stat).defined()
-}
-
 /// Paired: both stats see the same resampled indices each round; delta = b - a; two-sided p.
 pub fn paired_bootstrap<FA: Fn(&[usize]) -> f64 + Sync, FB: Fn(&[usize]) -> f64 + Sync>(
     n: usize,
@@ -186,16 +163,6 @@ pub fn paired_bootstrap<FA: Fn(&[usize]) -> f64 + Sync, FB: Fn(&[usize]) -> f64 
         p_value,
         n,
     }
-}
-
-/// Like [`paired_bootstrap`], but `None` when the delta is undefined on the full sample.
-pub fn paired_bootstrap_opt<FA: Fn(&[usize]) -> f64 + Sync, FB: Fn(&[usize]) -> f64 + Sync>(
-    n: usize,
-    cfg: &BootstrapConfig,
-    stat_a: FA,
-    stat_b: FB,
-) -> Option<Delta> {
-    paired_bootstrap(n, cfg, stat_a, stat_b).defined()
 }
 
 /// Two-sided bootstrap p-value of "delta = 0" from finite resampled deltas (see the module docs).
@@ -300,7 +267,6 @@ mod tests {
     fn undefined_statistics_are_reported_not_hidden() {
         let est = bootstrap(10, &BootstrapConfig::default(), |_| f64::NAN);
         assert!(est.value.is_nan() && est.ci_low.is_nan());
-        assert!(bootstrap_opt(10, &BootstrapConfig::default(), |_| f64::NAN).is_none());
         // Resamples where the statistic is undefined are dropped, not propagated.
         let flaky = |idx: &[usize]| if idx.contains(&0) { 1.0 } else { f64::NAN };
         let est = bootstrap(5, &BootstrapConfig::default(), flaky);

@@ -30,9 +30,43 @@ pub struct EvalSummary {
     pub definitions: Vec<(String, String)>,
     /// The settings the numbers were computed with.
     pub config: EvalConfig,
-    /// Settings of the RAG task when its rows are included (`rag::setup`).
+    /// Settings of the RAG task when its rows are included (`run::rag`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rag: Option<crate::rag::RagRecord>,
+    pub rag: Option<RagRecord>,
+}
+
+/// The settings a RAG run used, as written to the report's record, JSON and review. Never holds
+/// the API key (only whether one is read, through `api_key_env`'s variable name). Plain data kept
+/// here so that the summary does not depend on the `rag` module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RagRecord {
+    pub k: usize,
+    pub m: usize,
+    /// `split:<name>` (the dataset's unique reports of that split) or `csv:<path>`.
+    pub corpus: String,
+    pub query_split: String,
+    pub limit: Option<usize>,
+    pub seed: u64,
+    pub bootstrap: usize,
+    pub generators: Vec<String>,
+    /// The template file, or `built-in`.
+    pub prompt_template: String,
+    /// SHA-256 of the template text; `None` when the file is unreadable and no LLM ran.
+    pub prompt_template_sha256: Option<String>,
+    /// Endpoint settings, only when an LLM generator ran.
+    pub llm: Option<LlmRecord>,
+    pub export_dir: Option<std::path::PathBuf>,
+}
+
+/// The LLM endpoint as used (no key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmRecord {
+    pub url: String,
+    pub model: String,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    /// Name of the environment variable the key is read from, if any.
+    pub api_key_env: Option<String>,
 }
 
 /// Figure data of one model on one dataset.
@@ -126,21 +160,9 @@ impl EvalSummary {
         })
     }
 
-    /// Rows of one model (or one comparison label such as `eCLIP - CLIP`).
-    pub fn rows_of<'a>(&'a self, model: &'a str) -> impl Iterator<Item = &'a MetricRow> + 'a {
-        self.rows.iter().filter(move |r| r.model == model)
-    }
-
-    /// Comparison rows (those with a p-value).
+    /// Comparison rows (`B - A`).
     pub fn comparisons(&self) -> impl Iterator<Item = &MetricRow> {
-        self.rows
-            .iter()
-            .filter(|r| r.p_value.is_some() || r.model.contains(" - "))
-    }
-
-    /// Figure data of one model.
-    pub fn plots_of(&self, model: &str) -> Option<&ModelPlots> {
-        self.plots.iter().find(|p| p.model == model)
+        self.rows.iter().filter(|r| r.is_comparison())
     }
 
     /// Distinct (task, setting, metric) keys in first-seen order.
@@ -154,11 +176,6 @@ impl EvalSummary {
         }
         keys
     }
-}
-
-/// The comparison label of model `b` against the reference `a`.
-pub fn comparison_name(b: &str, a: &str) -> String {
-    format!("{b} - {a}")
 }
 
 /// Definitions stated in every report (CSV record, JSON, review).

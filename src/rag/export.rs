@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{RagError, RagSummary};
 use crate::data::Dataset;
-use crate::report::safe_name;
+use crate::data::safe_name;
 
 /// Write `(study_id, report)` rows with a `study_id,report` header.
 pub fn write_reports_csv<'a>(

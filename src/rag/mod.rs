@@ -24,13 +24,11 @@ mod pipeline;
 pub mod prompt;
 mod score;
 pub mod select;
-pub mod setup;
 pub mod text_metrics;
 
 pub use config::{LlmConfig, RagConfig};
 pub use labeler::Finding;
-pub use pipeline::{run, run_with_corpus};
-pub use setup::RagRecord;
+pub use pipeline::{problems, run, run_with_corpus};
 
 use std::path::Path;
 
@@ -159,8 +157,6 @@ pub enum RagError {
     Template(#[from] prompt::TemplateError),
     #[error("corpus CSV {path}: {reason}")]
     Corpus { path: String, reason: String },
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
     #[error("cannot write {path}: {source}")]
     Export {
         path: String,

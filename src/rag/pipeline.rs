@@ -52,6 +52,16 @@ impl Generator {
     }
 }
 
+/// Problems of a `[rag]` section that would stop the run, in words (empty when fine): checked at
+/// start-up, before any embedding.
+pub fn problems(cfg: &RagConfig) -> Vec<String> {
+    cfg.generators
+        .iter()
+        .filter_map(|g| Generator::parse(g, cfg).err())
+        .map(|e| format!("[rag] generators: {e}"))
+        .collect()
+}
+
 /// The unique reports of the corpus split with their text embeddings.
 struct Corpus {
     texts: Vec<String>,
@@ -223,32 +233,7 @@ pub fn run_with_corpus(
                 cfg.k
             ));
         }
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let snippets: Vec<Vec<usize>> = (0..nq)
-            .into_par_iter()
-            .map(|q| {
-                let s = select_snippets(
-                    queries.image.row(q),
-                    corpus.emb.view(),
-                    cfg.k,
-                    cfg.m,
-                    cfg.seed,
-                    None,
-                );
-                let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                progress(&RagProgress {
-                    model: model.model.clone(),
-                    stage: "retrieve".into(),
-                    done: d,
-                    total: nq,
-                });
-                s
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|source| RagError::Select {
-                model: model.model.clone(),
-                source,
-            })?;
+        let snippets = retrieve_snippets(&model.model, queries, &corpus, nq, cfg, progress)?;
         for gen_ in &generators {
             let setting = gen_.setting();
             let generated: Vec<Result<String, String>> = match gen_ {
@@ -280,58 +265,13 @@ pub fn run_with_corpus(
                         .iter()
                         .map(|s| template.messages(&shots, &texts_of(&corpus, s)))
                         .collect();
-                    let mut llm_cfg = cfg.llm.clone();
-                    llm_cfg.model = llm_model.clone();
-                    let client = LlmClient::new(&llm_cfg, cache_dir(cfg));
-                    let count = std::sync::atomic::AtomicUsize::new(0);
-                    let (answers, stats) = client.complete_all(&requests, &|_| {
-                        let d = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                        progress(&RagProgress {
-                            model: model.model.clone(),
-                            stage: format!("generate:{setting}"),
-                            done: d,
-                            total: nq,
-                        });
-                    });
-                    summary.notes.push(format!(
-                        "{} {setting}: {} answers from the cache, {} requests sent, {} failed{}",
-                        model.model,
-                        stats.cache_hits,
-                        stats.sent,
-                        stats.failed,
-                        answers
-                            .iter()
-                            .find_map(|a| a.as_ref().err())
-                            .map(|e| format!(" (first error: {e})"))
-                            .unwrap_or_default()
-                    ));
+                    let (answers, note) =
+                        llm_generate(&model.model, llm_model, &setting, &requests, cfg, progress);
+                    summary.notes.push(note);
                     answers
-                        .into_iter()
-                        .map(|a| a.map_err(|e| e.to_string()))
-                        .collect()
                 }
             };
-            let items = generated
-                .into_iter()
-                .enumerate()
-                .map(|(q, g)| {
-                    let row = queries.rows[q];
-                    let reference = dataset.rows[row].report.clone();
-                    let (generated, error) = match g {
-                        Ok(t) => (t, None),
-                        Err(e) => (String::new(), Some(e)),
-                    };
-                    RagItem {
-                        row,
-                        snippets: texts_of(&corpus, &snippets[q]),
-                        generated_findings: labeler::find(&generated),
-                        reference_findings: labeler::find(&reference),
-                        generated,
-                        reference,
-                        error,
-                    }
-                })
-                .collect();
+            let items = rag_items(dataset, &queries.rows, &corpus, &snippets, generated);
             summary.per_model.push(ModelRag {
                 model: model.model.clone(),
                 generator: setting,
@@ -355,6 +295,116 @@ pub fn run_with_corpus(
         ));
     }
     Ok(summary)
+}
+
+/// The `k` snippets of each of the first `nq` queries (in parallel, with progress).
+fn retrieve_snippets(
+    model: &str,
+    queries: &SplitEmbeddings,
+    corpus: &Corpus,
+    nq: usize,
+    cfg: &RagConfig,
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> Result<Vec<Vec<usize>>, RagError> {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    (0..nq)
+        .into_par_iter()
+        .map(|q| {
+            let s = select_snippets(
+                queries.image.row(q),
+                corpus.emb.view(),
+                cfg.k,
+                cfg.m,
+                cfg.seed,
+                None,
+            );
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            progress(&RagProgress {
+                model: model.to_owned(),
+                stage: "retrieve".into(),
+                done: d,
+                total: nq,
+            });
+            s
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|source| RagError::Select {
+            model: model.to_owned(),
+            source,
+        })
+}
+
+/// One LLM answer (or error) per request through `llm_model`, and the note on cache hits and
+/// failures.
+fn llm_generate(
+    model: &str,
+    llm_model: &str,
+    setting: &str,
+    requests: &[Vec<Message>],
+    cfg: &RagConfig,
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> (Vec<Result<String, String>>, String) {
+    let mut llm_cfg = cfg.llm.clone();
+    llm_cfg.model = llm_model.to_owned();
+    let client = LlmClient::new(&llm_cfg, cache_dir(cfg));
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let (answers, stats) = client.complete_all(requests, &|_| {
+        let d = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        progress(&RagProgress {
+            model: model.to_owned(),
+            stage: format!("generate:{setting}"),
+            done: d,
+            total: requests.len(),
+        });
+    });
+    let note = format!(
+        "{model} {setting}: {} answers from the cache, {} requests sent, {} failed{}",
+        stats.cache_hits,
+        stats.sent,
+        stats.failed,
+        answers
+            .iter()
+            .find_map(|a| a.as_ref().err())
+            .map(|e| format!(" (first error: {e})"))
+            .unwrap_or_default()
+    );
+    let answers = answers
+        .into_iter()
+        .map(|a| a.map_err(|e| e.to_string()))
+        .collect();
+    (answers, note)
+}
+
+/// The per-query items of one generator: generated report (or error), reference, findings,
+/// snippets.
+fn rag_items(
+    dataset: &Dataset,
+    query_rows: &[usize],
+    corpus: &Corpus,
+    snippets: &[Vec<usize>],
+    generated: Vec<Result<String, String>>,
+) -> Vec<RagItem> {
+    generated
+        .into_iter()
+        .enumerate()
+        .map(|(q, g)| {
+            let row = query_rows[q];
+            let reference = dataset.rows[row].report.clone();
+            let (generated, error) = match g {
+                Ok(t) => (t, None),
+                Err(e) => (String::new(), Some(e)),
+            };
+            RagItem {
+                row,
+                snippets: texts_of(corpus, &snippets[q]),
+                generated_findings: labeler::find(&generated),
+                reference_findings: labeler::find(&reference),
+                generated,
+                reference,
+                error,
+            }
+        })
+        .collect()
 }
 
 fn texts_of(corpus: &Corpus, idx: &[usize]) -> Vec<String> {

@@ -5,6 +5,8 @@ use super::labeler::{self, Confusion};
 use super::text_metrics::{BleuStats, rouge_l};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
+use crate::eval::metrics::{Setting, Task};
+use crate::eval::rows::{Comparison, RowKey, delta_row, estimate_row};
 use crate::eval::stats::{BootstrapConfig, bootstrap, paired_bootstrap};
 
 /// Metric names, in row order.
@@ -66,8 +68,14 @@ pub(crate) fn statistic(metric: &str, scores: &[&ItemScores], idx: &[usize]) -> 
     }
 }
 
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
+/// The key of a RAG row.
+fn key<'k>(dataset: &'k str, setting: &'k Setting, metric: &'k str) -> RowKey<'k> {
+    RowKey {
+        dataset,
+        task: Task::Rag,
+        setting,
+        metric,
+    }
 }
 
 /// All rows: one per model × generator × metric, then `B - A` per later model, generator, metric.
@@ -95,19 +103,10 @@ pub(crate) fn rows(
     let mut out = Vec::new();
     for (m, s) in per_model.iter().zip(&scored) {
         let refs: Vec<&ItemScores> = s.iter().map(|(_, x)| x).collect();
+        let setting = Setting::Generator(m.generator.clone());
         for metric in METRICS {
             let e = bootstrap(refs.len(), &boot, |idx| statistic(metric, &refs, idx));
-            out.push(row(
-                &m.model,
-                dataset,
-                &m.generator,
-                metric,
-                e.value,
-                e.ci_low,
-                e.ci_high,
-                e.n,
-                None,
-            ));
+            out.push(estimate_row(&m.model, key(dataset, &setting, metric), &e));
         }
     }
     let Some(first) = per_model.first().map(|m| m.model.clone()) else {
@@ -131,7 +130,8 @@ pub(crate) fn rows(
                     sb.push(s);
                 }
             }
-            let name = format!("{} - {}", b.model, a.model);
+            let cmp = Comparison::new(&a.model, &b.model);
+            let setting = Setting::Generator(a.generator.clone());
             for metric in METRICS {
                 let d = paired_bootstrap(
                     sa.len(),
@@ -139,46 +139,9 @@ pub(crate) fn rows(
                     |idx| statistic(metric, &sa, idx),
                     |idx| statistic(metric, &sb, idx),
                 );
-                out.push(row(
-                    &name,
-                    dataset,
-                    &a.generator,
-                    metric,
-                    d.value,
-                    d.ci_low,
-                    d.ci_high,
-                    d.n,
-                    finite(d.p_value),
-                ));
+                out.push(delta_row(&cmp, key(dataset, &setting, metric), &d));
             }
         }
     }
     out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn row(
-    model: &str,
-    dataset: &str,
-    setting: &str,
-    metric: &str,
-    value: f64,
-    lo: f64,
-    hi: f64,
-    n: usize,
-    p_value: Option<f64>,
-) -> MetricRow {
-    let value = finite(value);
-    MetricRow {
-        model: model.to_owned(),
-        dataset: dataset.to_owned(),
-        task: "rag".into(),
-        setting: setting.to_owned(),
-        metric: metric.to_owned(),
-        value,
-        ci_low: value.and(finite(lo)),
-        ci_high: value.and(finite(hi)),
-        n,
-        p_value,
-    }
 }

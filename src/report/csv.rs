@@ -8,34 +8,9 @@ use std::io::Write;
 use std::path::Path;
 
 use super::ReportError;
-use crate::eval::MetricRow;
 use crate::eval::summary::EvalSummary;
 
-/// The header, in order.
-pub const COLUMNS: [&str; 10] = [
-    "model", "dataset", "task", "setting", "metric", "value", "ci_low", "ci_high", "n", "p_value",
-];
-
-/// One optional number as a CSV cell: empty when undefined.
-pub fn cell(v: Option<f64>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// The cells of one row, in [`COLUMNS`] order (the TUI's Overview export writes the same).
-pub fn record(r: &MetricRow) -> [String; 10] {
-    [
-        r.model.clone(),
-        r.dataset.clone(),
-        r.task.clone(),
-        r.setting.clone(),
-        r.metric.clone(),
-        cell(r.value),
-        cell(r.ci_low),
-        cell(r.ci_high),
-        r.n.to_string(),
-        cell(r.p_value),
-    ]
-}
+pub use crate::eval::rows::{COLUMNS, cell, record};
 
 /// Write all rows of all summaries to `out`.
 pub fn write_csv<W: Write>(out: W, summaries: &[EvalSummary]) -> Result<(), ::csv::Error> {

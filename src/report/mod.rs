@@ -5,31 +5,22 @@ Report writers: everything that turns [`EvalSummary`](crate::eval::summary::Eval
 - [`table`]: the stdout summary table (metrics × models, deltas with CIs and p-values);
 - [`record`]: the reproducibility record written beside the CSV (`<csv>.record.json`) and `--json`;
 - [`plots`]: SVG figures (`--plots DIR`);
-- [`review`]: the self-contained Markdown review (`--review FILE`).
+- [`review`]: the self-contained Markdown review (`--review FILE`);
+- [`headless`]: the `--report` run that evaluates (through [`crate::run`]) and calls the writers.
 
 The writers compute nothing new: every number comes from the summaries, so all outputs agree.
 */
 use std::path::PathBuf;
 
 pub mod csv;
+pub mod headless;
 pub mod inputs;
 pub mod plots;
 pub mod record;
 pub mod review;
 pub mod table;
 
-/// A model, dataset or setting name as a file-name part: ASCII letters, digits, `-` and `_`, the rest `_`.
-pub fn safe_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::data::safe_name;
 
 /// Why a report file could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,7 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::ReportError;
+use crate::eval::metrics::{Setting, Task};
 use crate::eval::summary::EvalSummary;
 
 const PANEL: (u32, u32) = (520, 400);
@@ -36,19 +37,37 @@ pub struct ModelProvenance {
 /// Provenance keys that vary between runs without describing the model (ignored for curves).
 const INCIDENTAL: [&str; 4] = ["train_seconds", "seconds", "wall_seconds", "seed"];
 
-/// Metrics drawn against a provenance value: (label, task, setting, metric).
-const HEADLINE: [(&str, &str, &str, &str); 5] = [
-    ("zero-shot accuracy", "zeroshot", "argmax", "accuracy"),
-    ("zero-shot macro AUROC", "zeroshot", "posneg", "macro_auroc"),
-    ("i2t R@1", "retrieval", "i2t", "r@1"),
-    (
-        "probe accuracy (all labels)",
-        "linear_probe",
-        "fraction=1",
-        "accuracy",
-    ),
-    ("modality gap", "geometry", "", "modality_gap"),
-];
+/// Metrics drawn against a provenance value: (label, task, setting, metric). Settings are typed
+/// and formatted by the row builder's own [`Setting::label`], so they match the rows.
+fn headline() -> [(&'static str, Task, Setting, &'static str); 5] {
+    [
+        (
+            "zero-shot accuracy",
+            Task::Zeroshot,
+            Setting::Argmax,
+            "accuracy",
+        ),
+        (
+            "zero-shot macro AUROC",
+            Task::Zeroshot,
+            Setting::Posneg,
+            "macro_auroc",
+        ),
+        ("i2t R@1", Task::Retrieval, Setting::I2t, "r@1"),
+        (
+            "probe accuracy (all labels)",
+            Task::LinearProbe,
+            Setting::Fraction(1.0),
+            "accuracy",
+        ),
+        (
+            "modality gap",
+            Task::Geometry,
+            Setting::None,
+            "modality_gap",
+        ),
+    ]
+}
 
 use super::safe_name;
 
@@ -521,8 +540,9 @@ fn provenance_figure(
             families.push(&m.family);
         }
     }
-    let present: Vec<_> = HEADLINE
-        .iter()
+    let present: Vec<(&str, &str, String, &str)> = headline()
+        .into_iter()
+        .map(|(label, task, setting, metric)| (label, task.name(), setting.label(), metric))
         .filter(|h| {
             s.rows
                 .iter()

@@ -83,7 +83,7 @@ pub struct RunRecord {
     /// Dataset name → settings of its RAG task (k, m, corpus, seed, generators, prompt hash; never
     /// an API key), for datasets whose report has `rag` rows.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rag: BTreeMap<String, crate::rag::RagRecord>,
+    pub rag: BTreeMap<String, crate::eval::summary::RagRecord>,
 }
 
 impl RunRecord {

@@ -16,32 +16,9 @@ use std::path::{Path, PathBuf};
 use super::record::RecordInputs;
 use super::{ReportError, fmt_ci, fmt_num, fmt_p};
 use crate::eval::MetricRow;
-use crate::eval::summary::{EvalSummary, comparison_name};
-
-/// Whether larger values of a metric are better (`Some(true)`), worse (`Some(false)`), or neither.
-pub fn higher_is_better(task: &str, metric: &str) -> Option<bool> {
-    if task == "gap_shift" {
-        return None;
-    }
-    match metric {
-        "median_rank" | "alignment" | "uniformity_image" | "uniformity_text" | "modality_gap" => {
-            Some(false)
-        }
-        "cone_image" | "cone_text" | "mean_cos_unmatched" => None,
-        _ => Some(true),
-    }
-}
-
-/// The verdict of one comparison row: +1 better, −1 worse, 0 no significant difference, `None`
-/// when not judged.
-pub fn judge(row: &MetricRow) -> Option<i8> {
-    let good_up = higher_is_better(&row.task, &row.metric)?;
-    let (v, lo, hi, p) = (row.value?, row.ci_low?, row.ci_high?, row.p_value?);
-    if p >= 0.05 || (lo <= 0.0 && hi >= 0.0) {
-        return Some(0);
-    }
-    Some(if (v > 0.0) == good_up { 1 } else { -1 })
-}
+use crate::eval::metrics::Verdict;
+use crate::eval::rows::Comparison;
+use crate::eval::summary::EvalSummary;
 
 /// Metric families with the tasks/settings they cover.
 const FAMILIES: [(&str, &str, Option<&str>); 7] = [
@@ -63,9 +40,13 @@ const FAMILIES: [(&str, &str, Option<&str>); 7] = [
 ];
 
 fn family_verdict(rows: &[&MetricRow]) -> String {
-    let judged: Vec<i8> = rows.iter().filter_map(|r| judge(r)).collect();
-    let better = judged.iter().filter(|&&j| j > 0).count();
-    let worse = judged.iter().filter(|&&j| j < 0).count();
+    let judged: Vec<Verdict> = rows
+        .iter()
+        .map(|r| Verdict::of_row(r))
+        .filter(|v| *v != Verdict::NotJudged)
+        .collect();
+    let better = judged.iter().filter(|&&j| j == Verdict::Better).count();
+    let worse = judged.iter().filter(|&&j| j == Verdict::Worse).count();
     let word = match (better, worse) {
         (0, 0) if judged.is_empty() => "not judged (no metric with a good direction)",
         (0, 0) => "no significant difference",
@@ -108,6 +89,15 @@ pub fn render(
         models.first().cloned().unwrap_or_default()
     );
 
+    inputs_section(&mut o, inputs);
+    settings_section(&mut o, summaries);
+    results_section(&mut o, summaries);
+    figures_section(&mut o, figures, review_dir);
+    o
+}
+
+/// What was compared: models with file hashes and provenance, the runtime, the data and prompts.
+fn inputs_section(o: &mut String, inputs: &RecordInputs) {
     let _ = writeln!(
         o,
         "## What was compared\n\n| model | path | files (SHA-256) | provenance |\n|---|---|---|---|"
@@ -169,6 +159,10 @@ pub fn render(
         }
         let _ = writeln!(o, "\n</details>");
     }
+}
+
+/// Seeds, resamples, grids, the RAG settings and every definition, with the verdict rule.
+fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
     if let Some(s) = summaries.first() {
         let c = &s.config;
         let _ = writeln!(
@@ -217,12 +211,15 @@ pub fn render(
             "- **verdict**: a metric is better/worse for B when the 95% interval of B − A excludes 0 and p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged)."
         );
     }
+}
 
+/// The comparison tables of every dataset, family by family, each with its verdict.
+fn results_section(o: &mut String, summaries: &[EvalSummary]) {
     for s in summaries {
         let _ = writeln!(o, "\n## Results on {}\n", s.dataset);
         let a = s.models.first().cloned().unwrap_or_default();
         for b in s.models.iter().skip(1) {
-            let cmp = comparison_name(b, &a);
+            let cmp = Comparison::new(&a, b).label();
             let _ = writeln!(o, "### {b} vs {a}\n");
             for (title, task, setting) in FAMILIES {
                 let keys: Vec<(String, String, String)> = s
@@ -282,6 +279,10 @@ pub fn render(
             }
         }
     }
+}
+
+/// Links to the figures, relative to the review's folder.
+fn figures_section(o: &mut String, figures: &[PathBuf], review_dir: &Path) {
     if !figures.is_empty() {
         let _ = writeln!(o, "\n## Figures\n");
         for f in figures {
@@ -293,7 +294,6 @@ pub fn render(
             let _ = writeln!(o, "![{name}]({})\n", rel.display());
         }
     }
-    o
 }
 
 /// Write the review to `path`.

@@ -4,7 +4,8 @@ per metric, one column per model (value and 95% interval) and one per comparison
 interval and p-value). Column widths follow the content; no colours, so it pipes cleanly.
 */
 use super::{fmt_ci, fmt_p};
-use crate::eval::summary::{EvalSummary, comparison_name};
+use crate::eval::rows::Comparison;
+use crate::eval::summary::EvalSummary;
 
 /// Render the summary table of one dataset.
 pub fn render(s: &EvalSummary) -> String {
@@ -12,7 +13,7 @@ pub fn render(s: &EvalSummary) -> String {
         .models
         .iter()
         .skip(1)
-        .map(|b| comparison_name(b, &s.models[0]))
+        .map(|b| Comparison::new(&s.models[0], b).label())
         .collect();
     let mut header = vec!["task".to_string(), "setting".into(), "metric".into()];
     header.extend(s.models.iter().cloned());

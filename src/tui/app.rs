@@ -6,9 +6,6 @@ what needs the outside world (sending a query to the query thread, writing a CSV
 quitting) comes back as an [`Action`] for the run loop to carry out. That keeps every key
 press, mouse click and worker message testable without a terminal.
 */
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use crossterm::event::{
     KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -18,42 +15,16 @@ use ratatui_image::Resize;
 use ratatui_image::protocol::Protocol;
 use ratatui_image::protocol::halfblocks::Halfblocks;
 
+pub use super::event::{Action, Event};
+use super::event::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
 use super::keys::{Command, command_for};
+use super::layout::THUMB_CELLS;
 use super::state::{
-    AppState, Gallery, InputMode, JobState, JobStatus, OpenedImage, OverviewTable, RetrievalMode,
-    Tab, Thumb, Thumbs,
+    AppState, InputMode, JobState, JobStatus, OpenedImage, OverviewTable, RetrievalMode, Tab,
+    Thumb, Thumbs,
 };
 use super::view;
-use super::worker::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
 use crate::eval::MetricRow;
-
-/// Everything that can happen to the app.
-#[derive(Debug)]
-pub enum Event {
-    Key(KeyEvent),
-    Mouse(MouseEvent),
-    Resize(u16, u16),
-    JobQueued { job: String },
-    Progress { job: String, done: u64, total: u64 },
-    JobFinished { job: String, error: Option<String> },
-    Update(Update),
-    Reply(QueryReply),
-    Exported(Result<PathBuf, String>),
-}
-
-/// A side effect for the run loop.
-#[derive(Debug, Clone)]
-pub enum Action {
-    None,
-    Quit,
-    Query(QueryRequest),
-    /// Hand the gallery to the query thread.
-    ShareGallery(Arc<Gallery>),
-    Export(Tab),
-}
-
-/// Thumbnail size in cells (half blocks: two pixel rows per cell).
-pub const THUMB_CELLS: (u16, u16) = (6, 3);
 
 /// The app: its state and nothing else.
 #[derive(Debug)]

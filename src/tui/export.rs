@@ -11,195 +11,215 @@ use super::state::{AppState, RetrievalMode, Tab};
 /// A header and rows of strings.
 pub type TableData = (Vec<String>, Vec<Vec<String>>);
 
-use crate::report::csv::cell as opt;
+use crate::eval::rows::cell as opt;
 
 /// The data behind what `tab` shows.
 pub fn view_table(state: &AppState, tab: Tab) -> TableData {
-    let s = |x: &str| x.to_string();
-    let name = |i: usize| {
-        state
-            .gallery
-            .as_ref()
-            .and_then(|g| g.items.get(i))
-            .map_or(String::new(), |it| it.image.display().to_string())
-    };
     match tab {
-        Tab::Overview => {
-            let header = crate::report::csv::COLUMNS.map(s).to_vec();
-            let rows = state
-                .rows
-                .iter()
-                .map(|r| crate::report::csv::record(r).to_vec())
-                .collect();
-            (header, rows)
-        }
-        Tab::ZeroShot | Tab::Retrieval => {
-            let (query, results, truth) = if tab == Tab::ZeroShot {
-                let z = &state.zeroshot;
-                (z.query_label.clone(), &z.results, None)
+        Tab::Overview => overview_table(state),
+        Tab::ZeroShot | Tab::Retrieval => hits_table(state, tab),
+        Tab::Probe => probe_table(state),
+        Tab::Geometry => geometry_table(state),
+        Tab::Rag => rag_table(state),
+    }
+}
+
+fn s(x: &str) -> String {
+    x.to_string()
+}
+
+/// The image path of gallery item `i` (empty when there is none).
+fn item_name(state: &AppState, i: usize) -> String {
+    state
+        .gallery
+        .as_ref()
+        .and_then(|g| g.items.get(i))
+        .map_or(String::new(), |it| it.image.display().to_string())
+}
+
+/// Overview: every metric row, in the tidy CSV's columns.
+fn overview_table(state: &AppState) -> TableData {
+    let header = crate::eval::rows::COLUMNS.map(s).to_vec();
+    let rows = state
+        .rows
+        .iter()
+        .map(|r| crate::eval::rows::record(r).to_vec())
+        .collect();
+    (header, rows)
+}
+
+/// Zero-shot / Retrieval: the live query's hits per model.
+fn hits_table(state: &AppState, tab: Tab) -> TableData {
+    let (query, results, truth) = if tab == Tab::ZeroShot {
+        let z = &state.zeroshot;
+        (z.query_label.clone(), &z.results, None)
+    } else {
+        let r = &state.retrieval;
+        let q = match r.mode {
+            RetrievalMode::ImageToText => format!("image: {}", item_name(state, r.item)),
+            RetrievalMode::TextToImage => format!("query: {}", r.query),
+        };
+        (q, &r.results, r.truth)
+    };
+    let text_hits = tab == Tab::Retrieval && state.retrieval.mode == RetrievalMode::ImageToText;
+    let header = [
+        "query",
+        "model",
+        "rank",
+        "score",
+        "item",
+        if text_hits { "report" } else { "image" },
+        "ground_truth",
+    ]
+    .map(s)
+    .to_vec();
+    let mut rows = Vec::new();
+    for m in results {
+        for (rank, h) in m.hits.iter().enumerate() {
+            let what = if text_hits {
+                state
+                    .gallery
+                    .as_ref()
+                    .and_then(|g| g.items.get(h.item))
+                    .map_or(String::new(), |i| i.report.clone())
             } else {
-                let r = &state.retrieval;
-                let q = match r.mode {
-                    RetrievalMode::ImageToText => format!("image: {}", name(r.item)),
-                    RetrievalMode::TextToImage => format!("query: {}", r.query),
-                };
-                (q, &r.results, r.truth)
+                item_name(state, h.item)
             };
-            let text_hits =
-                tab == Tab::Retrieval && state.retrieval.mode == RetrievalMode::ImageToText;
-            let header = [
-                "query",
-                "model",
-                "rank",
-                "score",
-                "item",
-                if text_hits { "report" } else { "image" },
-                "ground_truth",
-            ]
-            .map(s)
-            .to_vec();
-            let mut rows = Vec::new();
-            for m in results {
-                for (rank, h) in m.hits.iter().enumerate() {
-                    let what = if text_hits {
-                        state
-                            .gallery
-                            .as_ref()
-                            .and_then(|g| g.items.get(h.item))
-                            .map_or(String::new(), |i| i.report.clone())
-                    } else {
-                        name(h.item)
-                    };
-                    rows.push(vec![
-                        query.clone(),
-                        m.model.clone(),
-                        (rank + 1).to_string(),
-                        h.score.to_string(),
-                        h.item.to_string(),
-                        what,
-                        (truth == Some(h.item)).to_string(),
-                    ]);
-                }
-            }
-            (header, rows)
-        }
-        Tab::Probe => {
-            let header = ["model", "metric", "fraction", "mean", "min", "max"]
-                .map(s)
-                .to_vec();
-            let rows = state
-                .plots
-                .probe
-                .iter()
-                .flat_map(|c| {
-                    (0..c.fractions.len()).map(move |k| {
-                        vec![
-                            c.model.clone(),
-                            c.metric.clone(),
-                            c.fractions[k].to_string(),
-                            opt(c.mean.get(k).copied()),
-                            opt(c.min.get(k).copied()),
-                            opt(c.max.get(k).copied()),
-                        ]
-                    })
-                })
-                .collect();
-            (header, rows)
-        }
-        Tab::Geometry => {
-            let header = ["model", "series", "x", "y"].map(s).to_vec();
-            let mut rows = Vec::new();
-            let p = &state.plots;
-            for h in &p.histograms {
-                for (k, w) in h.edges.windows(2).enumerate() {
-                    let c = ((w[0] + w[1]) / 2.0).to_string();
-                    rows.push(vec![
-                        h.model.clone(),
-                        s("matched_density"),
-                        c.clone(),
-                        opt(h.matched.get(k).copied()),
-                    ]);
-                    rows.push(vec![
-                        h.model.clone(),
-                        s("unmatched_density"),
-                        c,
-                        opt(h.unmatched.get(k).copied()),
-                    ]);
-                }
-            }
-            for pc in &p.pca {
-                for (series, pts) in [("pca_image", &pc.image), ("pca_text", &pc.text)] {
-                    rows.extend(pts.iter().map(|(x, y)| {
-                        vec![pc.model.clone(), s(series), x.to_string(), y.to_string()]
-                    }));
-                }
-                rows.push(vec![
-                    pc.model.clone(),
-                    s("gap_from"),
-                    pc.gap_from.0.to_string(),
-                    pc.gap_from.1.to_string(),
-                ]);
-                rows.push(vec![
-                    pc.model.clone(),
-                    s("gap_to"),
-                    pc.gap_to.0.to_string(),
-                    pc.gap_to.1.to_string(),
-                ]);
-            }
-            for g in &p.gap_shift {
-                rows.extend(g.shifts.iter().zip(&g.values).map(|(x, y)| {
-                    vec![
-                        g.model.clone(),
-                        format!("gap_shift_{}", g.metric),
-                        x.to_string(),
-                        y.to_string(),
-                    ]
-                }));
-            }
-            (header, rows)
-        }
-        Tab::Rag => {
-            let header = [
-                "model",
-                "row",
-                "generated",
-                "reference",
-                "generated_findings",
-                "reference_findings",
-                "snippets",
-                "error",
-            ]
-            .map(s)
-            .to_vec();
-            let fmt = |f: &[super::state::FindingView]| {
-                f.iter()
-                    .map(|f| format!("{}{}", if f.negated { "-" } else { "+" }, f.label))
-                    .collect::<Vec<_>>()
-                    .join(";")
-            };
-            let rows = state
-                .rag
-                .models
-                .iter()
-                .zip(&state.rag.items)
-                .flat_map(|(m, items)| {
-                    items.iter().map(move |i| {
-                        vec![
-                            m.clone(),
-                            i.row.to_string(),
-                            i.generated.clone(),
-                            i.reference.clone(),
-                            fmt(&i.generated_findings),
-                            fmt(&i.reference_findings),
-                            i.snippets.join(" | "),
-                            i.error.clone().unwrap_or_default(),
-                        ]
-                    })
-                })
-                .collect();
-            (header, rows)
+            rows.push(vec![
+                query.clone(),
+                m.model.clone(),
+                (rank + 1).to_string(),
+                h.score.to_string(),
+                h.item.to_string(),
+                what,
+                (truth == Some(h.item)).to_string(),
+            ]);
         }
     }
+    (header, rows)
+}
+
+/// Linear probe: the curves (mean, min, max over seeds per fraction).
+fn probe_table(state: &AppState) -> TableData {
+    let header = ["model", "metric", "fraction", "mean", "min", "max"]
+        .map(s)
+        .to_vec();
+    let rows = state
+        .plots
+        .probe
+        .iter()
+        .flat_map(|c| {
+            (0..c.fractions.len()).map(move |k| {
+                vec![
+                    c.model.clone(),
+                    c.metric.clone(),
+                    c.fractions[k].to_string(),
+                    opt(c.mean.get(k).copied()),
+                    opt(c.min.get(k).copied()),
+                    opt(c.max.get(k).copied()),
+                ]
+            })
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Geometry: histogram densities, PCA points with the gap vector, gap-shift curves.
+fn geometry_table(state: &AppState) -> TableData {
+    let header = ["model", "series", "x", "y"].map(s).to_vec();
+    let mut rows = Vec::new();
+    let p = &state.plots;
+    for h in &p.histograms {
+        for (k, w) in h.edges.windows(2).enumerate() {
+            let c = ((w[0] + w[1]) / 2.0).to_string();
+            rows.push(vec![
+                h.model.clone(),
+                s("matched_density"),
+                c.clone(),
+                opt(h.matched.get(k).copied()),
+            ]);
+            rows.push(vec![
+                h.model.clone(),
+                s("unmatched_density"),
+                c,
+                opt(h.unmatched.get(k).copied()),
+            ]);
+        }
+    }
+    for pc in &p.pca {
+        for (series, pts) in [("pca_image", &pc.image), ("pca_text", &pc.text)] {
+            rows.extend(
+                pts.iter()
+                    .map(|(x, y)| vec![pc.model.clone(), s(series), x.to_string(), y.to_string()]),
+            );
+        }
+        rows.push(vec![
+            pc.model.clone(),
+            s("gap_from"),
+            pc.gap_from.0.to_string(),
+            pc.gap_from.1.to_string(),
+        ]);
+        rows.push(vec![
+            pc.model.clone(),
+            s("gap_to"),
+            pc.gap_to.0.to_string(),
+            pc.gap_to.1.to_string(),
+        ]);
+    }
+    for g in &p.gap_shift {
+        rows.extend(g.shifts.iter().zip(&g.values).map(|(x, y)| {
+            vec![
+                g.model.clone(),
+                format!("gap_shift_{}", g.metric),
+                x.to_string(),
+                y.to_string(),
+            ]
+        }));
+    }
+    (header, rows)
+}
+
+/// RAG: every generated report with its reference, findings and snippets.
+fn rag_table(state: &AppState) -> TableData {
+    let header = [
+        "model",
+        "row",
+        "generated",
+        "reference",
+        "generated_findings",
+        "reference_findings",
+        "snippets",
+        "error",
+    ]
+    .map(s)
+    .to_vec();
+    let fmt = |f: &[super::state::FindingView]| {
+        f.iter()
+            .map(|f| format!("{}{}", if f.negated { "-" } else { "+" }, f.label))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let rows = state
+        .rag
+        .models
+        .iter()
+        .zip(&state.rag.items)
+        .flat_map(|(m, items)| {
+            items.iter().map(move |i| {
+                vec![
+                    m.clone(),
+                    i.row.to_string(),
+                    i.generated.clone(),
+                    i.reference.clone(),
+                    fmt(&i.generated_findings),
+                    fmt(&i.reference_findings),
+                    i.snippets.join(" | "),
+                    i.error.clone().unwrap_or_default(),
+                ]
+            })
+        })
+        .collect();
+    (header, rows)
 }
 
 /// Writes `table` as CSV to `dir/eclip-<tab>.csv`.

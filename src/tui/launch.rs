@@ -4,11 +4,11 @@ From an opened [`Workbench`] to a [`Launch`]: the glue between the core/evaluati
 It owns the translation of the workbench's types into the TUI's view models — the test split of
 the first dataset becomes the live-query [`Gallery`] (its cached embeddings, class embeddings from
 the prompt embeddings, half-block thumbnails), [`EvalSummary`] becomes [`PlotData`] and metric rows —
-and the order of the background jobs: embed (cache first) → evaluate → RAG ([`crate::rag::setup`],
+and the order of the background jobs: embed (cache first) → evaluate → RAG ([`crate::run`],
 on the same embeddings). The evaluate job forwards each task family's rows as soon as
 `evaluate` finishes it ([`Update::FamilyDone`], with the families still running), then the summary's
 rows, which replace them. Nothing here draws or computes a metric; the numbers come from
-[`crate::headless::evaluate`], exactly as in the report.
+[`crate::run::evaluate`], exactly as in the report, with the [`Settings`] checked at start-up.
 */
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -26,12 +26,11 @@ use crate::data::Dataset;
 use crate::embed::EmbedOptions;
 use crate::embed::progress::{Progress, Stage};
 use crate::eval::ModelEmbeddings;
-use crate::eval::config::EvalConfig;
 use crate::eval::summary::EvalSummary;
 use crate::eval::zeroshot;
-use crate::headless::TASK_FAMILIES;
 use crate::model::Model;
 use crate::rag::{RagProgress, RagSummary};
+use crate::run::{self, Settings, TASK_FAMILIES};
 use crate::workbench::{DatasetEmbeddings, Workbench};
 
 /// Thumbnail side in pixels (drawn as 6×3 cells of half blocks).
@@ -114,9 +113,10 @@ fn embeddings(slot: &Slot) -> Result<Arc<DatasetEmbeddings>, JobError> {
 }
 
 /// The TUI session of a workbench: embed, then evaluate the first loaded dataset.
-pub fn launch(wb: Workbench) -> Launch {
+pub fn launch(wb: Workbench, settings: Settings) -> Launch {
     let head = header(&wb);
     let wb = Arc::new(wb);
+    let settings = Arc::new(settings);
     let encoder = ModelEncoder(wb.loaded_models());
     let slot: Slot = Arc::new(Mutex::new(None));
     let embed_job = {
@@ -181,16 +181,15 @@ pub fn launch(wb: Workbench) -> Launch {
         })
     };
     let eval_job = {
-        let (wb, slot) = (wb.clone(), slot.clone());
+        let (settings, slot) = (settings.clone(), slot.clone());
         Job::new("evaluate", move |ctx: &JobContext| {
             let emb = embeddings(&slot)?;
-            let cfg: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
             let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
             if models.is_empty() {
                 return Err("no model produced embeddings".into());
             }
             let mut finished = 0;
-            let summary = crate::headless::evaluate(&emb.dataset, &models, &cfg, &mut |p| {
+            let summary = run::evaluate(&emb.dataset, &models, &settings.eval, &mut |p| {
                 ctx.progress(p.done as u64, p.total as u64);
                 if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
                     finished = finished.max(i + 1);
@@ -210,14 +209,13 @@ pub fn launch(wb: Workbench) -> Launch {
     };
     let rag_job = Job::new("rag", move |ctx: &JobContext| {
         let emb = embeddings(&slot)?;
-        let eval: EvalConfig = wb.config.section("eval", &wb.config.eval)?;
         let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
         if models.is_empty() {
             return Err("no model produced embeddings".into());
         }
         let progress = |p: &RagProgress| ctx.progress(p.done as u64, p.total as u64);
         if let Some((summary, _)) =
-            crate::rag::setup::run_for(&wb, &eval, &emb.dataset, &models, &progress)?
+            run::rag::run_for(&wb, &settings.rag, &emb.dataset, &models, &progress)?
         {
             ctx.publish(Update::Metrics(summary.rows.clone()));
             ctx.publish(Update::Rag(rag_view(&summary)));

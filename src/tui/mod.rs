@@ -24,9 +24,11 @@ panic hook (installed by `ratatui::try_init`, extended here to release the mouse
 stdout is not a terminal ([`is_terminal`] is false) the binary prints its headless summary instead.
 */
 pub mod app;
+pub mod event;
 pub mod export;
 pub mod keys;
 pub mod launch;
+pub mod layout;
 pub mod search;
 pub mod state;
 pub mod summary;
@@ -207,5 +209,7 @@ fn perform(action: Action, app: &App, queries: &Sender<worker::QueryMsg>, tx: &S
     }
 }
 
+#[cfg(test)]
+mod test_fixtures;
 #[cfg(test)]
 mod tests;

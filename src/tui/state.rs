@@ -123,33 +123,7 @@ pub enum InputMode {
     Editing,
 }
 
-/// Which way a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Higher,
-    Lower,
-    Neutral,
-}
-
-impl Direction {
-    /// Direction by metric name: ranks, alignment and uniformity are better when lower, the modality
-    /// gap has no better side, everything else (accuracy, AUROC, recall, F1...) is better higher.
-    pub fn of_metric(metric: &str) -> Direction {
-        let m = metric.to_ascii_lowercase();
-        if m.contains("gap") {
-            Direction::Neutral
-        } else if m.contains("rank")
-            || m.contains("alignment")
-            || m.contains("uniformity")
-            || m.contains("loss")
-            || m.contains("ece")
-        {
-            Direction::Lower
-        } else {
-            Direction::Higher
-        }
-    }
-}
+pub use crate::eval::metrics::{Direction, Verdict};
 
 /// One value with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -167,33 +141,10 @@ pub struct Delta {
     pub p_value: Option<f64>,
 }
 
-/// Whether a delta is a significant improvement, a significant loss or neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Better,
-    Worse,
-    Unclear,
-}
-
 impl Delta {
-    /// Better/worse when the CI excludes zero (or, without a CI, p < 0.05), by the metric's direction.
+    /// The registry's verdict ([`Verdict::of`]) of this delta for a metric of `direction`.
     pub fn verdict(&self, direction: Direction) -> Verdict {
-        let Some(v) = self.value else {
-            return Verdict::Unclear;
-        };
-        let significant = match (self.ci, self.p_value) {
-            (Some((lo, hi)), _) => lo > 0.0 || hi < 0.0,
-            (None, Some(p)) => p < 0.05,
-            (None, None) => false,
-        };
-        if !significant || v == 0.0 {
-            return Verdict::Unclear;
-        }
-        match (direction, v > 0.0) {
-            (Direction::Neutral, _) => Verdict::Unclear,
-            (Direction::Higher, true) | (Direction::Lower, false) => Verdict::Better,
-            _ => Verdict::Worse,
-        }
+        Verdict::of(direction, self.value, self.ci, self.p_value)
     }
 }
 
@@ -221,8 +172,8 @@ pub struct OverviewTable {
 }
 
 impl OverviewTable {
-    /// Groups tidy rows into table lines. `models` fixes the column order; rows of a model not in it
-    /// that contain " - " are comparisons, any other unknown model gets its own column.
+    /// Groups tidy rows into table lines. `models` fixes the column order; comparison rows
+    /// ([`MetricRow::is_comparison`]) get delta columns, any other unknown model its own column.
     pub fn from_rows(models: &[String], rows: &[MetricRow]) -> OverviewTable {
         let mut table = OverviewTable {
             models: models.to_vec(),
@@ -230,7 +181,7 @@ impl OverviewTable {
         };
         for row in rows {
             if !table.models.contains(&row.model) {
-                if row.model.contains(" - ") {
+                if row.is_comparison() {
                     if !table.comparisons.contains(&row.model) {
                         table.comparisons.push(row.model.clone());
                     }
@@ -254,7 +205,7 @@ impl OverviewTable {
                         task: row.task.clone(),
                         setting: row.setting.clone(),
                         metric: row.metric.clone(),
-                        direction: Direction::of_metric(&row.metric),
+                        direction: crate::eval::metrics::direction(&row.task, &row.metric),
                         values: vec![None; table.models.len()],
                         deltas: vec![None; table.comparisons.len()],
                     });
@@ -584,6 +535,9 @@ mod tests {
             ci_high: Some(ci.1),
             n: 10,
             p_value: p,
+            comparison: model
+                .split_once(" - ")
+                .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),
         }
     }
 
@@ -591,9 +545,9 @@ mod tests {
     fn overview_groups_models_and_comparisons() {
         let models = vec!["CLIP".to_string(), "eCLIP".to_string()];
         let rows = vec![
-            row("CLIP", "acc", 0.5, (0.4, 0.6), None),
-            row("eCLIP", "acc", 0.7, (0.6, 0.8), None),
-            row("eCLIP - CLIP", "acc", 0.2, (0.1, 0.3), Some(0.01)),
+            row("CLIP", "accuracy", 0.5, (0.4, 0.6), None),
+            row("eCLIP", "accuracy", 0.7, (0.6, 0.8), None),
+            row("eCLIP - CLIP", "accuracy", 0.2, (0.1, 0.3), Some(0.01)),
             row("CLIP", "mean_rank", 5.0, (4.0, 6.0), None),
         ];
         let t = OverviewTable::from_rows(&models, &rows);
@@ -601,9 +555,11 @@ mod tests {
         assert_eq!(t.lines.len(), 2);
         assert_eq!(t.lines[0].values[1].and_then(|e| e.value), Some(0.7));
         let d = t.lines[0].deltas[0].expect("delta");
-        assert_eq!(d.verdict(Direction::Higher), Verdict::Better);
-        assert_eq!(d.verdict(Direction::Lower), Verdict::Worse);
-        assert_eq!(t.lines[1].direction, Direction::Lower);
+        assert_eq!(d.verdict(Direction::HigherBetter), Verdict::Better);
+        assert_eq!(d.verdict(Direction::LowerBetter), Verdict::Worse);
+        assert_eq!(t.lines[0].direction, Direction::HigherBetter);
+        // A metric the registry does not know is shown, never judged.
+        assert_eq!(t.lines[1].direction, Direction::Descriptive);
         assert!(t.lines[1].deltas[0].is_none());
     }
 
@@ -614,13 +570,13 @@ mod tests {
             ci: Some((-0.05, 0.2)),
             p_value: Some(0.01),
         };
-        assert_eq!(d.verdict(Direction::Higher), Verdict::Unclear);
+        assert_eq!(d.verdict(Direction::HigherBetter), Verdict::NoDifference);
         let d = Delta {
             value: Some(-0.1),
             ci: None,
             p_value: Some(0.01),
         };
-        assert_eq!(d.verdict(Direction::Higher), Verdict::Worse);
+        assert_eq!(d.verdict(Direction::HigherBetter), Verdict::Worse);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub fn render(table: &OverviewTable) -> String {
                     let mark = match d.verdict(l.direction) {
                         Verdict::Better => " +",
                         Verdict::Worse => " -",
-                        Verdict::Unclear => "  ",
+                        Verdict::NoDifference | Verdict::NotJudged => "  ",
                     };
                     let v = d.value.map_or("-".into(), |v| format!("{v:+.4}"));
                     let ci =
@@ -67,6 +67,6 @@ pub fn render(table: &OverviewTable) -> String {
         }
         out.push('\n');
     }
-    out.push_str("(+/-: the later model is significantly better/worse: the 95% CI of the delta excludes 0)\n");
+    out.push_str("(+/-: the later model is significantly better/worse: the 95% CI of the delta excludes 0 and p < 0.05; metrics without a good direction are not marked)\n");
     out
 }

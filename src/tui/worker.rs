@@ -20,34 +20,14 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use image::DynamicImage;
 
-use super::app::Event;
+use super::event::Event;
+pub use super::event::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
 use super::search::{self, PromptEncoder};
-use super::state::{Gallery, HeaderInfo, ModelHits, PlotData, RagView, Thumb};
-use crate::eval::MetricRow;
+use super::state::{Gallery, ModelHits, Thumb};
+use crate::model::preprocess;
 
 /// Boxed error of a job, shown in the UI with the job's name.
 pub type JobError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A result a job publishes for the UI.
-#[derive(Debug, Clone)]
-pub enum Update {
-    /// Header facts learnt while loading (the execution provider actually used, cache state).
-    Header(HeaderInfo),
-    /// The split the live queries search, with thumbnails per item (`None` where unreadable).
-    Gallery(Arc<Gallery>, Vec<Option<Thumb>>),
-    /// Finished metric rows; a row replaces an earlier one with the same (dataset, model, task,
-    /// setting, metric), any other is appended.
-    Metrics(Vec<MetricRow>),
-    /// One task family of a running evaluation finished: its rows (merged as for
-    /// [`Update::Metrics`], so the final summary replaces them) and the families still running.
-    FamilyDone {
-        rows: Vec<MetricRow>,
-        running: Vec<String>,
-    },
-    /// Plot data of the Probe and Geometry tabs.
-    Plots(PlotData),
-    Rag(RagView),
-}
 
 /// What a running job can tell the UI.
 #[derive(Clone)]
@@ -120,55 +100,7 @@ pub fn spawn_jobs(jobs: Vec<Job>, tx: Sender<Event>) -> std::io::Result<JoinHand
         })
 }
 
-/// An error and its sources, joined with ": ".
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-/// What a live query asks.
-#[derive(Debug, Clone, PartialEq)]
-pub enum QueryKind {
-    /// Typed text → top-k gallery images per model.
-    PromptToImages(String),
-    /// A zero-shot class embedding → top-k gallery images per model.
-    ClassToImages(usize),
-    /// A gallery image → top-k gallery reports per model.
-    ImageToTexts(usize),
-    /// A gallery image → class probabilities per model, plus pixels (and heatmap overlay).
-    Open(usize),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryRequest {
-    pub id: u64,
-    pub kind: QueryKind,
-    pub k: usize,
-}
-
-/// The answer to a query.
-#[derive(Debug, Clone)]
-pub enum QueryAnswer {
-    Hits(Vec<ModelHits>),
-    Opened {
-        item: usize,
-        probs: Vec<Vec<f32>>,
-        image: Option<DynamicImage>,
-        overlay: Option<DynamicImage>,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct QueryReply {
-    pub id: u64,
-    pub result: Result<QueryAnswer, String>,
-}
+pub use crate::run::error_chain;
 
 /// Messages to the query thread.
 pub enum QueryMsg {
@@ -295,7 +227,7 @@ pub fn answer(
                 .map(|e| search::class_probabilities(e.classes.view(), e.image.row(*i), 100.0))
                 .collect();
             let item = &gallery.items[*i];
-            let image = image::open(&item.image).ok();
+            let image = open_image(&item.image);
             let overlay = match (&image, &item.heatmap) {
                 (Some(img), Some(h)) => load_heatmap(h).map(|h| overlay_heatmap(img, &h)),
                 _ => None,
@@ -361,9 +293,33 @@ pub fn overlay_heatmap(
     DynamicImage::ImageRgb8(out)
 }
 
+/// An image file decoded as the embedding path decodes it ([`preprocess::decode`]: PNG, JPEG and
+/// DICOM with its modality LUT and window to [0, 1]), as 8-bit gray or RGB for display; `None` when
+/// unreadable.
+pub fn open_image(path: &Path) -> Option<DynamicImage> {
+    let img = preprocess::decode(path).ok()?;
+    let (w, h) = (
+        u32::try_from(img.width).ok()?,
+        u32::try_from(img.height).ok()?,
+    );
+    let byte = |v: f64| (v * 255.0).round().clamp(0.0, 255.0) as u8;
+    let c = img.channels;
+    let px = img.width * img.height;
+    if c >= 3 {
+        let rgb: Vec<u8> = (0..px)
+            .flat_map(|i| (0..3).map(move |k| i * c + k))
+            .map(|j| byte(img.data[j]))
+            .collect();
+        image::RgbImage::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
+    } else {
+        let gray: Vec<u8> = (0..px).map(|i| byte(img.data[i * c])).collect();
+        image::GrayImage::from_raw(w, h, gray).map(DynamicImage::ImageLuma8)
+    }
+}
+
 /// A square grayscale thumbnail of an image file, `side` pixels; `None` when unreadable.
 pub fn thumbnail(path: &Path, side: u32) -> Option<Thumb> {
-    let img = image::open(path).ok()?;
+    let img = open_image(path)?;
     let small = img
         .resize_to_fill(side, side, image::imageops::FilterType::Triangle)
         .to_luma8();
@@ -372,4 +328,30 @@ pub fn thumbnail(path: &Path, side: u32) -> Option<Thumb> {
         height: small.height(),
         pixels: small.into_raw(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dicom_images_get_thumbnails_like_pngs() {
+        let dcm =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity/gen_mono1_rescaled.dcm");
+        let t = thumbnail(&dcm, 12).expect("a DICOM thumbnail");
+        assert_eq!((t.width, t.height, t.pixels.len()), (12, 12, 144));
+        // Windowed to the full range: not a flat image.
+        let (lo, hi) = t
+            .pixels
+            .iter()
+            .fold((255u8, 0u8), |(l, h), &p| (l.min(p), h.max(p)));
+        assert!(hi > lo, "{lo}..{hi}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let png = dir.path().join("g.png");
+        let img = image::GrayImage::from_fn(4, 2, |x, y| image::Luma([(x * 60 + y * 7) as u8]));
+        img.save(&png).expect("write png");
+        let back = open_image(&png).expect("decodes").to_luma8();
+        assert_eq!(back, img, "8-bit PNGs round-trip exactly");
+        assert!(thumbnail(&dir.path().join("missing.png"), 12).is_none());
+    }
 }

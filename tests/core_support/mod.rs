@@ -1,4 +1,5 @@
 //! Helpers shared by the core integration tests (parity, bad input, CLI).
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

@@ -61,9 +61,9 @@ fn best(line: &OverviewLine) -> Option<usize> {
     }
     let pick = |a: &(usize, f64), b: &(usize, f64)| a.1.total_cmp(&b.1);
     match line.direction {
-        Direction::Higher => vals.iter().max_by(|a, b| pick(a, b)).map(|v| v.0),
-        Direction::Lower => vals.iter().min_by(|a, b| pick(a, b)).map(|v| v.0),
-        Direction::Neutral => None,
+        Direction::HigherBetter => vals.iter().max_by(|a, b| pick(a, b)).map(|v| v.0),
+        Direction::LowerBetter => vals.iter().min_by(|a, b| pick(a, b)).map(|v| v.0),
+        Direction::Descriptive => None,
     }
 }
 
@@ -105,7 +105,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         }
         for d in &l.deltas {
             let (text, p, verdict) = match d {
-                None => ("-".to_string(), "-".to_string(), Verdict::Unclear),
+                None => ("-".to_string(), "-".to_string(), Verdict::NotJudged),
                 Some(d) => {
                     let v = d.value.map_or("-".into(), |v| {
                         if v.abs() >= 100.0 {

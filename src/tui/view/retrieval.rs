@@ -13,7 +13,7 @@ use ratatui_image::Image;
 use super::theme::Theme;
 use super::zeroshot::{draw_hits, query_line};
 use super::{model_columns, num, placeholder, titled_table};
-use crate::tui::app::THUMB_CELLS;
+use crate::tui::layout::THUMB_CELLS;
 use crate::tui::state::{AppState, Gallery, RetrievalMode};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
@@ -219,7 +219,7 @@ fn draw_recall(
             let v = d
                 .and_then(|d| d.value)
                 .map_or("-".into(), |v| format!("{v:+.3}"));
-            let verdict = d.map_or(crate::tui::state::Verdict::Unclear, |d| {
+            let verdict = d.map_or(crate::tui::state::Verdict::NotJudged, |d| {
                 d.verdict(l.direction)
             });
             Cell::from(Span::styled(v, Theme::verdict(verdict)))

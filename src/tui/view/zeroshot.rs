@@ -13,7 +13,7 @@ use ratatui_image::Image;
 
 use super::theme::Theme;
 use super::{model_columns, placeholder};
-use crate::tui::app::THUMB_CELLS;
+use crate::tui::layout::THUMB_CELLS;
 use crate::tui::state::{AppState, Gallery, InputMode, ModelHits, Tab, Thumbs};
 
 /// Where the opened image is drawn inside the body.

@@ -4,52 +4,21 @@ section read and made concrete (paths resolved against the config file, unset `s
 taken from `[eval]`), an external corpus CSV embedded with each model's text encoder, the run
 itself, and the [`RagRecord`] of the settings that the report's record and review state.
 
-It owns only this wiring; retrieval, generation and scoring are [`super::run_with_corpus`]'s.
+It owns only this wiring; retrieval, generation and scoring are [`crate::rag::run_with_corpus`]'s.
 */
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, load_corpus_csv};
+use crate::config::Config;
 use crate::data::Dataset;
 use crate::eval::config::EvalConfig;
-use crate::eval::summary::EvalSummary;
+use crate::eval::summary::{EvalSummary, LlmRecord, RagRecord};
 use crate::eval::{MetricRow, ModelEmbeddings};
+use crate::rag::{
+    self, ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, load_corpus_csv,
+};
 use crate::workbench::Workbench;
-
-/// The settings a RAG run used, as written to the report's record, JSON and review. Never holds
-/// the API key (only whether one is read, through `api_key_env`'s variable name).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RagRecord {
-    pub k: usize,
-    pub m: usize,
-    /// `split:<name>` (the dataset's unique reports of that split) or `csv:<path>`.
-    pub corpus: String,
-    pub query_split: String,
-    pub limit: Option<usize>,
-    pub seed: u64,
-    pub bootstrap: usize,
-    pub generators: Vec<String>,
-    /// The template file, or `built-in`.
-    pub prompt_template: String,
-    /// SHA-256 of the template text; `None` when the file is unreadable and no LLM ran.
-    pub prompt_template_sha256: Option<String>,
-    /// Endpoint settings, only when an LLM generator ran.
-    pub llm: Option<LlmRecord>,
-    pub export_dir: Option<PathBuf>,
-}
-
-/// The LLM endpoint as used (no key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LlmRecord {
-    pub url: String,
-    pub model: String,
-    pub temperature: f64,
-    pub max_tokens: u32,
-    /// Name of the environment variable the key is read from, if any.
-    pub api_key_env: Option<String>,
-}
 
 /// Definitions of the RAG rows, stated in every report that has them.
 pub fn definitions() -> Vec<(String, String)> {
@@ -62,12 +31,12 @@ pub fn definitions() -> Vec<(String, String)> {
     .collect()
 }
 
-/// `[rag]` of the workbench's config with paths made absolute against the config file's folder and
+/// `[rag]` of `config` with paths made absolute against the config file's folder and
 /// `seed` / `bootstrap` taken from `eval` where the section does not set them.
-pub fn config(wb: &Workbench, eval: &EvalConfig) -> Result<RagConfig, RagError> {
-    let raw = &wb.config.rag;
-    let mut cfg: RagConfig = wb.config.section("rag", raw)?;
-    let base = wb.config_path().parent().unwrap_or(Path::new("."));
+pub fn config(config: &Config, eval: &EvalConfig) -> Result<RagConfig, crate::config::ConfigError> {
+    let raw = &config.rag;
+    let mut cfg: RagConfig = config.section("rag", raw)?;
+    let base = config.path.parent().unwrap_or(Path::new("."));
     resolve(&mut cfg, raw, base, eval);
     Ok(cfg)
 }
@@ -99,7 +68,7 @@ pub fn record(cfg: &RagConfig, dataset: &Dataset) -> Result<RagRecord, RagError>
         None => (
             "built-in".to_owned(),
             Some(hex::encode(Sha256::digest(
-                super::prompt::DEFAULT_TEMPLATE.as_bytes(),
+                rag::prompt::DEFAULT_TEMPLATE.as_bytes(),
             ))),
         ),
         Some(p) => match std::fs::read(p) {
@@ -110,7 +79,7 @@ pub fn record(cfg: &RagConfig, dataset: &Dataset) -> Result<RagRecord, RagError>
             // The template only matters to an LLM generator.
             Err(_) if !uses_llm => (p.display().to_string(), None),
             Err(source) => {
-                return Err(super::prompt::TemplateError::Read {
+                return Err(rag::prompt::TemplateError::Read {
                     path: p.display().to_string(),
                     source,
                 }
@@ -181,22 +150,21 @@ pub fn external_corpus(
     }))
 }
 
-/// Run `[rag]` of `wb` on `dataset` with `models`' embeddings. `Ok(None)` when no generator is
-/// configured (`generators = []` turns the task off).
+/// Run the resolved `[rag]` settings `cfg` on `dataset` with `models`' embeddings. `Ok(None)` when
+/// no generator is configured (`generators = []` turns the task off).
 pub fn run_for(
     wb: &Workbench,
-    eval: &EvalConfig,
+    cfg: &RagConfig,
     dataset: &Dataset,
     models: &[ModelEmbeddings],
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<Option<(RagSummary, RagRecord)>, RagError> {
-    let cfg = config(wb, eval)?;
     if cfg.generators.is_empty() {
         return Ok(None);
     }
-    let record = record(&cfg, dataset)?;
-    let external = external_corpus(wb, &cfg, models)?;
-    let summary = super::run_with_corpus(dataset, models, external.as_ref(), &cfg, progress)?;
+    let record = record(cfg, dataset)?;
+    let external = external_corpus(wb, cfg, models)?;
+    let summary = rag::run_with_corpus(dataset, models, external.as_ref(), cfg, progress)?;
     Ok(Some((summary, record)))
 }
 

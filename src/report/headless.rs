@@ -1,0 +1,174 @@
+/*!
+The headless report run (`eclip --report FILE [--plots DIR] [--review FILE] [--json FILE]`):
+evaluate every dataset with every model that embedded it ([`crate::run`]: the suite, then the RAG
+step), print the summary table to stdout and write the requested files with the writers of this
+module's siblings.
+*/
+use std::path::PathBuf;
+
+use super::{ReportError, csv, inputs, plots, record, review, table};
+use crate::data::Dataset;
+use crate::eval::ModelEmbeddings;
+use crate::eval::summary::{EvalSummary, Progress};
+use crate::rag::RagProgress;
+use crate::run::{self, Settings, SettingsError};
+use crate::workbench::{DatasetEmbeddings, Workbench};
+
+/// What a headless report run writes (`eclip --report FILE [--plots DIR] [--review FILE] [--json FILE]`).
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
+    pub csv: Option<PathBuf>,
+    pub plots: Option<PathBuf>,
+    pub review: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    /// No progress lines on stderr.
+    pub quiet: bool,
+    /// The command line, for the record.
+    pub command: Vec<String>,
+}
+
+impl ReportRequest {
+    /// True when any report output was asked for.
+    pub fn wanted(&self) -> bool {
+        self.csv.is_some() || self.plots.is_some() || self.review.is_some() || self.json.is_some()
+    }
+}
+
+/// Why a report run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("no dataset could be evaluated: {0}")]
+    Nothing(String),
+}
+
+/// Evaluate every dataset with every model that embedded it, print the summary table to stdout and
+/// write the requested files. Returns `Ok(false)` when a model or dataset was left out.
+pub fn report(
+    wb: &Workbench,
+    settings: &Settings,
+    results: &[DatasetEmbeddings],
+    req: &ReportRequest,
+) -> Result<bool, HeadlessError> {
+    let mut ok =
+        wb.models.iter().all(|m| m.model.is_ok()) && wb.datasets.iter().all(|d| d.dataset.is_ok());
+    let mut summaries = Vec::new();
+    let mut left_out = Vec::new();
+    for ds in results {
+        for run in &ds.runs {
+            if let Err(e) = &run.result {
+                ok = false;
+                left_out.push(format!("{} on {}: {e}", run.model, ds.name));
+            }
+        }
+        let models: Vec<ModelEmbeddings> = ds.successful().into_iter().cloned().collect();
+        if models.is_empty() {
+            ok = false;
+            left_out.push(format!("{}: no model produced embeddings", ds.name));
+            continue;
+        }
+        let quiet = req.quiet;
+        let start = std::time::Instant::now();
+        let mut progress = |p: Progress| {
+            if !quiet {
+                let t = start.elapsed().as_secs_f64();
+                eprintln!(
+                    "[{t:>6.1}s] [{}/{}] {} {} {}",
+                    p.done, p.total, p.dataset, p.model, p.stage
+                );
+            }
+        };
+        let mut summary = run::evaluate(&ds.dataset, &models, &settings.eval, &mut progress);
+        if !rag_step(
+            wb,
+            settings,
+            &ds.dataset,
+            &models,
+            &mut summary,
+            quiet,
+            start,
+        ) {
+            ok = false;
+        }
+        summaries.push(summary);
+    }
+    for l in &left_out {
+        eprintln!("left out: {l}");
+    }
+    if summaries.is_empty() {
+        return Err(HeadlessError::Nothing(left_out.join("; ")));
+    }
+    for s in &summaries {
+        println!("{}", table::render(s));
+    }
+    let inputs = inputs::gather(wb, req.command.clone())?;
+    if let Some(csv_path) = &req.csv {
+        csv::write_csv_file(csv_path, &summaries)?;
+        let rec = record::write_record(csv_path, &inputs, &summaries)?;
+        eprintln!("wrote {} and {}", csv_path.display(), rec.display());
+    }
+    if let Some(json) = &req.json {
+        record::write_json_report(json, &inputs, &summaries)?;
+        eprintln!("wrote {}", json.display());
+    }
+    // A review always has its figures: beside it in <stem>_figures/ unless --plots says where.
+    let plots_dir = req.plots.clone().or_else(|| {
+        req.review.as_ref().map(|r| {
+            let stem = r
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            r.with_file_name(format!("{stem}_figures"))
+        })
+    });
+    let mut figures = Vec::new();
+    if let Some(dir) = &plots_dir {
+        figures = plots::write_plots(dir, &summaries, &inputs::provenance(wb))?;
+        eprintln!("wrote {} figures under {}", figures.len(), dir.display());
+    }
+    if let Some(path) = &req.review {
+        review::write_review(path, &inputs, &summaries, &figures)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ok)
+}
+
+/// The RAG task on one dataset, its rows and settings merged into `summary` (after
+/// [`run::evaluate`], which stays free of I/O and LLM calls). Progress goes to stderr at most every tenth
+/// of a stage. Returns false when `[rag]` was configured but could not run; the reason is printed
+/// and kept in the summary's notes, and the rest of the report is written.
+fn rag_step(
+    wb: &Workbench,
+    settings: &Settings,
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    summary: &mut EvalSummary,
+    quiet: bool,
+    start: std::time::Instant,
+) -> bool {
+    let progress = |p: &RagProgress| {
+        let every = (p.total / 10).max(1);
+        if !quiet && (p.done == p.total || p.done % every == 0) {
+            eprintln!(
+                "[{:>6.1}s] [rag {}/{}] {} {} {}",
+                start.elapsed().as_secs_f64(),
+                p.done,
+                p.total,
+                dataset.name,
+                p.model,
+                p.stage
+            );
+        }
+    };
+    match run::rag_step(wb, settings, dataset, models, summary, &progress) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("rag on {}: {e}", dataset.name);
+            summary.notes.push(format!("rag: not run: {e}"));
+            false
+        }
+    }
+}

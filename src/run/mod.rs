@@ -1,0 +1,165 @@
+/*!
+The application layer: "workbench + suite + RAG → results per dataset", shared by the two
+front ends, the headless report ([`crate::report::headless`]) and the terminal UI ([`crate::tui`]),
+which import nothing of each other.
+
+It owns
+- [`Settings`]: the `[eval]` and `[rag]` sections parsed, resolved and validated once, at start-up,
+  before any embedding, with every problem named at once ([`SettingsError`]);
+- [`evaluate`] (the suite of [`crate::eval::suite`]) and [`rag_step`] (the RAG task of
+  [`rag::run_for`] merged into the summary), so both front ends run the same steps;
+- [`rag`]: the wiring of `[rag]` to the workbench (paths, corpus CSV embedding, the settings record).
+*/
+pub mod rag;
+
+use std::path::PathBuf;
+
+use crate::config::{Config, ConfigError};
+use crate::data::Dataset;
+use crate::eval::ModelEmbeddings;
+use crate::eval::config::EvalConfig;
+use crate::eval::summary::EvalSummary;
+use crate::rag::{RagConfig, RagError, RagProgress};
+use crate::workbench::Workbench;
+
+pub use crate::eval::suite::{TASK_FAMILIES, evaluate};
+
+/// The evaluation settings of a config, resolved and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub eval: EvalConfig,
+    /// `[rag]` with paths resolved against the config file and `seed` / `bootstrap` from `[eval]`
+    /// where unset.
+    pub rag: RagConfig,
+}
+
+/// Every problem of a config's `[eval]` and `[rag]` sections.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", path.display(), problems.join("; "))]
+pub struct SettingsError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+impl Settings {
+    /// Parse and check `[eval]` and `[rag]` of `config`; all problems are reported together.
+    pub fn resolve(config: &Config) -> Result<Settings, SettingsError> {
+        let mut problems = Vec::new();
+        let mut note = |e: ConfigError| {
+            problems.push(match e {
+                ConfigError::Invalid { message, .. } => message,
+                other => other.to_string(),
+            })
+        };
+        let eval = match config.section::<EvalConfig>("eval", &config.eval) {
+            Ok(eval) => eval,
+            Err(e) => {
+                note(e);
+                EvalConfig::default()
+            }
+        };
+        let rag = match rag::config(config, &eval) {
+            Ok(rag) => Some(rag),
+            Err(e) => {
+                note(e);
+                None
+            }
+        };
+        problems.extend(eval.problems());
+        if let Some(rag) = &rag {
+            problems.extend(crate::rag::problems(rag));
+        }
+        match rag {
+            Some(rag) if problems.is_empty() => Ok(Settings { eval, rag }),
+            _ => Err(SettingsError {
+                path: config.path.clone(),
+                problems,
+            }),
+        }
+    }
+}
+
+/// The RAG task on one dataset, its rows and settings merged into `summary` (after [`evaluate`],
+/// which stays free of I/O and LLM calls). `Ok(false)` when no generator is configured.
+pub fn rag_step(
+    wb: &Workbench,
+    settings: &Settings,
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    summary: &mut EvalSummary,
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> Result<bool, RagError> {
+    match rag::run_for(wb, &settings.rag, dataset, models, progress)? {
+        Some((result, record)) => {
+            rag::merge(summary, result, record);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// An error and its sources as one line, `outer: inner: ...`, for the front ends (the binary's
+/// `error:` line, the TUI's job and query errors). A source whose text the line already holds (a
+/// message that also embeds its `{source}`) is not repeated.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chains_do_not_repeat_embedded_sources() {
+        let io = std::io::Error::other("disk full");
+        let e = ConfigError::Io {
+            path: PathBuf::from("/x.toml"),
+            source: io,
+        };
+        assert_eq!(error_chain(&e), "cannot read config /x.toml: disk full");
+        let e = RagError::UnknownGenerator("x".into());
+        assert_eq!(
+            error_chain(&e),
+            "unknown RAG generator \"x\" (use top1, centroid, llm or llm:<model>)"
+        );
+    }
+
+    fn config(text: &str) -> Config {
+        let text = format!(
+            "[[models]]\nname = \"A\"\npath = \"a\"\n[[datasets]]\npath = \"d.toml\"\n{text}"
+        );
+        Config::parse(&text, std::path::Path::new("/cfg/workbench.toml")).expect("parses")
+    }
+
+    #[test]
+    fn every_problem_of_both_sections_is_reported_at_once() {
+        let c = config(
+            "[eval]\nconfidence = 2.0\nprobe_fractions = [0.0]\n[rag]\ngenerators = [\"nope\"]\n",
+        );
+        let e = Settings::resolve(&c).expect_err("invalid");
+        assert_eq!(e.problems.len(), 3, "{:?}", e.problems);
+        assert!(e.to_string().starts_with("/cfg/workbench.toml: "), "{e}");
+        assert!(e.to_string().contains("nope"), "{e}");
+        let e = Settings::resolve(&config("[eval]\nsed = 1\n[rag]\nkk = 1\n")).expect_err("keys");
+        assert_eq!(e.problems.len(), 2, "{:?}", e.problems);
+        assert!(e.problems[0].contains("[eval]") && e.problems[1].contains("[rag]"));
+    }
+
+    #[test]
+    fn a_valid_config_resolves_rag_against_eval() {
+        let s = Settings::resolve(&config("[eval]\nseed = 7\n[rag]\nexport_dir = \"x\"\n"))
+            .expect("valid");
+        assert_eq!(s.rag.seed, 7);
+        assert_eq!(s.rag.export_dir, Some(PathBuf::from("/cfg/x")));
+    }
+}

@@ -1,0 +1,98 @@
+/*!
+The messages of the TUI: [`Event`]s into [`crate::tui::App::handle`] (keys, mouse, job progress,
+job [`Update`]s, query replies), the [`Action`]s it hands back to the run loop, and the query
+types of the live-query thread. Their own module, so that the worker threads and the views need not
+import the app.
+*/
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use image::DynamicImage;
+
+use super::state::{Gallery, HeaderInfo, ModelHits, PlotData, RagView, Tab, Thumb};
+use crate::eval::MetricRow;
+
+/// Everything that can happen to the app.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    JobQueued { job: String },
+    Progress { job: String, done: u64, total: u64 },
+    JobFinished { job: String, error: Option<String> },
+    Update(Update),
+    Reply(QueryReply),
+    Exported(Result<PathBuf, String>),
+}
+
+/// A side effect for the run loop.
+#[derive(Debug, Clone)]
+pub enum Action {
+    None,
+    Quit,
+    Query(QueryRequest),
+    /// Hand the gallery to the query thread.
+    ShareGallery(Arc<Gallery>),
+    Export(Tab),
+}
+
+/// A result a job publishes for the UI.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Header facts learnt while loading (the execution provider actually used, cache state).
+    Header(HeaderInfo),
+    /// The split the live queries search, with thumbnails per item (`None` where unreadable).
+    Gallery(Arc<Gallery>, Vec<Option<Thumb>>),
+    /// Finished metric rows; a row replaces an earlier one with the same (dataset, model, task,
+    /// setting, metric), any other is appended.
+    Metrics(Vec<MetricRow>),
+    /// One task family of a running evaluation finished: its rows (merged as for
+    /// [`Update::Metrics`], so the final summary replaces them) and the families still running.
+    FamilyDone {
+        rows: Vec<MetricRow>,
+        running: Vec<String>,
+    },
+    /// Plot data of the Probe and Geometry tabs.
+    Plots(PlotData),
+    Rag(RagView),
+}
+
+/// What a live query asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryKind {
+    /// Typed text → top-k gallery images per model.
+    PromptToImages(String),
+    /// A zero-shot class embedding → top-k gallery images per model.
+    ClassToImages(usize),
+    /// A gallery image → top-k gallery reports per model.
+    ImageToTexts(usize),
+    /// A gallery image → class probabilities per model, plus pixels (and heatmap overlay).
+    Open(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRequest {
+    pub id: u64,
+    pub kind: QueryKind,
+    pub k: usize,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone)]
+pub enum QueryAnswer {
+    Hits(Vec<ModelHits>),
+    Opened {
+        item: usize,
+        probs: Vec<Vec<f32>>,
+        image: Option<DynamicImage>,
+        overlay: Option<DynamicImage>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct QueryReply {
+    pub id: u64,
+    pub result: Result<QueryAnswer, String>,
+}
