@@ -9,6 +9,7 @@ same numbers.
 pub mod classify;
 pub mod config;
 pub mod geometry;
+pub mod inference;
 pub mod probe;
 pub mod retrieval;
 pub mod stats;
