@@ -22,8 +22,8 @@ interval here and a [`super::stats::Delta`] computed with the same [`super::stat
 see the very same resamples.
 */
 pub mod bca;
-//TMP pub mod calibration;
-//TMP pub mod delong;
+pub mod calibration;
+pub mod delong;
 pub mod min_n;
 pub mod multiplicity;
 //TMP pub mod probe;
