@@ -21,6 +21,7 @@ Fallback, in this order (the method used is recorded in [`IntervalMethod`]):
    more than `1 - α` of the resamples lie on one side of θ̂, and for the percentile interval of a
    biased statistic: issue 12's gap-shift CI [0.1417, 0.1572] around +0.1576), the violated bound is
    moved to the estimate and [`BootstrapInterval::widened`] is set, so the report can say so.
+
 All resamples equal to the estimate is not a special case: `z0 = 0` and the interval is `[θ̂, θ̂]`.
 */
 use rayon::prelude::*;

@@ -183,12 +183,12 @@ impl CalibrationItems {
                     message: format!("item {index}, class {j}: {} is not in [0, 1]", row[j]),
                 });
             }
-            let (argmax, conf) = row
-                .iter()
-                .enumerate()
-                .fold((0, f64::NEG_INFINITY), |best, (k, &p)| {
-                    if p > best.1 { (k, p) } else { best }
-                });
+            let (argmax, conf) =
+                row.iter()
+                    .enumerate()
+                    .fold((0, f64::NEG_INFINITY), |best, (k, &p)| {
+                        if p > best.1 { (k, p) } else { best }
+                    });
             items.confidence.push(conf);
             items.correct.push(argmax == label);
             items.squared_error.push(

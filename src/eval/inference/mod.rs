@@ -26,9 +26,9 @@ pub mod calibration;
 pub mod delong;
 pub mod min_n;
 pub mod multiplicity;
-//TMP pub mod probe;
+pub mod probe;
 pub mod pvalue;
-//TMP pub mod replicates;
+pub mod replicates;
 
 /// Why an inference function could not compute its result from the inputs it was given.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
