@@ -1,8 +1,9 @@
 /*!
 Bootstrap intervals that never exclude their estimate: BCa, with a documented fallback.
 
-Definitions (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, §14.3 and eq. 14.15; the
-same as `scipy.stats.bootstrap(method='BCa')`, scipy/stats/_resampling.py `_bca_interval`):
+Definitions (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, §14.3, the section
+scipy cites; the same as `scipy.stats.bootstrap(method='BCa')`, scipy/stats/_resampling.py
+`_bca_interval`):
 - bias correction `z0 = Φ⁻¹((#{θ*_b < θ̂} + #{θ*_b <= θ̂}) / (2B))` over the `B` finite resamples
   (ties count one half, as scipy's `_percentile_of_score`);
 - acceleration from the jackknife values `θ_(i)` (leave item `i` out), `θ_(·)` their mean:

@@ -7,7 +7,7 @@ Calibration of zero-shot class probabilities.
   `src/model/spec.rs` and `onnx-export/src/eclip_model/clip.py`). Using 100 instead of the model's
   ~14.3 saturates every probability to 0 or 1 (issue 12).
 - Expected calibration error (top-label; Guo et al., "On calibration of modern neural networks",
-  ICML 2017, eq. 3): confidence `c_i = max_k p_ik`, prediction `argmax_k p_ik` (first maximum, as
+  ICML 2017, §2): confidence `c_i = max_k p_ik`, prediction `argmax_k p_ik` (first maximum, as
   numpy), correct `o_i = [argmax = y_i]`; 15 equal-width bins with numpy's `linspace(0, 1, 16)` edges,
   item `i` in bin `b` when `e_b < c_i <= e_{b+1}` (bin 0 also holds `c = 0`), which is sklearn's
   `np.searchsorted(bins[1:-1], p)` in `sklearn/calibration.py::calibration_curve`;
@@ -48,7 +48,7 @@ pub fn softmax_scaled<A: Copy + Into<f64>>(
             return Err(InferenceError::NonFinite {
                 what: "similarity",
                 index: i * similarities.ncols() + j,
-                value: row[j],
+                value: similarities[[i, j]].into(),
             });
         }
         let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);

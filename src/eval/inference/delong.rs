@@ -5,7 +5,7 @@ AUROC and its variance follow DeLong, DeLong & Clarke-Pearson, "Comparing the ar
 correlated receiver operating characteristic curves: a nonparametric approach", Biometrics 44 (1988),
 computed with the midrank algorithm of Sun & Xu, "Fast implementation of DeLong's algorithm for
 comparing the areas under correlated receiver operating characteristic curves", IEEE Signal
-Processing Letters 21 (2014), §III, which gives the same numbers in O((m + n) log(m + n)):
+Processing Letters 21 (2014), which gives the same numbers in O((m + n) log(m + n)):
 
 - with `m` positives `X` and `n` negatives `Y`, midranks (ties share the mean rank) `T_X` within the
   positives, `T_Y` within the negatives, `T_Z` within all `m + n` scores;

@@ -4,10 +4,11 @@ verdict, whatever its p-value (issue 12: a 3-item dataset got verdicts with p = 
 bootstrap over 3 items has only 10 distinct resamples and says nothing about a population).
 
 Rule ([`MinimumN::DEFAULT`]): at least 30 evaluation items, and for a per-class metric (per-class
-AUROC, per-class F1, ...) at least 10 positives of that class. The thresholds are conventions, not
-theorems: 30 is the usual floor for normal-approximation and bootstrap intervals of a mean (e.g.
-Efron & Tibshirani 1993 §13), 10 positives the usual floor for a per-class ranking metric
-(ten events per class; cf. Hanley & McNeil 1982 on the variance of the AUC with few positives).
+AUROC, per-class F1, ...) at least 10 positives of that class, as issue 12 asks. The thresholds are
+conventions, not theorems: 30 is the common rule of thumb below which normal-approximation and
+bootstrap intervals of a mean are unreliable, and with `m < 10` positives a per-class AUROC can
+move by up to `1/m > 0.1` when a single positive is re-ranked (Hanley & McNeil, Radiology 143,
+1982, show how its standard error grows as positives become few).
 They are fields, so a caller can state other ones, and every outcome says which were used.
 */
 use serde::{Deserialize, Serialize};

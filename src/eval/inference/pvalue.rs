@@ -3,20 +3,21 @@ Bootstrap p-values with their Monte Carlo error, and how they are shown.
 
 The p-value is the one of [`crate::eval::stats::two_sided_p`] (one definition in the crate):
 `p = min(1, 2 * min((#{d* <= 0} + 1) / (B + 1), (#{d* >= 0} + 1) / (B + 1)))` over the `B` finite
-resampled deltas `d*` (Davison & Hinkley 1997, §4.4, eq. 4.11 with the "+1" correction; the factor
-2 makes it two-sided).
+resampled deltas `d*` (the `(1 + #)/(B + 1)` Monte Carlo p-value of Davison & Hinkley 1997,
+*Bootstrap Methods and their Application*, ch. 4; the factor 2 makes it two-sided).
 
 Its Monte Carlo standard error is the binomial one, `sqrt(p (1 - p) / B)`: the p-value is a
 proportion estimated from `B` resamples, so a second run with another seed moves it by about this
-much (Davison & Hinkley 1997, §4.2.5). A verdict whose p is within a couple of MC SEs of the
-threshold is not settled by the data at hand but by the seed: e.g. issue 12's R@10 p 0.056 vs 0.020
-for B = 1000 vs 200.
+much. A verdict whose p is within a couple of MC SEs of the
+threshold is decided by the Monte Carlo noise, not by the data: issue 12's R@10 p was 0.056 with
+B = 1000 and 0.020 with B = 200 (MC SE 0.007 and 0.010); 0.05 lay within one MC SE of the first.
 
 Display rule: when no resample falls on the other side of zero (`crossings == 0`), the estimate of
 the tail proportion is 0/B and all that is known is that it is below the resolution 1/B; the value is
-then shown as `< 1/B` (e.g. `< 0.001` for B = 1000) instead of a number that looks exact. The numeric
-[`BootstrapPValue::p`] stays the conservative `2 / (B + 1)` so that multiplicity adjustments
-([`super::multiplicity`]) receive a number. Formatting happens at the edge, through `Display`.
+then shown as `< 1/B` (e.g. `< 0.001` for B = 1000, `< 0.0033` for B = 300) instead of a number
+that looks exact. The numeric [`BootstrapPValue::p`] stays the conservative `2 / (B + 1)` so that
+multiplicity adjustments ([`super::multiplicity`]) receive a number. Formatting happens at the
+edge, through `Display`.
 */
 use std::fmt;
 
@@ -84,7 +85,11 @@ pub fn format_p(p: f64) -> String {
 impl fmt::Display for BootstrapPValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.below_resolution() {
-            write!(f, "< {}", format_p(self.resolution()))
+            // 1/B exactly when it is short (0.001, 0.005), else two significant digits.
+            let r = self.resolution();
+            let exact = r.to_string();
+            let shown = if exact.len() <= 8 { exact } else { format_p(r) };
+            write!(f, "< {shown}")
         } else {
             f.write_str(&format_p(self.p))
         }
@@ -114,11 +119,16 @@ mod tests {
         let p = BootstrapPValue::from_deltas(&d).unwrap();
         assert!(p.below_resolution());
         assert!((p.p - 2.0 / 1001.0).abs() < 1e-15);
-        assert_eq!(p.to_string(), "< 0.0010");
+        assert_eq!(p.to_string(), "< 0.001");
         let d200: Vec<f64> = vec![-1.0; 200];
         assert_eq!(
             BootstrapPValue::from_deltas(&d200).unwrap().to_string(),
-            "< 0.0050"
+            "< 0.005"
+        );
+        let d300: Vec<f64> = vec![1.0; 300];
+        assert_eq!(
+            BootstrapPValue::from_deltas(&d300).unwrap().to_string(),
+            "< 0.0033"
         );
     }
 

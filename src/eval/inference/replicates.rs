@@ -6,7 +6,7 @@ items; the statistic of replicate `r` on items `idx` is `stat(r, idx)`.
 
 - Group estimate: `mean_r stat(r, 0..n)`; between-replicate SD: the sample SD (ddof 1) of the
   `stat(r, 0..n)` ([`crate::eval::stats::mean_sd`]), undefined (`None`) for one replicate.
-- Two-level bootstrap (Davison & Hinkley 1997, §3.8, "multistage sampling": resample the first
+- Two-level bootstrap (Davison & Hinkley 1997, ch. 3, hierarchical data: resample the first
   stage, then the second): round `b` draws `R` replicate indices with replacement and one item
   resample, and its value is the mean over the drawn replicates of `stat(r, items)`. The item
   resample is *shared* by the replicates of a round because every replicate was evaluated on the
