@@ -14,6 +14,7 @@ the registry of metric names, directions and the verdict rule (`metrics`); the o
 pub mod classify;
 pub mod config;
 pub mod geometry;
+pub mod inference;
 pub mod metrics;
 pub mod probe;
 pub mod retrieval;

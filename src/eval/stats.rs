@@ -98,8 +98,9 @@ fn percentile_interval(mut values: Vec<f64>, confidence: f64) -> (f64, f64) {
     )
 }
 
-/// Resampled statistics, one per resample, computed in parallel but deterministic.
-fn resampled<T: Send, F: Fn(&[usize]) -> T + Sync>(
+/// Resampled statistics, one per resample, computed in parallel but deterministic (also used by
+/// `eval::inference` so that its intervals see the same resamples).
+pub(crate) fn resampled<T: Send, F: Fn(&[usize]) -> T + Sync>(
     n: usize,
     cfg: &BootstrapConfig,
     f: F,
