@@ -157,6 +157,11 @@ pub enum RagError {
     UnknownGenerator(String),
     #[error(transparent)]
     Template(#[from] prompt::TemplateError),
+    #[error("dataset {dataset}: {source} (fix [labeler] in its dataset.toml)")]
+    Labeler {
+        dataset: String,
+        source: labeler::LabelerError,
+    },
     #[error("corpus CSV {path}: {reason}")]
     Corpus { path: String, reason: String },
     #[error(transparent)]
