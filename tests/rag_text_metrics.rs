@@ -22,6 +22,15 @@ fn refs() -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// A JSON array of strings.
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().expect("string").to_owned())
+        .collect()
+}
+
 /// Relative-or-absolute closeness (sentence BLEU without bigram matches is ~1e-155).
 fn close(got: f64, want: f64) -> bool {
     (got - want).abs() <= 1e-12 * want.abs().max(1e-300)
@@ -34,13 +43,7 @@ fn sentence_bleu_and_meteor_match_nltk() {
     let corpora = refs["corpora"].as_object().expect("corpora object");
     let mut tiny = 0;
     for (name, c) in corpora {
-        let strs = |k: &str| -> Vec<String> {
-            c[k].as_array()
-                .expect("array")
-                .iter()
-                .map(|v| v.as_str().expect("string").to_owned())
-                .collect()
-        };
+        let strs = |k: &str| strings(&c[k]);
         let (hyps, refs_) = (strs("hypotheses"), strs("references"));
         for (key, f) in [
             (
@@ -92,13 +95,7 @@ fn bleu_and_rouge_match_sacrebleu_and_rouge_score() {
     let corpora = refs["corpora"].as_object().expect("corpora object");
     assert!(corpora.len() >= 6);
     for (name, c) in corpora {
-        let strs = |k: &str| -> Vec<String> {
-            c[k].as_array()
-                .expect("array")
-                .iter()
-                .map(|v| v.as_str().expect("string").to_owned())
-                .collect()
-        };
+        let strs = |k: &str| strings(&c[k]);
         let hyps = strs("hypotheses");
         let refs_ = strs("references");
         let h: Vec<&str> = hyps.iter().map(String::as_str).collect();
