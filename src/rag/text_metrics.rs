@@ -7,7 +7,7 @@ segment, brevity penalty on the summed lengths); ROUGE-L is Google's `rouge-scor
 stemming (lower-case, runs of non-`[a-z0-9]` characters are separators). `tests/rag_text_metrics.rs`
 checks both against values from those packages (`onnx-export/scripts/make_text_metric_refs.py`).
 
-Next to them, the per-report scores the eCLIP authors average (`eclip/utils/eval_metrics.py`,
+Next to them, the per-report scores the eCLIP authors average (`eclip/utils/eval_metrics.py:25` and `:52`,
 ykumards/eCLIP @e539dd0: `sentence_bleu([word_tokenize(ref)], word_tokenize(cand), weights=(0.5, 0.5))`
 averaged over reports, and NLTK's `meteor_score`): [`sentence_bleu`] is NLTK 3.10's `sentence_bleu`
 with no smoothing, and [`meteor`] NLTK's `single_meteor_score` without the WordNet synonym stage (see
