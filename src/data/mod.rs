@@ -85,7 +85,7 @@ pub enum BuiltinRules {
     None,
 }
 
-/// The `[labeler]` table of `dataset.toml` (docs/formats.md §1.3): what the RAG report labeler looks
+/// The `[labeler]` table of `dataset.toml` (docs/formats.md §1.4): what the RAG report labeler looks
 /// for, per label. Plain data; `rag::labeler::Labeler::from_spec` compiles it (the loader has already
 /// checked that it compiles and names only dataset labels).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

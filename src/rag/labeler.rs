@@ -16,7 +16,7 @@ clinical-efficacy F1 compares. The rules are NegEx-style and deliberately small:
 - "pericardial effusion" is not a pleural effusion.
 
 The rules come from the dataset ([`Labeler::from_spec`], `dataset.toml` `[labeler]`, docs/formats.md
-§1.3): per label, phrases or patterns, extra negation cues and words that must not precede a mention.
+§1.4): per label, phrases or patterns, extra negation cues and words that must not precede a mention.
 Without a `[labeler]` table the demo's rules below serve the demo's labels. A label with no rule is
 [`LabelOutcome::NotScored`], never a 0 or a 1. The derived "no finding" label (`no_finding` with the
 demo rules) has no phrases of its own: it is positive when no other label is, and it is scored only
