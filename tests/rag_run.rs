@@ -78,6 +78,7 @@ fn dataset(n_train: usize, n_test: usize) -> Dataset {
         rows,
         prompts: Vec::new(),
         skipped: Vec::new(),
+        labeler: Default::default(),
     }
 }
 
@@ -352,4 +353,39 @@ fn external_text_corpus_from_iu_xray_csv() {
     let missing = rag::load_corpus_csv(std::path::Path::new("/nonexistent/iu.csv"))
         .expect_err("missing file");
     assert!(missing.to_string().contains("/nonexistent/iu.csv"));
+}
+
+/// Issue 15: labels the labeler has no rules for are not scored, so the label F1 is undefined, never
+/// 1.0 (it used to be 1.0 for every report because `no_finding` was always positive).
+#[test]
+fn labels_without_rules_leave_label_f1_undefined() {
+    let mut ds = dataset(120, 30);
+    let models = [model(&ds, "A", false)];
+    ds.labels = ["covid19", "no_finding"].map(str::to_owned).to_vec();
+    for r in &mut ds.rows {
+        r.labels = vec![0, 1];
+    }
+    let cfg = RagConfig {
+        bootstrap: 50,
+        generators: vec!["top1".into()],
+        ..RagConfig::default()
+    };
+    let s = rag::run(&ds, &models, &cfg, &|_| {}).expect("runs");
+    for metric in ["label_f1_micro", "label_f1_macro"] {
+        let r = find(&s.rows, "A", "top1", metric);
+        assert_eq!(r.value, None, "{r:?}");
+    }
+    assert!(find(&s.rows, "A", "top1", "bleu2").value.is_some());
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("not scored") && n.contains("covid19") && n.contains("no_finding")),
+        "{:?}",
+        s.notes
+    );
+    // With rules for covid19 (from [labeler]), both labels are scored.
+    ds.labeler = toml::from_str("[labels.covid19]\nphrases = [\"pneumothorax\"]").expect("spec");
+    let s = rag::run(&ds, &models, &cfg, &|_| {}).expect("runs");
+    assert!(find(&s.rows, "A", "top1", "label_f1_micro").value.is_some());
+    assert!(!s.notes.iter().any(|n| n.contains("not scored")));
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{ClassPrompts, Dataset, Row, SkippedRow, SplitRoles};
+use super::{ClassPrompts, Dataset, LabelerSpec, Row, SkippedRow, SplitRoles};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,6 +40,8 @@ struct DatasetToml {
     labels: Vec<String>,
     zeroshot_classes: Vec<String>,
     splits: SplitsToml,
+    #[serde(default)]
+    labeler: LabelerSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +95,7 @@ impl Dataset {
                 ));
             }
         }
+        check_labeler(&path, &meta.labeler, &meta.labels)?;
         let manifest = root.join(&meta.manifest);
         let prompts_path = root.join(&meta.prompts);
         let prompts = load_prompts(&prompts_path, &meta.zeroshot_classes)?;
@@ -112,6 +115,7 @@ impl Dataset {
             rows,
             prompts,
             skipped,
+            labeler: meta.labeler,
         })
     }
 
@@ -135,6 +139,50 @@ impl Dataset {
         }
         names
     }
+}
+
+/// `[labeler]` names only dataset labels, gives each rule something to match, and its patterns
+/// compile; errors name the key.
+fn check_labeler(path: &Path, spec: &LabelerSpec, labels: &[String]) -> Result<(), DataError> {
+    let no_finding = spec.no_finding_label();
+    if let Some(l) = no_finding
+        && spec.no_finding.is_some()
+        && !labels.iter().any(|x| x == l)
+    {
+        return Err(invalid(
+            path,
+            format!("[labeler] no_finding = {l:?} is not one of labels {labels:?}"),
+        ));
+    }
+    for (label, rule) in &spec.labels {
+        let key = format!("[labeler.labels.{label}]");
+        if !labels.contains(label) {
+            return Err(invalid(
+                path,
+                format!("{key}: {label:?} is not one of labels {labels:?}"),
+            ));
+        }
+        if Some(label.as_str()) == no_finding {
+            return Err(invalid(
+                path,
+                format!(
+                    "{key}: {label:?} is the derived no_finding label (positive when no other label is); give it no rules, or set [labeler] no_finding = \"\""
+                ),
+            ));
+        }
+        if rule.phrases.iter().all(|p| p.trim().is_empty()) && rule.patterns.is_empty() {
+            return Err(invalid(
+                path,
+                format!("{key}: needs at least one of phrases or patterns"),
+            ));
+        }
+        for p in &rule.patterns {
+            if let Err(e) = regex::Regex::new(p) {
+                return Err(invalid(path, format!("{key} patterns: {p:?}: {e}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn load_prompts(path: &Path, classes: &[String]) -> Result<Vec<ClassPrompts>, DataError> {
@@ -348,5 +396,44 @@ mod tests {
             err.contains("\"nodule\"") && err.contains("manifest.csv"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn labeler_table_loads_and_bad_rules_name_the_key() {
+        let d = tempfile::tempdir().unwrap();
+        let path = write_dataset(
+            d.path(),
+            b"image,report,split,edema,nodule
+",
+        );
+        let base = std::fs::read_to_string(&path).unwrap();
+        let ds = Dataset::load(&path).unwrap();
+        assert_eq!(ds.labeler, LabelerSpec::default());
+        let with = |extra: &str| {
+            std::fs::write(&path, format!("{base}{extra}")).unwrap();
+            Dataset::load(&path)
+        };
+        let ds = with("[labeler]\nbuiltin = \"none\"\n[labeler.labels.nodule]\nphrases = [\"nodule\", \"mass\"]\n").unwrap();
+        assert_eq!(ds.labeler.builtin, super::super::BuiltinRules::None);
+        assert_eq!(ds.labeler.labels["nodule"].phrases, ["nodule", "mass"]);
+        for (extra, want) in [
+            (
+                "[labeler.labels.atelectasis]\nphrases = [\"x\"]\n",
+                "[labeler.labels.atelectasis]",
+            ),
+            ("[labeler.labels.nodule]\npatterns = [\"(\"]\n", "patterns"),
+            (
+                "[labeler.labels.nodule]\nnegation_cues = [\"no\"]\n",
+                "phrases or patterns",
+            ),
+            ("[labeler]\nno_finding = \"normal\"\n", "no_finding"),
+            ("[labeler.labels.nodule]\nphrase = [\"x\"]\n", "phrase"),
+        ] {
+            let e = with(extra).unwrap_err().to_string();
+            assert!(
+                e.contains(want) && e.contains("dataset.toml"),
+                "{extra}: {e}"
+            );
+        }
     }
 }

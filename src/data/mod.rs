@@ -5,7 +5,10 @@ This module owns reading them into plain structs. Rows that cannot be used (miss
 value) are not fatal: they are set aside in [`Dataset::skipped`] with the file and line that caused
 them, so a run goes on with what it can do and says what it left out.
 */
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use serde::Deserialize;
 
 mod load;
 
@@ -65,6 +68,73 @@ pub struct Dataset {
     pub rows: Vec<Row>,
     pub prompts: Vec<ClassPrompts>,
     pub skipped: Vec<SkippedRow>,
+    /// The report labeler's rules (`[labeler]`; the built-in demo rules when the table is absent).
+    pub labeler: LabelerSpec,
+}
+
+/// Which built-in labeler rules a dataset starts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuiltinRules {
+    /// The demo's rules for the demo's labels (`cardiomegaly`, `pleural_effusion`, `pneumothorax`,
+    /// `nodule`, `consolidation`, `edema`) where the dataset has them, and `no_finding` as the
+    /// derived label.
+    #[default]
+    Demo,
+    /// No built-in rules: only the labels under `[labeler.labels]` are scored.
+    None,
+}
+
+/// The `[labeler]` table of `dataset.toml` (docs/formats.md §1.4): what the RAG report labeler looks
+/// for, per label. Plain data; `rag::labeler::Labeler::from_spec` compiles it (the loader has already
+/// checked that it compiles and names only dataset labels).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelerSpec {
+    #[serde(default)]
+    pub builtin: BuiltinRules,
+    /// The label that is positive when no other label is (`""` for none). Default: `no_finding`
+    /// with `builtin = "demo"`, none with `builtin = "none"`. It is scored only when every other
+    /// dataset label has rules, since otherwise "nothing else is present" cannot be known.
+    #[serde(default)]
+    pub no_finding: Option<String>,
+    /// Rules per label; a label here replaces its built-in rule.
+    #[serde(default)]
+    pub labels: BTreeMap<String, LabelRuleSpec>,
+}
+
+impl LabelerSpec {
+    /// The derived "no finding" label, if any (see [`LabelerSpec::no_finding`]).
+    pub fn no_finding_label(&self) -> Option<&str> {
+        match (&self.no_finding, self.builtin) {
+            (Some(l), _) if l.is_empty() => None,
+            (Some(l), _) => Some(l),
+            (None, BuiltinRules::Demo) => Some("no_finding"),
+            (None, BuiltinRules::None) => None,
+        }
+    }
+}
+
+/// One label's rules in `[labeler.labels.NAME]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelRuleSpec {
+    /// Literal phrases (case-insensitive, whole words, any run of whitespace between words).
+    #[serde(default)]
+    pub phrases: Vec<String>,
+    /// Regular expressions (Rust `regex` syntax, matched on the lower-cased report).
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Extra negation cues before a mention (added to the built-in NegEx-style cues).
+    #[serde(default)]
+    pub negation_cues: Vec<String>,
+    /// Extra negation cues after a mention in its clause (added to the built-in post-cues).
+    #[serde(default)]
+    pub post_negation_cues: Vec<String>,
+    /// A mention directly preceded by one of these words is not a mention ("pericardial" before
+    /// "effusion").
+    #[serde(default)]
+    pub not_after: Vec<String>,
 }
 
 /// A model, dataset or setting name as a file-name part: ASCII letters, digits, `-` and `_`, the rest `_`.

@@ -2,12 +2,15 @@
 Cross-modal retrieval: the rank of each query's paired item among all candidates, and the recall,
 median-rank and MRR summaries of those ranks.
 
-Definitions (open_clip's, recorded in every report):
+Definitions (open_clip's except the default median rank, recorded in every report):
 - scores are dot products of L2-normalised embeddings (cosine similarity);
 - rank (0-based) of the paired candidate `p` of a query = `#{j : s_j > s_p} + #{j < p : s_j = s_p}`:
   ties are broken by candidate index, never in the model's favour by accident;
 - `r@k` = fraction of queries with rank < k (so with fewer than k candidates every query is a hit);
-- `median_rank` is 1-based (numpy median of `rank + 1`), `mrr` = mean of `1 / (rank + 1)`.
+- `median_rank` is, by default, the median of the 1-based ranks (numpy median of `rank + 1`: a half
+  for an even count where the middle ranks differ); open_clip's own convention, floor(median of the
+  0-based ranks) + 1, is [`MedianRankConvention::OpenClipFloor`] (see there for the source);
+- `mrr` = mean of `1 / (rank + 1)`.
 
 Image→text and text→image ranks come from one pass over blocks of the similarity matrix: a block of
 `chunk` query rows against all `N` candidates is scored with one matrix product, each row's rank is
@@ -170,22 +173,86 @@ pub fn mrr(ranks: &[usize], idx: Option<&[usize]>) -> f64 {
     super::stats::mean_over_items(ranks.len(), idx, |i| 1.0 / (ranks[i] + 1) as f64)
 }
 
+/// How a median rank is turned into one number. The two conventions differ by 0.5 exactly when the
+/// median of the 0-based ranks falls halfway between two integers (an even count whose two middle
+/// ranks differ by an odd number); otherwise they agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MedianRankConvention {
+    /// "median of 1-based ranks": numpy `np.median(rank + 1)` (mean of the two middle values for an
+    /// even count). The workbench's default.
+    #[default]
+    MedianOfOneBased,
+    /// "floor(median of 0-based ranks) + 1": open_clip's `np.floor(np.median(ranks)) + 1`, an integer
+    /// (open_clip @89fb801 `src/open_clip_train/metrics.py` line 174, in `_add_rank_metrics`; older
+    /// releases have the same line in `src/open_clip_train/train.py` `get_clip_metrics`).
+    OpenClipFloor,
+}
+
+impl MedianRankConvention {
+    /// Both conventions, default first.
+    pub const ALL: [MedianRankConvention; 2] = [
+        MedianRankConvention::MedianOfOneBased,
+        MedianRankConvention::OpenClipFloor,
+    ];
+
+    /// The name a report records (also the serde spelling).
+    pub fn name(self) -> &'static str {
+        match self {
+            MedianRankConvention::MedianOfOneBased => "median-of-one-based",
+            MedianRankConvention::OpenClipFloor => "open-clip-floor",
+        }
+    }
+
+    /// The definition in words, for a report's definitions.
+    pub fn definition(self) -> &'static str {
+        match self {
+            MedianRankConvention::MedianOfOneBased => {
+                "median of 1-based ranks (numpy median of rank + 1; halves possible)"
+            }
+            MedianRankConvention::OpenClipFloor => {
+                "open_clip: floor(median of 0-based ranks) + 1 (an integer)"
+            }
+        }
+    }
+
+    /// The convention named `name` (as [`MedianRankConvention::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 /// Median of the 1-based ranks (mean of the two middle values for an even count). NaN for none.
+/// The workbench's default convention; [`median_rank_with`] takes the convention as a parameter.
 pub fn median_rank(ranks: &[usize], idx: Option<&[usize]>) -> f64 {
+    median_rank_with(ranks, idx, MedianRankConvention::MedianOfOneBased)
+}
+
+/// Median rank of the (resampled) 0-based `ranks` under `convention`. NaN for no queries.
+pub fn median_rank_with(
+    ranks: &[usize],
+    idx: Option<&[usize]>,
+    convention: MedianRankConvention,
+) -> f64 {
     let mut v: Vec<usize> = match idx {
-        Some(idx) => idx.iter().map(|&i| ranks[i] + 1).collect(),
-        None => ranks.iter().map(|r| r + 1).collect(),
+        Some(idx) => idx.iter().map(|&i| ranks[i]).collect(),
+        None => ranks.to_vec(),
     };
     if v.is_empty() {
         return f64::NAN;
     }
     let mid = v.len() / 2;
     let (_, &mut hi, _) = v.select_nth_unstable(mid);
-    if v.len() % 2 == 1 {
+    // Median of the 0-based ranks, as numpy computes it.
+    let median0 = if v.len() % 2 == 1 {
         hi as f64
     } else {
         let lo = *v[..mid].iter().max().unwrap_or(&hi);
         (lo + hi) as f64 / 2.0
+    };
+    match convention {
+        MedianRankConvention::MedianOfOneBased => median0 + 1.0,
+        MedianRankConvention::OpenClipFloor => median0.floor() + 1.0,
     }
 }
 
@@ -216,6 +283,41 @@ mod tests {
         assert_eq!(median_rank(&ranks, None), 1.5);
         assert!((mrr(&ranks, None) - 0.75).abs() < 1e-12);
         assert!(recall_at(&[], 1, None).is_nan());
+    }
+
+    #[test]
+    fn median_rank_conventions_match_numpy() {
+        // 0-based ranks, then np.median(r + 1) and np.floor(np.median(r)) + 1 (numpy 2.4.6, venv):
+        // .venv/bin/python -c "import numpy as np; a = np.array(R); print(np.median(a + 1), np.floor(np.median(a)) + 1)"
+        let cases: &[(&[usize], f64, f64)] = &[
+            (&[0, 1], 1.5, 1.0),
+            (&[3, 0, 2, 7], 3.5, 3.0),
+            (&[5], 6.0, 6.0),
+            (&[0, 0, 1, 4, 9, 2], 2.5, 2.0),
+            (&[2, 2, 3, 3], 3.5, 3.0),
+        ];
+        for &(r, ours, open_clip) in cases {
+            assert_eq!(median_rank(r, None), ours, "{r:?}");
+            assert_eq!(
+                median_rank_with(r, None, MedianRankConvention::MedianOfOneBased),
+                ours
+            );
+            assert_eq!(
+                median_rank_with(r, None, MedianRankConvention::OpenClipFloor),
+                open_clip,
+                "{r:?}"
+            );
+        }
+        // Resampled indices are honoured (items 1, 3, 3 → ranks 0, 7, 7).
+        let r = [3, 0, 2, 7];
+        assert_eq!(
+            median_rank_with(&r, Some(&[1, 3, 3]), MedianRankConvention::OpenClipFloor),
+            8.0
+        );
+        assert!(median_rank_with(&[], None, MedianRankConvention::OpenClipFloor).is_nan());
+        for c in MedianRankConvention::ALL {
+            assert_eq!(MedianRankConvention::from_name(c.name()), Some(c));
+        }
     }
 
     #[test]

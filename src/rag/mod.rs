@@ -10,7 +10,8 @@ results the TUI shows. Pieces, each pure where it can be:
 - [`select`]: top `k·m` corpus reports by cosine → KMeans → `k` snippets;
 - generators: `top1` (the best-ranked report), `centroid` (the snippet nearest the snippets'
   centroid), and `llm` / `llm:<model>` through [`llm`] with the [`prompt`] template;
-- [`text_metrics`]: corpus BLEU-2/4 and ROUGE-L; [`labeler`]: negation-aware findings and label F1;
+- [`text_metrics`]: corpus BLEU-2/4, ROUGE-L, NLTK-style sentence BLEU and METEOR (stems from
+  [`porter`]); [`labeler`]: negation-aware findings and label F1 from the dataset's rules;
 - [`export`]: CXR-Report-Metric CSVs.
 
 Confidence intervals and paired `B - A` deltas use `eval::stats` (resampling queries; corpus BLEU is
@@ -21,6 +22,7 @@ pub mod export;
 pub mod labeler;
 pub mod llm;
 mod pipeline;
+pub mod porter;
 pub mod prompt;
 mod score;
 pub mod select;
@@ -155,6 +157,11 @@ pub enum RagError {
     UnknownGenerator(String),
     #[error(transparent)]
     Template(#[from] prompt::TemplateError),
+    #[error("dataset {dataset}: {source} (fix [labeler] in its dataset.toml)")]
+    Labeler {
+        dataset: String,
+        source: labeler::LabelerError,
+    },
     #[error("corpus CSV {path}: {reason}")]
     Corpus { path: String, reason: String },
     #[error("cannot write {path}: {source}")]

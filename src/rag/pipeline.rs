@@ -8,12 +8,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use super::labeler::Labeler;
 use super::llm::{LlmClient, Message};
 use super::prompt::{FewShot, PromptTemplate};
 use super::select::{nearest_to_centroid, rank, select_snippets};
 use super::{
-    ExternalCorpus, ModelRag, RagConfig, RagError, RagItem, RagProgress, RagSummary, export,
-    labeler, score,
+    ExternalCorpus, ModelRag, RagConfig, RagError, RagItem, RagProgress, RagSummary, export, score,
 };
 use crate::data::Dataset;
 use crate::eval::{ModelEmbeddings, SplitEmbeddings};
@@ -205,7 +205,23 @@ pub fn run_with_corpus(
         None
     };
     let few_shot_rows = pick_few_shot_rows(dataset, &corpus_split, cfg.seed);
+    let lab = Labeler::from_spec(&dataset.labeler, &dataset.labels).map_err(|source| {
+        RagError::Labeler {
+            dataset: dataset.name.clone(),
+            source,
+        }
+    })?;
     let mut summary = RagSummary::default();
+    let not_scored: Vec<&String> = dataset
+        .labels
+        .iter()
+        .filter(|l| !lab.scores(l, &dataset.labels))
+        .collect();
+    if !not_scored.is_empty() {
+        summary.notes.push(format!(
+            "label_f1: not scored (the labeler has no rules for them; see [labeler] in docs/formats.md): {not_scored:?}"
+        ));
+    }
     for model in models {
         let corpus_emb = split_of(dataset, model, &corpus_split)?;
         let corpus = build_corpus(dataset, model, corpus_emb, external)?;
@@ -271,7 +287,7 @@ pub fn run_with_corpus(
                     answers
                 }
             };
-            let items = rag_items(dataset, &queries.rows, &corpus, &snippets, generated);
+            let items = rag_items(dataset, &queries.rows, &corpus, &snippets, generated, &lab);
             summary.per_model.push(ModelRag {
                 model: model.model.clone(),
                 generator: setting,
@@ -285,7 +301,13 @@ pub fn run_with_corpus(
         done: 0,
         total: 1,
     });
-    summary.rows = score::rows(&dataset.name, &dataset.labels, &summary.per_model, cfg);
+    summary.rows = score::rows(
+        &dataset.name,
+        &dataset.labels,
+        &lab,
+        &summary.per_model,
+        cfg,
+    );
     if let Some(dir) = &cfg.export_dir {
         let written = export::export_summary(dir, dataset, &summary)?;
         summary.notes.push(format!(
@@ -383,6 +405,7 @@ fn rag_items(
     corpus: &Corpus,
     snippets: &[Vec<usize>],
     generated: Vec<Result<String, String>>,
+    lab: &Labeler,
 ) -> Vec<RagItem> {
     generated
         .into_iter()
@@ -397,8 +420,8 @@ fn rag_items(
             RagItem {
                 row,
                 snippets: texts_of(corpus, &snippets[q]),
-                generated_findings: labeler::find(&generated),
-                reference_findings: labeler::find(&reference),
+                generated_findings: lab.find(&generated),
+                reference_findings: lab.find(&reference),
                 generated,
                 reference,
                 error,

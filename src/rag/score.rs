@@ -1,7 +1,7 @@
 /*! Metric rows of the RAG task: per model and generator, and paired `B - A` deltas. */
 use std::collections::HashMap;
 
-use super::labeler::{self, Confusion};
+use super::labeler::{self, Confusion, LabelOutcome, Labeler};
 use super::text_metrics::{BleuStats, rouge_l};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
@@ -25,9 +25,22 @@ pub(crate) struct ItemScores {
     confusion: Vec<Confusion>,
 }
 
-pub(crate) fn item_scores(item: &RagItem, labels: &[String]) -> ItemScores {
-    let pred = labeler::label_vector(&item.generated_findings, labels);
-    let refv = labeler::label_vector(&item.reference_findings, labels);
+/// 0/1 over the labels `labeler` scores among `labels` (not-scored labels are left out).
+fn scored_vector(labeler: &Labeler, findings: &[super::Finding], labels: &[String]) -> Vec<u8> {
+    labeler
+        .outcomes(findings, labels)
+        .into_iter()
+        .filter_map(|o| match o {
+            LabelOutcome::Positive => Some(1),
+            LabelOutcome::Negative => Some(0),
+            LabelOutcome::NotScored => None,
+        })
+        .collect()
+}
+
+pub(crate) fn item_scores(item: &RagItem, labels: &[String], labeler: &Labeler) -> ItemScores {
+    let pred = scored_vector(labeler, &item.generated_findings, labels);
+    let refv = scored_vector(labeler, &item.reference_findings, labels);
     ItemScores {
         bleu: BleuStats::segment(&item.generated, &item.reference),
         rouge: rouge_l(&item.generated, &item.reference),
@@ -79,9 +92,12 @@ fn key<'k>(dataset: &'k str, setting: &'k Setting, metric: &'k str) -> RowKey<'k
 }
 
 /// All rows: one per model × generator × metric, then `B - A` per later model, generator, metric.
+/// The label F1 rows count only the labels `labeler` scores; with none they are undefined (empty),
+/// never 1.
 pub(crate) fn rows(
     dataset: &str,
     labels: &[String],
+    labeler: &Labeler,
     per_model: &[ModelRag],
     cfg: &RagConfig,
 ) -> Vec<MetricRow> {
@@ -96,7 +112,7 @@ pub(crate) fn rows(
             m.items
                 .iter()
                 .filter(|it| it.error.is_none())
-                .map(|it| (it.row, item_scores(it, labels)))
+                .map(|it| (it.row, item_scores(it, labels, labeler)))
                 .collect()
         })
         .collect();

@@ -24,7 +24,7 @@ use crate::workbench::Workbench;
 pub fn definitions() -> Vec<(String, String)> {
     [(
         "rag",
-        "test-split images retrieve the top k*m unique train-split reports by cosine, KMeans (k clusters) on their text embeddings keeps the report nearest each centroid (k snippets); setting = generator: top1 = best-ranked report, centroid = snippet nearest the snippets' mean, llm:<model> = frozen LLM prompted with the snippets; bleu2/bleu4 = corpus BLEU as sacrebleu (13a, exp smoothing, 0-1 scale), rougeL = mean ROUGE-L F (rouge-score, no stemming), label_f1_micro/macro = F1 of a negation-aware rule labeler's findings on generated vs reference report; 95% percentile bootstrap over queries, paired B - A deltas on the same resampled queries; n = scored queries (failed LLM items left out)",
+        "test-split images retrieve the top k*m unique train-split reports by cosine, KMeans (k clusters) on their text embeddings keeps the report nearest each centroid (k snippets); setting = generator: top1 = best-ranked report, centroid = snippet nearest the snippets' mean, llm:<model> = frozen LLM prompted with the snippets; bleu2/bleu4 = corpus BLEU as sacrebleu (13a, exp smoothing, 0-1 scale), rougeL = mean ROUGE-L F (rouge-score, no stemming), label_f1_micro/macro = F1 of a negation-aware rule labeler's findings on generated vs reference report, over the dataset labels it has rules for (dataset.toml [labeler]; the others are not scored); 95% percentile bootstrap over queries, paired B - A deltas on the same resampled queries; n = scored queries (failed LLM items left out)",
     )]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
