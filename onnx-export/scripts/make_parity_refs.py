@@ -35,7 +35,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 from eclip_model import tokenizer as tok_mod
-from eclip_model.transform import ImageTransform, decode_image
+from eclip_model.transform import RESIZE_BICUBIC, ImageTransform, decode_image
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY_DIR = REPO / "tests" / "data" / "parity"
@@ -50,6 +50,11 @@ REAL_IMAGES = [
 TRANSFORMS = {
     "gray128": ImageTransform(size=128, channels=1, mean=(0.5,), std=(0.25,)),
     "rgb96": ImageTransform(size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    # PIL BICUBIC (imported CLIPs): tests/parity.rs holds PNG/DICOM inputs to 1e-5 here too.
+    "gray128_bicubic": ImageTransform(size=128, channels=1, mean=(0.5,), std=(0.25,), resize=RESIZE_BICUBIC),
+    "rgb96_bicubic": ImageTransform(
+        size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize=RESIZE_BICUBIC
+    ),
 }
 TEXTS = [
     "The heart is enlarged. Small left pleural effusion.",

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from eclip_model.transform import (
+    RESIZE_BICUBIC,
     ImageTransform,
     decode_image,
     load_heatmap,
@@ -107,3 +108,16 @@ def test_from_manifest_rejects_unknown_resize() -> None:
     assert ImageTransform.from_manifest(section).size == 8
     with pytest.raises(ValueError, match="resize"):
         ImageTransform.from_manifest({**section, "resize": "squash"})
+
+
+def test_bicubic_rule_is_pil_bicubic_and_read_from_the_manifest() -> None:
+    big = np.random.default_rng(3).random((40, 50, 1))
+    plane = Image.fromarray(big[:, :, 0].astype(np.float32), mode="F")
+    want = np.asarray(plane.resize((20, 16), Image.BICUBIC))
+    got = resize_crop(big, 16, RESIZE_BICUBIC)
+    np.testing.assert_allclose(got[:, :, 0], want[:, 2:18], atol=1e-7)
+    assert np.abs(got - resize_crop(big, 16)).max() > 1e-3  # really another filter than bilinear
+    section = {"size": 8, "channels": 1, "mean": [0.5], "std": [0.25], "resize": RESIZE_BICUBIC}
+    assert ImageTransform.from_manifest(section).resize == RESIZE_BICUBIC
+    with pytest.raises(ValueError, match="resize"):
+        resize_crop(big, 16, "squash")

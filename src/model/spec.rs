@@ -11,8 +11,35 @@ use serde::Deserialize;
 
 use super::ModelError;
 
-/// The only resize rule the contract defines.
+/// The default resize rule (absent `image.resize` means this one).
 pub const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
+/// PIL's antialiased BICUBIC, for CLIPs imported from libraries that resize bicubically.
+pub const RESIZE_BICUBIC: &str = "shortest_edge_bicubic_center_crop";
+
+/// The resize rules of the contract (docs/formats.md §2.1 step 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resize {
+    /// `shortest_edge_bilinear_center_crop`.
+    Bilinear,
+    /// `shortest_edge_bicubic_center_crop`.
+    Bicubic,
+}
+
+impl Resize {
+    pub const ALL: [Resize; 2] = [Resize::Bilinear, Resize::Bicubic];
+
+    /// The name used in `model.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resize::Bilinear => RESIZE_RULE,
+            Resize::Bicubic => RESIZE_BICUBIC,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Resize> {
+        Resize::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ModelSpec {
@@ -47,6 +74,13 @@ pub struct ImageSpec {
 
 fn default_resize() -> String {
     RESIZE_RULE.to_string()
+}
+
+impl ImageSpec {
+    /// The validated resize rule ([`ModelSpec::load`] refuses unknown names; bilinear otherwise).
+    pub fn resize_rule(&self) -> Resize {
+        Resize::parse(&self.resize).unwrap_or(Resize::Bilinear)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -85,9 +119,10 @@ impl ModelSpec {
             ));
         }
         let im = &self.image;
-        if im.resize != RESIZE_RULE {
+        if Resize::parse(&im.resize).is_none() {
+            let known: Vec<&str> = Resize::ALL.iter().map(|r| r.name()).collect();
             return Err(format!(
-                "image.resize {:?} is not supported; only {RESIZE_RULE:?} is defined",
+                "image.resize {:?} is not supported; the contract defines {known:?}",
                 im.resize
             ));
         }

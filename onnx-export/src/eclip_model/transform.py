@@ -8,8 +8,10 @@ the two, so every step here is spelled out rather than delegated to a library de
    the stored min/max, invert MONOCHROME1);
 2. channels: RGBA drops alpha; for 1 channel RGB becomes 0.299 R + 0.587 G + 0.114 B in float; for 3
    channels gray is repeated;
-3. resize with PIL's antialiased BILINEAR filter on mode "F" so the shorter edge equals `size`
-   (the longer edge is rounded half up), then centre-crop `size x size` at offset floor((edge - size) / 2);
+3. resize with PIL's antialiased filter on mode "F" so the shorter edge equals `size` (the longer edge
+   is rounded half up), then centre-crop `size x size` at offset floor((edge - size) / 2). The filter is
+   the manifest's `resize` rule: BILINEAR for `shortest_edge_bilinear_center_crop` (the default),
+   BICUBIC for `shortest_edge_bicubic_center_crop` (what CLIP libraries use; for imported models);
 4. normalise per channel: (x - mean) / std.
 
 PIL reads 16-bit RGB(A) PNGs as 8-bit, so PNGs are decoded with `pypng`, which keeps all bits.
@@ -26,6 +28,9 @@ import png
 from PIL import Image
 
 RESIZE_RULE = "shortest_edge_bilinear_center_crop"
+RESIZE_BICUBIC = "shortest_edge_bicubic_center_crop"
+# Every resize rule of the contract and the PIL filter it names.
+RESIZE_FILTERS = {RESIZE_RULE: Image.BILINEAR, RESIZE_BICUBIC: Image.BICUBIC}
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
@@ -122,8 +127,15 @@ def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
     return (2 * height * size + width) // (2 * width), size
 
 
-def resize_crop(img: np.ndarray, size: int) -> np.ndarray:
-    """Resize (PIL BILINEAR on mode F, per channel) so the shorter edge = size, then centre crop."""
+def _check_rule(rule: str) -> str:
+    if rule not in RESIZE_FILTERS:
+        raise ValueError(f"unsupported resize rule {rule!r}; the contract defines {sorted(RESIZE_FILTERS)}")
+    return rule
+
+
+def resize_crop(img: np.ndarray, size: int, rule: str = RESIZE_RULE) -> np.ndarray:
+    """Resize (PIL's filter for `rule` on mode F, per channel) so the shorter edge = size, then crop."""
+    resample = RESIZE_FILTERS[_check_rule(rule)]
     h, w = img.shape[:2]
     nh, nw = resized_shape(h, w, size)
     top, left = (nh - size) // 2, (nw - size) // 2
@@ -131,7 +143,7 @@ def resize_crop(img: np.ndarray, size: int) -> np.ndarray:
     for ch in range(img.shape[2]):
         plane = Image.fromarray(np.ascontiguousarray(img[:, :, ch], dtype=np.float32), mode="F")
         if (nh, nw) != (h, w):
-            plane = plane.resize((nw, nh), Image.BILINEAR)
+            plane = plane.resize((nw, nh), resample)
         out[:, :, ch] = np.asarray(plane, dtype=np.float32)[top : top + size, left : left + size]
     return out
 
@@ -144,14 +156,16 @@ class ImageTransform:
     channels: int
     mean: Sequence[float]
     std: Sequence[float]
+    resize: str = RESIZE_RULE
 
     def __post_init__(self) -> None:
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError(f"mean/std need {self.channels} values, got {self.mean} / {self.std}")
+        _check_rule(self.resize)
 
     def unnormalized(self, img: np.ndarray) -> np.ndarray:
         """Steps 2-3 on a decoded `H x W x C` array: `channels x size x size` floats in [0, 1]."""
-        return resize_crop(to_channels(img, self.channels), self.size).transpose(2, 0, 1)
+        return resize_crop(to_channels(img, self.channels), self.size, self.resize).transpose(2, 0, 1)
 
     def normalize(self, chw: np.ndarray) -> np.ndarray:
         mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
@@ -164,14 +178,12 @@ class ImageTransform:
     @classmethod
     def from_manifest(cls, image_section: dict) -> ImageTransform:
         """Build from the `image` section of a model.json (refuses unknown resize rules)."""
-        rule = image_section.get("resize", RESIZE_RULE)
-        if rule != RESIZE_RULE:
-            raise ValueError(f"unsupported resize rule {rule!r}; only {RESIZE_RULE!r} is defined")
         return cls(
             size=int(image_section["size"]),
             channels=int(image_section["channels"]),
             mean=tuple(float(m) for m in image_section["mean"]),
             std=tuple(float(s) for s in image_section["std"]),
+            resize=str(image_section.get("resize", RESIZE_RULE)),
         )
 
 
