@@ -36,9 +36,12 @@ const JPEG_EMBED_TOL: f64 = 2e-2;
 
 /// The transforms of refs.json: `gray128` / `rgb96`, bilinear, and the same with `_bicubic`.
 fn transform(name: &str) -> Preprocessor {
-    let (base, resize) = match name.strip_suffix("_bicubic") {
-        Some(base) => (base, Resize::Bicubic),
-        None => (name, Resize::Bilinear),
+    let (base, resize) = if let Some(base) = name.strip_suffix("_bicubic") {
+        (base, Resize::Bicubic)
+    } else if let Some(base) = name.strip_suffix("_reduce") {
+        (base, Resize::BilinearReduce)
+    } else {
+        (name, Resize::Bilinear)
     };
     match base {
         "gray128" => Preprocessor {
@@ -72,8 +75,8 @@ fn preprocessing_matches_python() {
     let refs = parity_refs();
     let entries = refs["preprocess"].as_array().expect("preprocess entries");
     assert!(
-        entries.len() >= 28,
-        "refs.json should cover 7 images x 4 transforms (bilinear and bicubic)"
+        entries.len() >= 42,
+        "refs.json should cover 7 images x 6 transforms (bilinear, bicubic, fast)"
     );
     let mut kinds = std::collections::BTreeSet::new();
     let mut transforms = std::collections::BTreeSet::new();
@@ -138,7 +141,14 @@ fn preprocessing_matches_python() {
     for k in ["png", "dcm", "jpg+jpeg", "dcm+jpeg"] {
         assert!(kinds.contains(k), "refs.json lacks a .{k} image");
     }
-    for t in ["gray128", "rgb96", "gray128_bicubic", "rgb96_bicubic"] {
+    for t in [
+        "gray128",
+        "rgb96",
+        "gray128_bicubic",
+        "rgb96_bicubic",
+        "gray128_reduce",
+        "rgb96_reduce",
+    ] {
         assert!(transforms.contains(t), "refs.json lacks the {t} transform");
     }
 }
@@ -329,7 +339,7 @@ fn bilinear_preprocessing_is_bit_identical_to_the_reference_pipeline() {
             .unwrap()
             .to_string_lossy()
             .to_ascii_lowercase();
-        if name.ends_with("_bicubic") || ext == "dcm" {
+        if name.ends_with("_bicubic") || name.ends_with("_reduce") || ext == "dcm" {
             continue; // DICOM keeps its f64 window arithmetic; bicubic is new
         }
         let pre = transform(name);

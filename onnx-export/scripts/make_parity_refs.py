@@ -35,7 +35,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 from eclip_model import tokenizer as tok_mod
-from eclip_model.transform import RESIZE_BICUBIC, ImageTransform, decode_image
+from eclip_model.transform import RESIZE_BICUBIC, RESIZE_RULE, ImageTransform, decode_image
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY_DIR = REPO / "tests" / "data" / "parity"
@@ -54,6 +54,17 @@ TRANSFORMS = {
     "gray128_bicubic": ImageTransform(size=128, channels=1, mean=(0.5,), std=(0.25,), resize=RESIZE_BICUBIC),
     "rgb96_bicubic": ImageTransform(
         size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize=RESIZE_BICUBIC
+    ),
+    # The fast rule (JPEG DCT-scaled decode, box reduction, bilinear).
+    "gray128_reduce": ImageTransform(
+        size=128, channels=1, mean=(0.5,), std=(0.25,), resize=RESIZE_RULE + "_reduce"
+    ),
+    "rgb96_reduce": ImageTransform(
+        size=96,
+        channels=3,
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        resize=RESIZE_RULE + "_reduce",
     ),
 }
 TEXTS = [
@@ -216,7 +227,10 @@ def preprocess_refs(images: list[Path], shared: Path) -> list[dict]:
     for img_path in images:
         decoded = decode_image(img_path)
         for tname, t in TRANSFORMS.items():
-            x = t.normalize(t.unnormalized(decoded)).astype(np.float32)
+            # Fast rules decode the file themselves (a JPEG at a reduced DCT scale).
+            x = (
+                t(img_path) if t.resize.endswith("_reduce") else t.normalize(t.unnormalized(decoded))
+            ).astype(np.float32)
             flat = x.reshape(-1).astype(np.float64)
             idx = np.linspace(0, flat.size - 1, SAMPLES).round().astype(int)
             refs.append(

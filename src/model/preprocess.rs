@@ -88,6 +88,9 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 struct Planes {
     height: usize,
     width: usize,
+    /// The stored `(height, width)`; differs from the planes' for a JPEG decoded at a reduced DCT
+    /// scale (fast rules), and the output geometry follows it.
+    full: (usize, usize),
     /// Distinct planes held in `Scratch::planes`: 1 (gray, repeated when 3 are wanted) or 3.
     count: usize,
 }
@@ -162,19 +165,41 @@ impl Preprocessor {
         out: &mut [f32],
     ) -> Result<(), ImageError> {
         assert_eq!(out.len(), self.tensor_len(), "output slice of one image");
-        let p = decode_planes(path, bytes, self.channels, s)?;
+        let fast = self.resize.reduces();
+        let p = decode_planes(path, bytes, self.channels, fast.then_some(self.size), s)?;
+        // The output geometry follows the stored image, also when a JPEG was decoded smaller.
+        let target = resized_shape(p.full.0, p.full.1, self.size);
+        let k = if fast {
+            reduce_factor(p.height, p.width, target)
+        } else {
+            1
+        };
         let plane_len = (self.size as usize) * (self.size as usize);
         for c in 0..p.count {
             let mut resized = std::mem::take(&mut s.plane_out);
-            resize_crop_into(
-                &s.planes[c][..p.height * p.width],
-                p.width,
-                p.height,
+            let (mut plane, mut w, mut h) = (std::mem::take(&mut s.planes[c]), p.width, p.height);
+            if k > 1 {
+                let mut reduced = std::mem::take(&mut s.tmp);
+                (h, w) = box_reduce(
+                    &plane[..p.height * p.width],
+                    p.width,
+                    p.height,
+                    k,
+                    &mut reduced,
+                );
+                s.tmp = std::mem::replace(&mut plane, reduced);
+            }
+            resize_crop_to(
+                &plane[..h * w],
+                w,
+                h,
+                target,
                 self.size,
                 self.resize,
                 &mut s.tmp,
                 &mut resized,
             );
+            s.planes[c] = plane;
             out[c * plane_len..(c + 1) * plane_len].copy_from_slice(&resized);
             s.plane_out = resized;
         }
@@ -212,10 +237,13 @@ fn lut8() -> &'static [f64; 256] {
 }
 
 /// Steps 1–2: decodes `bytes` into f32 planes in `s.planes` for a model of `channels` channels.
+/// `draft`: the resized shape `(nh, nw)` the planes are for, when the fast (`_reduce`) rules may
+/// decode a JPEG at a reduced DCT scale.
 fn decode_planes(
     path: &Path,
     bytes: &[u8],
     channels: usize,
+    draft: Option<u32>,
     s: &mut Scratch,
 ) -> Result<Planes, ImageError> {
     if is_dicom(path) {
@@ -228,6 +256,13 @@ fn decode_planes(
     let reader = reader
         .with_guessed_format()
         .map_err(|e| ImageError::new(path, format!("cannot read image ({e})")))?;
+    if let Some(size) = draft {
+        if reader.format() == Some(image::ImageFormat::Jpeg) {
+            if let Some(p) = decode_jpeg_scaled(bytes, channels, size, s) {
+                return Ok(p);
+            }
+        }
+    }
     let cannot = |e: image::ImageError| ImageError::new(path, format!("cannot decode image ({e})"));
     let decoder = reader.into_decoder().map_err(cannot)?;
     let (w, h) = decoder.dimensions();
@@ -238,9 +273,8 @@ fn decode_planes(
     s.raw.clear();
     s.raw.resize(total as usize, 0);
     decoder.read_image(&mut s.raw).map_err(cannot)?;
-    let px = width * height;
     // (samples per pixel, colour samples, bytes per sample)
-    let (spp, colour, bps) = match color {
+    let layout = match color {
         ColorType::L8 => (1, 1, 1),
         ColorType::La8 => (2, 1, 1),
         ColorType::Rgb8 => (3, 3, 1),
@@ -258,7 +292,7 @@ fn decode_planes(
             ));
         }
     };
-    if s.raw.len() != px * spp * bps {
+    if s.raw.len() != width * height * layout.0 * layout.2 {
         return Err(ImageError::new(
             path,
             format!(
@@ -267,6 +301,59 @@ fn decode_planes(
             ),
         ));
     }
+    Ok(raw_to_planes(s, width, height, layout, channels))
+}
+
+/// The largest JPEG DCT scale 1/a (a in 8, 4, 2, 1) with `a <= min(w / nw, h / nh)`: PIL's
+/// `Image.draft` rule, so the decoded image is never smaller than the resize target.
+pub fn draft_factor(height: usize, width: usize, size: u32) -> usize {
+    let (nh, nw) = resized_shape(height, width, size);
+    let scale = (width / nw).min(height / nh);
+    [8, 4, 2, 1].into_iter().find(|&a| a <= scale).unwrap_or(1)
+}
+
+/// A JPEG decoded at the reduced DCT scale of [`draft_factor`] by `jpeg-decoder` (pure Rust;
+/// the `image` crate's zune-jpeg has no scaled decoding). `None` for layouts it does not give as
+/// 8-bit gray or RGB (the caller then decodes at full size).
+fn decode_jpeg_scaled(bytes: &[u8], channels: usize, size: u32, s: &mut Scratch) -> Option<Planes> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.read_info().ok()?;
+    let info = d.info()?;
+    let (full_w, full_h) = (usize::from(info.width), usize::from(info.height));
+    let a = draft_factor(full_h, full_w, size);
+    if a > 1 {
+        d.scale(full_w.div_ceil(a) as u16, full_h.div_ceil(a) as u16)
+            .ok()?;
+    }
+    let info_pf = info.pixel_format;
+    let pixels = d.decode().ok()?;
+    let info = d.info()?;
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    let layout = match info_pf {
+        jpeg_decoder::PixelFormat::L8 => (1, 1, 1),
+        jpeg_decoder::PixelFormat::RGB24 => (3, 3, 1),
+        _ => return None,
+    };
+    if pixels.len() != w * h * layout.0 {
+        return None;
+    }
+    s.raw.clear();
+    s.raw.extend_from_slice(&pixels);
+    let mut p = raw_to_planes(s, w, h, layout, channels);
+    p.full = (full_h, full_w);
+    Some(p)
+}
+
+/// `s.raw` (`layout` = samples per pixel, colour samples, bytes per sample; native endian) into f32
+/// planes in [0, 1].
+fn raw_to_planes(
+    s: &mut Scratch,
+    width: usize,
+    height: usize,
+    (spp, colour, bps): (usize, usize, usize),
+    channels: usize,
+) -> Planes {
+    let px = width * height;
     let count = if colour == 1 || channels == 1 { 1 } else { 3 };
     for p in s.planes.iter_mut().take(count) {
         p.clear();
@@ -300,11 +387,50 @@ fn decode_planes(
             p2[i] = sample(i, 2) as f32;
         }
     }
-    Ok(Planes {
+    Planes {
         height,
         width,
+        full: (height, width),
         count,
-    })
+    }
+}
+
+/// The integer box-reduction factor of the fast rules: `floor(min(w / nw, h / nh) / 2)` (PIL's
+/// `reducing_gap = 2`), at least 1.
+pub fn reduce_factor(height: usize, width: usize, (nh, nw): (usize, usize)) -> usize {
+    let r = (width as f64 / nw as f64).min(height as f64 / nh as f64);
+    ((r / 2.0).floor() as usize).max(1)
+}
+
+/// Box reduction by `k` (PIL's `Image.reduce(k)` geometry): output `ceil(h / k) × ceil(w / k)`, each
+/// value the mean of its `k × k` block (edge blocks: of the pixels they hold), summed in f64.
+pub fn box_reduce(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    k: usize,
+    out: &mut Vec<f32>,
+) -> (usize, usize) {
+    let (ow, oh) = (width.div_ceil(k), height.div_ceil(k));
+    out.clear();
+    out.resize(ow * oh, 0.0);
+    let mut acc = vec![0.0f64; ow];
+    for oy in 0..oh {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        let (y0, y1) = (oy * k, ((oy + 1) * k).min(height));
+        for y in y0..y1 {
+            let row = &plane[y * width..(y + 1) * width];
+            for (ox, a) in acc.iter_mut().enumerate() {
+                let (x0, x1) = (ox * k, ((ox + 1) * k).min(width));
+                *a += row[x0..x1].iter().map(|v| f64::from(*v)).sum::<f64>();
+            }
+        }
+        for (ox, a) in acc.iter().enumerate() {
+            let n = (y1 - y0) * (((ox + 1) * k).min(width) - ox * k);
+            out[oy * ow + ox] = (a / n as f64) as f32;
+        }
+    }
+    (oh, ow)
 }
 
 /// RGB → gray weights (ITU-R 601, PIL's `L` conversion in float).
@@ -385,6 +511,7 @@ fn decode_dicom(
     Ok(Planes {
         height,
         width,
+        full: (height, width),
         count,
     })
 }
@@ -410,7 +537,23 @@ pub fn resize_crop_into(
     tmp: &mut Vec<f32>,
     out: &mut Vec<f32>,
 ) {
-    let (nh, nw) = resized_shape(height, width, size);
+    let target = resized_shape(height, width, size);
+    resize_crop_to(plane, width, height, target, size, rule, tmp, out);
+}
+
+/// [`resize_crop_into`] to an explicit resized shape `(nh, nw)` (the fast rules resize a reduced
+/// plane to the shape of the full image).
+#[allow(clippy::too_many_arguments)]
+pub fn resize_crop_to(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    (nh, nw): (usize, usize),
+    size: u32,
+    rule: Resize,
+    tmp: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
     let s = size as usize;
     let (top, left) = ((nh - s) / 2, (nw - s) / 2);
     out.clear();
@@ -420,9 +563,10 @@ pub fn resize_crop_into(
         }
         return;
     }
-    match rule {
-        Resize::Bilinear => triangle_f32(plane, width, height, (nh, nw), (top, left), s, tmp, out),
-        Resize::Bicubic => pil_bicubic(plane, width, height, (nh, nw), (top, left), s, tmp, out),
+    if rule.bicubic() {
+        pil_bicubic(plane, width, height, (nh, nw), (top, left), s, tmp, out)
+    } else {
+        triangle_f32(plane, width, height, (nh, nw), (top, left), s, tmp, out)
     }
 }
 
@@ -628,6 +772,23 @@ mod tests {
         assert_eq!(resized_shape(885, 1036, 128), (128, 150)); // 149.84
         assert_eq!(resized_shape(4, 6, 3), (3, 5)); // 4.5 rounds up
         assert_eq!(resized_shape(6, 4, 3), (5, 3));
+    }
+
+    #[test]
+    fn fast_rule_factors_and_box_reduce() {
+        // PIL's draft rule: the largest of 8, 4, 2, 1 not above min(w / nw, h / nh).
+        assert_eq!(draft_factor(2500, 2048, 128), 8); // 2048 / 128 = 16
+        assert_eq!(draft_factor(885, 1036, 128), 4); // 885 / 128 = 6.9
+        assert_eq!(draft_factor(200, 200, 128), 1);
+        assert_eq!(reduce_factor(2500, 2048, (156, 128)), 8);
+        assert_eq!(reduce_factor(313, 256, (156, 128)), 1);
+        // 3 x 5 plane, k = 2: blocks of 4, 2 (right edge), 2 (bottom edge) and 1 pixels.
+        let p = [
+            1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0,
+        ];
+        let mut out = Vec::new();
+        assert_eq!(box_reduce(&p, 5, 3, 2, &mut out), (2, 3));
+        assert_eq!(out, vec![4.0, 6.0, 7.5, 11.5, 13.5, 15.0]);
     }
 
     /// A deterministic test plane with smooth structure plus pixel noise.

@@ -16,24 +16,46 @@ pub const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
 /// PIL's antialiased BICUBIC, for CLIPs imported from libraries that resize bicubically.
 pub const RESIZE_BICUBIC: &str = "shortest_edge_bicubic_center_crop";
 
-/// The resize rules of the contract (docs/formats.md §2.1 step 3).
+/// The resize rules of the contract (docs/formats.md §2.1 step 3). The `_reduce` rules are the fast
+/// mode: JPEG decoded at a reduced DCT scale, then an integer box reduction, then the filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resize {
     /// `shortest_edge_bilinear_center_crop`.
     Bilinear,
     /// `shortest_edge_bicubic_center_crop`.
     Bicubic,
+    /// `shortest_edge_bilinear_center_crop_reduce`.
+    BilinearReduce,
+    /// `shortest_edge_bicubic_center_crop_reduce`.
+    BicubicReduce,
 }
 
 impl Resize {
-    pub const ALL: [Resize; 2] = [Resize::Bilinear, Resize::Bicubic];
+    pub const ALL: [Resize; 4] = [
+        Resize::Bilinear,
+        Resize::Bicubic,
+        Resize::BilinearReduce,
+        Resize::BicubicReduce,
+    ];
 
     /// The name used in `model.json`.
     pub fn name(self) -> &'static str {
         match self {
             Resize::Bilinear => RESIZE_RULE,
             Resize::Bicubic => RESIZE_BICUBIC,
+            Resize::BilinearReduce => "shortest_edge_bilinear_center_crop_reduce",
+            Resize::BicubicReduce => "shortest_edge_bicubic_center_crop_reduce",
         }
+    }
+
+    /// Whether the filter is PIL's bicubic (else the antialiased bilinear).
+    pub fn bicubic(self) -> bool {
+        matches!(self, Resize::Bicubic | Resize::BicubicReduce)
+    }
+
+    /// Whether this is a fast rule (DCT-scaled JPEG decode and box reduction first).
+    pub fn reduces(self) -> bool {
+        matches!(self, Resize::BilinearReduce | Resize::BicubicReduce)
     }
 
     pub fn parse(name: &str) -> Option<Resize> {

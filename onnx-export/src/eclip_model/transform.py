@@ -29,8 +29,15 @@ from PIL import Image
 
 RESIZE_RULE = "shortest_edge_bilinear_center_crop"
 RESIZE_BICUBIC = "shortest_edge_bicubic_center_crop"
+# The fast rules: JPEG decoded at a reduced DCT scale (PIL `draft`), a box reduction, then the filter.
+REDUCE_SUFFIX = "_reduce"
 # Every resize rule of the contract and the PIL filter it names.
-RESIZE_FILTERS = {RESIZE_RULE: Image.BILINEAR, RESIZE_BICUBIC: Image.BICUBIC}
+RESIZE_FILTERS = {
+    RESIZE_RULE: Image.BILINEAR,
+    RESIZE_BICUBIC: Image.BICUBIC,
+    RESIZE_RULE + REDUCE_SUFFIX: Image.BILINEAR,
+    RESIZE_BICUBIC + REDUCE_SUFFIX: Image.BICUBIC,
+}
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
@@ -68,8 +75,13 @@ def _decode_dicom(path: Path) -> np.ndarray:
     return out if out.ndim == 3 else out[:, :, None]
 
 
-def _decode_pil(path: Path) -> np.ndarray:
+def _decode_pil(path: Path, draft_size: int | None = None, full: list | None = None) -> np.ndarray:
     with Image.open(path) as im:
+        if full is not None:
+            full[:] = [im.size[1], im.size[0]]
+        if draft_size is not None and im.format == "JPEG":
+            nh, nw = resized_shape(im.size[1], im.size[0], draft_size)
+            im.draft(im.mode, (nw, nh))  # the largest DCT scale 1/8..1 not below the target
         im.load()
         mode = im.mode
         if mode in ("I;16", "I;16L", "I;16B", "I"):
@@ -85,8 +97,13 @@ def _decode_pil(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
 
 
-def decode_image(path: str | Path) -> np.ndarray:
-    """Decode an image file to an `H x W x C` float64 array in [0, 1] (C = 1, 2, 3 or 4 as stored)."""
+def decode_image(path: str | Path, draft_size: int | None = None, full: list | None = None) -> np.ndarray:
+    """Decode an image file to an `H x W x C` float64 array in [0, 1] (C = 1, 2, 3 or 4 as stored).
+
+    `draft_size` (fast rules only): a JPEG is decoded at the largest DCT scale whose output is not
+    smaller than the resize target for that shorter-edge size (PIL `Image.draft`); `full`, if given,
+    receives the stored `[height, width]` (which then differs from the array's).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     try:
@@ -94,7 +111,7 @@ def decode_image(path: str | Path) -> np.ndarray:
             return _decode_png(path)
         if suffix in (".dcm", ".dicom"):
             return _decode_dicom(path)
-        return _decode_pil(path)
+        return _decode_pil(path, draft_size, full)
     except ImageDecodeError:
         raise
     except Exception as exc:  # decoders raise many types; name the file and keep the cause
@@ -127,22 +144,46 @@ def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
     return (2 * height * size + width) // (2 * width), size
 
 
+def reduce_factor(height: int, width: int, nh: int, nw: int) -> int:
+    """Box-reduction factor of the fast rules: floor(min(w / nw, h / nh) / 2) (PIL's reducing_gap 2), >= 1."""
+    return max(1, int(min(width / nw, height / nh) / 2.0))
+
+
+def box_reduce(plane: np.ndarray, k: int) -> np.ndarray:
+    """Mean of every k x k block (PIL `reduce` geometry: ceil sizes, partial edge blocks)."""
+    h, w = plane.shape
+    ys, xs = np.arange(0, h, k), np.arange(0, w, k)
+    sums = np.add.reduceat(np.add.reduceat(plane.astype(np.float64), ys, axis=0), xs, axis=1)
+    counts = (np.minimum(ys + k, h) - ys)[:, None] * (np.minimum(xs + k, w) - xs)[None, :]
+    return (sums / counts).astype(np.float32)
+
+
 def _check_rule(rule: str) -> str:
     if rule not in RESIZE_FILTERS:
         raise ValueError(f"unsupported resize rule {rule!r}; the contract defines {sorted(RESIZE_FILTERS)}")
     return rule
 
 
-def resize_crop(img: np.ndarray, size: int, rule: str = RESIZE_RULE) -> np.ndarray:
-    """Resize (PIL's filter for `rule` on mode F, per channel) so the shorter edge = size, then crop."""
+def resize_crop(
+    img: np.ndarray, size: int, rule: str = RESIZE_RULE, full: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Resize (PIL's filter for `rule` on mode F, per channel) so the shorter edge = size, then crop.
+
+    `full`: the stored `(height, width)` of an image decoded at a reduced DCT scale (fast rules); the
+    output geometry follows it, so both modes crop the same region.
+    """
     resample = RESIZE_FILTERS[_check_rule(rule)]
     h, w = img.shape[:2]
-    nh, nw = resized_shape(h, w, size)
+    nh, nw = resized_shape(*(full or (h, w)), size)
+    k = reduce_factor(h, w, nh, nw) if rule.endswith(REDUCE_SUFFIX) else 1
     top, left = (nh - size) // 2, (nw - size) // 2
     out = np.empty((size, size, img.shape[2]), dtype=np.float32)
     for ch in range(img.shape[2]):
-        plane = Image.fromarray(np.ascontiguousarray(img[:, :, ch], dtype=np.float32), mode="F")
-        if (nh, nw) != (h, w):
+        arr = np.ascontiguousarray(img[:, :, ch], dtype=np.float32)
+        if k > 1:
+            arr = box_reduce(arr, k)
+        plane = Image.fromarray(arr, mode="F")
+        if (nh, nw) != arr.shape:
             plane = plane.resize((nw, nh), resample)
         out[:, :, ch] = np.asarray(plane, dtype=np.float32)[top : top + size, left : left + size]
     return out
@@ -163,9 +204,9 @@ class ImageTransform:
             raise ValueError(f"mean/std need {self.channels} values, got {self.mean} / {self.std}")
         _check_rule(self.resize)
 
-    def unnormalized(self, img: np.ndarray) -> np.ndarray:
+    def unnormalized(self, img: np.ndarray, full: tuple[int, int] | None = None) -> np.ndarray:
         """Steps 2-3 on a decoded `H x W x C` array: `channels x size x size` floats in [0, 1]."""
-        return resize_crop(to_channels(img, self.channels), self.size, self.resize).transpose(2, 0, 1)
+        return resize_crop(to_channels(img, self.channels), self.size, self.resize, full).transpose(2, 0, 1)
 
     def normalize(self, chw: np.ndarray) -> np.ndarray:
         mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
@@ -173,7 +214,11 @@ class ImageTransform:
         return ((chw - mean) / std).astype(np.float32)
 
     def __call__(self, path: str | Path) -> np.ndarray:
-        return self.normalize(self.unnormalized(decode_image(path)))
+        if not self.resize.endswith(REDUCE_SUFFIX):
+            return self.normalize(self.unnormalized(decode_image(path)))
+        full: list = []
+        img = decode_image(path, draft_size=self.size, full=full)
+        return self.normalize(self.unnormalized(img, (full[0], full[1]) if full else None))
 
     @classmethod
     def from_manifest(cls, image_section: dict) -> ImageTransform:
