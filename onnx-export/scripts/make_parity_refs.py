@@ -114,11 +114,16 @@ def write_generated() -> list[Path]:
             writer.write(f, ints.reshape(h, w * c).tolist())
         out.append(path)
     out.append(write_dicom(PARITY_DIR / "gen_mono1_rescaled.dcm", rng))
+    out.append(write_dicom(PARITY_DIR / "gen_windowed.dcm", rng, window=("1800", "1200", "LINEAR")))
+    out.append(
+        write_dicom(PARITY_DIR / "gen_sigmoid.dcm", rng, window=(["2000", "900"], ["2500", "400"], "SIGMOID"))
+    )
     return out
 
 
-def write_dicom(path: Path, rng: np.random.Generator) -> Path:
-    """Uncompressed 16-bit MONOCHROME1 DICOM with rescale slope/intercept (exact decode on both sides)."""
+def write_dicom(path: Path, rng: np.random.Generator, window: tuple | None = None) -> Path:
+    """Uncompressed 16-bit DICOM with rescale slope/intercept (exact decode on both sides): MONOCHROME1
+    without a window, or MONOCHROME2 with `window` = (centre(s), width(s), VOI LUT function)."""
     h, w = 61, 50
     y, x = np.mgrid[0:h, 0:w]
     pixels = (x * 37 + y * 11 + rng.integers(0, 200, (h, w))).astype(np.uint16)
@@ -134,7 +139,9 @@ def write_dicom(path: Path, rng: np.random.Generator) -> Path:
     ds.Modality = "DX"
     ds.Rows, ds.Columns = h, w
     ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.PhotometricInterpretation = "MONOCHROME1" if window is None else "MONOCHROME2"
+    if window is not None:
+        ds.WindowCenter, ds.WindowWidth, ds.VOILUTFunction = window
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
     ds.PixelRepresentation = 0
     ds.RescaleSlope, ds.RescaleIntercept = "2", "-100"

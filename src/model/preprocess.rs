@@ -4,8 +4,9 @@ Image preprocessing, step for step as docs/formats.md §2.1 and the Python refer
 (checked by `tests/parity.rs`).
 
 1. decode: file bytes → the decoder's native samples (a per-thread reusable byte buffer). PNG/JPEG go
-   through the `image` crate's decoders; DICOM through `dicom-pixeldata` (modality LUT = rescale
-   slope/intercept, min–max window over frame 0, `MONOCHROME1` inverted; values in f64 as pydicom).
+   through the `image` crate's decoders; DICOM through `dicom-pixeldata` (frame 0; modality LUT =
+   rescale slope/intercept; VOI = the first Window Center/Width with its VOI LUT Function when the
+   file has one, else the min–max of the frame; `MONOCHROME1` inverted; values in f64 as pydicom).
 2. channels, straight into f32 planes (reused per thread): 8-bit `v / 255` and 16-bit `v / 65535`
    computed in f64 and rounded once to f32 (a 256-entry table for 8 bit); alpha dropped; RGB → gray as
    `0.299 R + 0.587 G + 0.114 B` in f64 for one channel; gray is resized once and repeated for three.
@@ -114,7 +115,7 @@ impl Preprocessor {
     /// A stable description that goes into cache keys: any change here invalidates cached images.
     pub fn cache_tag(&self) -> String {
         format!(
-            "pre-v1;{};size={};channels={};mean={:?};std={:?}",
+            "pre-v1;{};dicom-voi;size={};channels={};mean={:?};std={:?}",
             self.resize.name(),
             self.size,
             self.channels,
@@ -448,9 +449,22 @@ fn decode_dicom(
         .read_preamble(ReadPreamble::Auto)
         .from_reader(Cursor::new(bytes))
         .map_err(|e| ImageError::new(path, format!("cannot read DICOM ({e})")))?;
-    let pixels = obj
-        .decode_pixel_data()
-        .map_err(|e| ImageError::new(path, format!("cannot decode DICOM pixel data ({e})")))?;
+    let syntax = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    let pixels = obj.decode_pixel_data().map_err(|e| {
+        let name = transfer_syntax_name(&syntax);
+        ImageError::new(
+            path,
+            format!(
+                "cannot decode DICOM pixel data with transfer syntax {syntax} ({name}): {e}. \
+                 Supported here: uncompressed, RLE, JPEG baseline/extended/lossless; \
+                 JPEG-LS and JPEG 2000 need transcoding first (e.g. `gdcmconv --raw`)"
+            ),
+        )
+    })?;
     let (height, width) = (pixels.rows() as usize, pixels.columns() as usize);
     let spp = pixels.samples_per_pixel() as usize;
     if spp != 1 && spp != 3 {
@@ -459,7 +473,8 @@ fn decode_dicom(
             format!("DICOM with {spp} samples per pixel is not supported (1 or 3)"),
         ));
     }
-    // Frame 0 with the modality LUT (rescale slope/intercept) applied, as pydicom's pixel_array * slope + intercept.
+    // Frame 0 (of a multi-frame object, the first frame only) with the modality LUT (rescale
+    // slope/intercept) applied, as pydicom's pixel_array * slope + intercept.
     let data: Vec<f64> = pixels
         .to_vec_frame(0)
         .map_err(|e| ImageError::new(path, format!("cannot convert DICOM pixels ({e})")))?;
@@ -473,17 +488,38 @@ fn decode_dicom(
             ),
         ));
     }
-    let (lo, hi) = data
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(*v), hi.max(*v))
-        });
     let monochrome1 = pixels
         .photometric_interpretation()
         .as_str()
         .eq_ignore_ascii_case("MONOCHROME1");
+    // VOI: the first Window Center/Width with its VOI LUT Function (grayscale only); otherwise the
+    // min–max window of the frame.
+    let first_window = pixels
+        .window()
+        .ok()
+        .flatten()
+        .and_then(|w| w.first().copied());
+    let voi = match (spp, first_window) {
+        (1, Some(w)) if w.width.is_finite() && w.center.is_finite() && w.width > 0.0 => {
+            let function = pixels
+                .voi_lut_function()
+                .ok()
+                .flatten()
+                .and_then(|f| f.first().copied())
+                .unwrap_or_default();
+            Voi::Window(w.center, w.width, function)
+        }
+        _ => {
+            let (lo, hi) = data
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(*v), hi.max(*v))
+                });
+            Voi::MinMax(lo, hi)
+        }
+    };
     let window = |v: f64| -> f64 {
-        let x = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
+        let x = voi.apply(v);
         if monochrome1 { 1.0 - x } else { x }
     };
     let count = if spp == 1 || channels == 1 { 1 } else { 3 };
@@ -514,6 +550,71 @@ fn decode_dicom(
         full: (height, width),
         count,
     })
+}
+
+/// Names of the compressed transfer syntaxes a user is likely to meet, for error messages.
+fn transfer_syntax_name(uid: &str) -> &'static str {
+    match uid {
+        "1.2.840.10008.1.2.4.50" => "JPEG Baseline",
+        "1.2.840.10008.1.2.4.51" => "JPEG Extended",
+        "1.2.840.10008.1.2.4.57" | "1.2.840.10008.1.2.4.70" => "JPEG Lossless",
+        "1.2.840.10008.1.2.4.80" => "JPEG-LS Lossless",
+        "1.2.840.10008.1.2.4.81" => "JPEG-LS Near-Lossless",
+        "1.2.840.10008.1.2.4.90" => "JPEG 2000 Lossless",
+        "1.2.840.10008.1.2.4.91" => "JPEG 2000",
+        "1.2.840.10008.1.2.4.201" | "1.2.840.10008.1.2.4.202" | "1.2.840.10008.1.2.4.203" => {
+            "High-Throughput JPEG 2000"
+        }
+        "1.2.840.10008.1.2.5" => "RLE Lossless",
+        "1.2.840.10008.1.2.1.99" => "Deflated Explicit VR Little Endian",
+        _ => "see the DICOM standard, PS3.6 Annex A",
+    }
+}
+
+/// The VOI step of DICOM decoding, to [0, 1].
+#[derive(Debug, Clone, Copy)]
+enum Voi {
+    /// No window in the file: `(v − min) / (max − min)` over the frame (0 for a constant frame).
+    MinMax(f64, f64),
+    /// Window Center, Window Width and VOI LUT Function (DICOM PS3.3 C.11.2.1.2), output range [0, 1].
+    Window(f64, f64, dicom_pixeldata::VoiLutFunction),
+}
+
+impl Voi {
+    fn apply(self, v: f64) -> f64 {
+        use dicom_pixeldata::VoiLutFunction as F;
+        match self {
+            Voi::MinMax(lo, hi) => {
+                if hi > lo {
+                    (v - lo) / (hi - lo)
+                } else {
+                    0.0
+                }
+            }
+            Voi::Window(c, w, F::Linear) => {
+                if w <= 1.0 {
+                    // Width 1: a threshold at c − 0.5.
+                    if v <= c - 0.5 { 0.0 } else { 1.0 }
+                } else if v <= c - 0.5 - (w - 1.0) / 2.0 {
+                    0.0
+                } else if v > c - 0.5 + (w - 1.0) / 2.0 {
+                    1.0
+                } else {
+                    (v - (c - 0.5)) / (w - 1.0) + 0.5
+                }
+            }
+            Voi::Window(c, w, F::LinearExact) => {
+                if v <= c - w / 2.0 {
+                    0.0
+                } else if v > c + w / 2.0 {
+                    1.0
+                } else {
+                    (v - c) / w + 0.5
+                }
+            }
+            Voi::Window(c, w, F::Sigmoid) => 1.0 / (1.0 + (-4.0 * (v - c) / w).exp()),
+        }
+    }
 }
 
 /// Output `(height, width)` with the shorter edge `size` and the longer edge rounded half up.

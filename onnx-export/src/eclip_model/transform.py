@@ -4,8 +4,9 @@ This module owns the one definition of how a file on disk becomes the float tens
 sees. The Rust workbench (`src/model/preprocess.rs`) implements the same steps; a parity script compares
 the two, so every step here is spelled out rather than delegated to a library default:
 
-1. decode to float32 in [0, 1] (8-bit / 255, 16-bit / 65535; DICOM: rescale slope/intercept, window to
-   the stored min/max, invert MONOCHROME1);
+1. decode to float32 in [0, 1] (8-bit / 255, 16-bit / 65535; DICOM: frame 0, rescale slope/intercept,
+   then the first Window Center/Width with its VOI LUT Function (grayscale) or else the min/max of the
+   frame, invert MONOCHROME1);
 2. channels: RGBA drops alpha; for 1 channel RGB becomes 0.299 R + 0.587 G + 0.114 B in float; for 3
    channels gray is repeated;
 3. resize with PIL's antialiased filter on mode "F" so the shorter edge equals `size` (the longer edge
@@ -55,6 +56,38 @@ def _decode_png(path: Path) -> np.ndarray:
     return arr.astype(np.float64) / maxval
 
 
+def _first(value: object) -> float | None:
+    """The first value of a possibly multi-valued DICOM number, or None."""
+    if value is None:
+        return None
+    try:
+        return float(value[0]) if isinstance(value, Sequence) and not isinstance(value, str) else float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _first_window(ds: object) -> tuple[float, float, str] | None:
+    """(centre, width, VOI LUT function) of the first window in the file, if it has a usable one."""
+    c, w = _first(getattr(ds, "WindowCenter", None)), _first(getattr(ds, "WindowWidth", None))
+    if c is None or w is None or not (np.isfinite(c) and np.isfinite(w) and w > 0):
+        return None
+    function = str(getattr(ds, "VOILUTFunction", "LINEAR") or "LINEAR").upper()
+    return c, w, function if function in ("LINEAR", "LINEAR_EXACT", "SIGMOID") else "LINEAR"
+
+
+def apply_window(x: np.ndarray, c: float, w: float, function: str = "LINEAR") -> np.ndarray:
+    """DICOM VOI (PS3.3 C.11.2.1.2) to the output range [0, 1], in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    if function == "SIGMOID":
+        return 1.0 / (1.0 + np.exp(-4.0 * (x - c) / w))
+    if function == "LINEAR_EXACT":
+        return np.where(x <= c - w / 2, 0.0, np.where(x > c + w / 2, 1.0, (x - c) / w + 0.5))
+    if w <= 1.0:
+        return np.where(x <= c - 0.5, 0.0, 1.0)
+    lo, hi = c - 0.5 - (w - 1) / 2, c - 0.5 + (w - 1) / 2
+    return np.where(x <= lo, 0.0, np.where(x > hi, 1.0, (x - (c - 0.5)) / (w - 1) + 0.5))
+
+
 def _decode_dicom(path: Path) -> np.ndarray:
     try:
         import pydicom
@@ -68,8 +101,12 @@ def _decode_dicom(path: Path) -> np.ndarray:
     slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
     intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
     pixels = pixels * slope + intercept
-    lo, hi = float(pixels.min()), float(pixels.max())
-    out = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    window = _first_window(ds) if int(getattr(ds, "SamplesPerPixel", 1) or 1) == 1 else None
+    if window is not None:
+        out = apply_window(pixels, *window)
+    else:
+        lo, hi = float(pixels.min()), float(pixels.max())
+        out = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
     if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
         out = 1.0 - out
     return out if out.ndim == 3 else out[:, :, None]
