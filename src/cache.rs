@@ -8,7 +8,14 @@ settings. Inside a namespace every entry is keyed by the SHA-256 of the row's co
 bytes, report text), so an edited image or report is re-embedded and a renamed one is not.
 
 Each chunk file holds one embedding batch and is written to a temporary file and renamed into
-place, so a killed run leaves only whole chunks behind and the next run resumes after them. A chunk
+place, so a killed run leaves only whole chunks behind and the next run resumes after them. Chunk
+names are the first 24 hex digits of the chunk's own checksum and temporary names carry the process
+id plus a random 64-bit tag, so several processes (on one machine or on many sharing a file system
+with atomic rename, e.g. NFS or Lustre) can write into one cache directory at once: they never
+write the same temporary file, a reader never sees a half-written chunk, and two writers of the
+same chunk produce the same name and bytes. [`EmbeddingCache::verify`] checks every chunk without
+changing anything; [`EmbeddingCache::merge_from`] copies the valid chunks of another cache
+directory (e.g. one per shard, see docs/scale.md) into this one. A chunk
 carries its namespace, dimension and a trailing SHA-256 over all preceding bytes; one that fails any
 check is reported as a [`CacheProblem`], deleted and its entries recomputed, never used.
 
@@ -259,18 +266,7 @@ impl Namespace {
             source,
         })?;
         let name = format!("{}.emb", &hex::encode(sum)[..24]);
-        let tmp = dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        fn io(
-            what: &'static str,
-            path: &Path,
-        ) -> impl FnOnce(std::io::Error) -> CacheError + use<> {
-            let path = path.to_path_buf();
-            move |source| CacheError::Io { what, path, source }
-        }
+        let tmp = dir.join(temp_name());
         let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
         f.write_all(&buf).map_err(io("write", &tmp))?;
         f.sync_all().map_err(io("sync", &tmp))?;
@@ -278,6 +274,163 @@ impl Namespace {
         let dest = dir.join(name);
         std::fs::rename(&tmp, &dest).map_err(io("rename into", &dest))?;
         Ok(())
+    }
+}
+
+/// A temporary file name no other writer uses: process id, a counter, and a random tag (process
+/// ids repeat across machines that share the cache directory).
+fn temp_name() -> String {
+    format!(
+        ".tmp-{}-{}-{:016x}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u64>()
+    )
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + use<> {
+    let path = path.to_path_buf();
+    move |source| CacheError::Io { what, path, source }
+}
+
+/// What [`EmbeddingCache::verify`] or [`EmbeddingCache::merge_from`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheReport {
+    /// Namespaces (model configurations) seen.
+    pub namespaces: usize,
+    /// Valid chunk files (verify) or chunk files copied (merge).
+    pub chunks: usize,
+    /// Embeddings in those chunks.
+    pub entries: usize,
+    /// Valid chunks that were already present (merge only).
+    pub already_present: usize,
+    /// Files that failed a check: left as they are, never used or copied.
+    pub problems: Vec<CacheProblem>,
+}
+
+/// Every chunk under `<root>/v1`: (namespace directory, key from its name, chunk files sorted).
+fn chunk_files(root: &Path) -> Vec<(PathBuf, Option<Key>, Vec<PathBuf>)> {
+    let mut out = Vec::new();
+    let Ok(listing) = std::fs::read_dir(root.join("v1")) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = listing
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let key = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| hex::decode(n).ok())
+            .and_then(|b| Key::try_from(b.as_slice()).ok());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "emb"))
+            .collect();
+        files.sort();
+        out.push((dir, key, files));
+    }
+    out
+}
+
+/// Checks one chunk file of the namespace `key`; returns its entry count.
+fn check_chunk(key: Option<Key>, path: &Path) -> Result<(Vec<u8>, usize), String> {
+    let key = key.ok_or("in a folder whose name is not a namespace hash")?;
+    let bytes = std::fs::read(path).map_err(|e| format!("unreadable ({e})"))?;
+    if bytes.len() < HEADER + 32 {
+        return Err("not an embedding cache chunk (bad header or truncated)".into());
+    }
+    let dim = u32::from_le_bytes([bytes[44], bytes[45], bytes[46], bytes[47]]) as usize;
+    let ns = Namespace {
+        dir: None,
+        key,
+        dim,
+    };
+    let n = ns.parse(&bytes)?.len();
+    Ok((bytes, n))
+}
+
+impl EmbeddingCache {
+    /// Checks every chunk (header, namespace, dimension, length, checksum, finite values) and
+    /// changes nothing; broken files are listed in [`CacheReport::problems`].
+    pub fn verify(&self) -> CacheReport {
+        let mut report = CacheReport::default();
+        let Some(root) = &self.root else {
+            return report;
+        };
+        for (_, key, files) in chunk_files(root) {
+            report.namespaces += 1;
+            for path in files {
+                match check_chunk(key, &path) {
+                    Ok((_, n)) => {
+                        report.chunks += 1;
+                        report.entries += n;
+                    }
+                    Err(reason) => report.problems.push(CacheProblem { path, reason }),
+                }
+            }
+        }
+        report
+    }
+
+    /// Copies every valid chunk of the cache directory `source` that this cache lacks (temporary
+    /// file + rename, so it is safe while other processes read or write here). Broken chunks in
+    /// `source` are reported and not copied; `source` is never modified.
+    pub fn merge_from(&self, source: &Path) -> Result<CacheReport, CacheError> {
+        let mut report = CacheReport::default();
+        let Some(root) = &self.root else {
+            return Ok(report);
+        };
+        if !source.join("v1").is_dir() {
+            return Err(CacheError::Io {
+                what: "read",
+                path: source.join("v1"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not an embedding cache directory (no v1/ folder)",
+                ),
+            });
+        }
+        for (dir, key, files) in chunk_files(source) {
+            report.namespaces += 1;
+            let Some(name) = dir.file_name() else {
+                continue;
+            };
+            let dest_dir = root.join("v1").join(name);
+            for path in files {
+                let (bytes, n) = match check_chunk(key, &path) {
+                    Ok(ok) => ok,
+                    Err(reason) => {
+                        report.problems.push(CacheProblem { path, reason });
+                        continue;
+                    }
+                };
+                let Some(file) = path.file_name() else {
+                    continue;
+                };
+                let dest = dest_dir.join(file);
+                if dest.exists() {
+                    report.already_present += 1;
+                    continue;
+                }
+                std::fs::create_dir_all(&dest_dir).map_err(io("create", &dest_dir))?;
+                let tmp = dest_dir.join(temp_name());
+                let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
+                f.write_all(&bytes).map_err(io("write", &tmp))?;
+                f.sync_all().map_err(io("sync", &tmp))?;
+                drop(f);
+                std::fs::rename(&tmp, &dest).map_err(io("rename into", &dest))?;
+                report.chunks += 1;
+                report.entries += n;
+            }
+        }
+        Ok(report)
     }
 }
 
@@ -333,5 +486,47 @@ mod tests {
         let ns = EmbeddingCache::disabled().namespace("x", 1);
         ns.write_chunk(&[sha256(b"a")], &[1.0]).unwrap();
         assert!(ns.load().0.is_empty());
+    }
+
+    #[test]
+    fn verify_reports_without_deleting_and_merge_copies_valid_chunks_once() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (ca, cb) = (
+            EmbeddingCache::open(Some(a.path())).unwrap(),
+            EmbeddingCache::open(Some(b.path())).unwrap(),
+        );
+        let ns_a = ca.namespace("model;pre", 2);
+        ns_a.write_chunk(&[sha256(b"one")], &[1.0, 0.0]).unwrap();
+        ns_a.write_chunk(&[sha256(b"two"), sha256(b"three")], &[0.0, 1.0, 0.6, 0.8])
+            .unwrap();
+        cb.namespace("model;pre", 2)
+            .write_chunk(&[sha256(b"one")], &[1.0, 0.0])
+            .unwrap();
+        let v = ca.verify();
+        assert_eq!((v.namespaces, v.chunks, v.entries), (1, 2, 3));
+        assert!(v.problems.is_empty());
+
+        // A damaged chunk in the source: reported by verify (kept), skipped by merge.
+        let broken = a.path().join("v1").join("0badname").join("x.emb");
+        std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+        std::fs::write(&broken, b"ECLIPEMB garbage").unwrap();
+        assert_eq!(ca.verify().problems.len(), 1);
+        assert!(broken.exists(), "verify changes nothing");
+
+        let m = cb.merge_from(a.path()).unwrap();
+        assert_eq!((m.chunks, m.entries, m.already_present), (1, 2, 1));
+        assert_eq!(m.problems.len(), 1);
+        let (entries, problems) = cb.namespace("model;pre", 2).load();
+        assert!(problems.is_empty());
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[&sha256(b"three")], vec![0.6, 0.8]);
+        // Merging again copies nothing.
+        assert_eq!(cb.merge_from(a.path()).unwrap().chunks, 0);
+        // Not a cache directory: an error naming it.
+        let e = cb
+            .merge_from(&a.path().join("nothing"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nothing"), "{e}");
     }
 }

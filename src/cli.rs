@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use eclip_workbench::cache::EmbeddingCache;
 use eclip_workbench::config::Config;
-use eclip_workbench::embed::{EmbedOptions, export, progress};
+use eclip_workbench::embed::{EmbedOptions, Shard, export, progress};
 use eclip_workbench::report::headless;
 use eclip_workbench::run::Settings;
 use eclip_workbench::runtime::Device;
@@ -78,9 +78,12 @@ pub enum Command {
     /// Embed every dataset with every model and write .npz files: DIR/<dataset>/<model>/<split>.npz
     /// (arrays `image`, `text`, `row` = manifest record index, `line`) and prompts.npz.
     Embed {
-        /// Output folder.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        /// Output folder (optional with --shard: a shard run fills the cache for `cache merge`).
+        #[arg(long, value_name = "DIR", required_unless_present = "shard")]
+        out: Option<PathBuf>,
+        /// Embed only shard I of N (0-based; by image content hash, see docs/scale.md).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
     },
     /// Show the ONNX Runtime library, execution providers, models and datasets.
     Info,
@@ -97,6 +100,14 @@ pub enum Command {
 pub enum CacheAction {
     /// Delete every cached embedding.
     Clean,
+    /// Check every cached chunk (checksums, headers) without changing anything; exit 2 if any fails.
+    Verify,
+    /// Copy the valid chunks of other cache folders (e.g. one per shard) into this cache.
+    Merge {
+        /// Cache folders to merge from (each holds a v1/ folder).
+        #[arg(required = true, value_name = "DIR")]
+        sources: Vec<PathBuf>,
+    },
 }
 
 impl Cli {
@@ -155,8 +166,14 @@ pub fn run(cli: &Cli) -> Result<bool> {
         Some(Command::Cache {
             action: CacheAction::Clean,
         }) => cache_clean(cli),
+        Some(Command::Cache {
+            action: CacheAction::Verify,
+        }) => cache_verify(cli),
+        Some(Command::Cache {
+            action: CacheAction::Merge { sources },
+        }) => cache_merge(cli, sources),
         Some(Command::Info) => info(cli),
-        Some(Command::Embed { out }) => embed(cli, out),
+        Some(Command::Embed { out, shard }) => embed(cli, out.as_deref(), *shard),
         None if report_request(cli).wanted() => report(cli),
         None if eclip_workbench::tui::is_terminal() => tui(cli),
         Some(Command::Summary) | None => summary(cli),
@@ -194,6 +211,56 @@ fn cache_clean(cli: &Cli) -> Result<bool> {
         .map_or_else(String::new, |p| p.display().to_string());
     println!("removed {n} cached embedding files from {root}");
     Ok(true)
+}
+
+fn cache_for_command(cli: &Cli) -> Result<EmbeddingCache> {
+    anyhow::ensure!(
+        !cli.no_cache,
+        "--no-cache has no cache to verify or merge into"
+    );
+    Ok(EmbeddingCache::open(cli.cache_dir.as_deref())?)
+}
+
+fn print_cache_report(what: &str, r: &eclip_workbench::cache::CacheReport) -> bool {
+    println!(
+        "{what}: {} namespaces, {} chunks, {} embeddings{}",
+        r.namespaces,
+        r.chunks,
+        r.entries,
+        if r.already_present > 0 {
+            format!(", {} chunks already present", r.already_present)
+        } else {
+            String::new()
+        }
+    );
+    for p in &r.problems {
+        println!("  bad chunk {}: {}", p.path.display(), p.reason);
+    }
+    r.problems.is_empty()
+}
+
+/// `eclip cache verify`.
+fn cache_verify(cli: &Cli) -> Result<bool> {
+    let cache = cache_for_command(cli)?;
+    let root = cache.root().map(|p| p.display().to_string());
+    let r = cache.verify();
+    Ok(print_cache_report(
+        &format!("verified {}", root.unwrap_or_default()),
+        &r,
+    ))
+}
+
+/// `eclip cache merge DIR...`.
+fn cache_merge(cli: &Cli, sources: &[PathBuf]) -> Result<bool> {
+    let cache = cache_for_command(cli)?;
+    let mut ok = true;
+    for src in sources {
+        let r = cache
+            .merge_from(src)
+            .with_context(|| format!("merging {}", src.display()))?;
+        ok &= print_cache_report(&format!("merged from {}", src.display()), &r);
+    }
+    Ok(ok)
 }
 
 fn info(cli: &Cli) -> Result<bool> {
@@ -288,9 +355,16 @@ fn info(cli: &Cli) -> Result<bool> {
     Ok(ok)
 }
 
-fn embed(cli: &Cli, out_dir: &Path) -> Result<bool> {
+fn embed(cli: &Cli, out_dir: Option<&Path>, shard: Option<Shard>) -> Result<bool> {
     let wb = cli.open()?;
-    let results = wb.embed_all(&cli.embed_options());
+    let opts = EmbedOptions {
+        shard,
+        ..cli.embed_options()
+    };
+    let results = wb.embed_all(&opts);
+    let Some(out_dir) = out_dir else {
+        return print_summary(&wb, &results);
+    };
     let mut written = 0;
     for ds in &results {
         for run in &ds.runs {

@@ -49,6 +49,7 @@ fn cancel_stops_between_batches_and_the_next_run_resumes() {
         batch_size: 3,
         cancel,
         progress: progress.clone(),
+        shard: None,
     };
     let err = embed_dataset(&model, &ds, &cache, &opts).unwrap_err();
     assert!(matches!(err, EmbedError::Cancelled), "{err}");

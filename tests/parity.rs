@@ -1,4 +1,5 @@
-//! Rust vs Python: preprocessing within 1e-5, token ids exactly, embeddings within 1e-4.
+//! Rust vs Python: preprocessing within 1e-5 (bilinear and PIL-bicubic resize), token ids exactly,
+//! embeddings within 1e-4.
 //!
 //! The reference values in `tests/data/parity/refs.json` are computed by
 //! `onnx-export/scripts/make_parity_refs.py` with `eclip_model.transform`, `eclip_model.tokenizer`
@@ -16,6 +17,7 @@
 mod core_support;
 
 use core_support::{parity_refs, repo, resolve, runtime};
+use eclip_workbench::model::spec::Resize;
 use eclip_workbench::model::{Model, Preprocessor, preprocess};
 
 const TOL: f64 = 1e-5;
@@ -33,19 +35,29 @@ const JPEG_TOL: f64 = 0.05;
 const JPEG_MEAN_TOL: f64 = 2e-2;
 const JPEG_EMBED_TOL: f64 = 2e-2;
 
+/// The transforms of refs.json: `gray128` / `rgb96`, bilinear, and the same with `_bicubic`.
 fn transform(name: &str) -> Preprocessor {
-    match name {
+    let (base, resize) = if let Some(base) = name.strip_suffix("_bicubic") {
+        (base, Resize::Bicubic)
+    } else if let Some(base) = name.strip_suffix("_reduce") {
+        (base, Resize::BilinearReduce)
+    } else {
+        (name, Resize::Bilinear)
+    };
+    match base {
         "gray128" => Preprocessor {
             size: 128,
             channels: 1,
             mean: vec![0.5],
             std: vec![0.25],
+            resize,
         },
         "rgb96" => Preprocessor {
             size: 96,
             channels: 3,
             mean: vec![0.485, 0.456, 0.406],
             std: vec![0.229, 0.224, 0.225],
+            resize,
         },
         other => panic!("unknown transform {other} in refs.json"),
     }
@@ -64,10 +76,11 @@ fn preprocessing_matches_python() {
     let refs = parity_refs();
     let entries = refs["preprocess"].as_array().expect("preprocess entries");
     assert!(
-        entries.len() >= 14,
-        "refs.json should cover 7 images x 2 transforms"
+        entries.len() >= 42,
+        "refs.json should cover 7 images x 6 transforms (bilinear, bicubic, fast)"
     );
     let mut kinds = std::collections::BTreeSet::new();
+    let mut transforms = std::collections::BTreeSet::new();
     for e in entries {
         let reference = e["image"].as_str().unwrap();
         let path = resolve(reference);
@@ -78,9 +91,8 @@ fn preprocessing_matches_python() {
             ext
         });
         let pre = transform(e["transform"].as_str().unwrap());
-        let img = preprocess::decode(&path).unwrap_or_else(|err| panic!("{err}"));
-        let mut x = Vec::new();
-        pre.apply(&img, &mut x);
+        transforms.insert(e["transform"].as_str().unwrap().to_string());
+        let x = pre.load(&path).unwrap_or_else(|err| panic!("{err}"));
         let shape: Vec<usize> = e["shape"]
             .as_array()
             .unwrap()
@@ -129,6 +141,16 @@ fn preprocessing_matches_python() {
     // Exact paths (PNG, uncompressed DICOM) and JPEG-decoded ones (JPEG, JPEG-compressed DICOM).
     for k in ["png", "dcm", "jpg+jpeg", "dcm+jpeg"] {
         assert!(kinds.contains(k), "refs.json lacks a .{k} image");
+    }
+    for t in [
+        "gray128",
+        "rgb96",
+        "gray128_bicubic",
+        "rgb96_bicubic",
+        "gray128_reduce",
+        "rgb96_reduce",
+    ] {
+        assert!(transforms.contains(t), "refs.json lacks the {t} transform");
     }
 }
 
@@ -222,4 +244,115 @@ fn tokens_and_embeddings_match_python_onnxruntime() {
             );
         }
     }
+}
+
+/// The contract's pipeline as it was first written (the `image` crate decodes to a `DynamicImage`,
+/// samples become f64 `v / max`, then f32 planes, then `image::imageops::resize(Triangle)` and a
+/// crop): the optimised decoder/resizer must give the same bits, for 1 and 3 channels.
+fn reference_pipeline(path: &std::path::Path, pre: &Preprocessor) -> Vec<f32> {
+    use image::DynamicImage;
+    let img = image::ImageReader::open(path)
+        .unwrap()
+        .with_guessed_format()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let f = |raw: &[u16], max: f64| raw.iter().map(|v| f64::from(*v) / max).collect::<Vec<_>>();
+    let (c, data): (usize, Vec<f64>) = match img {
+        DynamicImage::ImageLuma8(b) => (
+            1,
+            b.as_raw().iter().map(|v| f64::from(*v) / 255.0).collect(),
+        ),
+        DynamicImage::ImageLumaA8(b) => (
+            2,
+            b.as_raw().iter().map(|v| f64::from(*v) / 255.0).collect(),
+        ),
+        DynamicImage::ImageRgb8(b) => (
+            3,
+            b.as_raw().iter().map(|v| f64::from(*v) / 255.0).collect(),
+        ),
+        DynamicImage::ImageRgba8(b) => (
+            4,
+            b.as_raw().iter().map(|v| f64::from(*v) / 255.0).collect(),
+        ),
+        DynamicImage::ImageLuma16(b) => (1, f(b.as_raw(), 65535.0)),
+        DynamicImage::ImageRgb16(b) => (3, f(b.as_raw(), 65535.0)),
+        DynamicImage::ImageRgba16(b) => (4, f(b.as_raw(), 65535.0)),
+        other => panic!(
+            "{}: layout {:?} not covered here",
+            path.display(),
+            other.color()
+        ),
+    };
+    let colour = if c == 2 || c == 4 { c - 1 } else { c };
+    let px = w * h;
+    let plane = |k: usize| -> Vec<f32> { (0..px).map(|i| data[i * c + k] as f32).collect() };
+    let planes: Vec<Vec<f32>> = match (colour, pre.channels) {
+        (1, n) => vec![plane(0); n],
+        (_, 1) => vec![
+            (0..px)
+                .map(|i| {
+                    (0.299 * data[i * c] + 0.587 * data[i * c + 1] + 0.114 * data[i * c + 2]) as f32
+                })
+                .collect(),
+        ],
+        _ => (0..3).map(plane).collect(),
+    };
+    let (nh, nw) = preprocess::resized_shape(h, w, pre.size);
+    let s = pre.size as usize;
+    let (top, left) = ((nh - s) / 2, (nw - s) / 2);
+    let mut out = Vec::new();
+    for (ch, p) in planes.into_iter().enumerate() {
+        let resized = if (nh, nw) == (h, w) {
+            p
+        } else {
+            let buf: image::ImageBuffer<image::Luma<f32>, Vec<f32>> =
+                image::ImageBuffer::from_raw(w as u32, h as u32, p).unwrap();
+            image::imageops::resize(
+                &buf,
+                nw as u32,
+                nh as u32,
+                image::imageops::FilterType::Triangle,
+            )
+            .into_raw()
+        };
+        for y in top..top + s {
+            out.extend(
+                resized[y * nw + left..y * nw + left + s]
+                    .iter()
+                    .map(|x| (x - pre.mean[ch]) / pre.std[ch]),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn bilinear_preprocessing_is_bit_identical_to_the_reference_pipeline() {
+    let refs = parity_refs();
+    let mut checked = 0;
+    for e in refs["preprocess"].as_array().unwrap() {
+        let name = e["transform"].as_str().unwrap();
+        let path = resolve(e["image"].as_str().unwrap());
+        let ext = path
+            .extension()
+            .unwrap()
+            .to_string_lossy()
+            .to_ascii_lowercase();
+        if name.ends_with("_bicubic") || name.ends_with("_reduce") || ext == "dcm" {
+            continue; // DICOM keeps its f64 window arithmetic; bicubic is new
+        }
+        let pre = transform(name);
+        let got = pre.load(&path).unwrap();
+        let want = reference_pipeline(&path, &pre);
+        let same = got.len() == want.len()
+            && got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{} {name}: not bit-identical", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} PNG/JPEG cases");
 }

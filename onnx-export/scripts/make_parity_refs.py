@@ -35,7 +35,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 from eclip_model import tokenizer as tok_mod
-from eclip_model.transform import ImageTransform, decode_image
+from eclip_model.transform import RESIZE_BICUBIC, RESIZE_RULE, ImageTransform, decode_image
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY_DIR = REPO / "tests" / "data" / "parity"
@@ -50,6 +50,22 @@ REAL_IMAGES = [
 TRANSFORMS = {
     "gray128": ImageTransform(size=128, channels=1, mean=(0.5,), std=(0.25,)),
     "rgb96": ImageTransform(size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    # PIL BICUBIC (imported CLIPs): tests/parity.rs holds PNG/DICOM inputs to 1e-5 here too.
+    "gray128_bicubic": ImageTransform(size=128, channels=1, mean=(0.5,), std=(0.25,), resize=RESIZE_BICUBIC),
+    "rgb96_bicubic": ImageTransform(
+        size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize=RESIZE_BICUBIC
+    ),
+    # The fast rule (JPEG DCT-scaled decode, box reduction, bilinear).
+    "gray128_reduce": ImageTransform(
+        size=128, channels=1, mean=(0.5,), std=(0.25,), resize=RESIZE_RULE + "_reduce"
+    ),
+    "rgb96_reduce": ImageTransform(
+        size=96,
+        channels=3,
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        resize=RESIZE_RULE + "_reduce",
+    ),
 }
 TEXTS = [
     "The heart is enlarged. Small left pleural effusion.",
@@ -98,11 +114,16 @@ def write_generated() -> list[Path]:
             writer.write(f, ints.reshape(h, w * c).tolist())
         out.append(path)
     out.append(write_dicom(PARITY_DIR / "gen_mono1_rescaled.dcm", rng))
+    out.append(write_dicom(PARITY_DIR / "gen_windowed.dcm", rng, window=("1800", "1200", "LINEAR")))
+    out.append(
+        write_dicom(PARITY_DIR / "gen_sigmoid.dcm", rng, window=(["2000", "900"], ["2500", "400"], "SIGMOID"))
+    )
     return out
 
 
-def write_dicom(path: Path, rng: np.random.Generator) -> Path:
-    """Uncompressed 16-bit MONOCHROME1 DICOM with rescale slope/intercept (exact decode on both sides)."""
+def write_dicom(path: Path, rng: np.random.Generator, window: tuple | None = None) -> Path:
+    """Uncompressed 16-bit DICOM with rescale slope/intercept (exact decode on both sides): MONOCHROME1
+    without a window, or MONOCHROME2 with `window` = (centre(s), width(s), VOI LUT function)."""
     h, w = 61, 50
     y, x = np.mgrid[0:h, 0:w]
     pixels = (x * 37 + y * 11 + rng.integers(0, 200, (h, w))).astype(np.uint16)
@@ -118,7 +139,9 @@ def write_dicom(path: Path, rng: np.random.Generator) -> Path:
     ds.Modality = "DX"
     ds.Rows, ds.Columns = h, w
     ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.PhotometricInterpretation = "MONOCHROME1" if window is None else "MONOCHROME2"
+    if window is not None:
+        ds.WindowCenter, ds.WindowWidth, ds.VOILUTFunction = window
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
     ds.PixelRepresentation = 0
     ds.RescaleSlope, ds.RescaleIntercept = "2", "-100"
@@ -211,7 +234,10 @@ def preprocess_refs(images: list[Path], shared: Path) -> list[dict]:
     for img_path in images:
         decoded = decode_image(img_path)
         for tname, t in TRANSFORMS.items():
-            x = t.normalize(t.unnormalized(decoded)).astype(np.float32)
+            # Fast rules decode the file themselves (a JPEG at a reduced DCT scale).
+            x = (
+                t(img_path) if t.resize.endswith("_reduce") else t.normalize(t.unnormalized(decoded))
+            ).astype(np.float32)
             flat = x.reshape(-1).astype(np.float64)
             idx = np.linspace(0, flat.size - 1, SAMPLES).round().astype(int)
             refs.append(

@@ -11,7 +11,10 @@ import pytest
 from PIL import Image
 
 from eclip_model.transform import (
+    RESIZE_BICUBIC,
+    RESIZE_RULE,
     ImageTransform,
+    box_reduce,
     decode_image,
     load_heatmap,
     resize_crop,
@@ -107,3 +110,37 @@ def test_from_manifest_rejects_unknown_resize() -> None:
     assert ImageTransform.from_manifest(section).size == 8
     with pytest.raises(ValueError, match="resize"):
         ImageTransform.from_manifest({**section, "resize": "squash"})
+
+
+def test_bicubic_rule_is_pil_bicubic_and_read_from_the_manifest() -> None:
+    big = np.random.default_rng(3).random((40, 50, 1))
+    plane = Image.fromarray(big[:, :, 0].astype(np.float32), mode="F")
+    want = np.asarray(plane.resize((20, 16), Image.BICUBIC))
+    got = resize_crop(big, 16, RESIZE_BICUBIC)
+    np.testing.assert_allclose(got[:, :, 0], want[:, 2:18], atol=1e-7)
+    assert np.abs(got - resize_crop(big, 16)).max() > 1e-3  # really another filter than bilinear
+    section = {"size": 8, "channels": 1, "mean": [0.5], "std": [0.25], "resize": RESIZE_BICUBIC}
+    assert ImageTransform.from_manifest(section).resize == RESIZE_BICUBIC
+    with pytest.raises(ValueError, match="resize"):
+        resize_crop(big, 16, "squash")
+
+
+def test_fast_rule_box_reduces_then_resizes_and_drafts_jpeg(tmp_path: Path) -> None:
+    p = np.arange(1, 16, dtype=np.float32).reshape(3, 5)
+    np.testing.assert_array_equal(box_reduce(p, 2), [[4.0, 6.0, 7.5], [11.5, 13.5, 15.0]])
+    big = np.random.default_rng(4).random((160, 200, 1))
+    fast = resize_crop(big, 16, RESIZE_RULE + "_reduce")  # factor floor(160 / 16 / 2) = 5
+    reduced = box_reduce(big[:, :, 0].astype(np.float32), 5)
+    want = np.asarray(Image.fromarray(reduced, mode="F").resize((20, 16), Image.BILINEAR))[:, 2:18]
+    np.testing.assert_allclose(fast[:, :, 0], want, atol=1e-7)
+    # A JPEG is decoded at 1/4 scale (400 / 64 = 6.25) but cropped with the stored geometry.
+    Image.fromarray((big[:, :, 0] * 255).astype(np.uint8).repeat(2, 0).repeat(2, 1), mode="L").save(
+        tmp_path / "x.jpg"
+    )
+    full: list = []
+    assert decode_image(tmp_path / "x.jpg", draft_size=64, full=full).shape[:2] == (80, 100)
+    assert full == [320, 400]
+    t = ImageTransform(size=64, channels=1, mean=(0.0,), std=(1.0,), resize=RESIZE_RULE + "_reduce")
+    exact = ImageTransform(size=64, channels=1, mean=(0.0,), std=(1.0,))
+    a, b = t(tmp_path / "x.jpg"), exact(tmp_path / "x.jpg")
+    assert a.shape == b.shape == (1, 64, 64) and np.abs(a - b).mean() < 0.05

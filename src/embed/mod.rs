@@ -4,11 +4,14 @@ one model, with the cache in front.
 
 Flow for one model and one dataset ([`embed_dataset`]):
 
-1. hash each image file and each text (rayon) — the content keys of the cache;
-2. read the cached namespace; only misses are computed;
-3. a producer thread decodes and preprocesses the next batch of images in parallel (rayon) while the
-   calling thread runs ONNX Runtime on the previous one; a bounded crossbeam channel (2 batches)
-   keeps memory flat. Each finished batch is written to the cache at once, so a killed run resumes;
+1. read the cached namespace;
+2. a producer thread takes the next batch of image files and, in parallel (rayon), reads each file
+   once, hashes its bytes (the content key of the cache; under `--no-cache` nothing is hashed and the
+   path is the key) and, on a miss, decodes and preprocesses the same bytes straight into the batch
+   buffer, while the calling thread runs ONNX Runtime on the previous batch; a bounded crossbeam
+   channel (2 batches) keeps memory flat. Each finished batch is written to the cache at once, so a
+   killed run resumes. With a [`Shard`], files whose content hash belongs to another shard are
+   skipped (not decoded) and their rows left out of the result;
 4. texts (reports and prompts) go the same way, tokenised in the producer;
 5. the results are assembled into [`ModelEmbeddings`]: all manifest splits and the prompts.
 
@@ -18,6 +21,7 @@ that fails (bad output shape, NaN) stops this model with an [`EmbedError`]. Canc
 */
 pub mod export;
 pub mod progress;
+pub mod shard;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -34,6 +38,7 @@ use crate::eval::{ClassPromptEmbeddings, ModelEmbeddings, SplitEmbeddings};
 use crate::model::{ImageError, Model, ModelError};
 
 pub use progress::{NoProgress, Progress, Stage};
+pub use shard::Shard;
 
 /// Batches in flight between the preprocessing producer and ONNX Runtime.
 const QUEUE_DEPTH: usize = 2;
@@ -55,12 +60,14 @@ pub enum EmbedError {
     Cancelled,
 }
 
-/// How to run: batch size, cancellation, progress display.
+/// How to run: batch size, cancellation, progress display, and an optional shard.
 #[derive(Clone)]
 pub struct EmbedOptions {
     pub batch_size: usize,
     pub cancel: Arc<AtomicBool>,
     pub progress: Arc<dyn Progress>,
+    /// Embed only the images (and their reports) whose content hash falls in this shard.
+    pub shard: Option<Shard>,
 }
 
 impl Default for EmbedOptions {
@@ -69,6 +76,7 @@ impl Default for EmbedOptions {
             batch_size: crate::config::DEFAULT_BATCH,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(NoProgress),
+            shard: None,
         }
     }
 }
@@ -102,50 +110,54 @@ pub fn embed_dataset(
     let batch = opts.batch_size.max(1);
     let dim = model.spec.embed_dim;
 
-    // ---- images
+    // ---- images: each file is read once; its bytes are hashed (the cache key) and, on a miss,
+    // decoded from the same buffer.
     let t0 = Instant::now();
-    let hashed: Vec<Result<Key, String>> = dataset
-        .rows
-        .par_iter()
-        .map(|r| {
-            std::fs::read(&r.image)
-                .map(|b| sha256(&b))
-                .map_err(|e| format!("cannot read image {} ({e})", r.image.display()))
-        })
-        .collect();
     let image_ns = cache.namespace(&image_namespace(model), dim);
     let (mut image_entries, problems) = image_ns.load();
     stats.cache_problems.extend(problems);
-    let mut todo: Vec<(Key, PathBuf)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (row, key) in dataset.rows.iter().zip(&hashed) {
-        if let Ok(k) = key {
-            if !image_entries.contains_key(k) && seen.insert(*k) {
-                todo.push((*k, row.image.clone()));
-            }
-        }
-    }
+    let paths: Vec<PathBuf> = dataset
+        .rows
+        .iter()
+        .filter(|r| seen.insert(r.image.clone()))
+        .map(|r| r.image.clone())
+        .collect();
     stats.images_total = dataset.rows.len();
+    let mut keys: HashMap<PathBuf, ImageKey> = HashMap::new();
     let mut failed: HashMap<PathBuf, String> = HashMap::new();
     opts.progress
-        .start(Stage::Images, &model.name, &dataset.name, todo.len());
+        .start(Stage::Images, &model.name, &dataset.name, paths.len());
     let image_run = run_images(
         model,
         &image_ns,
-        &todo,
+        &paths,
+        KeyRule {
+            content: cache.root().is_some() || opts.shard.is_some(),
+            shard: opts.shard,
+        },
         batch,
         opts,
         &mut image_entries,
+        &mut keys,
         &mut failed,
         &mut stats,
     );
     opts.progress.finish();
     image_run?;
     stats.image_wall = t0.elapsed();
+    // Rows of this run: all, or those of this shard.
+    let in_run =
+        |row: &crate::data::Row| !matches!(keys.get(&row.image), Some(ImageKey::OtherShard));
 
     // ---- texts
     let t1 = Instant::now();
-    let mut texts: Vec<&str> = dataset.rows.iter().map(|r| r.report.as_str()).collect();
+    let mut texts: Vec<&str> = dataset
+        .rows
+        .iter()
+        .filter(|r| in_run(r))
+        .map(|r| r.report.as_str())
+        .collect();
     for c in &dataset.prompts {
         texts.extend(c.positive.iter().map(String::as_str));
         texts.extend(c.negative.iter().map(String::as_str));
@@ -178,10 +190,15 @@ pub fn embed_dataset(
 
     // ---- assemble
     let mut image_of_row: Vec<Option<&Vec<f32>>> = Vec::with_capacity(dataset.rows.len());
-    for (row, key) in dataset.rows.iter().zip(&hashed) {
-        let reason = match key {
-            Err(e) => Some(e.clone()),
-            Ok(k) => match image_entries.get(k) {
+    for row in &dataset.rows {
+        let reason = match keys.get(&row.image) {
+            None => Some("image was not embedded".to_string()),
+            Some(ImageKey::OtherShard) => {
+                image_of_row.push(None);
+                continue;
+            }
+            Some(ImageKey::Unreadable(e)) => Some(e.clone()),
+            Some(ImageKey::Key(k)) => match image_entries.get(k) {
                 Some(v) => {
                     image_of_row.push(Some(v));
                     continue;
@@ -273,11 +290,47 @@ pub fn text_namespace(model: &Model) -> String {
     )
 }
 
-/// One preprocessed image batch: the keys that made it, their pixels, and files that failed.
+/// What the image stage learned about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ImageKey {
+    /// Its cache key (content hash, or a path key under `--no-cache`).
+    Key(Key),
+    /// It could not be read (the message names the file).
+    Unreadable(String),
+    /// Its content hash assigns it to another shard.
+    OtherShard,
+}
+
+/// How the image stage keys files.
+#[derive(Debug, Clone, Copy)]
+struct KeyRule {
+    /// Hash the file content (cache on or sharding); otherwise key by path and never hash.
+    content: bool,
+    shard: Option<Shard>,
+}
+
+/// The key of a file when content is not hashed (`--no-cache`): its path, domain-separated from
+/// content hashes. Two paths with the same bytes are then embedded twice.
+fn path_key(path: &std::path::Path) -> Key {
+    let mut b = b"eclip-path-key\0".to_vec();
+    b.extend_from_slice(path.as_os_str().as_encoded_bytes());
+    sha256(&b)
+}
+
+/// One file after the producer: its key, and whether its pixels are in the batch.
+enum Outcome {
+    Pixels(Key),
+    Cached(Key),
+    Failed(Key, ImageError),
+    Unreadable(String),
+    OtherShard,
+}
+
+/// One preprocessed image batch: the outcome of every file, in order, and the pixels of the
+/// `Outcome::Pixels` ones, back to back.
 struct ImageBatch {
-    keys: Vec<Key>,
+    outcomes: Vec<(PathBuf, Outcome)>,
     pixels: Vec<f32>,
-    failed: Vec<ImageError>,
 }
 
 /// The producer/consumer skeleton shared by images and texts: `produce` runs on a scoped thread
@@ -316,49 +369,108 @@ fn pipeline<T: Sync, B: Send>(
     })
 }
 
+/// Reads, keys and (on a miss) preprocesses one file into `slot`, with this thread's scratch.
+fn prepare_image(
+    pre: &crate::model::Preprocessor,
+    path: &std::path::Path,
+    rule: KeyRule,
+    cached: &std::collections::HashSet<Key>,
+    slot: &mut [f32],
+) -> Outcome {
+    use crate::model::preprocess::{read_into, with_scratch};
+    with_scratch(|s| {
+        let mut bytes = std::mem::take(&mut s.bytes);
+        let outcome = match read_into(path, &mut bytes) {
+            Err(e) => Outcome::Unreadable(e.to_string()),
+            Ok(()) => {
+                let key = if rule.content {
+                    sha256(&bytes)
+                } else {
+                    path_key(path)
+                };
+                if rule.shard.is_some_and(|sh| !sh.owns(&key)) {
+                    Outcome::OtherShard
+                } else if cached.contains(&key) {
+                    Outcome::Cached(key)
+                } else {
+                    match pre.preprocess_into(path, &bytes, s, slot) {
+                        Ok(()) => Outcome::Pixels(key),
+                        Err(e) => Outcome::Failed(key, e),
+                    }
+                }
+            }
+        };
+        s.bytes = bytes;
+        outcome
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_images(
     model: &Model,
     ns: &Namespace,
-    todo: &[(Key, PathBuf)],
+    paths: &[PathBuf],
+    rule: KeyRule,
     batch: usize,
     opts: &EmbedOptions,
     entries: &mut Entries,
+    keys: &mut HashMap<PathBuf, ImageKey>,
     failed: &mut HashMap<PathBuf, String>,
     stats: &mut EmbedStats,
 ) -> Result<(), EmbedError> {
     let pre = &model.preprocessor;
-    let produce = |chunk: &[(Key, PathBuf)]| {
-        let done: Vec<(Key, Result<Vec<f32>, ImageError>)> =
-            chunk.par_iter().map(|(k, p)| (*k, pre.load(p))).collect();
-        let mut b = ImageBatch {
-            keys: Vec::new(),
-            pixels: Vec::with_capacity(chunk.len() * pre.tensor_len()),
-            failed: Vec::new(),
-        };
-        for (k, r) in done {
-            match r {
-                Ok(px) => {
-                    b.keys.push(k);
-                    b.pixels.extend(px);
+    let len = pre.tensor_len();
+    let cached: std::collections::HashSet<Key> = entries.keys().copied().collect();
+    let produce = |chunk: &[PathBuf]| {
+        let mut pixels = vec![0.0f32; chunk.len() * len];
+        let outcomes: Vec<Outcome> = chunk
+            .par_iter()
+            .zip(pixels.par_chunks_mut(len))
+            .map(|(p, slot)| prepare_image(pre, p, rule, &cached, slot))
+            .collect();
+        // Keep the pixels of computed images only, in order.
+        let mut kept = 0;
+        for (i, o) in outcomes.iter().enumerate() {
+            if matches!(o, Outcome::Pixels(_)) {
+                if i != kept {
+                    pixels.copy_within(i * len..(i + 1) * len, kept * len);
                 }
-                Err(e) => b.failed.push(e),
+                kept += 1;
             }
         }
-        b
+        pixels.truncate(kept * len);
+        ImageBatch {
+            outcomes: chunk.iter().cloned().zip(outcomes).collect(),
+            pixels,
+        }
     };
-    pipeline(todo, batch, &opts.cancel, produce, |b: ImageBatch| {
-        for e in &b.failed {
-            failed.insert(e.path.clone(), e.to_string());
+    pipeline(paths, batch, &opts.cancel, produce, |b: ImageBatch| {
+        let mut computed = Vec::new();
+        let n = b.outcomes.len();
+        for (path, o) in b.outcomes {
+            let key = match o {
+                Outcome::Pixels(k) => {
+                    computed.push(k);
+                    ImageKey::Key(k)
+                }
+                Outcome::Cached(k) => ImageKey::Key(k),
+                Outcome::Failed(k, e) => {
+                    failed.insert(path.clone(), e.to_string());
+                    ImageKey::Key(k)
+                }
+                Outcome::Unreadable(e) => ImageKey::Unreadable(e),
+                Outcome::OtherShard => ImageKey::OtherShard,
+            };
+            keys.insert(path, key);
         }
-        if !b.keys.is_empty() {
+        if !computed.is_empty() {
             let t = Instant::now();
-            let emb = model.run_image(&b.pixels, b.keys.len())?;
+            let emb = model.run_image(&b.pixels, computed.len())?;
             stats.image_ort += t.elapsed();
-            store(ns, entries, &b.keys, &emb)?;
-            stats.images_computed += b.keys.len();
+            store(ns, entries, &computed, &emb)?;
+            stats.images_computed += computed.len();
         }
-        opts.progress.advance(b.keys.len() + b.failed.len());
+        opts.progress.advance(n);
         Ok(())
     })
 }

@@ -7,8 +7,10 @@ Definitions (recorded in every report):
   one binary model per label;
 - α is chosen from a log-spaced grid by the validation score (accuracy for single-label, macro AUROC
   for multi-label; ties go to the larger α, the simpler model). The model fitted on the training
-  subset with the chosen α is the final one: refitting on the same subset would reproduce it (L-BFGS
-  starts from zero), and validation labels are not added, so a label fraction stays what it says;
+  subset with the chosen α is the final one (validation labels are not added, so a label fraction
+  stays what it says). The grid is walked from the largest α down and every fit starts from the
+  previous α's solution (warm start); each fit stops when the gradient of the mean loss is below
+  `gradient_tolerance` (scikit-learn's `tol`, see [`FitSettings`]) or at `max_iterations`;
 - label fractions: single-label subsets are stratified, `max(1, round(f · n_c))` items of every class
   `c` (the "at least one per class" rule is reported whenever it applied); multi-label subsets are a
   seeded sample of `max(1, round(f · n))` rows, plus one random positive for any label the sample
@@ -34,6 +36,12 @@ pub fn default_alphas() -> Vec<f64> {
 }
 
 /// L-BFGS settings shared by every fit.
+///
+/// `gradient_tolerance` is on the scale of the *mean* loss, like scikit-learn's `tol` (its lbfgs
+/// minimises mean log-loss + ||W||²/(2·C·n) and stops when the largest gradient component is below
+/// `tol`): linfa minimises the summed loss, whose gradient is n times larger, so the fit stops when
+/// the L2 norm of the summed gradient is below `gradient_tolerance · n` (the L2 norm bounds the
+/// largest component, so this is at least as strict as scikit-learn's rule).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FitSettings {
     pub max_iterations: u64,
@@ -122,20 +130,25 @@ fn f64_rows(x: ArrayView2<f32>, idx: &[usize]) -> Array2<f64> {
 }
 
 /// Fit a linfa logistic model (`$params`: binary or multinomial) on rows `idx` of `x` with targets
-/// `y[idx]`; `None` when linfa refuses (one class only, no rows). A macro because linfa's parameter
-/// type is generic over a private dimension parameter.
+/// `y[idx]`, starting from `$init` (parameters with the intercept as the last row) or zero; `None`
+/// when linfa refuses (one class only, no rows). A macro because linfa's parameter type is generic
+/// over a private dimension parameter.
 macro_rules! fit_rows {
-    ($params:ident, $x:expr, $y:expr, $idx:expr, $alpha:expr, $s:expr) => {
-        $params::default()
+    ($params:ident, $x:expr, $y:expr, $idx:expr, $alpha:expr, $s:expr, $init:expr) => {{
+        let p = $params::default()
             .alpha($alpha)
             .max_iterations($s.max_iterations)
-            .gradient_tolerance($s.gradient_tolerance)
-            .fit(&LinfaDataset::new(
-                f64_rows($x, $idx),
-                $idx.iter().map(|&i| $y[i]).collect::<Array1<_>>(),
-            ))
-            .ok()
-    };
+            .gradient_tolerance($s.gradient_tolerance * ($idx.len().max(1) as f64));
+        let p = match $init {
+            Some(init) => p.initial_params(init),
+            None => p,
+        };
+        p.fit(&LinfaDataset::new(
+            f64_rows($x, $idx),
+            $idx.iter().map(|&i| $y[i]).collect::<Array1<_>>(),
+        ))
+        .ok()
+    }};
 }
 
 /// A fitted single-label probe: predicts class indices of the original numbering.
@@ -152,8 +165,25 @@ impl MultinomialProbe {
         alpha: f64,
         s: FitSettings,
     ) -> Option<Self> {
+        Self::fit_from(x, y, idx, alpha, s, None)
+    }
+
+    /// [`fit`](Self::fit) starting from `warm`'s solution (fitted on the same rows, another α).
+    pub fn fit_from(
+        x: ArrayView2<f32>,
+        y: &[usize],
+        idx: &[usize],
+        alpha: f64,
+        s: FitSettings,
+        warm: Option<&Self>,
+    ) -> Option<Self> {
+        let init = warm.map(|w| {
+            let (p, b) = (w.model.params(), w.model.intercept());
+            ndarray::concatenate(Axis(0), &[p.view(), b.view().insert_axis(Axis(0))])
+                .expect("params and intercept share the class axis")
+        });
         Some(Self {
-            model: fit_rows!(MultiLogisticRegression, x, y, idx, alpha, s)?,
+            model: fit_rows!(MultiLogisticRegression, x, y, idx, alpha, s, init)?,
         })
     }
 
@@ -176,8 +206,25 @@ impl BinaryProbe {
         alpha: f64,
         s: FitSettings,
     ) -> Option<Self> {
+        Self::fit_from(x, y, idx, alpha, s, None)
+    }
+
+    /// [`fit`](Self::fit) starting from `warm`'s solution (fitted on the same rows, another α).
+    pub fn fit_from(
+        x: ArrayView2<f32>,
+        y: &[bool],
+        idx: &[usize],
+        alpha: f64,
+        s: FitSettings,
+        warm: Option<&Self>,
+    ) -> Option<Self> {
+        let init = warm.map(|w| {
+            let mut v = w.model.params().to_vec();
+            v.push(w.model.intercept());
+            Array1::from(v)
+        });
         Some(Self {
-            model: fit_rows!(LogisticRegression, x, y, idx, alpha, s)?,
+            model: fit_rows!(LogisticRegression, x, y, idx, alpha, s, init)?,
         })
     }
 
@@ -237,14 +284,20 @@ pub fn single_label_run(
     alphas: &[f64],
     s: FitSettings,
 ) -> Option<SingleLabelScores> {
-    let mut best: Option<(f64, f64, MultinomialProbe)> = None;
-    // Largest α first so that ties keep the simpler model.
+    let mut best: Option<(f64, f64, std::rc::Rc<MultinomialProbe>)> = None;
+    // Largest α first so that ties keep the simpler model; each fit starts from the previous α's
+    // solution (a regularisation path: the optimum moves little between neighbouring α).
     let mut grid = alphas.to_vec();
     grid.sort_by(|a, b| b.total_cmp(a));
+    let mut warm: Option<std::rc::Rc<MultinomialProbe>> = None;
     for alpha in grid {
-        let Some(probe) = MultinomialProbe::fit(train.x, train.y, idx, alpha, s) else {
+        let Some(probe) =
+            MultinomialProbe::fit_from(train.x, train.y, idx, alpha, s, warm.as_deref())
+        else {
             continue;
         };
+        let probe = std::rc::Rc::new(probe);
+        warm = Some(probe.clone());
         let score = if val.y.is_empty() {
             0.0
         } else {
@@ -296,11 +349,13 @@ pub fn multi_label_run(
     let (ytr, yval, yte) = (columns(train.y), columns(val.y), columns(test.y));
     // One fit per (α, label), scored on validation and test at once.
     let mut best: Option<(f64, f64, Vec<Option<f64>>)> = None;
+    // Per label, each α starts from the previous (larger) α's solution.
+    let mut warm: Vec<Option<BinaryProbe>> = (0..n_labels).map(|_| None).collect();
     for &alpha in &grid {
         let mut val_auc = Vec::with_capacity(n_labels);
         let mut test_auc = Vec::with_capacity(n_labels);
         for l in 0..n_labels {
-            let probe = BinaryProbe::fit(train.x, &ytr[l], idx, alpha, s);
+            let probe = BinaryProbe::fit_from(train.x, &ytr[l], idx, alpha, s, warm[l].as_ref());
             let on = |x: ArrayView2<f32>, y: &[bool]| {
                 probe
                     .as_ref()
@@ -312,6 +367,9 @@ pub fn multi_label_run(
                 on(val.x, &yval[l])
             });
             test_auc.push(on(test.x, &yte[l]));
+            if probe.is_some() {
+                warm[l] = probe;
+            }
         }
         let score = classify::mean_defined(&val_auc).unwrap_or(f64::NEG_INFINITY);
         if best.as_ref().is_none_or(|b| score > b.1) {

@@ -3,20 +3,36 @@ Image preprocessing, step for step as docs/formats.md §2.1 and the Python refer
 `eclip_model.transform` define it, so that Rust and Python feed the encoders the same tensor
 (checked by `tests/parity.rs`).
 
-1. [`decode`]: file → `H × W × C` floats in [0, 1] (f64, like the Python side). PNG/JPEG go through
-   the `image` crate (8-bit / 255, 16-bit / 65535); DICOM through `dicom-pixeldata` (modality LUT =
-   rescale slope/intercept, min–max window over the frame, `MONOCHROME1` inverted).
-2. [`to_channels`]: alpha dropped; RGB → gray as 0.299 R + 0.587 G + 0.114 B in f64 for one channel,
-   gray repeated for three. The result is cast to f32 (PIL's mode `F`).
-3. [`resize_crop`]: `image`'s `Triangle` filter on f32 planes (the same antialiased bilinear kernel as
-   PIL's `BILINEAR`) so the shorter edge is `size` (longer edge rounded half up), then a centre crop.
+1. decode: file bytes → the decoder's native samples (a per-thread reusable byte buffer). PNG/JPEG go
+   through the `image` crate's decoders; DICOM through `dicom-pixeldata` (frame 0; modality LUT =
+   rescale slope/intercept; VOI = the first Window Center/Width with its VOI LUT Function when the
+   file has one, else the min–max of the frame; `MONOCHROME1` inverted; values in f64 as pydicom).
+2. channels, straight into f32 planes (reused per thread): 8-bit `v / 255` and 16-bit `v / 65535`
+   computed in f64 and rounded once to f32 (a 256-entry table for 8 bit); alpha dropped; RGB → gray as
+   `0.299 R + 0.587 G + 0.114 B` in f64 for one channel; gray is resized once and repeated for three.
+3. resize so the shorter edge is `size` (longer edge rounded half up), then a centre crop; only the
+   cropped outputs are computed. Two rules ([`Resize`]):
+   - `shortest_edge_bilinear_center_crop`: the `image` crate's `Triangle` filter on f32 (the same
+     antialiased bilinear kernel as PIL's `BILINEAR`; vertical pass then horizontal, f32 weights and
+     sums, clamped to [0, 1]) — re-implemented here operation for operation so the result is
+     bit-identical to `image::imageops::resize` (a unit test holds it to that) without its per-call
+     four-channel temporaries;
+   - `shortest_edge_bicubic_center_crop`: PIL's antialiased `BICUBIC` (a = −0.5) on mode `F`, as
+     Pillow's `Resample.c` computes it: horizontal pass then vertical, f64 weights and sums, f32
+     intermediate, no clamping.
 4. normalise per channel with the model's mean/std, in f32.
+
+Memory: every buffer that scales with the input (file bytes, decoded samples, f32 planes, the
+resize intermediate) lives in a per-thread [`Scratch`] that is reused, so a run does not map and
+fault in fresh pages for every radiograph; the process keeps glibc's default allocator.
 */
+use std::cell::RefCell;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageBuffer, Luma};
+use image::{ColorType, ImageDecoder};
 
-use super::spec::ImageSpec;
+use super::spec::{ImageSpec, Resize};
 
 /// An image that could not be turned into a tensor; names the file and the cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,15 +51,6 @@ impl ImageError {
     }
 }
 
-/// Decoded pixels, row-major `height × width × channels`, values in [0, 1].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
-    pub height: usize,
-    pub width: usize,
-    pub channels: usize,
-    pub data: Vec<f64>,
-}
-
 /// The preprocessing of one model (the `image` section of `model.json`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preprocessor {
@@ -51,6 +58,42 @@ pub struct Preprocessor {
     pub channels: usize,
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
+    pub resize: Resize,
+}
+
+/// Per-thread buffers reused from image to image (see the module docs).
+#[derive(Default)]
+pub struct Scratch {
+    /// File contents.
+    pub bytes: Vec<u8>,
+    /// Decoded samples as the decoder writes them.
+    raw: Vec<u8>,
+    /// f32 planes in [0, 1], `height × width` each.
+    planes: [Vec<f32>; 3],
+    /// Resize intermediate.
+    tmp: Vec<f32>,
+    /// One resized plane, `size × size`.
+    plane_out: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's [`Scratch`].
+pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// Decoded f32 planes (in the scratch) and their shape.
+struct Planes {
+    height: usize,
+    width: usize,
+    /// The stored `(height, width)`; differs from the planes' for a JPEG decoded at a reduced DCT
+    /// scale (fast rules), and the output geometry follows it.
+    full: (usize, usize),
+    /// Distinct planes held in `Scratch::planes`: 1 (gray, repeated when 3 are wanted) or 3.
+    count: usize,
 }
 
 impl Preprocessor {
@@ -60,6 +103,7 @@ impl Preprocessor {
             channels: spec.channels,
             mean: spec.mean.clone(),
             std: spec.std.clone(),
+            resize: spec.resize_rule(),
         }
     }
 
@@ -71,8 +115,8 @@ impl Preprocessor {
     /// A stable description that goes into cache keys: any change here invalidates cached images.
     pub fn cache_tag(&self) -> String {
         format!(
-            "pre-v1;{};size={};channels={};mean={:?};std={:?}",
-            super::spec::RESIZE_RULE,
+            "pre-v1;{};dicom-voi;size={};channels={};mean={:?};std={:?}",
+            self.resize.name(),
             self.size,
             self.channels,
             self.mean,
@@ -80,149 +124,525 @@ impl Preprocessor {
         )
     }
 
-    /// Steps 2–3: `channels × size × size` floats in [0, 1], before normalisation.
-    pub fn unnormalized(&self, img: &Decoded) -> Vec<f32> {
-        let planes = to_channels(img, self.channels);
-        let mut out = Vec::with_capacity(self.tensor_len());
-        for plane in planes {
-            out.extend(resize_crop(&plane, img.width, img.height, self.size));
-        }
-        out
-    }
-
-    /// All four steps, appended to `out` (so a batch buffer can be filled in place).
-    pub fn apply(&self, img: &Decoded, out: &mut Vec<f32>) {
-        let plane_len = (self.size as usize) * (self.size as usize);
-        let raw = self.unnormalized(img);
-        for (c, chunk) in raw.chunks(plane_len).enumerate() {
-            let (m, s) = (self.mean[c], self.std[c]);
-            out.extend(chunk.iter().map(|x| (x - m) / s));
-        }
-    }
-
-    /// Decode and preprocess one file.
+    /// Decode and preprocess one file (read here).
     pub fn load(&self, path: &Path) -> Result<Vec<f32>, ImageError> {
-        let img = decode(path)?;
-        let mut out = Vec::with_capacity(self.tensor_len());
-        self.apply(&img, &mut out);
+        let mut out = vec![0.0; self.tensor_len()];
+        with_scratch(|s| {
+            let mut bytes = std::mem::take(&mut s.bytes);
+            let read = read_into(path, &mut bytes);
+            let r = read.and_then(|()| self.preprocess_into(path, &bytes, s, &mut out));
+            s.bytes = bytes;
+            r
+        })?;
         Ok(out)
+    }
+
+    /// All four steps on a file's `bytes` (already read; `path` names it and picks DICOM by
+    /// extension), written to `out` (`tensor_len()` values, normalised).
+    pub fn preprocess_into(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        s: &mut Scratch,
+        out: &mut [f32],
+    ) -> Result<(), ImageError> {
+        self.unnormalized_into(path, bytes, s, out)?;
+        let plane_len = (self.size as usize) * (self.size as usize);
+        for (c, chunk) in out.chunks_mut(plane_len).enumerate() {
+            let (m, sd) = (self.mean[c], self.std[c]);
+            for x in chunk {
+                *x = (*x - m) / sd;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 1–3: `channels × size × size` floats in [0, 1] (bicubic may overshoot slightly).
+    pub fn unnormalized_into(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        s: &mut Scratch,
+        out: &mut [f32],
+    ) -> Result<(), ImageError> {
+        assert_eq!(out.len(), self.tensor_len(), "output slice of one image");
+        let fast = self.resize.reduces();
+        let p = decode_planes(path, bytes, self.channels, fast.then_some(self.size), s)?;
+        // The output geometry follows the stored image, also when a JPEG was decoded smaller.
+        let target = resized_shape(p.full.0, p.full.1, self.size);
+        let k = if fast {
+            reduce_factor(p.height, p.width, target)
+        } else {
+            1
+        };
+        let plane_len = (self.size as usize) * (self.size as usize);
+        for c in 0..p.count {
+            let mut resized = std::mem::take(&mut s.plane_out);
+            let (mut plane, mut w, mut h) = (std::mem::take(&mut s.planes[c]), p.width, p.height);
+            if k > 1 {
+                let mut reduced = std::mem::take(&mut s.tmp);
+                (h, w) = box_reduce(
+                    &plane[..p.height * p.width],
+                    p.width,
+                    p.height,
+                    k,
+                    &mut reduced,
+                );
+                s.tmp = std::mem::replace(&mut plane, reduced);
+            }
+            resize_crop_to(
+                &plane[..h * w],
+                w,
+                h,
+                target,
+                self.size,
+                self.resize,
+                &mut s.tmp,
+                &mut resized,
+            );
+            s.planes[c] = plane;
+            out[c * plane_len..(c + 1) * plane_len].copy_from_slice(&resized);
+            s.plane_out = resized;
+        }
+        // Gray for a three-channel model: the one resized plane, repeated.
+        for c in p.count..self.channels {
+            out.copy_within(0..plane_len, c * plane_len);
+        }
+        Ok(())
     }
 }
 
-/// Step 1 for any supported file: DICOM by extension (`.dcm`, `.dicom`), everything else by content.
-pub fn decode(path: &Path) -> Result<Decoded, ImageError> {
+/// An image file decoded exactly as the embedding path decodes it (steps 1–2: PNG, JPEG, DICOM with
+/// its modality LUT, window and `MONOCHROME1`), before any resize: one plane (gray) or three (RGB)
+/// of `height × width` values in [0, 1]. For display (the TUI's thumbnails and opened images), so
+/// what a user sees is what the model was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedImage {
+    pub width: usize,
+    pub height: usize,
+    pub planes: Vec<Vec<f32>>,
+}
+
+/// Decodes `path` for display; see [`DecodedImage`].
+pub fn decode_for_display(path: &Path) -> Result<DecodedImage, ImageError> {
+    with_scratch(|s| {
+        let mut bytes = std::mem::take(&mut s.bytes);
+        let decoded = read_into(path, &mut bytes).and_then(|()| {
+            let p = decode_planes(path, &bytes, 3, None, s)?;
+            let len = p.height * p.width;
+            Ok(DecodedImage {
+                width: p.width,
+                height: p.height,
+                planes: (0..p.count).map(|c| s.planes[c][..len].to_vec()).collect(),
+            })
+        });
+        s.bytes = bytes;
+        decoded
+    })
+}
+
+/// Reads a whole file into `buf` (reused: its capacity is kept).
+pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), ImageError> {
+    use std::io::Read;
+    buf.clear();
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| ImageError::new(path, format!("cannot open image ({e})")))?;
+    f.read_to_end(buf)
+        .map_err(|e| ImageError::new(path, format!("cannot read image ({e})")))?;
+    Ok(())
+}
+
+fn is_dicom(path: &Path) -> bool {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if matches!(ext.as_deref(), Some("dcm" | "dicom")) {
-        return decode_dicom(path);
+    matches!(ext.as_deref(), Some("dcm" | "dicom"))
+}
+
+/// `v / 255` in f64, rounded once to f32, for every 8-bit value.
+fn lut8() -> &'static [f64; 256] {
+    static LUT: std::sync::OnceLock<[f64; 256]> = std::sync::OnceLock::new();
+    LUT.get_or_init(|| std::array::from_fn(|v| v as f64 / 255.0))
+}
+
+/// Steps 1–2: decodes `bytes` into f32 planes in `s.planes` for a model of `channels` channels.
+/// `draft`: the resized shape `(nh, nw)` the planes are for, when the fast (`_reduce`) rules may
+/// decode a JPEG at a reduced DCT scale.
+fn decode_planes(
+    path: &Path,
+    bytes: &[u8],
+    channels: usize,
+    draft: Option<u32>,
+    s: &mut Scratch,
+) -> Result<Planes, ImageError> {
+    if is_dicom(path) {
+        return decode_dicom(path, bytes, channels, s);
     }
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| ImageError::new(path, format!("cannot open image ({e})")))?
+    let mut reader = image::ImageReader::new(Cursor::new(bytes));
+    if let Ok(f) = image::ImageFormat::from_path(path) {
+        reader.set_format(f);
+    }
+    let reader = reader
         .with_guessed_format()
         .map_err(|e| ImageError::new(path, format!("cannot read image ({e})")))?;
-    let img = reader
-        .decode()
-        .map_err(|e| ImageError::new(path, format!("cannot decode image ({e})")))?;
-    Ok(from_dynamic(img))
-}
-
-fn from_dynamic(img: DynamicImage) -> Decoded {
-    let (width, height) = (img.width() as usize, img.height() as usize);
-    fn scaled<T: Copy + Into<f64>>(raw: &[T], max: f64) -> Vec<f64> {
-        raw.iter().map(|v| (*v).into() / max).collect()
+    if let Some(size) = draft {
+        if reader.format() == Some(image::ImageFormat::Jpeg) {
+            if let Some(p) = decode_jpeg_scaled(bytes, channels, size, s) {
+                return Ok(p);
+            }
+        }
     }
-    let (channels, data) = match img {
-        DynamicImage::ImageLuma8(b) => (1, scaled(b.as_raw(), 255.0)),
-        DynamicImage::ImageLumaA8(b) => (2, scaled(b.as_raw(), 255.0)),
-        DynamicImage::ImageRgb8(b) => (3, scaled(b.as_raw(), 255.0)),
-        DynamicImage::ImageRgba8(b) => (4, scaled(b.as_raw(), 255.0)),
-        DynamicImage::ImageLuma16(b) => (1, scaled(b.as_raw(), 65535.0)),
-        DynamicImage::ImageLumaA16(b) => (2, scaled(b.as_raw(), 65535.0)),
-        DynamicImage::ImageRgb16(b) => (3, scaled(b.as_raw(), 65535.0)),
-        DynamicImage::ImageRgba16(b) => (4, scaled(b.as_raw(), 65535.0)),
-        DynamicImage::ImageRgb32F(b) => (3, scaled(b.as_raw(), 1.0)),
-        DynamicImage::ImageRgba32F(b) => (4, scaled(b.as_raw(), 1.0)),
-        // `DynamicImage` is non-exhaustive; anything new is converted to 8-bit RGB like PIL's fallback.
-        other => (3, scaled(other.to_rgb8().as_raw(), 255.0)),
+    let cannot = |e: image::ImageError| ImageError::new(path, format!("cannot decode image ({e})"));
+    let decoder = reader.into_decoder().map_err(cannot)?;
+    let (w, h) = decoder.dimensions();
+    let (width, height) = (w as usize, h as usize);
+    let color = decoder.color_type();
+    let total = decoder.total_bytes();
+    image::Limits::default().reserve(total).map_err(cannot)?;
+    s.raw.clear();
+    s.raw.resize(total as usize, 0);
+    decoder.read_image(&mut s.raw).map_err(cannot)?;
+    // (samples per pixel, colour samples, bytes per sample)
+    let layout = match color {
+        ColorType::L8 => (1, 1, 1),
+        ColorType::La8 => (2, 1, 1),
+        ColorType::Rgb8 => (3, 3, 1),
+        ColorType::Rgba8 => (4, 3, 1),
+        ColorType::L16 => (1, 1, 2),
+        ColorType::La16 => (2, 1, 2),
+        ColorType::Rgb16 => (3, 3, 2),
+        ColorType::Rgba16 => (4, 3, 2),
+        ColorType::Rgb32F => (3, 3, 4),
+        ColorType::Rgba32F => (4, 3, 4),
+        other => {
+            return Err(ImageError::new(
+                path,
+                format!("unsupported pixel layout {other:?}"),
+            ));
+        }
     };
-    Decoded {
-        height,
-        width,
-        channels,
-        data,
-    }
-}
-
-fn decode_dicom(path: &Path) -> Result<Decoded, ImageError> {
-    use dicom_pixeldata::PixelDecoder;
-    let obj = dicom_object::open_file(path)
-        .map_err(|e| ImageError::new(path, format!("cannot read DICOM ({e})")))?;
-    let pixels = obj
-        .decode_pixel_data()
-        .map_err(|e| ImageError::new(path, format!("cannot decode DICOM pixel data ({e})")))?;
-    let (height, width) = (pixels.rows() as usize, pixels.columns() as usize);
-    let channels = pixels.samples_per_pixel() as usize;
-    if channels != 1 && channels != 3 {
-        return Err(ImageError::new(
-            path,
-            format!("DICOM with {channels} samples per pixel is not supported (1 or 3)"),
-        ));
-    }
-    // Frame 0 with the modality LUT (rescale slope/intercept) applied, as pydicom's pixel_array * slope + intercept.
-    let mut data: Vec<f64> = pixels
-        .to_vec_frame(0)
-        .map_err(|e| ImageError::new(path, format!("cannot convert DICOM pixels ({e})")))?;
-    if data.len() != height * width * channels || data.is_empty() {
+    if s.raw.len() != width * height * layout.0 * layout.2 {
         return Err(ImageError::new(
             path,
             format!(
-                "DICOM pixel data has {} values, expected {height}x{width}x{channels}",
+                "decoder returned {} bytes for {width}x{height} {color:?}",
+                s.raw.len()
+            ),
+        ));
+    }
+    Ok(raw_to_planes(s, width, height, layout, channels))
+}
+
+/// The largest JPEG DCT scale 1/a (a in 8, 4, 2, 1) with `a <= min(w / nw, h / nh)`: PIL's
+/// `Image.draft` rule, so the decoded image is never smaller than the resize target.
+pub fn draft_factor(height: usize, width: usize, size: u32) -> usize {
+    let (nh, nw) = resized_shape(height, width, size);
+    let scale = (width / nw).min(height / nh);
+    [8, 4, 2, 1].into_iter().find(|&a| a <= scale).unwrap_or(1)
+}
+
+/// A JPEG decoded at the reduced DCT scale of [`draft_factor`] by `jpeg-decoder` (pure Rust;
+/// the `image` crate's zune-jpeg has no scaled decoding). `None` for layouts it does not give as
+/// 8-bit gray or RGB (the caller then decodes at full size).
+fn decode_jpeg_scaled(bytes: &[u8], channels: usize, size: u32, s: &mut Scratch) -> Option<Planes> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.read_info().ok()?;
+    let info = d.info()?;
+    let (full_w, full_h) = (usize::from(info.width), usize::from(info.height));
+    let a = draft_factor(full_h, full_w, size);
+    if a > 1 {
+        d.scale(full_w.div_ceil(a) as u16, full_h.div_ceil(a) as u16)
+            .ok()?;
+    }
+    let info_pf = info.pixel_format;
+    let pixels = d.decode().ok()?;
+    let info = d.info()?;
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    let layout = match info_pf {
+        jpeg_decoder::PixelFormat::L8 => (1, 1, 1),
+        jpeg_decoder::PixelFormat::RGB24 => (3, 3, 1),
+        _ => return None,
+    };
+    if pixels.len() != w * h * layout.0 {
+        return None;
+    }
+    s.raw.clear();
+    s.raw.extend_from_slice(&pixels);
+    let mut p = raw_to_planes(s, w, h, layout, channels);
+    p.full = (full_h, full_w);
+    Some(p)
+}
+
+/// `s.raw` (`layout` = samples per pixel, colour samples, bytes per sample; native endian) into f32
+/// planes in [0, 1].
+fn raw_to_planes(
+    s: &mut Scratch,
+    width: usize,
+    height: usize,
+    (spp, colour, bps): (usize, usize, usize),
+    channels: usize,
+) -> Planes {
+    let px = width * height;
+    let count = if colour == 1 || channels == 1 { 1 } else { 3 };
+    for p in s.planes.iter_mut().take(count) {
+        p.clear();
+        p.resize(px, 0.0);
+    }
+    let raw = &s.raw;
+    // Sample k of pixel i in [0, 1], in f64 exactly as `value / max` (the contract's definition).
+    let lut = lut8();
+    let sample = |i: usize, k: usize| -> f64 {
+        let o = (i * spp + k) * bps;
+        match bps {
+            1 => lut[raw[o] as usize],
+            2 => u16::from_ne_bytes([raw[o], raw[o + 1]]) as f64 / 65535.0,
+            _ => f32::from_ne_bytes([raw[o], raw[o + 1], raw[o + 2], raw[o + 3]]) as f64,
+        }
+    };
+    let [p0, p1, p2] = &mut s.planes;
+    if colour == 1 {
+        for (i, v) in p0.iter_mut().enumerate() {
+            *v = sample(i, 0) as f32;
+        }
+    } else if count == 1 {
+        let [wr, wg, wb] = GRAY_WEIGHTS;
+        for (i, v) in p0.iter_mut().enumerate() {
+            *v = (wr * sample(i, 0) + wg * sample(i, 1) + wb * sample(i, 2)) as f32;
+        }
+    } else {
+        for i in 0..px {
+            p0[i] = sample(i, 0) as f32;
+            p1[i] = sample(i, 1) as f32;
+            p2[i] = sample(i, 2) as f32;
+        }
+    }
+    Planes {
+        height,
+        width,
+        full: (height, width),
+        count,
+    }
+}
+
+/// The integer box-reduction factor of the fast rules: `floor(min(w / nw, h / nh) / 2)` (PIL's
+/// `reducing_gap = 2`), at least 1.
+pub fn reduce_factor(height: usize, width: usize, (nh, nw): (usize, usize)) -> usize {
+    let r = (width as f64 / nw as f64).min(height as f64 / nh as f64);
+    ((r / 2.0).floor() as usize).max(1)
+}
+
+/// Box reduction by `k` (PIL's `Image.reduce(k)` geometry): output `ceil(h / k) × ceil(w / k)`, each
+/// value the mean of its `k × k` block (edge blocks: of the pixels they hold), summed in f64.
+pub fn box_reduce(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    k: usize,
+    out: &mut Vec<f32>,
+) -> (usize, usize) {
+    let (ow, oh) = (width.div_ceil(k), height.div_ceil(k));
+    out.clear();
+    out.resize(ow * oh, 0.0);
+    let mut acc = vec![0.0f64; ow];
+    for oy in 0..oh {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        let (y0, y1) = (oy * k, ((oy + 1) * k).min(height));
+        for y in y0..y1 {
+            let row = &plane[y * width..(y + 1) * width];
+            for (ox, a) in acc.iter_mut().enumerate() {
+                let (x0, x1) = (ox * k, ((ox + 1) * k).min(width));
+                *a += row[x0..x1].iter().map(|v| f64::from(*v)).sum::<f64>();
+            }
+        }
+        for (ox, a) in acc.iter().enumerate() {
+            let n = (y1 - y0) * (((ox + 1) * k).min(width) - ox * k);
+            out[oy * ow + ox] = (a / n as f64) as f32;
+        }
+    }
+    (oh, ow)
+}
+
+/// RGB → gray weights (ITU-R 601, PIL's `L` conversion in float).
+pub const GRAY_WEIGHTS: [f64; 3] = [0.299, 0.587, 0.114];
+
+fn decode_dicom(
+    path: &Path,
+    bytes: &[u8],
+    channels: usize,
+    s: &mut Scratch,
+) -> Result<Planes, ImageError> {
+    use dicom_object::{OpenFileOptions, file::ReadPreamble};
+    use dicom_pixeldata::PixelDecoder;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Auto)
+        .from_reader(Cursor::new(bytes))
+        .map_err(|e| ImageError::new(path, format!("cannot read DICOM ({e})")))?;
+    let syntax = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    let pixels = obj.decode_pixel_data().map_err(|e| {
+        let name = transfer_syntax_name(&syntax);
+        ImageError::new(
+            path,
+            format!(
+                "cannot decode DICOM pixel data with transfer syntax {syntax} ({name}): {e}. \
+                 Supported here: uncompressed, RLE, JPEG baseline/extended/lossless; \
+                 JPEG-LS and JPEG 2000 need transcoding first (e.g. `gdcmconv --raw`)"
+            ),
+        )
+    })?;
+    let (height, width) = (pixels.rows() as usize, pixels.columns() as usize);
+    let spp = pixels.samples_per_pixel() as usize;
+    if spp != 1 && spp != 3 {
+        return Err(ImageError::new(
+            path,
+            format!("DICOM with {spp} samples per pixel is not supported (1 or 3)"),
+        ));
+    }
+    // Frame 0 (of a multi-frame object, the first frame only) with the modality LUT (rescale
+    // slope/intercept) applied, as pydicom's pixel_array * slope + intercept.
+    let data: Vec<f64> = pixels
+        .to_vec_frame(0)
+        .map_err(|e| ImageError::new(path, format!("cannot convert DICOM pixels ({e})")))?;
+    let px = height * width;
+    if data.len() != px * spp || data.is_empty() {
+        return Err(ImageError::new(
+            path,
+            format!(
+                "DICOM pixel data has {} values, expected {height}x{width}x{spp}",
                 data.len()
             ),
         ));
     }
-    let (lo, hi) = data
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(*v), hi.max(*v))
-        });
     let monochrome1 = pixels
         .photometric_interpretation()
         .as_str()
         .eq_ignore_ascii_case("MONOCHROME1");
-    for v in &mut data {
-        let x = if hi > lo { (*v - lo) / (hi - lo) } else { 0.0 };
-        *v = if monochrome1 { 1.0 - x } else { x };
+    // VOI: the first Window Center/Width with its VOI LUT Function (grayscale only); otherwise the
+    // min–max window of the frame.
+    let first_window = pixels
+        .window()
+        .ok()
+        .flatten()
+        .and_then(|w| w.first().copied());
+    let voi = match (spp, first_window) {
+        (1, Some(w)) if w.width.is_finite() && w.center.is_finite() && w.width > 0.0 => {
+            let function = pixels
+                .voi_lut_function()
+                .ok()
+                .flatten()
+                .and_then(|f| f.first().copied())
+                .unwrap_or_default();
+            Voi::Window(w.center, w.width, function)
+        }
+        _ => {
+            let (lo, hi) = data
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(*v), hi.max(*v))
+                });
+            Voi::MinMax(lo, hi)
+        }
+    };
+    let window = |v: f64| -> f64 {
+        let x = voi.apply(v);
+        if monochrome1 { 1.0 - x } else { x }
+    };
+    let count = if spp == 1 || channels == 1 { 1 } else { 3 };
+    for p in s.planes.iter_mut().take(count) {
+        p.clear();
+        p.resize(px, 0.0);
     }
-    Ok(Decoded {
+    let [p0, p1, p2] = &mut s.planes;
+    if spp == 1 {
+        for (v, d) in p0.iter_mut().zip(&data) {
+            *v = window(*d) as f32;
+        }
+    } else if count == 1 {
+        let [wr, wg, wb] = GRAY_WEIGHTS;
+        for (v, d) in p0.iter_mut().zip(data.chunks_exact(3)) {
+            *v = (wr * window(d[0]) + wg * window(d[1]) + wb * window(d[2])) as f32;
+        }
+    } else {
+        for (i, d) in data.chunks_exact(3).enumerate() {
+            p0[i] = window(d[0]) as f32;
+            p1[i] = window(d[1]) as f32;
+            p2[i] = window(d[2]) as f32;
+        }
+    }
+    Ok(Planes {
         height,
         width,
-        channels,
-        data,
+        full: (height, width),
+        count,
     })
 }
 
-/// Step 2: one f32 plane per output channel (row-major `H × W`).
-pub fn to_channels(img: &Decoded, channels: usize) -> Vec<Vec<f32>> {
-    let c = img.channels;
-    // Gray+alpha and RGBA: drop alpha.
-    let colour = if c == 2 || c == 4 { c - 1 } else { c };
-    let px = img.height * img.width;
-    let plane = |k: usize| -> Vec<f32> { (0..px).map(|i| img.data[i * c + k] as f32).collect() };
-    match (colour, channels) {
-        (1, 1) => vec![plane(0)],
-        (1, _) => vec![plane(0); channels],
-        (_, 1) => vec![
-            (0..px)
-                .map(|i| {
-                    let p = &img.data[i * c..i * c + 3];
-                    (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]) as f32
-                })
-                .collect(),
-        ],
-        _ => (0..3).map(plane).collect(),
+/// Names of the compressed transfer syntaxes a user is likely to meet, for error messages.
+fn transfer_syntax_name(uid: &str) -> &'static str {
+    match uid {
+        "1.2.840.10008.1.2.4.50" => "JPEG Baseline",
+        "1.2.840.10008.1.2.4.51" => "JPEG Extended",
+        "1.2.840.10008.1.2.4.57" | "1.2.840.10008.1.2.4.70" => "JPEG Lossless",
+        "1.2.840.10008.1.2.4.80" => "JPEG-LS Lossless",
+        "1.2.840.10008.1.2.4.81" => "JPEG-LS Near-Lossless",
+        "1.2.840.10008.1.2.4.90" => "JPEG 2000 Lossless",
+        "1.2.840.10008.1.2.4.91" => "JPEG 2000",
+        "1.2.840.10008.1.2.4.201" | "1.2.840.10008.1.2.4.202" | "1.2.840.10008.1.2.4.203" => {
+            "High-Throughput JPEG 2000"
+        }
+        "1.2.840.10008.1.2.5" => "RLE Lossless",
+        "1.2.840.10008.1.2.1.99" => "Deflated Explicit VR Little Endian",
+        _ => "see the DICOM standard, PS3.6 Annex A",
+    }
+}
+
+/// The VOI step of DICOM decoding, to [0, 1].
+#[derive(Debug, Clone, Copy)]
+enum Voi {
+    /// No window in the file: `(v − min) / (max − min)` over the frame (0 for a constant frame).
+    MinMax(f64, f64),
+    /// Window Center, Window Width and VOI LUT Function (DICOM PS3.3 C.11.2.1.2), output range [0, 1].
+    Window(f64, f64, dicom_pixeldata::VoiLutFunction),
+}
+
+impl Voi {
+    fn apply(self, v: f64) -> f64 {
+        use dicom_pixeldata::VoiLutFunction as F;
+        match self {
+            Voi::MinMax(lo, hi) => {
+                if hi > lo {
+                    (v - lo) / (hi - lo)
+                } else {
+                    0.0
+                }
+            }
+            Voi::Window(c, w, F::Linear) => {
+                if w <= 1.0 {
+                    // Width 1: a threshold at c − 0.5.
+                    if v <= c - 0.5 { 0.0 } else { 1.0 }
+                } else if v <= c - 0.5 - (w - 1.0) / 2.0 {
+                    0.0
+                } else if v > c - 0.5 + (w - 1.0) / 2.0 {
+                    1.0
+                } else {
+                    (v - (c - 0.5)) / (w - 1.0) + 0.5
+                }
+            }
+            Voi::Window(c, w, F::LinearExact) => {
+                if v <= c - w / 2.0 {
+                    0.0
+                } else if v > c + w / 2.0 {
+                    1.0
+                } else {
+                    (v - c) / w + 0.5
+                }
+            }
+            Voi::Window(c, w, F::Sigmoid) => 1.0 / (1.0 + (-4.0 * (v - c) / w).exp()),
+        }
     }
 }
 
@@ -236,37 +656,245 @@ pub fn resized_shape(height: usize, width: usize, size: u32) -> (usize, usize) {
     }
 }
 
-/// Step 3 on one plane: resize (Triangle on f32) and centre-crop to `size × size`.
-pub fn resize_crop(plane: &[f32], width: usize, height: usize, size: u32) -> Vec<f32> {
-    let (nh, nw) = resized_shape(height, width, size);
+/// Step 3 on one row-major plane: resize by `rule` and centre-crop to `size × size`, into `out`.
+/// `tmp` is the reusable intermediate.
+pub fn resize_crop_into(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    size: u32,
+    rule: Resize,
+    tmp: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
+    let target = resized_shape(height, width, size);
+    resize_crop_to(plane, width, height, target, size, rule, tmp, out);
+}
+
+/// [`resize_crop_into`] to an explicit resized shape `(nh, nw)` (the fast rules resize a reduced
+/// plane to the shape of the full image).
+#[allow(clippy::too_many_arguments)]
+pub fn resize_crop_to(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    (nh, nw): (usize, usize),
+    size: u32,
+    rule: Resize,
+    tmp: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
     let s = size as usize;
     let (top, left) = ((nh - s) / 2, (nw - s) / 2);
-    let crop = |src: &[f32], w: usize| -> Vec<f32> {
-        let mut out = Vec::with_capacity(s * s);
-        for y in top..top + s {
-            out.extend_from_slice(&src[y * w + left..y * w + left + s]);
-        }
-        out
-    };
+    out.clear();
     if (nh, nw) == (height, width) {
-        return crop(plane, width);
+        for y in top..top + s {
+            out.extend_from_slice(&plane[y * width + left..y * width + left + s]);
+        }
+        return;
     }
-    // The plane was built from a decoded image of exactly width × height values.
-    let buf: ImageBuffer<Luma<f32>, Vec<f32>> =
-        ImageBuffer::from_raw(width as u32, height as u32, plane.to_vec())
-            .unwrap_or_else(|| ImageBuffer::new(width as u32, height as u32));
-    let resized = image::imageops::resize(
-        &buf,
-        nw as u32,
-        nh as u32,
-        image::imageops::FilterType::Triangle,
-    );
-    crop(resized.as_raw(), nw)
+    if rule.bicubic() {
+        pil_bicubic(plane, width, height, (nh, nw), (top, left), s, tmp, out)
+    } else {
+        triangle_f32(plane, width, height, (nh, nw), (top, left), s, tmp, out)
+    }
+}
+
+/// One output sample's window into the input: first index and normalised weights.
+struct Taps<W> {
+    first: usize,
+    weights: Vec<W>,
+}
+
+/// The `image` crate's sample positions and weights (`imageops::sample`, `Triangle`), in f32.
+fn triangle_taps(in_len: usize, out_len: usize, outs: std::ops::Range<usize>) -> Vec<Taps<f32>> {
+    let ratio = in_len as f32 / out_len as f32;
+    let sratio = if ratio < 1.0 { 1.0 } else { ratio };
+    let support = 1.0 * sratio;
+    let kernel = |x: f32| if x.abs() < 1.0 { 1.0 - x.abs() } else { 0.0 };
+    outs.map(|o| {
+        let input = (o as f32 + 0.5) * ratio;
+        let left = ((input - support).floor() as i64).clamp(0, in_len as i64 - 1);
+        let right = ((input + support).ceil() as i64).clamp(left + 1, in_len as i64);
+        let input = input - 0.5;
+        let mut weights = Vec::with_capacity((right - left) as usize);
+        let mut sum = 0.0f32;
+        for i in left..right {
+            let w = kernel((i as f32 - input) / sratio);
+            weights.push(w);
+            sum += w;
+        }
+        for w in &mut weights {
+            *w /= sum;
+        }
+        Taps {
+            first: left as usize,
+            weights,
+        }
+    })
+    .collect()
+}
+
+/// `image::imageops::resize(.., Triangle)` on a Luma<f32> plane, restricted to the crop: the
+/// vertical pass (rows `top..top+s`, all columns) then the horizontal pass (columns `left..left+s`),
+/// each sum accumulated in the same order from 0.0, the result clamped to [0, 1].
+#[allow(clippy::too_many_arguments)]
+fn triangle_f32(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    (nh, nw): (usize, usize),
+    (top, left): (usize, usize),
+    s: usize,
+    tmp: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
+    let vt = triangle_taps(height, nh, top..top + s);
+    tmp.clear();
+    tmp.resize(s * width, 0.0);
+    for (r, taps) in vt.iter().enumerate() {
+        let acc = &mut tmp[r * width..(r + 1) * width];
+        for (i, w) in taps.weights.iter().enumerate() {
+            let row = &plane[(taps.first + i) * width..(taps.first + i + 1) * width];
+            for (a, p) in acc.iter_mut().zip(row) {
+                *a += p * w;
+            }
+        }
+    }
+    let ht = triangle_taps(width, nw, left..left + s);
+    out.resize(s * s, 0.0);
+    for r in 0..s {
+        let row = &tmp[r * width..(r + 1) * width];
+        for (c, taps) in ht.iter().enumerate() {
+            let mut t = 0.0f32;
+            for (i, w) in taps.weights.iter().enumerate() {
+                t += row[taps.first + i] * w;
+            }
+            // Same as the image crate's clamp (NaN passes through, -0.0 stays -0.0).
+            out[r * s + c] = t.clamp(0.0, 1.0);
+        }
+    }
+}
+
+/// Pillow's bicubic kernel (`Resample.c`, a = −0.5).
+fn bicubic_kernel(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// Pillow's `precompute_coeffs` for the bicubic filter (support 2), outputs `outs` only.
+fn pil_taps(in_len: usize, out_len: usize, outs: std::ops::Range<usize>) -> Vec<Taps<f64>> {
+    let scale = in_len as f64 / out_len as f64;
+    let filterscale = if scale < 1.0 { 1.0 } else { scale };
+    let support = 2.0 * filterscale;
+    let ss = 1.0 / filterscale;
+    outs.map(|o| {
+        let center = (o as f64 + 0.5) * scale;
+        // C's (int) truncates toward zero, like `as`.
+        let xmin = ((center - support + 0.5) as i64).max(0);
+        let xmax = ((center + support + 0.5) as i64).min(in_len as i64) - xmin;
+        let mut weights = Vec::with_capacity(xmax.max(0) as usize);
+        let mut ww = 0.0;
+        for x in 0..xmax {
+            let w = bicubic_kernel((x as f64 + xmin as f64 - center + 0.5) * ss);
+            weights.push(w);
+            ww += w;
+        }
+        if ww != 0.0 {
+            for w in &mut weights {
+                *w /= ww;
+            }
+        }
+        Taps {
+            first: xmin as usize,
+            weights,
+        }
+    })
+    .collect()
+}
+
+/// `Image.resize((nw, nh), BICUBIC)` on mode `F`, restricted to the crop: horizontal pass first
+/// (skipped when the width is unchanged), rows the vertical pass needs only; then the vertical pass
+/// (skipped when the height is unchanged). Sums in f64, each pass stored as f32.
+#[allow(clippy::too_many_arguments)]
+fn pil_bicubic(
+    plane: &[f32],
+    width: usize,
+    height: usize,
+    (nh, nw): (usize, usize),
+    (top, left): (usize, usize),
+    s: usize,
+    tmp: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
+    let need_h = nw != width;
+    let need_v = nh != height;
+    // Input rows the cropped output rows read.
+    let vt = need_v.then(|| pil_taps(height, nh, top..top + s));
+    let (r0, r1) = match &vt {
+        Some(vt) => (
+            vt.iter().map(|t| t.first).min().unwrap_or(0),
+            vt.iter()
+                .map(|t| t.first + t.weights.len())
+                .max()
+                .unwrap_or(0),
+        ),
+        None => (top, top + s),
+    };
+    // tmp: rows r0..r1 of the horizontally resized (and cropped) image, `s` wide.
+    tmp.clear();
+    tmp.resize((r1 - r0) * s, 0.0);
+    if need_h {
+        let ht = pil_taps(width, nw, left..left + s);
+        for y in r0..r1 {
+            let row = &plane[y * width..(y + 1) * width];
+            let dst = &mut tmp[(y - r0) * s..(y - r0 + 1) * s];
+            for (d, taps) in dst.iter_mut().zip(&ht) {
+                let mut acc = 0.0f64;
+                for (i, w) in taps.weights.iter().enumerate() {
+                    acc += f64::from(row[taps.first + i]) * w;
+                }
+                *d = acc as f32;
+            }
+        }
+    } else {
+        for y in r0..r1 {
+            tmp[(y - r0) * s..(y - r0 + 1) * s]
+                .copy_from_slice(&plane[y * width + left..y * width + left + s]);
+        }
+    }
+    out.resize(s * s, 0.0);
+    match &vt {
+        Some(vt) => {
+            let mut acc = vec![0.0f64; s];
+            for (r, taps) in vt.iter().enumerate() {
+                acc.iter_mut().for_each(|a| *a = 0.0);
+                for (i, w) in taps.weights.iter().enumerate() {
+                    let y = taps.first + i - r0;
+                    for (a, p) in acc.iter_mut().zip(&tmp[y * s..(y + 1) * s]) {
+                        *a += f64::from(*p) * w;
+                    }
+                }
+                for (o, a) in out[r * s..(r + 1) * s].iter_mut().zip(&acc) {
+                    *o = *a as f32;
+                }
+            }
+        }
+        None => out.copy_from_slice(&tmp[..s * s]),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::{ImageBuffer, Luma};
 
     #[test]
     fn shorter_edge_becomes_size_and_longer_rounds_half_up() {
@@ -277,41 +905,202 @@ mod tests {
     }
 
     #[test]
-    fn gray_weights_alpha_and_repeat() {
-        let img = Decoded {
-            height: 1,
-            width: 1,
-            channels: 4,
-            data: vec![1.0, 0.5, 0.0, 0.2],
-        };
-        let g = to_channels(&img, 1);
-        assert!((g[0][0] - (0.299 + 0.587 * 0.5) as f32).abs() < 1e-7);
-        let gray = Decoded {
-            height: 1,
-            width: 2,
-            channels: 1,
-            data: vec![0.25, 0.75],
-        };
-        assert_eq!(to_channels(&gray, 3), vec![vec![0.25, 0.75]; 3]);
+    fn fast_rule_factors_and_box_reduce() {
+        // PIL's draft rule: the largest of 8, 4, 2, 1 not above min(w / nw, h / nh).
+        assert_eq!(draft_factor(2500, 2048, 128), 8); // 2048 / 128 = 16
+        assert_eq!(draft_factor(885, 1036, 128), 4); // 885 / 128 = 6.9
+        assert_eq!(draft_factor(200, 200, 128), 1);
+        assert_eq!(reduce_factor(2500, 2048, (156, 128)), 8);
+        assert_eq!(reduce_factor(313, 256, (156, 128)), 1);
+        // 3 x 5 plane, k = 2: blocks of 4, 2 (right edge), 2 (bottom edge) and 1 pixels.
+        let p = [
+            1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0,
+        ];
+        let mut out = Vec::new();
+        assert_eq!(box_reduce(&p, 5, 3, 2, &mut out), (2, 3));
+        assert_eq!(out, vec![4.0, 6.0, 7.5, 11.5, 13.5, 15.0]);
     }
 
-    #[test]
-    fn constant_image_stays_constant_and_is_normalised() {
-        let p = Preprocessor {
-            size: 4,
-            channels: 1,
-            mean: vec![0.5],
-            std: vec![0.25],
-        };
-        let img = Decoded {
-            height: 7,
-            width: 9,
-            channels: 1,
-            data: vec![0.75; 63],
-        };
-        let mut out = Vec::new();
-        p.apply(&img, &mut out);
-        assert_eq!(out.len(), 16);
-        assert!(out.iter().all(|v| (v - 1.0).abs() < 1e-6), "{out:?}");
+    /// A deterministic test plane with smooth structure plus pixel noise.
+    fn plane(w: usize, h: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..w * h)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = (x >> 40) as f32 / (1u64 << 24) as f32;
+                let (r, c) = ((i / w) as f32, (i % w) as f32);
+                (0.5 + 0.3 * (r * 0.05).sin() * (c * 0.07).cos() + 0.2 * (noise - 0.5))
+                    .clamp(0.0, 1.0)
+            })
+            .collect()
     }
+
+    /// The re-implemented bilinear path is bit-identical to `image::imageops::resize` + crop (the
+    /// pre-v1 contract's implementation), downscaling, upscaling and one-axis cases.
+    #[test]
+    fn bilinear_is_bit_identical_to_the_image_crate() {
+        for (w, h, size) in [
+            (300, 257, 64),
+            (257, 300, 64),
+            (90, 71, 128),
+            (1036, 885, 128),
+            (64, 40, 64),
+            (40, 64, 40),
+            (129, 128, 128),
+        ] {
+            let p = plane(w, h, (w * h) as u64);
+            let (nh, nw) = resized_shape(h, w, size);
+            let buf: ImageBuffer<Luma<f32>, Vec<f32>> =
+                ImageBuffer::from_raw(w as u32, h as u32, p.clone()).unwrap();
+            let full = image::imageops::resize(
+                &buf,
+                nw as u32,
+                nh as u32,
+                image::imageops::FilterType::Triangle,
+            );
+            let s = size as usize;
+            let (top, left) = ((nh - s) / 2, (nw - s) / 2);
+            let want: Vec<u32> = (top..top + s)
+                .flat_map(|y| full.as_raw()[y * nw + left..y * nw + left + s].to_vec())
+                .map(f32::to_bits)
+                .collect();
+            let (mut tmp, mut out) = (Vec::new(), Vec::new());
+            resize_crop_into(&p, w, h, size, Resize::Bilinear, &mut tmp, &mut out);
+            let got: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
+            assert!(got == want, "{w}x{h} -> {size}: not bit-identical");
+        }
+    }
+
+    /// Bicubic against Pillow 13.0.0 (values printed by
+    /// `np.asarray(Image.fromarray(a, "F").resize((nw, nh), Image.BICUBIC))` with
+    /// `a[r, c] = ((7 r + 3 c) % 11) / 10` as float32): a downscale 13x9 -> 7x5 and an upscale
+    /// 5x3 -> 10x6 (overshooting below 0, which PIL does not clamp), then the centre crop.
+    #[test]
+    fn bicubic_matches_pillow() {
+        let cases: [(usize, usize, u32, usize, &[f32]); 2] = [
+            (13, 9, 5, 7, &PIL_13X9_TO_7X5),
+            (5, 3, 6, 10, &PIL_5X3_TO_10X6),
+        ];
+        for (w, h, size, nw, full) in cases {
+            let p: Vec<f32> = (0..h)
+                .flat_map(|r| (0..w).map(move |c| ((r * 7 + c * 3) % 11) as f32 / 10.0))
+                .collect();
+            let s = size as usize;
+            let left = (nw - s) / 2;
+            let (mut tmp, mut out) = (Vec::new(), Vec::new());
+            resize_crop_into(&p, w, h, size, Resize::Bicubic, &mut tmp, &mut out);
+            for r in 0..s {
+                for c in 0..s {
+                    let (g, want) = (out[r * s + c], full[r * nw + left + c]);
+                    assert!(
+                        (g - want).abs() <= 1e-7,
+                        "{w}x{h} ({r},{c}): {g} vs PIL {want}"
+                    );
+                }
+            }
+        }
+    }
+    #[allow(clippy::excessive_precision)]
+    const PIL_13X9_TO_7X5: [f32; 35] = [
+        0.4504435062408447,
+        0.5735228061676025,
+        0.4110504686832428,
+        0.5215871334075928,
+        0.5886956453323364,
+        0.4309837222099304,
+        0.49066752195358276,
+        0.6043374538421631,
+        0.5329301357269287,
+        0.37266290187835693,
+        0.6200866103172302,
+        0.485729843378067,
+        0.4141412675380707,
+        0.5673920512199402,
+        0.6074858903884888,
+        0.40130460262298584,
+        0.5134251117706299,
+        0.5623485445976257,
+        0.4492170512676239,
+        0.4631698727607727,
+        0.6306838393211365,
+        0.48927274346351624,
+        0.4064166843891144,
+        0.5877640843391418,
+        0.5200390219688416,
+        0.37901753187179565,
+        0.6135587096214294,
+        0.4844413101673126,
+        0.420403391122818,
+        0.5149303674697876,
+        0.5676321387290955,
+        0.4366026222705841,
+        0.4435581564903259,
+        0.6088508367538452,
+        0.4425445795059204,
+    ];
+    #[allow(clippy::excessive_precision)]
+    const PIL_5X3_TO_10X6: [f32; 60] = [
+        -0.0882352888584137,
+        -0.013525119051337242,
+        0.14454424381256104,
+        0.3329504132270813,
+        0.540579080581665,
+        0.7451746463775635,
+        0.9467371106147766,
+        0.7573192715644836,
+        0.2150493711233139,
+        -0.04091695323586464,
+        0.11513524502515793,
+        0.19706964492797852,
+        0.3705800473690033,
+        0.46874430775642395,
+        0.47936248779296875,
+        0.5931683778762817,
+        0.8101619482040405,
+        0.7242268919944763,
+        0.3609089255332947,
+        0.18943753838539124,
+        0.5460484623908997,
+        0.6432941555976868,
+        0.8495308756828308,
+        0.7564229369163513,
+        0.34946921467781067,
+        0.27098044753074646,
+        0.5209565758705139,
+        0.6543383002281189,
+        0.6700228452682495,
+        0.6775034070014954,
+        0.6330713629722595,
+        0.7303170561790466,
+        0.9365537762641907,
+        0.8509243726730347,
+        0.458927720785141,
+        0.285710871219635,
+        0.3312738537788391,
+        0.4709923565387726,
+        0.6895024180412292,
+        0.7926807403564453,
+        0.3647702932357788,
+        0.4467046856880188,
+        0.620215117931366,
+        0.7398324012756348,
+        0.7933565378189087,
+        0.6354242563247681,
+        0.2660355865955353,
+        0.1982782632112503,
+        0.41678833961486816,
+        0.5198368430137634,
+        0.23823529481887817,
+        0.31294548511505127,
+        0.4710148572921753,
+        0.6874770522117615,
+        0.9512178301811218,
+        0.8004365563392639,
+        0.23513326048851013,
+        0.06948810815811157,
+        0.28812795877456665,
+        0.3911764919757843,
+    ];
 }

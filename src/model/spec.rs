@@ -11,8 +11,57 @@ use serde::Deserialize;
 
 use super::ModelError;
 
-/// The only resize rule the contract defines.
+/// The default resize rule (absent `image.resize` means this one).
 pub const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
+/// PIL's antialiased BICUBIC, for CLIPs imported from libraries that resize bicubically.
+pub const RESIZE_BICUBIC: &str = "shortest_edge_bicubic_center_crop";
+
+/// The resize rules of the contract (docs/formats.md §2.1 step 3). The `_reduce` rules are the fast
+/// mode: JPEG decoded at a reduced DCT scale, then an integer box reduction, then the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resize {
+    /// `shortest_edge_bilinear_center_crop`.
+    Bilinear,
+    /// `shortest_edge_bicubic_center_crop`.
+    Bicubic,
+    /// `shortest_edge_bilinear_center_crop_reduce`.
+    BilinearReduce,
+    /// `shortest_edge_bicubic_center_crop_reduce`.
+    BicubicReduce,
+}
+
+impl Resize {
+    pub const ALL: [Resize; 4] = [
+        Resize::Bilinear,
+        Resize::Bicubic,
+        Resize::BilinearReduce,
+        Resize::BicubicReduce,
+    ];
+
+    /// The name used in `model.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resize::Bilinear => RESIZE_RULE,
+            Resize::Bicubic => RESIZE_BICUBIC,
+            Resize::BilinearReduce => "shortest_edge_bilinear_center_crop_reduce",
+            Resize::BicubicReduce => "shortest_edge_bicubic_center_crop_reduce",
+        }
+    }
+
+    /// Whether the filter is PIL's bicubic (else the antialiased bilinear).
+    pub fn bicubic(self) -> bool {
+        matches!(self, Resize::Bicubic | Resize::BicubicReduce)
+    }
+
+    /// Whether this is a fast rule (DCT-scaled JPEG decode and box reduction first).
+    pub fn reduces(self) -> bool {
+        matches!(self, Resize::BilinearReduce | Resize::BicubicReduce)
+    }
+
+    pub fn parse(name: &str) -> Option<Resize> {
+        Resize::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ModelSpec {
@@ -47,6 +96,13 @@ pub struct ImageSpec {
 
 fn default_resize() -> String {
     RESIZE_RULE.to_string()
+}
+
+impl ImageSpec {
+    /// The validated resize rule ([`ModelSpec::load`] refuses unknown names; bilinear otherwise).
+    pub fn resize_rule(&self) -> Resize {
+        Resize::parse(&self.resize).unwrap_or(Resize::Bilinear)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -85,9 +141,10 @@ impl ModelSpec {
             ));
         }
         let im = &self.image;
-        if im.resize != RESIZE_RULE {
+        if Resize::parse(&im.resize).is_none() {
+            let known: Vec<&str> = Resize::ALL.iter().map(|r| r.name()).collect();
             return Err(format!(
-                "image.resize {:?} is not supported; only {RESIZE_RULE:?} is defined",
+                "image.resize {:?} is not supported; the contract defines {known:?}",
                 im.resize
             ));
         }

@@ -293,26 +293,23 @@ pub fn overlay_heatmap(
     DynamicImage::ImageRgb8(out)
 }
 
-/// An image file decoded as the embedding path decodes it ([`preprocess::decode`]: PNG, JPEG and
-/// DICOM with its modality LUT and window to [0, 1]), as 8-bit gray or RGB for display; `None` when
-/// unreadable.
+/// An image file decoded as the embedding path decodes it ([`preprocess::decode_for_display`]: PNG,
+/// JPEG and DICOM with its modality LUT and window to [0, 1]), as 8-bit gray or RGB for display;
+/// `None` when unreadable.
 pub fn open_image(path: &Path) -> Option<DynamicImage> {
-    let img = preprocess::decode(path).ok()?;
+    let img = preprocess::decode_for_display(path).ok()?;
     let (w, h) = (
         u32::try_from(img.width).ok()?,
         u32::try_from(img.height).ok()?,
     );
-    let byte = |v: f64| (v * 255.0).round().clamp(0.0, 255.0) as u8;
-    let c = img.channels;
-    let px = img.width * img.height;
-    if c >= 3 {
-        let rgb: Vec<u8> = (0..px)
-            .flat_map(|i| (0..3).map(move |k| i * c + k))
-            .map(|j| byte(img.data[j]))
+    let byte = |v: f32| (v * 255.0).round().clamp(0.0, 255.0) as u8;
+    if let [r, g, b] = img.planes.as_slice() {
+        let rgb: Vec<u8> = (0..r.len())
+            .flat_map(|i| [byte(r[i]), byte(g[i]), byte(b[i])])
             .collect();
         image::RgbImage::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
     } else {
-        let gray: Vec<u8> = (0..px).map(|i| byte(img.data[i * c])).collect();
+        let gray: Vec<u8> = img.planes.first()?.iter().map(|&v| byte(v)).collect();
         image::GrayImage::from_raw(w, h, gray).map(DynamicImage::ImageLuma8)
     }
 }

@@ -4,12 +4,15 @@ This module owns the one definition of how a file on disk becomes the float tens
 sees. The Rust workbench (`src/model/preprocess.rs`) implements the same steps; a parity script compares
 the two, so every step here is spelled out rather than delegated to a library default:
 
-1. decode to float32 in [0, 1] (8-bit / 255, 16-bit / 65535; DICOM: rescale slope/intercept, window to
-   the stored min/max, invert MONOCHROME1);
+1. decode to float32 in [0, 1] (8-bit / 255, 16-bit / 65535; DICOM: frame 0, rescale slope/intercept,
+   then the first Window Center/Width with its VOI LUT Function (grayscale) or else the min/max of the
+   frame, invert MONOCHROME1);
 2. channels: RGBA drops alpha; for 1 channel RGB becomes 0.299 R + 0.587 G + 0.114 B in float; for 3
    channels gray is repeated;
-3. resize with PIL's antialiased BILINEAR filter on mode "F" so the shorter edge equals `size`
-   (the longer edge is rounded half up), then centre-crop `size x size` at offset floor((edge - size) / 2);
+3. resize with PIL's antialiased filter on mode "F" so the shorter edge equals `size` (the longer edge
+   is rounded half up), then centre-crop `size x size` at offset floor((edge - size) / 2). The filter is
+   the manifest's `resize` rule: BILINEAR for `shortest_edge_bilinear_center_crop` (the default),
+   BICUBIC for `shortest_edge_bicubic_center_crop` (what CLIP libraries use; for imported models);
 4. normalise per channel: (x - mean) / std.
 
 PIL reads 16-bit RGB(A) PNGs as 8-bit, so PNGs are decoded with `pypng`, which keeps all bits.
@@ -26,6 +29,16 @@ import png
 from PIL import Image
 
 RESIZE_RULE = "shortest_edge_bilinear_center_crop"
+RESIZE_BICUBIC = "shortest_edge_bicubic_center_crop"
+# The fast rules: JPEG decoded at a reduced DCT scale (PIL `draft`), a box reduction, then the filter.
+REDUCE_SUFFIX = "_reduce"
+# Every resize rule of the contract and the PIL filter it names.
+RESIZE_FILTERS = {
+    RESIZE_RULE: Image.BILINEAR,
+    RESIZE_BICUBIC: Image.BICUBIC,
+    RESIZE_RULE + REDUCE_SUFFIX: Image.BILINEAR,
+    RESIZE_BICUBIC + REDUCE_SUFFIX: Image.BICUBIC,
+}
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
@@ -43,6 +56,38 @@ def _decode_png(path: Path) -> np.ndarray:
     return arr.astype(np.float64) / maxval
 
 
+def _first(value: object) -> float | None:
+    """The first value of a possibly multi-valued DICOM number, or None."""
+    if value is None:
+        return None
+    try:
+        return float(value[0]) if isinstance(value, Sequence) and not isinstance(value, str) else float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _first_window(ds: object) -> tuple[float, float, str] | None:
+    """(centre, width, VOI LUT function) of the first window in the file, if it has a usable one."""
+    c, w = _first(getattr(ds, "WindowCenter", None)), _first(getattr(ds, "WindowWidth", None))
+    if c is None or w is None or not (np.isfinite(c) and np.isfinite(w) and w > 0):
+        return None
+    function = str(getattr(ds, "VOILUTFunction", "LINEAR") or "LINEAR").upper()
+    return c, w, function if function in ("LINEAR", "LINEAR_EXACT", "SIGMOID") else "LINEAR"
+
+
+def apply_window(x: np.ndarray, c: float, w: float, function: str = "LINEAR") -> np.ndarray:
+    """DICOM VOI (PS3.3 C.11.2.1.2) to the output range [0, 1], in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    if function == "SIGMOID":
+        return 1.0 / (1.0 + np.exp(-4.0 * (x - c) / w))
+    if function == "LINEAR_EXACT":
+        return np.where(x <= c - w / 2, 0.0, np.where(x > c + w / 2, 1.0, (x - c) / w + 0.5))
+    if w <= 1.0:
+        return np.where(x <= c - 0.5, 0.0, 1.0)
+    lo, hi = c - 0.5 - (w - 1) / 2, c - 0.5 + (w - 1) / 2
+    return np.where(x <= lo, 0.0, np.where(x > hi, 1.0, (x - (c - 0.5)) / (w - 1) + 0.5))
+
+
 def _decode_dicom(path: Path) -> np.ndarray:
     try:
         import pydicom
@@ -56,15 +101,24 @@ def _decode_dicom(path: Path) -> np.ndarray:
     slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
     intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
     pixels = pixels * slope + intercept
-    lo, hi = float(pixels.min()), float(pixels.max())
-    out = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    window = _first_window(ds) if int(getattr(ds, "SamplesPerPixel", 1) or 1) == 1 else None
+    if window is not None:
+        out = apply_window(pixels, *window)
+    else:
+        lo, hi = float(pixels.min()), float(pixels.max())
+        out = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
     if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
         out = 1.0 - out
     return out if out.ndim == 3 else out[:, :, None]
 
 
-def _decode_pil(path: Path) -> np.ndarray:
+def _decode_pil(path: Path, draft_size: int | None = None, full: list | None = None) -> np.ndarray:
     with Image.open(path) as im:
+        if full is not None:
+            full[:] = [im.size[1], im.size[0]]
+        if draft_size is not None and im.format == "JPEG":
+            nh, nw = resized_shape(im.size[1], im.size[0], draft_size)
+            im.draft(im.mode, (nw, nh))  # the largest DCT scale 1/8..1 not below the target
         im.load()
         mode = im.mode
         if mode in ("I;16", "I;16L", "I;16B", "I"):
@@ -80,8 +134,13 @@ def _decode_pil(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
 
 
-def decode_image(path: str | Path) -> np.ndarray:
-    """Decode an image file to an `H x W x C` float64 array in [0, 1] (C = 1, 2, 3 or 4 as stored)."""
+def decode_image(path: str | Path, draft_size: int | None = None, full: list | None = None) -> np.ndarray:
+    """Decode an image file to an `H x W x C` float64 array in [0, 1] (C = 1, 2, 3 or 4 as stored).
+
+    `draft_size` (fast rules only): a JPEG is decoded at the largest DCT scale whose output is not
+    smaller than the resize target for that shorter-edge size (PIL `Image.draft`); `full`, if given,
+    receives the stored `[height, width]` (which then differs from the array's).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     try:
@@ -89,7 +148,7 @@ def decode_image(path: str | Path) -> np.ndarray:
             return _decode_png(path)
         if suffix in (".dcm", ".dicom"):
             return _decode_dicom(path)
-        return _decode_pil(path)
+        return _decode_pil(path, draft_size, full)
     except ImageDecodeError:
         raise
     except Exception as exc:  # decoders raise many types; name the file and keep the cause
@@ -122,16 +181,47 @@ def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
     return (2 * height * size + width) // (2 * width), size
 
 
-def resize_crop(img: np.ndarray, size: int) -> np.ndarray:
-    """Resize (PIL BILINEAR on mode F, per channel) so the shorter edge = size, then centre crop."""
+def reduce_factor(height: int, width: int, nh: int, nw: int) -> int:
+    """Box-reduction factor of the fast rules: floor(min(w / nw, h / nh) / 2) (PIL's reducing_gap 2), >= 1."""
+    return max(1, int(min(width / nw, height / nh) / 2.0))
+
+
+def box_reduce(plane: np.ndarray, k: int) -> np.ndarray:
+    """Mean of every k x k block (PIL `reduce` geometry: ceil sizes, partial edge blocks)."""
+    h, w = plane.shape
+    ys, xs = np.arange(0, h, k), np.arange(0, w, k)
+    sums = np.add.reduceat(np.add.reduceat(plane.astype(np.float64), ys, axis=0), xs, axis=1)
+    counts = (np.minimum(ys + k, h) - ys)[:, None] * (np.minimum(xs + k, w) - xs)[None, :]
+    return (sums / counts).astype(np.float32)
+
+
+def _check_rule(rule: str) -> str:
+    if rule not in RESIZE_FILTERS:
+        raise ValueError(f"unsupported resize rule {rule!r}; the contract defines {sorted(RESIZE_FILTERS)}")
+    return rule
+
+
+def resize_crop(
+    img: np.ndarray, size: int, rule: str = RESIZE_RULE, full: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Resize (PIL's filter for `rule` on mode F, per channel) so the shorter edge = size, then crop.
+
+    `full`: the stored `(height, width)` of an image decoded at a reduced DCT scale (fast rules); the
+    output geometry follows it, so both modes crop the same region.
+    """
+    resample = RESIZE_FILTERS[_check_rule(rule)]
     h, w = img.shape[:2]
-    nh, nw = resized_shape(h, w, size)
+    nh, nw = resized_shape(*(full or (h, w)), size)
+    k = reduce_factor(h, w, nh, nw) if rule.endswith(REDUCE_SUFFIX) else 1
     top, left = (nh - size) // 2, (nw - size) // 2
     out = np.empty((size, size, img.shape[2]), dtype=np.float32)
     for ch in range(img.shape[2]):
-        plane = Image.fromarray(np.ascontiguousarray(img[:, :, ch], dtype=np.float32), mode="F")
-        if (nh, nw) != (h, w):
-            plane = plane.resize((nw, nh), Image.BILINEAR)
+        arr = np.ascontiguousarray(img[:, :, ch], dtype=np.float32)
+        if k > 1:
+            arr = box_reduce(arr, k)
+        plane = Image.fromarray(arr, mode="F")
+        if (nh, nw) != arr.shape:
+            plane = plane.resize((nw, nh), resample)
         out[:, :, ch] = np.asarray(plane, dtype=np.float32)[top : top + size, left : left + size]
     return out
 
@@ -144,14 +234,16 @@ class ImageTransform:
     channels: int
     mean: Sequence[float]
     std: Sequence[float]
+    resize: str = RESIZE_RULE
 
     def __post_init__(self) -> None:
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError(f"mean/std need {self.channels} values, got {self.mean} / {self.std}")
+        _check_rule(self.resize)
 
-    def unnormalized(self, img: np.ndarray) -> np.ndarray:
+    def unnormalized(self, img: np.ndarray, full: tuple[int, int] | None = None) -> np.ndarray:
         """Steps 2-3 on a decoded `H x W x C` array: `channels x size x size` floats in [0, 1]."""
-        return resize_crop(to_channels(img, self.channels), self.size).transpose(2, 0, 1)
+        return resize_crop(to_channels(img, self.channels), self.size, self.resize, full).transpose(2, 0, 1)
 
     def normalize(self, chw: np.ndarray) -> np.ndarray:
         mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
@@ -159,19 +251,21 @@ class ImageTransform:
         return ((chw - mean) / std).astype(np.float32)
 
     def __call__(self, path: str | Path) -> np.ndarray:
-        return self.normalize(self.unnormalized(decode_image(path)))
+        if not self.resize.endswith(REDUCE_SUFFIX):
+            return self.normalize(self.unnormalized(decode_image(path)))
+        full: list = []
+        img = decode_image(path, draft_size=self.size, full=full)
+        return self.normalize(self.unnormalized(img, (full[0], full[1]) if full else None))
 
     @classmethod
     def from_manifest(cls, image_section: dict) -> ImageTransform:
         """Build from the `image` section of a model.json (refuses unknown resize rules)."""
-        rule = image_section.get("resize", RESIZE_RULE)
-        if rule != RESIZE_RULE:
-            raise ValueError(f"unsupported resize rule {rule!r}; only {RESIZE_RULE!r} is defined")
         return cls(
             size=int(image_section["size"]),
             channels=int(image_section["channels"]),
             mean=tuple(float(m) for m in image_section["mean"]),
             std=tuple(float(s) for s in image_section["std"]),
+            resize=str(image_section.get("resize", RESIZE_RULE)),
         )
 
 

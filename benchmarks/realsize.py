@@ -1,0 +1,223 @@
+"""Radiograph-size embedding benchmark (issue 17): `eclip` exact and fast rules against the project's
+`reference.py` and a careful Python pipeline (PIL `draft` / `reducing_gap` + a thread pool), end to end.
+
+    PYTHONPATH=onnx-export/src .venv/bin/python benchmarks/realsize.py --n 100 --runs 3 \
+        --eclip target/release/eclip [--baseline /path/to/older/eclip] [--cases jpeg,png16]
+
+Inputs (generated once into benchmarks/out/realsize-*): `--n` synthetic chest-X-ray phantoms of
+2,048 x 2,500 px as 8-bit JPEG q95 (MIMIC-CXR-JPG style) and as 16-bit gray PNG; the fixture CLIP model
+(`fixtures/models/clip`, 128 px), and a copy of it whose `model.json` names the fast rule
+(`shortest_edge_bilinear_center_crop_reduce`). Every side is a separate process with 2 threads and
+batch 32, timed with `/usr/bin/time` (wall seconds and that child's own peak RSS), and the sides
+alternate in every round so load changes hit all of them alike. `eclip` runs with `--no-cache` (no
+hashing, nothing read from a cache); its ONNX Runtime share of wall comes from its summary line.
+The PIL pipeline embeds images only (the 100 reports cost eclip and reference.py a few ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import synth  # noqa: E402
+
+OUT = HERE / "out"
+W, H = 2048, 2500
+FAST_RULE = "shortest_edge_bilinear_center_crop_reduce"
+
+
+def make_dataset(kind: str, n: int) -> Path:
+    """`n` phantoms as JPEG q95 (`jpeg`) or 16-bit PNG (`png16`); returns dataset.toml (reused)."""
+    from PIL import Image
+
+    out = OUT / f"realsize-{kind}-{n}"
+    ready = out / "READY"
+    if ready.exists():
+        return out / "dataset.toml"
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(17)
+    yy, xx = np.meshgrid(np.linspace(-1, 1, H), np.linspace(-1, 1, W), indexing="ij")
+    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "report", "split", "patient", *synth.LABELS])
+        for i in range(n):
+            img = synth._phantom(rng, W, yy, xx)
+            if kind == "jpeg":
+                name = f"images/{i:05d}.jpg"
+                Image.fromarray((img * 255 + 0.5).astype(np.uint8), mode="L").save(out / name, quality=95)
+            else:
+                name = f"images/{i:05d}.png"
+                Image.fromarray((img * 65535 + 0.5).astype(np.uint16)).save(out / name, compress_level=1)
+            w.writerow(
+                [name, f"Report {i}. The lungs are clear.", "test", f"p{i}", *([0] * len(synth.LABELS))]
+            )
+    synth._write_prompts(out / "prompts.json")
+    synth._write_toml(
+        out / "dataset.toml", f"realsize-{kind}", {"train": "test", "val": "test", "test": "test"}
+    )
+    ready.write_text("1", encoding="utf-8")
+    return out / "dataset.toml"
+
+
+def fast_model(src: Path) -> Path:
+    dst = OUT / "models" / (src.name + "-fast")
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    spec = json.loads((dst / "model.json").read_text(encoding="utf-8"))
+    spec["image"]["resize"] = FAST_RULE
+    (dst / "model.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    return dst
+
+
+def config(path: Path, model: Path, dataset: Path, threads: int) -> Path:
+    path.write_text(
+        f'[runtime]\ndevice = "cpu"\nthreads = {threads}\nbatch_size = 32\n'
+        f'[[models]]\nname = "M"\npath = "{model}"\n[[datasets]]\npath = "{dataset}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS (MiB) of `cmd` itself, from GNU time; plus its output."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        t0 = time.perf_counter()
+        p = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], capture_output=True, text=True, env=env
+        )
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise SystemExit(f"{cmd[0]} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+        rss = float(Path(tf.name).read_text().strip().splitlines()[-1]) / 1024.0
+    return wall, rss, p.stdout + p.stderr
+
+
+def pil_pool(model: Path, manifest: Path, threads: int) -> None:
+    """The careful Python pipeline: PIL draft (JPEG) / reducing_gap resize, thread pool, onnxruntime."""
+    import onnxruntime as ort
+    from PIL import Image
+
+    spec = json.loads((model / "model.json").read_text(encoding="utf-8"))["image"]
+    size, mean, std = spec["size"], np.float32(spec["mean"][0]), np.float32(spec["std"][0])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(model / spec["file"]), so, providers=["CPUExecutionProvider"])
+    root = manifest.parent
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        paths = [root / r["image"] for r in csv.DictReader(fh)]
+
+    def load(p: Path) -> np.ndarray:
+        with Image.open(p) as im:
+            w, h = im.size
+            nh, nw = (
+                (size, (2 * w * size + h) // (2 * h)) if h <= w else ((2 * h * size + w) // (2 * w), size)
+            )
+            im.draft("L", (nw, nh))
+            scale = 255.0 if im.mode == "L" else 65535.0
+            f = im.convert("F") if im.mode == "L" else im.convert("I").convert("F")
+            r = np.asarray(f.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0), dtype=np.float32) / scale
+        top, left = (nh - size) // 2, (nw - size) // 2
+        return (r[top : top + size, left : left + size] - mean) / std
+
+    with ThreadPoolExecutor(threads) as pool:
+        for i in range(0, len(paths), 32):
+            batch = np.stack(list(pool.map(load, paths[i : i + 32])))[:, None]
+            sess.run(None, {spec["input"]: batch})
+
+
+def ort_share(text: str) -> float | None:
+    m = re.search(r"images: .*?(\d+)% of wall", text)
+    return float(m.group(1)) / 100 if m else None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eclip", default=str(ROOT / "target" / "release" / "eclip"))
+    ap.add_argument("--baseline", help="an older eclip binary to time beside it")
+    ap.add_argument("--cases", default="jpeg,png16")
+    ap.add_argument("--pil-pool", nargs=2, metavar=("MODEL", "MANIFEST"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.pil_pool:
+        pil_pool(Path(a.pil_pool[0]), Path(a.pil_pool[1]), a.threads)
+        return 0
+    model = ROOT / "fixtures" / "models" / "clip"
+    fast = fast_model(model)
+    py = sys.executable
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "onnx-export" / "src")}
+    load = os.getloadavg()
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cpus {os.cpu_count()}")
+    for case in a.cases.split(","):
+        ds = make_dataset(case, a.n)
+        manifest = ds.parent / "manifest.csv"
+        tmp = Path(tempfile.mkdtemp(prefix="realsize-"))
+        exact_cfg = config(tmp / "exact.toml", model, ds, a.threads)
+        fast_cfg = config(tmp / "fast.toml", fast, ds, a.threads)
+
+        def eclip(binary: str, cfg: Path, out: str, tmp: Path = tmp) -> list[str]:
+            return [binary, "--config", str(cfg), "--no-cache", "--quiet", "embed", "--out", str(tmp / out)]
+
+        sides: dict[str, list[str]] = {}
+        if a.baseline:
+            sides["eclip baseline (exact)"] = eclip(a.baseline, exact_cfg, "base")
+        sides["eclip exact"] = eclip(a.eclip, exact_cfg, "exact")
+        sides["eclip fast"] = eclip(a.eclip, fast_cfg, "fast")
+        ref = [py, str(HERE / "reference.py"), "embed", "--model", str(model), "--manifest", str(manifest)]
+        sides["reference.py"] = [*ref, "--out", str(tmp / "ref"), "--threads", str(a.threads)]
+        me = [py, str(Path(__file__).resolve()), "--threads", str(a.threads)]
+        sides["PIL draft + pool"] = [*me, "--pil-pool", str(model), str(manifest)]
+        res: dict[str, list[tuple[float, float, float | None]]] = {k: [] for k in sides}
+        for _ in range(a.runs):
+            for name, cmd in sides.items():
+                wall, rss, text = timed(cmd, env)
+                res[name].append((wall, rss, ort_share(text)))
+        print(f"\n### {case}: {a.n} images {W}x{H}, threads {a.threads}, batch 32, {a.runs} alternating runs")
+        print("| side | images/s (median) | wall s median (min-max) | peak RSS MiB | ORT share |")
+        print("|---|---|---|---|---|")
+        med = {k: statistics.median(w for w, _, _ in v) for k, v in res.items()}
+        for name, v in res.items():
+            walls = [w for w, _, _ in v]
+            shares = [s for _, _, s in v if s is not None]
+            share = f"{statistics.median(shares):.0%}" if shares else "-"
+            print(
+                f"| {name} | {a.n / med[name]:.1f} | {med[name]:.2f} ({min(walls):.2f}-{max(walls):.2f}) | "
+                f"{max(r for _, r, _ in v):.0f} | {share} |"
+            )
+        for name in sides:
+            if name.startswith("eclip"):
+                print(
+                    f"{name}: {med['reference.py'] / med[name]:.2f}x reference.py, "
+                    f"{med['PIL draft + pool'] / med[name]:.2f}x PIL draft + pool"
+                )
+        exact = np.load(tmp / "exact" / f"realsize-{case}" / "M" / "test.npz")["image"]
+        fastv = np.load(tmp / "fast" / f"realsize-{case}" / "M" / "test.npz")["image"]
+        print(f"fast vs exact embeddings: max |diff| {np.abs(exact - fastv).max():.2e}")
+        if a.baseline:
+            base = np.load(tmp / "base" / f"realsize-{case}" / "M" / "test.npz")["image"]
+            print(f"exact vs baseline embeddings: identical bytes = {bool((base == exact).all())}")
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
