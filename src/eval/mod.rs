@@ -11,6 +11,7 @@ pub mod config;
 pub mod geometry;
 pub mod probe;
 pub mod retrieval;
+pub mod saliency;
 pub mod stats;
 pub mod summary;
 pub mod synthetic;
