@@ -17,5 +17,6 @@ pub mod model;
 pub mod rag;
 pub mod report;
 pub mod runtime;
+pub mod saliency;
 pub mod tui;
 pub mod workbench;

@@ -18,7 +18,13 @@ fn map(v: &Value) -> Array2<f64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
         .collect();
     Array2::from_shape_fn((rows.len(), rows[0].len()), |(i, j)| rows[i][j])
 }
@@ -38,7 +44,10 @@ fn close(got: Option<f64>, want: &Value, what: &str) {
     match want.as_f64() {
         Some(w) => {
             let g = got.unwrap_or_else(|| panic!("{what}: got None, want {w}"));
-            assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{what}: got {g}, want {w}");
+            assert!(
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "{what}: got {g}, want {w}"
+            );
         }
         None => assert_eq!(got, None, "{what}: want undefined"),
     }
@@ -46,7 +55,8 @@ fn close(got: Option<f64>, want: &Value, what: &str) {
 
 #[test]
 fn saliency_metrics_match_the_pysaliency_definitions() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/metric_refs/saliency.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/metric_refs/saliency.json");
     let refs: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let cases = refs["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 4);
@@ -54,10 +64,26 @@ fn saliency_metrics_match_the_pysaliency_definitions() {
         let name = c["name"].as_str().unwrap();
         let (s, r) = (map(&c["saliency"]), map(&c["reference"]));
         let fix = pixels(&c["fixations"]);
-        close(saliency::nss(s.view(), &fix), &c["nss"], &format!("{name} nss"));
-        close(saliency::cc(s.view(), r.view()), &c["cc"], &format!("{name} cc"));
-        close(saliency::kl_div(s.view(), r.view()), &c["kl"], &format!("{name} kl"));
-        close(saliency::sim(s.view(), r.view()), &c["sim"], &format!("{name} sim"));
+        close(
+            saliency::nss(s.view(), &fix),
+            &c["nss"],
+            &format!("{name} nss"),
+        );
+        close(
+            saliency::cc(s.view(), r.view()),
+            &c["cc"],
+            &format!("{name} cc"),
+        );
+        close(
+            saliency::kl_div(s.view(), r.view()),
+            &c["kl"],
+            &format!("{name} kl"),
+        );
+        close(
+            saliency::sim(s.view(), r.view()),
+            &c["sim"],
+            &format!("{name} sim"),
+        );
         close(
             saliency::auc_judd(s.view(), &fix),
             &c["auc_judd"],

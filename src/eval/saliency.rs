@@ -80,7 +80,10 @@ pub fn nss(map: ArrayView2<f64>, fixations: &[Pixel]) -> Option<f64> {
     }
     let (mean, std) = mean_std(map);
     let div = if std > 0.0 { std } else { 1.0 };
-    let sum: f64 = fixations.iter().map(|p| (map[[p.y, p.x]] - mean) / div).sum();
+    let sum: f64 = fixations
+        .iter()
+        .map(|p| (map[[p.y, p.x]] - mean) / div)
+        .sum();
     Some(sum / fixations.len() as f64)
 }
 
@@ -222,7 +225,7 @@ pub fn local_maxima(map: ArrayView2<f64>) -> Vec<Pixel> {
     let (h, w) = map.dim();
     let max = map.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut out = Vec::new();
-    if !(max > 0.0) || !max.is_finite() {
+    if max.is_nan() || max <= 0.0 || !max.is_finite() {
         return out;
     }
     let floor = LOCAL_MAX_REL * max;
@@ -317,7 +320,11 @@ pub fn agreement(
         cc: cc(saliency, heatmap),
         kl: kl_div(saliency, heatmap),
         sim: sim(saliency, heatmap),
-        auc_judd: if same { auc_judd(saliency, points) } else { None },
+        auc_judd: if same {
+            auc_judd(saliency, points)
+        } else {
+            None
+        },
     }
 }
 
