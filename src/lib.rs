@@ -13,6 +13,7 @@ pub mod data;
 pub mod embed;
 pub mod eval;
 pub mod headless;
+pub mod items;
 pub mod model;
 pub mod rag;
 pub mod report;
