@@ -38,10 +38,20 @@ fn diff_lists_the_items_where_models_disagree() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("A: CLIP  B: eCLIP"), "{stdout}");
-    assert!(stdout.contains("matched 2 items") && stdout.contains("1 disagree"), "{stdout}");
-    assert!(stdout.contains("images/a.png\tcardiomegaly\tedema\tfalse\ttrue"), "{stdout}");
+    assert!(
+        stdout.contains("matched 2 items") && stdout.contains("1 disagree"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("images/a.png\tcardiomegaly\tedema\tfalse\ttrue"),
+        "{stdout}"
+    );
     // A broken file: the error names it and the line.
     std::fs::write(&pb, "not json\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_eclip"))
@@ -49,5 +59,8 @@ fn diff_lists_the_items_where_models_disagree() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("b.jsonl, line 1"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("b.jsonl, line 1"),
+        "{stderr}"
+    );
 }
