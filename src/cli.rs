@@ -20,6 +20,7 @@ use eclip_workbench::config::Config;
 use eclip_workbench::embed::{EmbedOptions, Shard, export, progress};
 use eclip_workbench::report::headless;
 use eclip_workbench::run::Settings;
+use eclip_workbench::items;
 use eclip_workbench::runtime::Device;
 use eclip_workbench::workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
 
@@ -89,6 +90,15 @@ pub enum Command {
     Info,
     /// Embed (cache first) and print a text summary: rows, skipped rows, providers, throughput.
     Summary,
+    /// Compare two --items files (JSON Lines, docs/items.md): the items where the models disagree
+    /// most (prediction changes first, then rank changes).
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        /// Disagreements to list.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
     /// Manage the embedding cache.
     Cache {
         #[command(subcommand)]
@@ -174,6 +184,11 @@ pub fn run(cli: &Cli) -> Result<bool> {
         }) => cache_merge(cli, sources),
         Some(Command::Info) => info(cli),
         Some(Command::Embed { out, shard }) => embed(cli, out.as_deref(), *shard),
+        Some(Command::Diff { a, b, top }) => {
+            let (a, b) = (items::read_items(a)?, items::read_items(b)?);
+            print!("{}", items::format_diff(&items::diff(&a, &b), *top));
+            Ok(true)
+        }
         None if report_request(cli).wanted() => report(cli),
         None if eclip_workbench::tui::is_terminal() => tui(cli),
         Some(Command::Summary) | None => summary(cli),

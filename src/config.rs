@@ -80,6 +80,8 @@ struct RawConfig {
     eval: toml::Table,
     #[serde(default)]
     rag: toml::Table,
+    #[serde(default)]
+    saliency: toml::Table,
 }
 
 /// A parsed config with every path made absolute.
@@ -92,6 +94,8 @@ pub struct Config {
     pub datasets: Vec<DatasetEntry>,
     pub eval: toml::Table,
     pub rag: toml::Table,
+    /// `[saliency]`, read by `saliency::SaliencySettings::from_table`.
+    pub saliency: toml::Table,
 }
 
 impl Config {
@@ -155,6 +159,7 @@ impl Config {
                 .collect(),
             eval: raw.eval,
             rag: raw.rag,
+            saliency: raw.saliency,
         })
     }
 

@@ -15,11 +15,13 @@ pub mod config;
 pub mod data;
 pub mod embed;
 pub mod eval;
+pub mod items;
 pub mod model;
 pub mod rag;
 pub mod report;
 pub mod run;
 pub mod runtime;
+pub mod saliency;
 pub mod tui;
 pub mod workbench;
 

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod probe;
 pub mod retrieval;
 pub mod rows;
+pub mod saliency;
 pub mod stats;
 pub mod suite;
 pub mod summary;

@@ -223,12 +223,18 @@ pub struct DecodedImage {
     pub planes: Vec<Vec<f32>>,
 }
 
-/// Decodes `path` for display; see [`DecodedImage`].
+/// Decodes `path` for display; see [`DecodedImage`]: RGB images keep three planes.
 pub fn decode_for_display(path: &Path) -> Result<DecodedImage, ImageError> {
+    decode_image(path, 3)
+}
+
+/// Decodes `path` (steps 1–2) into planes for a consumer of `channels` channels: with 1, colour
+/// images become the one gray plane of step 2 (heatmaps, saliency); with 3, gray stays one plane.
+pub fn decode_image(path: &Path, channels: usize) -> Result<DecodedImage, ImageError> {
     with_scratch(|s| {
         let mut bytes = std::mem::take(&mut s.bytes);
         let decoded = read_into(path, &mut bytes).and_then(|()| {
-            let p = decode_planes(path, &bytes, 3, None, s)?;
+            let p = decode_planes(path, &bytes, channels, None, s)?;
             let len = p.height * p.width;
             Ok(DecodedImage {
                 width: p.width,
