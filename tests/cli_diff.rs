@@ -1,4 +1,5 @@
 //! `eclip diff A.jsonl B.jsonl` on two small items files written with the library's writer.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 use std::collections::BTreeMap;
 use std::process::Command;
 

@@ -1,5 +1,6 @@
 //! Saliency maps with the fixture models (`fixtures/models/clip`, `eclip`) on fixture test images:
 //! determinism, the all-occluded limit, the map's grid against the expert heatmap's, and the cache.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 
 use std::sync::atomic::AtomicBool;

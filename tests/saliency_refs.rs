@@ -7,6 +7,7 @@
 //! MIT_KLDiv, SIM and AUC-Judd (general_roc, judd = 1, no jitter), whose NSS/CC/KL/SIM values the
 //! script asserts equal to pysaliency's own `metrics.py` to 1e-12. The file's `how` field says the
 //! same. Nothing in it comes from this crate.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 use std::path::PathBuf;
 
 use eclip_workbench::eval::saliency::{self, Pixel};

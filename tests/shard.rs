@@ -1,6 +1,7 @@
 //! `eclip embed --shard I/N` + `eclip cache merge`: three shard runs into three caches, merged,
 //! give byte-identical `.npz` embeddings to one run on one machine, and the final run computes
 //! nothing (docs/scale.md).
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
 
 use std::path::{Path, PathBuf};
