@@ -13,6 +13,15 @@ use crate::eval::saliency::Agreement;
 use crate::eval::{ModelEmbeddings, retrieval, zeroshot};
 use crate::items::{ITEMS_VERSION, ItemRecord, sha256_hex};
 
+/// The manifest `image` path of `row` (relative to the dataset root, as the manifest writes it).
+pub fn manifest_path(dataset: &Dataset, row: usize) -> String {
+    let p = &dataset.rows[row].image;
+    p.strip_prefix(&dataset.root)
+        .unwrap_or(p)
+        .display()
+        .to_string()
+}
+
 /// Hashes of image files by manifest row, read once per row.
 #[derive(Debug, Default)]
 pub struct Hashes {
@@ -46,7 +55,7 @@ fn base(
         model: model.to_owned(),
         dataset: dataset.name.clone(),
         task: task.to_owned(),
-        item: r.image.display().to_string(),
+        item: manifest_path(dataset, row),
         split: r.split.clone(),
         image_sha256: hashes.image(dataset, row)?,
         text_sha256: Some(sha256_hex(r.report.as_bytes())),

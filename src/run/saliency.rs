@@ -42,7 +42,7 @@ pub struct Item {
 impl Item {
     /// The item id of item records: the manifest image path, plus `#finding` for class targets.
     pub fn id(&self, dataset: &Dataset) -> String {
-        let image = dataset.rows[self.row].image.display().to_string();
+        let image = super::items::manifest_path(dataset, self.row);
         match &self.finding {
             Some(f) => format!("{image}#{f}"),
             None => image,
@@ -301,7 +301,7 @@ pub fn run(
             let heat = grid_heat
                 .entry((it.row, size))
                 .or_insert_with(|| heatmap_on_grid(h, size));
-            let image = dataset.rows[it.row].image.display().to_string();
+            let image = super::items::manifest_path(dataset, it.row);
             let points: Vec<Pixel> = fix
                 .get(&image)
                 .map(|v| {
