@@ -70,6 +70,10 @@ pub struct Cli {
     /// Write every result, the figure data and the record as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write item-level records as JSON Lines (docs/items.md): per model × dataset × task × item
+    /// the prediction, scores, rank, correctness, saliency scores and content hashes.
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -201,6 +205,7 @@ fn report_request(cli: &Cli) -> headless::ReportRequest {
         plots: cli.plots.clone(),
         review: cli.review.clone(),
         json: cli.json.clone(),
+        items: cli.items.clone(),
         quiet: cli.quiet,
         command: std::env::args().collect(),
     }

@@ -26,17 +26,20 @@ pub enum Task {
     GapShift,
     LinearProbe,
     Rag,
+    /// Saliency agreement with expert heatmaps (a run-layer step, like RAG).
+    Saliency,
 }
 
 impl Task {
     /// Every task, in report order.
-    pub const ALL: [Task; 6] = [
+    pub const ALL: [Task; 7] = [
         Task::Zeroshot,
         Task::Retrieval,
         Task::Geometry,
         Task::GapShift,
         Task::LinearProbe,
         Task::Rag,
+        Task::Saliency,
     ];
 
     /// The `task` column of the CSV.
@@ -48,6 +51,7 @@ impl Task {
             Task::GapShift => "gap_shift",
             Task::LinearProbe => "linear_probe",
             Task::Rag => "rag",
+            Task::Saliency => "saliency",
         }
     }
 
@@ -65,6 +69,7 @@ impl Task {
             Task::GapShift => "gap shift",
             Task::LinearProbe => "linear probe",
             Task::Rag => "rag",
+            Task::Saliency => "saliency",
         }
     }
 }
@@ -93,6 +98,8 @@ pub enum Setting {
     Fraction(f64),
     /// RAG generator (`top1`, `centroid`, `llm:<model>`).
     Generator(String),
+    /// Saliency method and target (`occlusion:class`, `rise:report`).
+    Saliency(String),
 }
 
 impl Setting {
@@ -107,7 +114,7 @@ impl Setting {
             Setting::I2tUnique => "i2t_unique".into(),
             Setting::Lambda(l) => format!("lambda={l}"),
             Setting::Fraction(f) => format!("fraction={f}"),
-            Setting::Generator(g) => g.clone(),
+            Setting::Generator(g) | Setting::Saliency(g) => g.clone(),
         }
     }
 
@@ -124,6 +131,7 @@ impl Setting {
             (Task::GapShift, _) => Setting::Lambda(num("lambda=")?),
             (Task::LinearProbe, _) => Setting::Fraction(num("fraction=")?),
             (Task::Rag, g) => Setting::Generator(g.to_owned()),
+            (Task::Saliency, s) => Setting::Saliency(s.to_owned()),
             _ => return None,
         })
     }
@@ -207,6 +215,18 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Rag, "rougeL", HigherBetter, false),
     m(Task::Rag, "label_f1_micro", HigherBetter, false),
     m(Task::Rag, "label_f1_macro", HigherBetter, false),
+    // Saliency agreement (docs/saliency.md): NSS is the family's primary metric; `<m>:<finding>`
+    // is the same metric over the items of one finding.
+    m(Task::Saliency, "nss", HigherBetter, true),
+    m(Task::Saliency, "cc", HigherBetter, false),
+    m(Task::Saliency, "kl", LowerBetter, false),
+    m(Task::Saliency, "sim", HigherBetter, false),
+    m(Task::Saliency, "auc_judd", HigherBetter, false),
+    m(Task::Saliency, "nss:", HigherBetter, false),
+    m(Task::Saliency, "cc:", HigherBetter, false),
+    m(Task::Saliency, "kl:", LowerBetter, false),
+    m(Task::Saliency, "sim:", HigherBetter, false),
+    m(Task::Saliency, "auc_judd:", HigherBetter, false),
 ];
 
 /// The registry entry of (`task`, `metric`), matching per-label prefixes; `None` when unknown.
@@ -296,6 +316,7 @@ mod tests {
             (Task::GapShift, Setting::Lambda(-0.5)),
             (Task::LinearProbe, Setting::Fraction(1.0)),
             (Task::Rag, Setting::Generator("llm:mistral".into())),
+            (Task::Saliency, Setting::Saliency("occlusion:class".into())),
         ] {
             assert_eq!(Setting::parse(task, &s.label()), Some(s));
         }
@@ -311,6 +332,9 @@ mod tests {
         assert_eq!(direction("gap_shift", "modality_gap"), Descriptive);
         assert_eq!(direction("geometry", "cone_text"), Descriptive);
         assert_eq!(direction("retrieval", "median_rank"), LowerBetter);
+        assert_eq!(direction("saliency", "kl"), LowerBetter);
+        assert_eq!(direction("saliency", "kl:edema"), LowerBetter);
+        assert_eq!(direction("saliency", "nss:edema"), HigherBetter);
         assert_eq!(direction("nope", "accuracy"), Descriptive);
         for task in Task::ALL {
             if task != Task::GapShift {

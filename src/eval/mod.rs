@@ -20,6 +20,7 @@ pub mod probe;
 pub mod retrieval;
 pub mod rows;
 pub mod saliency;
+pub mod saliency_rows;
 pub mod stats;
 pub mod suite;
 pub mod summary;

@@ -6,7 +6,7 @@ module's siblings.
 */
 use std::path::PathBuf;
 
-use super::{ReportError, csv, inputs, plots, record, review, table};
+use super::{ReportError, csv, inputs, plots, plots_saliency, record, review, table};
 use crate::data::Dataset;
 use crate::eval::ModelEmbeddings;
 use crate::eval::summary::{EvalSummary, Progress};
@@ -21,6 +21,8 @@ pub struct ReportRequest {
     pub plots: Option<PathBuf>,
     pub review: Option<PathBuf>,
     pub json: Option<PathBuf>,
+    /// Item-level records (JSON Lines, docs/items.md).
+    pub items: Option<PathBuf>,
     /// No progress lines on stderr.
     pub quiet: bool,
     /// The command line, for the record.
@@ -30,7 +32,11 @@ pub struct ReportRequest {
 impl ReportRequest {
     /// True when any report output was asked for.
     pub fn wanted(&self) -> bool {
-        self.csv.is_some() || self.plots.is_some() || self.review.is_some() || self.json.is_some()
+        self.csv.is_some()
+            || self.plots.is_some()
+            || self.review.is_some()
+            || self.json.is_some()
+            || self.items.is_some()
     }
 }
 
@@ -41,6 +47,8 @@ pub enum HeadlessError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Items(#[from] crate::items::ItemsError),
     #[error("no dataset could be evaluated: {0}")]
     Nothing(String),
 }
@@ -56,6 +64,11 @@ pub fn report(
     let mut ok =
         wb.models.iter().all(|m| m.model.is_ok()) && wb.datasets.iter().all(|d| d.dataset.is_ok());
     let mut summaries = Vec::new();
+    let mut saliency_runs = Vec::new();
+    let mut items_out = match &req.items {
+        Some(p) => Some(crate::items::ItemWriter::create(p)?),
+        None => None,
+    };
     let mut left_out = Vec::new();
     for ds in results {
         for run in &ds.runs {
@@ -93,6 +106,27 @@ pub fn report(
         ) {
             ok = false;
         }
+        let sal = saliency_step(
+            wb,
+            settings,
+            &ds.dataset,
+            &models,
+            &mut summary,
+            quiet,
+            start,
+        );
+        if let Some(w) = items_out.as_mut() {
+            let mut hashes = run::items::Hashes::default();
+            let (records, notes) =
+                run::items::records(&ds.dataset, &models, sal.as_ref(), &mut hashes);
+            for r in &records {
+                w.write(r)?;
+            }
+            summary
+                .notes
+                .extend(notes.into_iter().map(|n| format!("items: {n}")));
+        }
+        saliency_runs.extend(sal.map(|s| (ds.dataset.name.clone(), s)));
         summaries.push(summary);
     }
     for l in &left_out {
@@ -105,6 +139,10 @@ pub fn report(
         println!("{}", table::render(s));
     }
     let inputs = inputs::gather(wb, req.command.clone())?;
+    if let (Some(w), Some(p)) = (items_out, &req.items) {
+        let n = w.finish()?;
+        eprintln!("wrote {n} item records to {}", p.display());
+    }
     if let Some(csv_path) = &req.csv {
         csv::write_csv_file(csv_path, &summaries)?;
         let rec = record::write_record(csv_path, &inputs, &summaries)?;
@@ -127,6 +165,7 @@ pub fn report(
     let mut figures = Vec::new();
     if let Some(dir) = &plots_dir {
         figures = plots::write_plots(dir, &summaries, &inputs::provenance(wb))?;
+        figures.extend(plots_saliency::write(dir, &saliency_runs)?);
         eprintln!("wrote {} figures under {}", figures.len(), dir.display());
     }
     if let Some(path) = &req.review {
@@ -169,6 +208,43 @@ fn rag_step(
             eprintln!("rag on {}: {e}", dataset.name);
             summary.notes.push(format!("rag: not run: {e}"));
             false
+        }
+    }
+}
+
+/// The saliency task on one dataset when `[saliency]` is set, its rows merged into `summary`.
+/// A failure is printed and kept in the notes; the rest of the report is written.
+fn saliency_step(
+    wb: &Workbench,
+    settings: &Settings,
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    summary: &mut EvalSummary,
+    quiet: bool,
+    start: std::time::Instant,
+) -> Option<run::saliency::SaliencyOutcome> {
+    let cfg = settings.saliency.as_ref()?;
+    let boot = settings.eval.bootstrap_config();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    match run::saliency::run(wb, cfg, &boot, dataset, models, &cancel) {
+        Ok(out) => {
+            if !quiet {
+                eprintln!(
+                    "[{:>6.1}s] saliency {} on {}: {} items, {:.1}s",
+                    start.elapsed().as_secs_f64(),
+                    out.setting,
+                    dataset.name,
+                    out.items.len(),
+                    out.wall_s
+                );
+            }
+            run::saliency::merge(summary, &out);
+            Some(out)
+        }
+        Err(e) => {
+            eprintln!("saliency on {}: {e}", dataset.name);
+            summary.notes.push(format!("saliency: not run: {e}"));
+            None
         }
     }
 }

@@ -10,7 +10,9 @@ It owns
   [`rag::run_for`] merged into the summary), so both front ends run the same steps;
 - [`rag`]: the wiring of `[rag]` to the workbench (paths, corpus CSV embedding, the settings record).
 */
+pub mod items;
 pub mod rag;
+pub mod saliency;
 
 use std::path::PathBuf;
 
@@ -31,6 +33,8 @@ pub struct Settings {
     /// `[rag]` with paths resolved against the config file and `seed` / `bootstrap` from `[eval]`
     /// where unset.
     pub rag: RagConfig,
+    /// `[saliency]`; `None` (the task is off) when the section is absent or empty.
+    pub saliency: Option<crate::saliency::SaliencySettings>,
 }
 
 /// Every problem of a config's `[eval]` and `[rag]` sections.
@@ -65,12 +69,20 @@ impl Settings {
                 None
             }
         };
+        let saliency = saliency::settings(&config.saliency).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            None
+        });
         problems.extend(eval.problems());
         if let Some(rag) = &rag {
             problems.extend(crate::rag::problems(rag));
         }
         match rag {
-            Some(rag) if problems.is_empty() => Ok(Settings { eval, rag }),
+            Some(rag) if problems.is_empty() => Ok(Settings {
+                eval,
+                rag,
+                saliency,
+            }),
             _ => Err(SettingsError {
                 path: config.path.clone(),
                 problems,
@@ -96,6 +108,21 @@ pub fn rag_step(
         }
         None => Ok(false),
     }
+}
+
+/// Add a step's rows to a summary: each model's rows after its own, comparison rows after the
+/// others (the RAG and saliency steps).
+pub(crate) fn merge_rows(summary: &mut EvalSummary, extra: &[crate::eval::MetricRow]) {
+    let rows = std::mem::take(&mut summary.rows);
+    let is_model = |r: &crate::eval::MetricRow| summary.models.contains(&r.model);
+    let mut merged = Vec::with_capacity(rows.len() + extra.len());
+    for m in &summary.models {
+        merged.extend(rows.iter().filter(|r| &r.model == m).cloned());
+        merged.extend(extra.iter().filter(|r| &r.model == m).cloned());
+    }
+    merged.extend(rows.iter().filter(|r| !is_model(r)).cloned());
+    merged.extend(extra.iter().filter(|r| !is_model(r)).cloned());
+    summary.rows = merged;
 }
 
 /// An error and its sources as one line, `outer: inner: ...`, for the front ends (the binary's

@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::data::Dataset;
+use crate::eval::ModelEmbeddings;
 use crate::eval::config::EvalConfig;
 use crate::eval::summary::{EvalSummary, LlmRecord, RagRecord};
-use crate::eval::{MetricRow, ModelEmbeddings};
 use crate::rag::{
     self, ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, load_corpus_csv,
 };
@@ -171,16 +171,7 @@ pub fn run_for(
 /// Add a RAG run to an evaluation: each model's rows after its own, comparison rows after the
 /// others, notes prefixed `rag:`, the RAG definition and the settings record.
 pub fn merge(summary: &mut EvalSummary, rag: RagSummary, record: RagRecord) {
-    let rows = std::mem::take(&mut summary.rows);
-    let is_model = |r: &MetricRow| summary.models.contains(&r.model);
-    let mut merged = Vec::with_capacity(rows.len() + rag.rows.len());
-    for m in &summary.models {
-        merged.extend(rows.iter().filter(|r| &r.model == m).cloned());
-        merged.extend(rag.rows.iter().filter(|r| &r.model == m).cloned());
-    }
-    merged.extend(rows.iter().filter(|r| !is_model(r)).cloned());
-    merged.extend(rag.rows.iter().filter(|r| !is_model(r)).cloned());
-    summary.rows = merged;
+    super::merge_rows(summary, &rag.rows);
     summary
         .notes
         .extend(rag.notes.into_iter().map(|n| format!("rag: {n}")));
