@@ -107,6 +107,14 @@ pub enum GalleryKey {
 }
 
 impl GalleryKey {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            GalleryKey::Exact => "exact",
+            GalleryKey::LowercaseTrimmed => "lowercase-trimmed",
+        }
+    }
+
     /// The gallery key of `report`.
     pub fn key(self, report: &str) -> String {
         match self {
@@ -214,6 +222,72 @@ impl ProtocolSettings {
     }
 }
 
+/// One dataset's protocol as the review states it: dataset name, resolved settings, and the RAG
+/// candidate count `k * m` actually run (when the dataset has RAG rows).
+pub struct ProtocolUse<'a> {
+    pub dataset: &'a str,
+    pub settings: &'a ProtocolSettings,
+    pub rag_candidates: Option<usize>,
+}
+
+/// The review's protocol paragraph: each preset with its datasets and definitions, which presets
+/// are not comparable with each other and why, and where a dataset's RAG run departs from its
+/// protocol.
+pub fn review_paragraph(uses: &[ProtocolUse]) -> String {
+    let mut groups: Vec<(&ProtocolSettings, Vec<&str>)> = Vec::new();
+    for u in uses {
+        match groups.iter_mut().find(|(s, _)| *s == u.settings) {
+            Some((_, ds)) => ds.push(u.dataset),
+            None => groups.push((u.settings, vec![u.dataset])),
+        }
+    }
+    let mut out = String::new();
+    for (s, ds) in &groups {
+        out.push_str(&format!(
+            "Protocol **{}** on {}: {}.\n",
+            s.protocol.name(),
+            ds.join(", "),
+            s.describe()
+        ));
+    }
+    for (i, (a, _)) in groups.iter().enumerate() {
+        for (b, _) in &groups[i + 1..] {
+            let d = a.differences(b);
+            if !d.is_empty() {
+                out.push_str(&format!(
+                    "Numbers under `{}` and `{}` are not comparable: they differ in {}.\n",
+                    a.protocol.name(),
+                    b.protocol.name(),
+                    d.join(", ")
+                ));
+            }
+        }
+    }
+    for u in uses {
+        let Some(n) = u.rag_candidates else {
+            continue;
+        };
+        if n != u.settings.rag_candidates {
+            out.push_str(&format!(
+                "RAG on {}: {} candidates per query (`[rag] k * m`), protocol `{}` expects {}: not the protocol's setting.\n",
+                u.dataset,
+                n,
+                u.settings.protocol.name(),
+                u.settings.rag_candidates
+            ));
+        }
+        if u.settings.rag_cluster_encoder == ClusterEncoder::BioClinicalBert {
+            out.push_str(&format!(
+                "RAG on {}: KMeans ran on the model's own text embeddings; protocol `{}` clusters Bio_ClinicalBERT embeddings, so the RAG rows are not comparable with its published numbers.\n",
+                u.dataset,
+                u.settings.protocol.name()
+            ));
+        }
+    }
+    out.push_str("Published numbers are comparable only with rows computed under the protocol that produced them (definitions and sources: `docs/protocols.md`).\n");
+    out
+}
+
 /// The serde (config) spelling of a unit enum value.
 fn serde_name<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
@@ -255,6 +329,36 @@ mod tests {
                 .describe()
                 .contains("mean-of-normalised")
         );
+    }
+
+    #[test]
+    fn the_review_paragraph_flags_mixed_protocols_and_rag_departures() {
+        let (w, e) = (
+            Protocol::Workbench.settings(),
+            Protocol::EclipPaper.settings(),
+        );
+        let uses = [
+            ProtocolUse {
+                dataset: "demo",
+                settings: &w,
+                rag_candidates: Some(100),
+            },
+            ProtocolUse {
+                dataset: "openi",
+                settings: &e,
+                rag_candidates: Some(60),
+            },
+        ];
+        let p = review_paragraph(&uses);
+        assert!(p.contains("Protocol **eclip-paper** on openi"), "{p}");
+        assert!(
+            p.contains("`workbench` and `eclip-paper` are not comparable: they differ in class_embedding, gallery"),
+            "{p}"
+        );
+        assert!(p.contains("RAG on openi: 60 candidates"), "{p}");
+        assert!(!p.contains("RAG on demo"), "{p}");
+        let one = review_paragraph(&uses[..1]);
+        assert!(!one.contains("not comparable"), "{one}");
     }
 
     #[test]
