@@ -177,6 +177,8 @@ template = "prompt.txt"
             for metric in [
                 "bleu2",
                 "bleu4",
+                "sentence_bleu2",
+                "meteor",
                 "rougeL",
                 "label_f1_micro",
                 "label_f1_macro",

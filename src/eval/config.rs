@@ -3,9 +3,12 @@ The `[eval]` section of `workbench.toml` (`docs/formats.md` §3): seeds, bootstr
 fractions/seeds/grid and the gap-shift grid. Every field has a default, so an absent section or key
 means "the documented default", and the record of a run lists the values actually used.
 */
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::probe::default_alphas;
+use super::protocol::{Protocol, ProtocolSettings};
 use super::stats::BootstrapConfig;
 
 /// Evaluation settings.
@@ -34,6 +37,11 @@ pub struct EvalConfig {
     pub pca_points: usize,
     /// Retrieval query rows per block (0 = chosen from the gallery size).
     pub retrieval_chunk: usize,
+    /// Evaluation protocol preset of every dataset (`docs/protocols.md`).
+    pub protocol: Protocol,
+    /// Per-dataset presets, dataset name (`dataset.toml` `name`) → preset; others use `protocol`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dataset_protocols: BTreeMap<String, Protocol>,
 }
 
 impl Default for EvalConfig {
@@ -50,6 +58,8 @@ impl Default for EvalConfig {
             histogram_bins: 50,
             pca_points: 500,
             retrieval_chunk: 0,
+            protocol: Protocol::default(),
+            dataset_protocols: BTreeMap::new(),
         }
     }
 }
@@ -62,6 +72,15 @@ impl EvalConfig {
             seed: self.seed,
             confidence: self.confidence,
         }
+    }
+
+    /// The resolved protocol settings of the dataset named `dataset`.
+    pub fn protocol_for(&self, dataset: &str) -> ProtocolSettings {
+        self.dataset_protocols
+            .get(dataset)
+            .copied()
+            .unwrap_or(self.protocol)
+            .settings()
     }
 
     /// Problems that make the config unusable, in words (empty when fine).
@@ -115,5 +134,26 @@ mod tests {
         let bad: EvalConfig = toml::from_str("probe_fractions = [0.0]").unwrap();
         assert_eq!(bad.problems().len(), 1);
         assert!(toml::from_str::<EvalConfig>("sed = 1").is_err());
+    }
+
+    #[test]
+    fn protocols_resolve_per_dataset() {
+        use crate::eval::protocol::ClassEmbedding;
+        let c: EvalConfig = toml::from_str(
+            "protocol = \"clip-benchmark\"\n[dataset_protocols]\nopeni = \"eclip-paper\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.protocol_for("openi").protocol, Protocol::EclipPaper);
+        assert_eq!(
+            c.protocol_for("openi").class_embedding,
+            ClassEmbedding::MeanOfNormalised
+        );
+        assert_eq!(c.protocol_for("demo").protocol, Protocol::ClipBenchmark);
+        assert_eq!(
+            EvalConfig::default().protocol_for("x").protocol,
+            Protocol::Workbench
+        );
+        let e = toml::from_str::<EvalConfig>("protocol = \"eclip\"").unwrap_err();
+        assert!(e.to_string().contains("eclip-paper"), "{e}");
     }
 }

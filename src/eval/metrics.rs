@@ -212,6 +212,8 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::LinearProbe, "macro_auroc", HigherBetter, true),
     m(Task::Rag, "bleu2", HigherBetter, true),
     m(Task::Rag, "bleu4", HigherBetter, false),
+    m(Task::Rag, "sentence_bleu2", HigherBetter, false),
+    m(Task::Rag, "meteor", HigherBetter, false),
     m(Task::Rag, "rougeL", HigherBetter, false),
     m(Task::Rag, "label_f1_micro", HigherBetter, false),
     m(Task::Rag, "label_f1_macro", HigherBetter, false),

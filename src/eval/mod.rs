@@ -17,6 +17,7 @@ pub mod geometry;
 pub mod inference;
 pub mod metrics;
 pub mod probe;
+pub mod protocol;
 pub mod retrieval;
 pub mod rows;
 pub mod saliency;

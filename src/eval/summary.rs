@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::MetricRow;
 use super::config::EvalConfig;
 use super::geometry::{CosineHistograms, Pca2};
+use super::protocol::ProtocolSettings;
 
 /// Everything evaluated on one dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,9 @@ pub struct EvalSummary {
     pub definitions: Vec<(String, String)>,
     /// The settings the numbers were computed with.
     pub config: EvalConfig,
+    /// The protocol preset of this dataset and the definitions it resolved to.
+    #[serde(default)]
+    pub protocol: ProtocolSettings,
     /// Settings of the RAG task when its rows are included (`run::rag`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rag: Option<RagRecord>,

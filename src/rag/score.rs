@@ -2,17 +2,21 @@
 use std::collections::HashMap;
 
 use super::labeler::{self, Confusion, LabelOutcome, Labeler};
-use super::text_metrics::{BleuStats, rouge_l};
+use super::text_metrics::{BleuStats, meteor_text, rouge_l, sentence_bleu_text};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
 use crate::eval::metrics::{Setting, Task};
 use crate::eval::rows::{Comparison, RowKey, delta_row, estimate_row};
 use crate::eval::stats::{BootstrapConfig, bootstrap, paired_bootstrap};
 
-/// Metric names, in row order.
-pub const METRICS: [&str; 5] = [
+/// Metric names, in row order. `sentence_bleu2` (NLTK `sentence_bleu`, weights (0.5, 0.5), no
+/// smoothing, `wordpunct` tokens, averaged over reports: the eCLIP paper's BLEU-2) and `meteor`
+/// (NLTK METEOR without WordNet synonyms, averaged) sit next to the corpus BLEU rows.
+pub const METRICS: [&str; 7] = [
     "bleu2",
     "bleu4",
+    "sentence_bleu2",
+    "meteor",
     "rougeL",
     "label_f1_micro",
     "label_f1_macro",
@@ -21,6 +25,8 @@ pub const METRICS: [&str; 5] = [
 /// Per-item sufficient statistics of every metric.
 pub(crate) struct ItemScores {
     bleu: BleuStats,
+    sentence_bleu2: f64,
+    meteor: f64,
     rouge: f64,
     confusion: Vec<Confusion>,
 }
@@ -43,6 +49,8 @@ pub(crate) fn item_scores(item: &RagItem, labels: &[String], labeler: &Labeler) 
     let refv = scored_vector(labeler, &item.reference_findings, labels);
     ItemScores {
         bleu: BleuStats::segment(&item.generated, &item.reference),
+        sentence_bleu2: sentence_bleu_text(&item.generated, &item.reference, 2),
+        meteor: meteor_text(&item.generated, &item.reference),
         rouge: rouge_l(&item.generated, &item.reference),
         confusion: labeler::confusion(&pred, &refv),
     }
@@ -62,6 +70,10 @@ pub(crate) fn statistic(metric: &str, scores: &[&ItemScores], idx: &[usize]) -> 
             total.bleu(if metric == "bleu2" { 2 } else { 4 })
         }
         "rougeL" => idx.iter().map(|&i| scores[i].rouge).sum::<f64>() / idx.len() as f64,
+        "sentence_bleu2" => {
+            idx.iter().map(|&i| scores[i].sentence_bleu2).sum::<f64>() / idx.len() as f64
+        }
+        "meteor" => idx.iter().map(|&i| scores[i].meteor).sum::<f64>() / idx.len() as f64,
         _ => {
             let nl = scores.first().map_or(0, |s| s.confusion.len());
             let mut per_label = vec![Confusion::default(); nl];
@@ -160,4 +172,41 @@ pub(crate) fn rows(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores(generated: &str, reference: &str) -> ItemScores {
+        ItemScores {
+            bleu: BleuStats::segment(generated, reference),
+            sentence_bleu2: sentence_bleu_text(generated, reference, 2),
+            meteor: meteor_text(generated, reference),
+            rouge: rouge_l(generated, reference),
+            confusion: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sentence_bleu2_and_meteor_rows_average_per_report() {
+        let pairs = [
+            ("the heart is normal in size .", "the heart is normal ."),
+            ("no pleural effusion", "small left pleural effusion is seen"),
+        ];
+        let items: Vec<ItemScores> = pairs.iter().map(|(g, r)| scores(g, r)).collect();
+        let refs: Vec<&ItemScores> = items.iter().collect();
+        let idx = [0, 1];
+        let mean = |f: fn(&str, &str) -> f64| {
+            pairs.iter().map(|(g, r)| f(g, r)).sum::<f64>() / pairs.len() as f64
+        };
+        let s2 = statistic("sentence_bleu2", &refs, &idx);
+        assert!((s2 - mean(|g, r| sentence_bleu_text(g, r, 2))).abs() < 1e-12);
+        let m = statistic("meteor", &refs, &idx);
+        assert!((m - mean(meteor_text)).abs() < 1e-12);
+        assert!(m > 0.0 && s2 > 0.0);
+        // The averaged sentence BLEU is not the pooled corpus BLEU of the bleu2 row.
+        assert!((s2 - statistic("bleu2", &refs, &idx)).abs() > 1e-3);
+        assert!(statistic("meteor", &refs, &[]).is_nan());
+    }
 }

@@ -84,6 +84,9 @@ pub struct RunRecord {
     /// an API key), for datasets whose report has `rag` rows.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rag: BTreeMap<String, crate::eval::summary::RagRecord>,
+    /// Dataset name → its protocol preset and the definitions it resolved to (`docs/protocols.md`).
+    #[serde(default)]
+    pub protocols: BTreeMap<String, crate::eval::protocol::ProtocolSettings>,
 }
 
 impl RunRecord {
@@ -105,6 +108,10 @@ impl RunRecord {
             rag: summaries
                 .iter()
                 .filter_map(|s| Some((s.dataset.clone(), s.rag.clone()?)))
+                .collect(),
+            protocols: summaries
+                .iter()
+                .map(|s| (s.dataset.clone(), s.protocol))
                 .collect(),
         }
     }

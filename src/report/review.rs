@@ -17,6 +17,7 @@ use super::record::RecordInputs;
 use super::{ReportError, fmt_ci, fmt_num, fmt_p};
 use crate::eval::MetricRow;
 use crate::eval::metrics::Verdict;
+use crate::eval::protocol::{ProtocolUse, review_paragraph};
 use crate::eval::rows::Comparison;
 use crate::eval::summary::EvalSummary;
 
@@ -203,6 +204,15 @@ fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
                     .unwrap_or_default()
             );
         }
+        let uses: Vec<ProtocolUse> = summaries
+            .iter()
+            .map(|s| ProtocolUse {
+                dataset: &s.dataset,
+                settings: &s.protocol,
+                rag_candidates: s.rag.as_ref().map(|r| r.k * r.m),
+            })
+            .collect();
+        let _ = writeln!(o, "{}", review_paragraph(&uses));
         for (k, v) in &s.definitions {
             let _ = writeln!(o, "- **{k}**: {v}");
         }
@@ -216,7 +226,12 @@ fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
 /// The comparison tables of every dataset, family by family, each with its verdict.
 fn results_section(o: &mut String, summaries: &[EvalSummary]) {
     for s in summaries {
-        let _ = writeln!(o, "\n## Results on {}\n", s.dataset);
+        let _ = writeln!(
+            o,
+            "\n## Results on {} (protocol `{}`)\n",
+            s.dataset,
+            s.protocol.protocol.name()
+        );
         let a = s.models.first().cloned().unwrap_or_default();
         for b in s.models.iter().skip(1) {
             let cmp = Comparison::new(&a, b).label();

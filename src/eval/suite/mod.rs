@@ -26,6 +26,7 @@ use ndarray::ArrayView2;
 use crate::data::Dataset;
 use crate::eval::config::EvalConfig;
 use crate::eval::metrics::Task;
+use crate::eval::protocol::ProtocolSettings;
 use crate::eval::rows::{self, BootstrappedRows, Spec};
 use crate::eval::stats::BootstrapConfig;
 use crate::eval::summary::{EvalSummary, ModelPlots, Progress, definitions};
@@ -162,6 +163,8 @@ struct Run<'a, 'p> {
     dataset: &'a Dataset,
     models: &'a [ModelEmbeddings],
     cfg: &'a EvalConfig,
+    /// The dataset's protocol preset, resolved once from `cfg`.
+    protocol: ProtocolSettings,
     boot: BootstrapConfig,
     notes: Vec<String>,
     progress: &'p mut dyn FnMut(Progress),
@@ -197,6 +200,7 @@ impl<'a, 'p> Run<'a, 'p> {
             dataset,
             models,
             cfg,
+            protocol: cfg.protocol_for(&dataset.name),
             boot: cfg.bootstrap_config(),
             notes,
             progress,
@@ -301,6 +305,7 @@ impl<'a, 'p> Run<'a, 'p> {
             notes: std::mem::take(&mut self.notes),
             definitions: definitions(),
             config: self.cfg.clone(),
+            protocol: self.protocol,
             rag: None,
         }
     }

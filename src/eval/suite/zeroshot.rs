@@ -13,7 +13,7 @@ impl<'a> Run<'a, '_> {
         let model = &self.models[m];
         let mut rows = Vec::new();
         for p in &model.prompts {
-            match zeroshot::class_embedding(p.positive.view()) {
+            match zeroshot::class_embedding_with(p.positive.view(), self.protocol.class_embedding) {
                 Some(e) => rows.push(e),
                 None => {
                     self.notes.push(format!(
@@ -76,6 +76,7 @@ impl<'a> Run<'a, '_> {
     pub(super) fn posneg_data(&mut self, test: &SplitViews<'a>) -> Option<PosnegData> {
         let mut labels = Vec::new();
         let mut scores: Vec<Vec<Vec<f64>>> = vec![Vec::new(); self.models.len()];
+        let rule = self.protocol.class_embedding;
         for (c, name) in self.dataset.zeroshot_classes.iter().enumerate() {
             let Some(l) = self.class_labels[c] else {
                 continue;
@@ -86,8 +87,8 @@ impl<'a> Run<'a, '_> {
                 .map(|m| {
                     let p = m.prompts.get(c)?;
                     Some((
-                        zeroshot::class_embedding(p.positive.view())?,
-                        zeroshot::class_embedding(p.negative.view())?,
+                        zeroshot::class_embedding_with(p.positive.view(), rule)?,
+                        zeroshot::class_embedding_with(p.negative.view(), rule)?,
                     ))
                 })
                 .collect();
@@ -112,7 +113,12 @@ impl<'a> Run<'a, '_> {
                 ));
             }
             for (m, (pos, neg)) in embeds.iter().enumerate() {
-                scores[m].push(zeroshot::posneg_probabilities(test.image(m), pos, neg));
+                scores[m].push(zeroshot::posneg_probabilities_scaled(
+                    test.image(m),
+                    pos,
+                    neg,
+                    self.protocol.logit_scale,
+                ));
             }
             labels.push((name.clone(), truth));
         }
