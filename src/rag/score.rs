@@ -6,8 +6,8 @@ use super::text_metrics::{BleuStats, rouge_l};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
 use crate::eval::metrics::{Setting, Task};
-use crate::eval::rows::{Comparison, RowKey, delta_row, estimate_row};
-use crate::eval::stats::{BootstrapConfig, bootstrap, paired_bootstrap};
+use crate::eval::rows::{self, Comparison, RowKey, delta_row, estimate_row};
+use crate::eval::stats::BootstrapConfig;
 
 /// Metric names, in row order.
 pub const METRICS: [&str; 5] = [
@@ -121,7 +121,7 @@ pub(crate) fn rows(
         let refs: Vec<&ItemScores> = s.iter().map(|(_, x)| x).collect();
         let setting = Setting::Generator(m.generator.clone());
         for metric in METRICS {
-            let e = bootstrap(refs.len(), &boot, |idx| statistic(metric, &refs, idx));
+            let e = rows::estimate(refs.len(), &boot, None, |idx| statistic(metric, &refs, idx));
             out.push(estimate_row(&m.model, key(dataset, &setting, metric), &e));
         }
     }
@@ -149,9 +149,10 @@ pub(crate) fn rows(
             let cmp = Comparison::new(&a.model, &b.model);
             let setting = Setting::Generator(a.generator.clone());
             for metric in METRICS {
-                let d = paired_bootstrap(
+                let d = rows::paired(
                     sa.len(),
                     &boot,
+                    None,
                     |idx| statistic(metric, &sa, idx),
                     |idx| statistic(metric, &sb, idx),
                 );

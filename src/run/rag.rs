@@ -181,6 +181,8 @@ pub fn merge(summary: &mut EvalSummary, rag: RagSummary, record: RagRecord) {
     merged.extend(rows.iter().filter(|r| !is_model(r)).cloned());
     merged.extend(rag.rows.iter().filter(|r| !is_model(r)).cloned());
     summary.rows = merged;
+    // The RAG rows join their dataset's multiplicity families.
+    crate::eval::metrics::adjust(&mut summary.rows);
     summary
         .notes
         .extend(rag.notes.into_iter().map(|n| format!("rag: {n}")));
