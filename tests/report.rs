@@ -77,7 +77,7 @@ fn csv_has_the_contract_columns_and_comparison_rows() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         text.lines().next().unwrap(),
-        "model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value"
+        "model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value,p_adjusted,adjustment"
     );
     let mut rdr = ::csv::Reader::from_path(&path).unwrap();
     let rows: Vec<::csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
@@ -173,7 +173,8 @@ fn table_plots_and_review() {
     review::write_review(&path, &inputs(&s), std::slice::from_ref(&s), &figs).unwrap();
     let md = std::fs::read_to_string(&path).unwrap();
     assert!(md.contains("# Model comparison: CLIP vs eCLIP"));
-    assert!(md.contains("#### Retrieval") && md.contains("Verdict for eCLIP"));
+    assert!(md.contains("##### Retrieval") && md.contains("#### Verdicts (primary metrics)"));
+    assert!(md.contains("#### Limits of this comparison") && md.contains("Single replicate"));
     assert!(
         md.contains("](plots/synthetic_pca.svg)"),
         "figures are linked relative to the review"
@@ -229,8 +230,28 @@ fn provenance_series_gets_metric_vs_value_curves() {
         figs.iter()
             .any(|f| f.ends_with("synthetic_provenance_train_fraction.svg"))
     );
-    // Two keys varying: no curve.
+    // `eclip-train efficiency` models also differ in what the fraction implies (issue 12): the
+    // series key is named explicitly, whatever else varies.
+    let mut efficiency = prov.clone();
+    for (i, m) in efficiency.iter_mut().enumerate() {
+        let f = m.values["train_fraction"];
+        m.values.insert("pairs".into(), (f * 400.0).round());
+        m.values.insert("prep_seconds".into(), 1.5 + i as f64);
+        m.values
+            .insert("final_temperature".into(), 0.07 + 0.01 * i as f64);
+    }
+    assert_eq!(
+        varying_provenance_key(&efficiency).as_deref(),
+        Some("train_fraction")
+    );
+    // Without a series key, two keys varying: no curve.
     let mut two = prov.clone();
+    for m in &mut two {
+        let f = m.values.remove("train_fraction").unwrap();
+        m.values.insert("lr".into(), f);
+    }
     two[0].values.insert("steps".into(), 300.0);
     assert_eq!(varying_provenance_key(&two), None);
+    two[0].values.insert("steps".into(), 600.0);
+    assert_eq!(varying_provenance_key(&two).as_deref(), Some("lr"));
 }

@@ -16,6 +16,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::MetricRow;
+use super::inference::min_n::{MinimumN, SampleSize};
+use super::inference::multiplicity::Adjustment;
+use super::inference::pvalue::format_p;
 
 /// The task families, in the order the suite runs them (RAG last, after the suite).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,8 +166,11 @@ pub struct MetricInfo {
     /// Metric name, or a prefix ending in `:` for per-label metrics (`f1:`, `auroc:`).
     pub name: &'static str,
     pub direction: Direction,
-    /// The family's headline metric (one per task and setting kind).
+    /// The family's headline metric (one per task and setting kind): the one metric whose verdict
+    /// is the family's verdict ([`family_verdicts`]), Holm-adjusted with the other primaries.
     pub primary: bool,
+    /// The settings (CSV labels) in which a primary metric is primary; empty: every setting.
+    pub primary_in: &'static [&'static str],
     pub format: Format,
 }
 
@@ -174,23 +180,40 @@ const fn m(task: Task, name: &'static str, direction: Direction, primary: bool) 
         name,
         direction,
         primary,
+        primary_in: &[],
         format: Format::Score,
+    }
+}
+
+/// A primary metric only in the settings `settings`.
+const fn primary_in(
+    task: Task,
+    name: &'static str,
+    direction: Direction,
+    settings: &'static [&'static str],
+) -> MetricInfo {
+    MetricInfo {
+        primary_in: settings,
+        ..m(task, name, direction, true)
     }
 }
 
 use Direction::{Descriptive, HigherBetter, LowerBetter};
 
-/// Every metric the suite and the RAG task emit.
+/// Every metric the suite and the RAG task emit. Primary metrics (issue 12): zero-shot argmax
+/// macro-F1, zero-shot pos/neg macro AUROC, retrieval R@10 per direction (`i2t`, `t2i`), probe
+/// macro-F1 per label fraction, RAG micro label F1 per generator, geometry the modality gap (the
+/// one geometry metric judged before); gap-shift rows are descriptive.
 pub const REGISTRY: &[MetricInfo] = &[
-    m(Task::Zeroshot, "accuracy", HigherBetter, true),
+    m(Task::Zeroshot, "accuracy", HigherBetter, false),
     m(Task::Zeroshot, "balanced_accuracy", HigherBetter, false),
-    m(Task::Zeroshot, "macro_f1", HigherBetter, false),
+    primary_in(Task::Zeroshot, "macro_f1", HigherBetter, &["argmax"]),
     m(Task::Zeroshot, "f1:", HigherBetter, false),
-    m(Task::Zeroshot, "macro_auroc", HigherBetter, true),
+    primary_in(Task::Zeroshot, "macro_auroc", HigherBetter, &["posneg"]),
     m(Task::Zeroshot, "auroc:", HigherBetter, false),
-    m(Task::Retrieval, "r@1", HigherBetter, true),
+    m(Task::Retrieval, "r@1", HigherBetter, false),
     m(Task::Retrieval, "r@5", HigherBetter, false),
-    m(Task::Retrieval, "r@10", HigherBetter, false),
+    primary_in(Task::Retrieval, "r@10", HigherBetter, &["i2t", "t2i"]),
     MetricInfo {
         format: Format::Rank,
         ..m(Task::Retrieval, "median_rank", LowerBetter, false)
@@ -207,15 +230,15 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::GapShift, "modality_gap", Descriptive, false),
     m(Task::GapShift, "r@1", Descriptive, false),
     m(Task::GapShift, "zeroshot_accuracy", Descriptive, false),
-    m(Task::LinearProbe, "accuracy", HigherBetter, true),
-    m(Task::LinearProbe, "macro_f1", HigherBetter, false),
-    m(Task::LinearProbe, "macro_auroc", HigherBetter, true),
-    m(Task::Rag, "bleu2", HigherBetter, true),
+    m(Task::LinearProbe, "accuracy", HigherBetter, false),
+    m(Task::LinearProbe, "macro_f1", HigherBetter, true),
+    m(Task::LinearProbe, "macro_auroc", HigherBetter, false),
+    m(Task::Rag, "bleu2", HigherBetter, false),
     m(Task::Rag, "bleu4", HigherBetter, false),
     m(Task::Rag, "sentence_bleu2", HigherBetter, false),
     m(Task::Rag, "meteor", HigherBetter, false),
     m(Task::Rag, "rougeL", HigherBetter, false),
-    m(Task::Rag, "label_f1_micro", HigherBetter, false),
+    m(Task::Rag, "label_f1_micro", HigherBetter, true),
     m(Task::Rag, "label_f1_macro", HigherBetter, false),
     // Saliency agreement (docs/saliency.md): NSS is the family's primary metric; `<m>:<finding>`
     // is the same metric over the items of one finding.
@@ -240,6 +263,12 @@ pub fn lookup(task: &str, metric: &str) -> Option<&'static MetricInfo> {
     })
 }
 
+/// Whether (`task`, `setting`, `metric`) is its family's primary metric (see [`REGISTRY`]).
+pub fn is_primary(task: &str, setting: &str, metric: &str) -> bool {
+    lookup(task, metric)
+        .is_some_and(|i| i.primary && (i.primary_in.is_empty() || i.primary_in.contains(&setting)))
+}
+
 /// The direction of (`task`, `metric`); unknown metrics are descriptive (never judged).
 pub fn direction(task: &str, metric: &str) -> Direction {
     lookup(task, metric).map_or(Descriptive, |i| i.direction)
@@ -253,6 +282,52 @@ pub fn format(task: &str, metric: &str) -> Format {
 /// The significance level of the verdict rule.
 pub const ALPHA: f64 = 0.05;
 
+/// The minimum-n rule of every verdict: fewer items than this on a comparison row give
+/// [`Verdict::TooFewItems`] (issue 12; [`MinimumN::DEFAULT`], 30 items).
+pub const MINIMUM_N: MinimumN = MinimumN::DEFAULT;
+
+/// The multiplicity adjustment, in place, over every comparison row of `rows`: per dataset and
+/// model pair, Holm (family-wise error) over the primary metrics ([`is_primary`]) and
+/// Benjamini–Hochberg (false discovery rate) over all other comparison rows with a p-value.
+/// Idempotent: earlier adjustments are recomputed from `p_value`, so a caller may call it again
+/// after adding rows (the RAG rows, the TUI's families as they finish).
+pub fn adjust(rows: &mut [MetricRow]) {
+    let mut groups: Vec<(String, String)> = Vec::new();
+    for r in rows.iter_mut() {
+        r.p_adjusted = None;
+        r.adjustment = None;
+        if r.is_comparison() && !groups.contains(&(r.dataset.clone(), r.model.clone())) {
+            groups.push((r.dataset.clone(), r.model.clone()));
+        }
+    }
+    for (dataset, model) in groups {
+        for (method, primary) in [
+            (Adjustment::Holm, true),
+            (Adjustment::BenjaminiHochberg, false),
+        ] {
+            let members: Vec<usize> = (0..rows.len())
+                .filter(|&i| {
+                    let r = &rows[i];
+                    r.is_comparison()
+                        && r.dataset == dataset
+                        && r.model == model
+                        && r.p_value.is_some()
+                        && is_primary(&r.task, &r.setting, &r.metric) == primary
+                })
+                .collect();
+            let p: Vec<Option<f64>> = members.iter().map(|&i| rows[i].p_value).collect();
+            // p-values come from the row builder, finite and in (0, 1]; anything else stays
+            // unadjusted (and therefore unjudged by the adjusted rule) rather than panicking.
+            if let Ok(adjusted) = method.apply(&p) {
+                for (&i, q) in members.iter().zip(adjusted) {
+                    rows[i].p_adjusted = q;
+                    rows[i].adjustment = q.map(|_| method);
+                }
+            }
+        }
+    }
+}
+
 /// The verdict of one comparison `B - A`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
@@ -265,6 +340,8 @@ pub enum Verdict {
     /// The metric has no good direction, or the delta is undefined or has neither an interval nor
     /// a p-value.
     NotJudged,
+    /// Fewer items than [`MINIMUM_N`] asks for: no verdict, whatever the p-value.
+    TooFewItems,
 }
 
 impl Verdict {
@@ -294,15 +371,99 @@ impl Verdict {
         }
     }
 
-    /// The verdict of a comparison row (by its registry direction).
+    /// The verdict of a comparison row, the one every output shows (review, stdout table, TUI
+    /// colours, quit summary): its registry direction, its interval, its multiplicity-adjusted
+    /// p-value ([`adjust`]; the raw one only on rows that were never adjusted), and the
+    /// minimum-n rule on its items.
     pub fn of_row(row: &MetricRow) -> Verdict {
-        Verdict::of(
+        let verdict = Verdict::of(
             direction(&row.task, &row.metric),
             row.value,
             row.ci_low.zip(row.ci_high),
-            row.p_value,
-        )
+            verdict_p(row),
+        );
+        match verdict {
+            Verdict::NotJudged => Verdict::NotJudged,
+            v if sample_size(row).is_enough() => v,
+            _ => Verdict::TooFewItems,
+        }
     }
+
+    /// A short word for tables.
+    pub const fn word(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoDifference => "no significant difference",
+            Verdict::NotJudged => "not judged",
+            Verdict::TooFewItems => "too few items",
+        }
+    }
+}
+
+/// The p-value the verdict uses: the adjusted one where [`adjust`] set it.
+pub fn verdict_p(row: &MetricRow) -> Option<f64> {
+    if row.adjustment.is_some() {
+        row.p_adjusted
+    } else {
+        row.p_value
+    }
+}
+
+/// The minimum-n check of a row (its `n` items against [`MINIMUM_N`]).
+pub fn sample_size(row: &MetricRow) -> SampleSize {
+    MINIMUM_N.check(row.n, None)
+}
+
+/// The raw p-value as shown: `< 1/B` when no resample crossed zero, else two significant digits;
+/// empty when undefined.
+pub fn p_text(row: &MetricRow) -> String {
+    match (row.p_bootstrap, row.p_value) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(p)) => format_p(p),
+        (None, None) => String::new(),
+    }
+}
+
+/// The adjusted p-value as shown, with its procedure (`0.036 holm`); empty when unadjusted.
+pub fn p_adjusted_text(row: &MetricRow) -> String {
+    match (row.p_adjusted, row.adjustment) {
+        (Some(q), Some(a)) => format!("{} {}", format_p(q), a.as_str()),
+        _ => String::new(),
+    }
+}
+
+/// One family's verdict for one model pair: the verdict of its primary metric's comparison row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilyVerdict<'a> {
+    pub dataset: &'a str,
+    /// The comparison label, `<B> - <A>`.
+    pub comparison: &'a str,
+    pub task: &'a str,
+    pub setting: &'a str,
+    pub metric: &'a str,
+    pub row: &'a MetricRow,
+    pub verdict: Verdict,
+    /// Training replicates per model behind the verdict (1: one trained model per name).
+    pub replicates: usize,
+}
+
+/// Every family verdict of `rows`, in row order: one per primary-metric comparison row
+/// (per dataset, model pair, task and setting). Both the review and the TUI read this.
+pub fn family_verdicts(rows: &[MetricRow]) -> Vec<FamilyVerdict<'_>> {
+    rows.iter()
+        .filter(|r| r.is_comparison() && is_primary(&r.task, &r.setting, &r.metric))
+        .map(|r| FamilyVerdict {
+            dataset: &r.dataset,
+            comparison: &r.model,
+            task: &r.task,
+            setting: &r.setting,
+            metric: &r.metric,
+            row: r,
+            verdict: Verdict::of_row(r),
+            replicates: 1,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -394,5 +555,97 @@ mod tests {
             Verdict::of(HigherBetter, None, None, Some(0.01)),
             Verdict::NotJudged
         );
+    }
+
+    fn cmp_row(task: &str, setting: &str, metric: &str, p: Option<f64>, n: usize) -> MetricRow {
+        MetricRow {
+            model: "B - A".into(),
+            dataset: "d".into(),
+            task: task.into(),
+            setting: setting.into(),
+            metric: metric.into(),
+            value: Some(0.1),
+            ci_low: Some(0.05),
+            ci_high: Some(0.2),
+            n,
+            p_value: p,
+            p_adjusted: None,
+            adjustment: None,
+            p_bootstrap: None,
+            comparison: Some(super::super::rows::Comparison::new("A", "B")),
+        }
+    }
+
+    #[test]
+    fn primaries_follow_the_settings() {
+        assert!(is_primary("zeroshot", "argmax", "macro_f1"));
+        assert!(!is_primary("zeroshot", "posneg", "macro_f1"));
+        assert!(is_primary("zeroshot", "posneg", "macro_auroc"));
+        assert!(!is_primary("zeroshot", "argmax", "accuracy"));
+        assert!(is_primary("retrieval", "t2i", "r@10"));
+        assert!(!is_primary("retrieval", "i2t_unique", "r@10"));
+        assert!(is_primary("linear_probe", "fraction=0.1", "macro_f1"));
+        assert!(is_primary("rag", "top1", "label_f1_micro"));
+        assert!(!is_primary("gap_shift", "lambda=0.5", "modality_gap"));
+    }
+
+    #[test]
+    fn holm_over_primaries_bh_over_the_rest_per_pair() {
+        // Primaries p = [0.01, 0.04, 0.03]: statsmodels multipletests(method="holm") gives
+        // [0.03, 0.06, 0.06]; secondaries [0.01, 0.04, 0.03, None] with method="fdr_bh" give
+        // [0.03, 0.04, 0.04] (the procedures themselves are checked against statsmodels in
+        // inference::multiplicity).
+        let mut rows = vec![
+            cmp_row("zeroshot", "argmax", "macro_f1", Some(0.01), 100),
+            cmp_row("retrieval", "i2t", "r@10", Some(0.04), 100),
+            cmp_row("retrieval", "t2i", "r@10", Some(0.03), 100),
+            cmp_row("zeroshot", "argmax", "accuracy", Some(0.01), 100),
+            cmp_row("retrieval", "i2t", "r@1", Some(0.04), 100),
+            cmp_row("retrieval", "t2i", "r@1", Some(0.03), 100),
+            cmp_row("retrieval", "t2i", "mrr", None, 100),
+        ];
+        let mut other_pair = cmp_row("retrieval", "t2i", "r@1", Some(0.03), 100);
+        other_pair.model = "C - A".into();
+        rows.push(other_pair);
+        adjust(&mut rows);
+        let want = [
+            (Some(0.03), Some(Adjustment::Holm)),
+            (Some(0.06), Some(Adjustment::Holm)),
+            (Some(0.06), Some(Adjustment::Holm)),
+            (Some(0.03), Some(Adjustment::BenjaminiHochberg)),
+            (Some(0.04), Some(Adjustment::BenjaminiHochberg)),
+            (Some(0.04), Some(Adjustment::BenjaminiHochberg)),
+            (None, None),
+            // Alone in its family: unchanged.
+            (Some(0.03), Some(Adjustment::BenjaminiHochberg)),
+        ];
+        for (r, (q, a)) in rows.iter().zip(want) {
+            assert_eq!(r.adjustment, a, "{}", r.metric);
+            match (r.p_adjusted, q) {
+                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{} {g} vs {w}", r.metric),
+                (g, w) => assert_eq!(g, w),
+            }
+            if let (Some(p), Some(q)) = (r.p_value, r.p_adjusted) {
+                assert!(q >= p);
+            }
+        }
+        // The verdict uses the adjusted p: i2t R@10 raw 0.04 < 0.05, adjusted 0.06.
+        assert_eq!(Verdict::of_row(&rows[1]), Verdict::NoDifference);
+        assert_eq!(Verdict::of_row(&rows[0]), Verdict::Better);
+        // Idempotent.
+        let again = rows.clone();
+        adjust(&mut rows);
+        assert_eq!(rows, again);
+    }
+
+    #[test]
+    fn minimum_n_gives_too_few_items() {
+        let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 3);
+        assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
+        let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 30);
+        assert_eq!(Verdict::of_row(&r), Verdict::Better);
+        // Descriptive rows stay unjudged whatever their n.
+        let r = cmp_row("gap_shift", "lambda=0.5", "modality_gap", Some(0.002), 3);
+        assert_eq!(Verdict::of_row(&r), Verdict::NotJudged);
     }
 }

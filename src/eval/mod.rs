@@ -62,7 +62,8 @@ pub struct ModelEmbeddings {
     pub prompts: Vec<ClassPromptEmbeddings>,
 }
 
-/// One tidy result row: `model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`.
+/// One tidy result row: `model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value,
+/// p_adjusted,adjustment` ([`rows::COLUMNS`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     pub model: String,
@@ -77,6 +78,17 @@ pub struct MetricRow {
     pub n: usize,
     /// Filled on comparison rows only.
     pub p_value: Option<f64>,
+    /// The multiplicity-adjusted p-value (Holm over the primary metrics, BH over the other
+    /// comparison rows of the same dataset and model pair; [`metrics::adjust`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+    /// Which adjustment `p_adjusted` carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustment: Option<inference::multiplicity::Adjustment>,
+    /// The bootstrap p-value's Monte Carlo detail (MC standard error, resamples `B`, crossings);
+    /// JSON only, shown as `< 1/B` when no resample crosses zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_bootstrap: Option<inference::pvalue::BootstrapPValue>,
     /// The (baseline, candidate) pair of a comparison row; `model` is then its label `<B> - <A>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<rows::Comparison>,

@@ -5,10 +5,19 @@ cell), interval and p-value gating and the comparison label are decided once.
 
 [`Spec`] + [`bootstrap_rows`] is the suite's form: a statistic over resampled items, evaluated for
 every model and, when the items pair up, as a paired delta of every later model against the first.
+
+Intervals are BCa ([`crate::eval::inference::bca::bca_interval`], with its documented fallback, so
+no interval excludes its estimate) from the resamples of [`crate::eval::stats`] and a jackknife of
+the same statistic ([`jackknife`]: leave one item out up to [`JACKKNIFE_GROUPS`] items, leave one
+of that many interleaved groups out above). Paired deltas carry their bootstrap p-value with its
+Monte Carlo detail ([`BootstrapPValue`]: MC standard error, `B`, crossings) in
+[`MetricRow::p_bootstrap`]; the multiplicity adjustment is [`crate::eval::metrics::adjust`].
 */
 use serde::{Deserialize, Serialize};
 
 use super::MetricRow;
+use super::inference::bca;
+use super::inference::pvalue::BootstrapPValue;
 use super::metrics::{Setting, Task};
 use super::stats::{self, BootstrapConfig, Delta, Estimate};
 
@@ -79,6 +88,9 @@ pub fn row(
         ci_high: value.and(finite(hi)),
         n,
         p_value: value.and(p.and_then(finite)),
+        p_adjusted: None,
+        adjustment: None,
+        p_bootstrap: None,
         comparison,
     }
 }
@@ -95,21 +107,143 @@ pub fn estimate_row(model: &str, key: RowKey, e: &Estimate) -> MetricRow {
     )
 }
 
+/// A paired bootstrap delta with the Monte Carlo detail of its p-value (`None` when undefined).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedDelta {
+    pub delta: Delta,
+    pub p: Option<BootstrapPValue>,
+}
+
 /// The row of a paired bootstrap delta.
-pub fn delta_row(cmp: &Comparison, key: RowKey, d: &Delta) -> MetricRow {
-    row(
+pub fn delta_row(cmp: &Comparison, key: RowKey, d: &PairedDelta) -> MetricRow {
+    let mut r = row(
         Subject::Comparison(cmp),
         key,
-        d.value,
-        (d.ci_low, d.ci_high),
-        d.n,
-        Some(d.p_value),
-    )
+        d.delta.value,
+        (d.delta.ci_low, d.delta.ci_high),
+        d.delta.n,
+        d.p.map(|p| p.p),
+    );
+    r.p_bootstrap = r.p_value.and(d.p);
+    r
+}
+
+/// Above this many items the jackknife of [`jackknife`] leaves out one of this many interleaved
+/// groups (item `i` in group `i % JACKKNIFE_GROUPS`) instead of one item, so the acceleration
+/// costs at most this many evaluations of the statistic (the grouped jackknife, Efron &
+/// Tibshirani 1993 §11.5).
+pub const JACKKNIFE_GROUPS: usize = 200;
+
+/// Jackknife values of `stat` over `0..n` for the BCa acceleration (see [`JACKKNIFE_GROUPS`]).
+pub fn jackknife<F: Fn(&[usize]) -> f64 + Sync>(n: usize, stat: F) -> Vec<f64> {
+    use rayon::prelude::*;
+    if n <= JACKKNIFE_GROUPS {
+        return bca::jackknife(n, stat);
+    }
+    (0..JACKKNIFE_GROUPS)
+        .into_par_iter()
+        .map(|g| {
+            let idx: Vec<usize> = (0..n).filter(|i| i % JACKKNIFE_GROUPS != g).collect();
+            stat(&idx)
+        })
+        .collect()
+}
+
+/// The BCa interval of `estimate` from `resamples` and the jackknife of `stat`; NaN bounds when
+/// the estimate is undefined or no resample is finite.
+fn bca_bounds<F: Fn(&[usize]) -> f64 + Sync>(
+    n: usize,
+    boot: &BootstrapConfig,
+    estimate: f64,
+    resamples: &[f64],
+    stat: F,
+) -> (f64, f64) {
+    if !estimate.is_finite() || resamples.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    match bca::bca_interval(estimate, resamples, &jackknife(n, stat), boot.confidence) {
+        Ok(i) => (i.low, i.high),
+        Err(_) => (f64::NAN, f64::NAN),
+    }
+}
+
+/// `stat` over all `n` items (or `full` when the point value is computed differently) with its
+/// BCa interval over resampled items.
+pub fn estimate<F: Fn(&[usize]) -> f64 + Sync>(
+    n: usize,
+    boot: &BootstrapConfig,
+    full: Option<f64>,
+    stat: F,
+) -> Estimate {
+    let all: Vec<usize> = (0..n).collect();
+    let value = full.unwrap_or_else(|| stat(&all));
+    let resamples = if value.is_finite() {
+        stats::resampled(n, boot, &stat)
+    } else {
+        Vec::new()
+    };
+    let (ci_low, ci_high) = bca_bounds(n, boot, value, &resamples, &stat);
+    Estimate {
+        value,
+        ci_low,
+        ci_high,
+        n,
+    }
+}
+
+/// The paired delta `stat_b - stat_a` on the same resampled items (or `full` as its point
+/// value), its BCa interval and its bootstrap p-value.
+pub fn paired<FA, FB>(
+    n: usize,
+    boot: &BootstrapConfig,
+    full: Option<f64>,
+    stat_a: FA,
+    stat_b: FB,
+) -> PairedDelta
+where
+    FA: Fn(&[usize]) -> f64 + Sync,
+    FB: Fn(&[usize]) -> f64 + Sync,
+{
+    let delta = |idx: &[usize]| stat_b(idx) - stat_a(idx);
+    let all: Vec<usize> = (0..n).collect();
+    let value = full.unwrap_or_else(|| delta(&all));
+    let deltas: Vec<f64> = if value.is_finite() {
+        stats::resampled(n, boot, delta)
+            .into_iter()
+            .filter(|d| d.is_finite())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let p = BootstrapPValue::from_deltas(&deltas);
+    let (ci_low, ci_high) = bca_bounds(n, boot, value, &deltas, delta);
+    PairedDelta {
+        delta: Delta {
+            value,
+            ci_low,
+            ci_high,
+            p_value: p.map_or(f64::NAN, |p| p.p),
+            n,
+        },
+        p,
+    }
 }
 
 /// The header of the tidy CSV, in order (`report::csv` and the TUI's Overview export).
-pub const COLUMNS: [&str; 10] = [
-    "model", "dataset", "task", "setting", "metric", "value", "ci_low", "ci_high", "n", "p_value",
+/// `p_adjusted` / `adjustment` (`holm`, `bh` or empty) come from [`crate::eval::metrics::adjust`].
+pub const COLUMNS: [&str; 12] = [
+    "model",
+    "dataset",
+    "task",
+    "setting",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "p_value",
+    "p_adjusted",
+    "adjustment",
 ];
 
 /// One optional number as a CSV cell: empty when undefined.
@@ -118,7 +252,7 @@ pub fn cell(v: Option<f64>) -> String {
 }
 
 /// The cells of one row, in [`COLUMNS`] order (the report's CSV and the TUI's Overview export).
-pub fn record(r: &MetricRow) -> [String; 10] {
+pub fn record(r: &MetricRow) -> [String; 12] {
     [
         r.model.clone(),
         r.dataset.clone(),
@@ -130,6 +264,10 @@ pub fn record(r: &MetricRow) -> [String; 10] {
         cell(r.ci_high),
         r.n.to_string(),
         cell(r.p_value),
+        cell(r.p_adjusted),
+        r.adjustment
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
     ]
 }
 
@@ -198,11 +336,8 @@ pub fn bootstrap_rows(
         let key = spec.key(dataset);
         let values: Vec<Estimate> = (0..names.len())
             .map(|m| {
-                let mut e = stats::bootstrap(spec.n, boot, |idx| (spec.stat)(m, idx));
-                if let Some(full) = &spec.full {
-                    e.value = full(m);
-                }
-                e
+                let full = spec.full.as_ref().map(|f| f(m));
+                estimate(spec.n, boot, full, |idx| (spec.stat)(m, idx))
             })
             .collect();
         for (m, e) in values.iter().enumerate() {
@@ -212,15 +347,17 @@ pub fn bootstrap_rows(
             continue;
         }
         for b in 1..names.len() {
-            let mut d = stats::paired_bootstrap(
+            let full = spec
+                .full
+                .as_ref()
+                .map(|_| values[b].value - values[0].value);
+            let d = paired(
                 spec.n,
                 boot,
+                full,
                 |idx| (spec.stat)(0, idx),
                 |idx| (spec.stat)(b, idx),
             );
-            if spec.full.is_some() {
-                d.value = values[b].value - values[0].value;
-            }
             cmp.push(delta_row(&Comparison::new(&names[0], &names[b]), key, &d));
         }
     }

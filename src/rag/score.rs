@@ -6,8 +6,8 @@ use super::text_metrics::{BleuStats, meteor_text, rouge_l, sentence_bleu_text};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
 use crate::eval::metrics::{Setting, Task};
-use crate::eval::rows::{Comparison, RowKey, delta_row, estimate_row};
-use crate::eval::stats::{BootstrapConfig, bootstrap, paired_bootstrap};
+use crate::eval::rows::{self, Comparison, RowKey, delta_row, estimate_row};
+use crate::eval::stats::BootstrapConfig;
 
 /// Metric names, in row order. `sentence_bleu2` (NLTK `sentence_bleu`, weights (0.5, 0.5), no
 /// smoothing, `wordpunct` tokens, averaged over reports: the eCLIP paper's BLEU-2) and `meteor`
@@ -133,7 +133,7 @@ pub(crate) fn rows(
         let refs: Vec<&ItemScores> = s.iter().map(|(_, x)| x).collect();
         let setting = Setting::Generator(m.generator.clone());
         for metric in METRICS {
-            let e = bootstrap(refs.len(), &boot, |idx| statistic(metric, &refs, idx));
+            let e = rows::estimate(refs.len(), &boot, None, |idx| statistic(metric, &refs, idx));
             out.push(estimate_row(&m.model, key(dataset, &setting, metric), &e));
         }
     }
@@ -161,9 +161,10 @@ pub(crate) fn rows(
             let cmp = Comparison::new(&a.model, &b.model);
             let setting = Setting::Generator(a.generator.clone());
             for metric in METRICS {
-                let d = paired_bootstrap(
+                let d = rows::paired(
                     sa.len(),
                     &boot,
+                    None,
                     |idx| statistic(metric, &sa, idx),
                     |idx| statistic(metric, &sb, idx),
                 );

@@ -499,12 +499,32 @@ fn gap_shift_figure(s: &EvalSummary, path: &Path) -> Result<bool, String> {
     Ok(true)
 }
 
-/// The one numeric provenance key that varies within the families (ignoring incidental ones),
-/// when each family with at least two models varies in exactly that key.
+/// Provenance keys that name a series explicitly: `eclip-train efficiency` writes
+/// `train_fraction` (onnx-export/src/eclip_train/cli.py `_cmd_efficiency`), and its models also
+/// differ in what the fraction implies (`pairs`, `prep_seconds`, `final_temperature`, ...).
+pub const SERIES_KEYS: [&str; 1] = ["train_fraction"];
+
+/// The provenance key of the metric-vs-value figure: a [`SERIES_KEYS`] key present in every model
+/// of every family with at least two models and varying in at least one of them; otherwise the
+/// one numeric key that varies within the families (ignoring incidental ones), when each family
+/// with at least two models varies in exactly that key.
 pub fn varying_provenance_key(models: &[ModelProvenance]) -> Option<String> {
     let mut families: BTreeMap<&str, Vec<&ModelProvenance>> = BTreeMap::new();
     for m in models {
         families.entry(m.family.as_str()).or_default().push(m);
+    }
+    let multi: Vec<&Vec<&ModelProvenance>> = families.values().filter(|f| f.len() >= 2).collect();
+    for k in SERIES_KEYS {
+        let everywhere = !multi.is_empty()
+            && multi
+                .iter()
+                .all(|f| f.iter().all(|m| m.values.contains_key(k)));
+        let varies = multi
+            .iter()
+            .any(|f| f.iter().any(|m| m.values.get(k) != f[0].values.get(k)));
+        if everywhere && varies {
+            return Some(k.to_owned());
+        }
     }
     let mut key: Option<String> = None;
     for members in families.values().filter(|f| f.len() >= 2) {

@@ -1,22 +1,25 @@
 /*!
 The model-comparison review (`--review FILE`): one Markdown document a reviewer can read in a pull
 request or paste into an appendix. It states what was compared (models with file hashes, data with
-hashes and prompts, runtime, seeds, definitions), gives the comparison tables with intervals and
-p-values, links the figures, and ends each metric family with a plain-language verdict.
+hashes and prompts, runtime, seeds, definitions), then per model pair a verdict table (one line per
+family and setting: its primary metric, `Δ` with its BCa interval, raw and adjusted p, replicates,
+verdict), the secondary metrics (shown, not voted), a "limits of this comparison" section that the
+tool fills in from the rows, and links the figures.
 
-Verdict rule (stated in the document): a metric counts as better / worse for `B` when the paired
-95% interval of `B − A` excludes 0 and p < 0.05, in the metric's "good" direction; a family is
-"better" when at least one metric is better and none worse, "worse" in the mirror case, "mixed"
-when both occur, otherwise "no significant difference". Metrics without a good direction (cone,
-unmatched cosine, gap-shift rows) are shown but not judged.
+Verdict rule (stated in the document, [`Verdict::of_row`], the same function the TUI colours
+with): a family's verdict is the verdict of its primary metric ([`metrics::family_verdicts`]):
+better / worse for `B` when the paired 95% interval of `B − A` excludes 0 and the Holm-adjusted
+p < 0.05, in the metric's good direction; "too few items" below 30 items. Secondary metrics carry
+Benjamini–Hochberg q-values and their own marks, but never decide a family.
 */
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::record::RecordInputs;
-use super::{ReportError, fmt_ci, fmt_num, fmt_p};
+use super::{ReportError, fmt_ci, fmt_num};
 use crate::eval::MetricRow;
-use crate::eval::metrics::Verdict;
+use crate::eval::inference::multiplicity::Adjustment;
+use crate::eval::metrics::{self, FamilyVerdict, Verdict};
 use crate::eval::protocol::{ProtocolUse, review_paragraph};
 use crate::eval::rows::Comparison;
 use crate::eval::summary::EvalSummary;
@@ -40,26 +43,159 @@ const FAMILIES: [(&str, &str, Option<&str>); 7] = [
     ("RAG report generation", "rag", None),
 ];
 
-fn family_verdict(rows: &[&MetricRow]) -> String {
-    let judged: Vec<Verdict> = rows
+/// The title of a family verdict's line (`FAMILIES` by task and setting).
+fn family_title(task: &str, setting: &str) -> &'static str {
+    FAMILIES
         .iter()
-        .map(|r| Verdict::of_row(r))
-        .filter(|v| *v != Verdict::NotJudged)
+        .find(|(_, t, st)| *t == task && st.is_none_or(|x| x == setting))
+        .map_or("", |f| f.0)
+}
+
+/// A raw p-value cell (`< 1/B` below resolution) with its Monte Carlo standard error.
+fn p_cell(r: &MetricRow) -> String {
+    let p = metrics::p_text(r);
+    match r.p_bootstrap {
+        Some(b) if !p.is_empty() => format!("{p} (MC SE {})", fmt_num(Some(b.mc_se))),
+        _ => p,
+    }
+}
+
+/// The verdict table of one model pair.
+fn verdict_table(o: &mut String, verdicts: &[&FamilyVerdict]) {
+    let _ = writeln!(
+        o,
+        "#### Verdicts (primary metrics)\n\n| family | setting | primary metric | Δ B − A [95% CI] | p | adjusted p | n | replicates | verdict |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for v in verdicts {
+        let r = v.row;
+        let word = match v.verdict {
+            Verdict::TooFewItems => metrics::sample_size(r)
+                .reason()
+                .unwrap_or_else(|| v.verdict.word().into()),
+            other => other.word().into(),
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | **{word}** |",
+            family_title(v.task, v.setting),
+            v.setting,
+            v.metric,
+            fmt_ci(r.value, r.ci_low, r.ci_high),
+            p_cell(r),
+            metrics::p_adjusted_text(r),
+            r.n,
+            v.replicates,
+        );
+    }
+    if verdicts.is_empty() {
+        let _ = writeln!(
+            o,
+            "| - | - | - | - | - | - | - | - | no primary comparison |"
+        );
+    }
+    let _ = writeln!(o);
+}
+
+/// "Limits of this comparison": what the rows themselves say about how far the verdicts carry.
+fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) {
+    let mut limits: Vec<String> = Vec::new();
+    let max_replicates = verdicts.iter().map(|v| v.replicates).max().unwrap_or(1);
+    if max_replicates <= 1 {
+        limits.push(
+            "Single replicate: each model is one training run (one seed). The intervals cover the \
+             resampling of evaluation items only, not training-seed variance, which can be as large \
+             as the deltas; a verdict here is about these two trained models, not the training recipes."
+                .into(),
+        );
+    }
+    let small: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::TooFewItems)
+        .map(|v| format!("{} {} {} (n = {})", v.task, v.setting, v.metric, v.row.n))
         .collect();
-    let better = judged.iter().filter(|&&j| j == Verdict::Better).count();
-    let worse = judged.iter().filter(|&&j| j == Verdict::Worse).count();
-    let word = match (better, worse) {
-        (0, 0) if judged.is_empty() => "not judged (no metric with a good direction)",
-        (0, 0) => "no significant difference",
-        (_, 0) => "better",
-        (0, _) => "worse",
-        _ => "mixed",
-    };
-    format!(
-        "**{word}** — significantly better on {better}, worse on {worse}, no significant difference on {} of {} judged metrics",
-        judged.len() - better - worse,
-        judged.len()
-    )
+    if !small.is_empty() {
+        limits.push(format!(
+            "Small n: no verdict below {} items for {}.",
+            metrics::MINIMUM_N.items,
+            small.join(", ")
+        ));
+    }
+    let probe_n: Vec<usize> = s
+        .comparisons()
+        .filter(|r| r.task == "linear_probe")
+        .map(|r| r.n)
+        .collect();
+    if let Some(&n) = probe_n.first() {
+        limits.push(format!(
+            "Linear probes: the interval and p-value are a paired t-test over {n} probe seed(s), \
+             not a bootstrap over test items, and `n` counts those seeds."
+        ));
+    }
+    let retrieval: Vec<String> = s
+        .rows
+        .iter()
+        .filter(|r| r.task == "retrieval" && r.metric == "r@10" && !r.is_comparison())
+        .filter(|r| s.models.first() == Some(&r.model))
+        .map(|r| format!("{} over {} queries", r.setting, r.n))
+        .collect();
+    if !retrieval.is_empty() {
+        limits.push(format!(
+            "Not comparable with published numbers: R@k depends on the gallery size and the split \
+             ({}); zero-shot scores depend on the prompts listed above; papers use other prompt \
+             sets, gallery sizes (e.g. 5×200 or the full MIMIC-CXR test split) and preprocessing.",
+            retrieval.join(", ")
+        ));
+    }
+    if s.rows.iter().any(|r| r.task == "gap_shift") {
+        limits.push(
+            "Gap-shift rows re-measure the models after moving embeddings along the gap vector; \
+             they are descriptive and never judged."
+                .into(),
+        );
+    }
+    if s.comparisons().next().is_some() {
+        let holm = s
+            .comparisons()
+            .filter(|r| r.adjustment == Some(Adjustment::Holm))
+            .count();
+        let bh = s
+            .comparisons()
+            .filter(|r| r.adjustment == Some(Adjustment::BenjaminiHochberg))
+            .count();
+        limits.push(format!(
+            "Multiplicity: {holm} primary comparisons (Holm, family-wise error 0.05) and {bh} \
+             secondary ones (Benjamini–Hochberg, false discovery rate 0.05) per model pair; a \
+             secondary metric's mark is exploratory."
+        ));
+        let near: Vec<String> = s
+            .comparisons()
+            .filter_map(|r| {
+                let b = r.p_bootstrap?;
+                let p = metrics::verdict_p(r)?;
+                ((p - metrics::ALPHA).abs() < 2.0 * b.mc_se).then(|| {
+                    format!(
+                        "{} {} {} ({})",
+                        r.task,
+                        r.setting,
+                        r.metric,
+                        metrics::p_text(r)
+                    )
+                })
+            })
+            .collect();
+        if !near.is_empty() {
+            limits.push(format!(
+                "Within two Monte Carlo standard errors of α = 0.05 (more resamples could change \
+                 the verdict): {}.",
+                near.join(", ")
+            ));
+        }
+    }
+    let _ = writeln!(o, "#### Limits of this comparison\n");
+    for l in limits {
+        let _ = writeln!(o, "- {l}");
+    }
+    let _ = writeln!(o);
 }
 
 fn code_list(items: impl IntoIterator<Item = String>) -> String {
@@ -218,7 +354,7 @@ fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
         }
         let _ = writeln!(
             o,
-            "- **verdict**: a metric is better/worse for B when the 95% interval of B − A excludes 0 and p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged)."
+            "- **verdict**: a family's verdict is its primary metric's (zero-shot argmax macro-F1, zero-shot pos/neg macro AUROC, retrieval R@10 per direction, probe macro-F1 per label fraction, RAG micro label F1 per generator, geometry modality gap): better/worse for B when the 95% BCa interval of B − A excludes 0 and the adjusted p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged); no verdict (\"too few items\") below 30 items. Secondary metrics are shown with their own marks, never voted.\n- **multiplicity**: per dataset and model pair, Holm's step-down adjustment over the primary comparisons (family-wise error) and Benjamini–Hochberg q-values over all other comparison rows (false discovery rate); the CSV's `p_adjusted` and `adjustment` columns.\n- **p-values**: two-sided paired-bootstrap p = min(1, 2·min((#{{d*≤0}}+1)/(B+1), (#{{d*≥0}}+1)/(B+1))), shown with its Monte Carlo standard error sqrt(p(1−p)/B) and as `< 1/B` when no resample crosses zero."
         );
     }
 }
@@ -236,6 +372,16 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
         for b in s.models.iter().skip(1) {
             let cmp = Comparison::new(&a, b).label();
             let _ = writeln!(o, "### {b} vs {a}\n");
+            let all_verdicts = metrics::family_verdicts(&s.rows);
+            let verdicts: Vec<&FamilyVerdict> = all_verdicts
+                .iter()
+                .filter(|v| v.comparison == cmp)
+                .collect();
+            verdict_table(o, &verdicts);
+            let _ = writeln!(
+                o,
+                "#### Secondary metrics (shown, not voted)\n\nPrimary metrics are in **bold**; `+`/`−`: the row alone is significantly better/worse for {b} (adjusted p), `?`: too few items.\n"
+            );
             for (title, task, setting) in FAMILIES {
                 let keys: Vec<(String, String, String)> = s
                     .metric_keys()
@@ -245,12 +391,11 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                 if keys.is_empty() {
                     continue;
                 }
-                let _ = writeln!(o, "#### {title}\n");
+                let _ = writeln!(o, "##### {title}\n");
                 let _ = writeln!(
                     o,
-                    "| setting | metric | {a} | {b} | {b} − {a} | p |\n|---|---|---|---|---|---|"
+                    "| setting | metric | {a} | {b} | {b} − {a} | p | adjusted p |\n|---|---|---|---|---|---|---|"
                 );
-                let mut judged = Vec::new();
                 for (t, st, m) in &keys {
                     let cell = |model: &str| {
                         s.row(model, t, st, m)
@@ -258,21 +403,31 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                             .unwrap_or_else(|| "-".into())
                     };
                     let d = s.row(&cmp, t, st, m);
-                    if let Some(d) = d {
-                        judged.push(d);
-                    }
+                    let mark = d.map_or("", |r| match Verdict::of_row(r) {
+                        Verdict::Better => " +",
+                        Verdict::Worse => " −",
+                        Verdict::TooFewItems => " ?",
+                        Verdict::NoDifference | Verdict::NotJudged => "",
+                    });
+                    let metric = if metrics::is_primary(t, st, m) {
+                        format!("**{m}**")
+                    } else {
+                        m.clone()
+                    };
                     let _ = writeln!(
                         o,
-                        "| {st} | {m} | {} | {} | {} | {} |",
+                        "| {st} | {metric} | {} | {} | {}{mark} | {} | {} |",
                         cell(&a),
                         cell(b),
                         d.map(|r| fmt_ci(r.value, r.ci_low, r.ci_high))
                             .unwrap_or_else(|| "-".into()),
-                        d.map(|r| fmt_p(r.p_value)).unwrap_or_default()
+                        d.map(p_cell).unwrap_or_default(),
+                        d.map(metrics::p_adjusted_text).unwrap_or_default()
                     );
                 }
-                let _ = writeln!(o, "\nVerdict for {b}: {}.\n", family_verdict(&judged));
+                let _ = writeln!(o);
             }
+            limits_section(o, s, &verdicts);
         }
         if s.models.len() == 1 {
             let _ = writeln!(o, "Only one model: no comparison.\n");

@@ -1,9 +1,11 @@
 /*!
 The readable summary table printed to stdout after a headless run: one block per dataset, one line
 per metric, one column per model (value and 95% interval) and one per comparison (`B - A`: delta,
-interval and p-value). Column widths follow the content; no colours, so it pipes cleanly.
+interval, the multiplicity-adjusted p-value with its procedure and the verdict mark of
+[`Verdict::of_row`]). Column widths follow the content; no colours, so it pipes cleanly.
 */
 use super::{fmt_ci, fmt_p};
+use crate::eval::metrics::{self, Verdict};
 use crate::eval::rows::Comparison;
 use crate::eval::summary::EvalSummary;
 
@@ -32,12 +34,17 @@ pub fn render(s: &EvalSummary) -> String {
             line.push(
                 s.row(c, &task, &setting, &metric)
                     .map(|r| {
-                        let p = fmt_p(r.p_value);
                         let v = fmt_ci(r.value, r.ci_low, r.ci_high);
-                        if p.is_empty() {
-                            v
-                        } else {
-                            format!("{v} p={p}")
+                        let mark = match Verdict::of_row(r) {
+                            Verdict::Better => " +",
+                            Verdict::Worse => " -",
+                            Verdict::TooFewItems => " ?",
+                            Verdict::NoDifference | Verdict::NotJudged => "",
+                        };
+                        match (r.adjustment, fmt_p(metrics::verdict_p(r))) {
+                            (_, p) if p.is_empty() => v,
+                            (Some(a), p) => format!("{v} {}={p}{mark}", a.as_str()),
+                            (None, p) => format!("{v} p={p}{mark}"),
                         }
                     })
                     .unwrap_or_else(|| "-".into()),
@@ -56,7 +63,7 @@ pub fn render(s: &EvalSummary) -> String {
         })
         .collect();
     let mut out = format!(
-        "== {} ({} models; 95% CIs: bootstrap over items, probes: t-interval over seeds) ==\n",
+        "== {} ({} models; 95% CIs: BCa bootstrap over items, probes: t-interval over seeds) ==\n",
         s.dataset,
         s.models.len()
     );
@@ -79,6 +86,9 @@ pub fn render(s: &EvalSummary) -> String {
             out.push('\n');
         }
     }
+    out.push_str(
+        "(holm=/bh=: the p-value adjusted by Holm over the primary metrics or Benjamini-Hochberg over the others, per dataset and model pair; +/-: significantly better/worse for the later model; ?: fewer than 30 items, no verdict)\n",
+    );
     if !s.notes.is_empty() {
         out.push_str("notes:\n");
         for n in &s.notes {

@@ -123,6 +123,8 @@ pub(crate) fn merge_rows(summary: &mut EvalSummary, extra: &[crate::eval::Metric
     merged.extend(rows.iter().filter(|r| !is_model(r)).cloned());
     merged.extend(extra.iter().filter(|r| !is_model(r)).cloned());
     summary.rows = merged;
+    // The extra rows (RAG, saliency) join their dataset's multiplicity families.
+    crate::eval::metrics::adjust(&mut summary.rows);
 }
 
 /// An error and its sources as one line, `outer: inner: ...`, for the front ends (the binary's

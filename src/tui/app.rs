@@ -461,4 +461,7 @@ fn merge_rows(rows: &mut Vec<MetricRow>, new: Vec<MetricRow>) {
     let incoming: std::collections::HashSet<_> = new.iter().map(key).collect();
     rows.retain(|r| !incoming.contains(&key(r)));
     rows.extend(new);
+    // Adjusted over the rows present: while families are still running the families are
+    // partial; once the summary has arrived the values are the review's.
+    crate::eval::metrics::adjust(rows);
 }

@@ -48,18 +48,30 @@ fn overview_table(state: &AppState) -> TableData {
     (header, rows)
 }
 
+/// Whether gallery item `item` answers the current query: for a zero-shot class query, the item
+/// has the class among its positive labels; for image → text, the hit is the item's own report;
+/// `None` (an empty cell) when the query has no ground truth (a typed prompt).
+fn ground_truth(state: &AppState, tab: Tab, item: usize) -> Option<bool> {
+    if tab == Tab::ZeroShot {
+        let g = state.gallery.as_ref()?;
+        let class = g.classes.get(state.zeroshot.class?)?;
+        return Some(g.items.get(item)?.labels.contains(class));
+    }
+    state.retrieval.truth.map(|t| t == item)
+}
+
 /// Zero-shot / Retrieval: the live query's hits per model.
 fn hits_table(state: &AppState, tab: Tab) -> TableData {
-    let (query, results, truth) = if tab == Tab::ZeroShot {
+    let (query, results) = if tab == Tab::ZeroShot {
         let z = &state.zeroshot;
-        (z.query_label.clone(), &z.results, None)
+        (z.query_label.clone(), &z.results)
     } else {
         let r = &state.retrieval;
         let q = match r.mode {
             RetrievalMode::ImageToText => format!("image: {}", item_name(state, r.item)),
             RetrievalMode::TextToImage => format!("query: {}", r.query),
         };
-        (q, &r.results, r.truth)
+        (q, &r.results)
     };
     let text_hits = tab == Tab::Retrieval && state.retrieval.mode == RetrievalMode::ImageToText;
     let header = [
@@ -92,7 +104,7 @@ fn hits_table(state: &AppState, tab: Tab) -> TableData {
                 h.score.to_string(),
                 h.item.to_string(),
                 what,
-                (truth == Some(h.item)).to_string(),
+                ground_truth(state, tab, h.item).map_or(String::new(), |t| t.to_string()),
             ]);
         }
     }

@@ -133,18 +133,33 @@ pub struct Estimate {
     pub n: usize,
 }
 
-/// A comparison `B - A` with its paired-bootstrap CI and p-value.
+/// A comparison `B - A` with its paired-bootstrap CI, p-value and verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Delta {
     pub value: Option<f64>,
     pub ci: Option<(f64, f64)>,
     pub p_value: Option<f64>,
+    /// The multiplicity-adjusted p-value (`crate::eval::metrics::adjust`).
+    pub p_adjusted: Option<f64>,
+    /// [`Verdict::of_row`] of the comparison row: the verdict the review shows.
+    pub verdict: Verdict,
 }
 
 impl Delta {
-    /// The registry's verdict ([`Verdict::of`]) of this delta for a metric of `direction`.
-    pub fn verdict(&self, direction: Direction) -> Verdict {
-        Verdict::of(direction, self.value, self.ci, self.p_value)
+    /// The delta of a comparison row.
+    pub fn of_row(row: &MetricRow) -> Delta {
+        Delta {
+            value: row.value,
+            ci: row.ci_low.zip(row.ci_high),
+            p_value: row.p_value,
+            p_adjusted: crate::eval::metrics::verdict_p(row),
+            verdict: Verdict::of_row(row),
+        }
+    }
+
+    /// The p-value verdicts use (adjusted where adjusted), for display.
+    pub fn p_shown(&self) -> Option<f64> {
+        self.p_adjusted.or(self.p_value)
     }
 }
 
@@ -221,11 +236,7 @@ impl OverviewTable {
                     n: row.n,
                 });
             } else if let Some(c) = table.comparisons.iter().position(|c| *c == row.model) {
-                line.deltas[c] = Some(Delta {
-                    value: row.value,
-                    ci,
-                    p_value: row.p_value,
-                });
+                line.deltas[c] = Some(Delta::of_row(row));
             }
         }
         table
@@ -533,8 +544,11 @@ mod tests {
             value: Some(value),
             ci_low: Some(ci.0),
             ci_high: Some(ci.1),
-            n: 10,
+            n: 100,
             p_value: p,
+            p_adjusted: None,
+            adjustment: None,
+            p_bootstrap: None,
             comparison: model
                 .split_once(" - ")
                 .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),
@@ -555,8 +569,7 @@ mod tests {
         assert_eq!(t.lines.len(), 2);
         assert_eq!(t.lines[0].values[1].and_then(|e| e.value), Some(0.7));
         let d = t.lines[0].deltas[0].expect("delta");
-        assert_eq!(d.verdict(Direction::HigherBetter), Verdict::Better);
-        assert_eq!(d.verdict(Direction::LowerBetter), Verdict::Worse);
+        assert_eq!(d.verdict, Verdict::Better);
         assert_eq!(t.lines[0].direction, Direction::HigherBetter);
         // A metric the registry does not know is shown, never judged.
         assert_eq!(t.lines[1].direction, Direction::Descriptive);
@@ -565,18 +578,18 @@ mod tests {
 
     #[test]
     fn delta_with_ci_spanning_zero_is_unclear() {
-        let d = Delta {
-            value: Some(0.1),
-            ci: Some((-0.05, 0.2)),
-            p_value: Some(0.01),
-        };
-        assert_eq!(d.verdict(Direction::HigherBetter), Verdict::NoDifference);
-        let d = Delta {
-            value: Some(-0.1),
-            ci: None,
-            p_value: Some(0.01),
-        };
-        assert_eq!(d.verdict(Direction::HigherBetter), Verdict::Worse);
+        let d = Delta::of_row(&row(
+            "eCLIP - CLIP",
+            "accuracy",
+            0.1,
+            (-0.05, 0.2),
+            Some(0.01),
+        ));
+        assert_eq!(d.verdict, Verdict::NoDifference);
+        let mut r = row("eCLIP - CLIP", "accuracy", -0.1, (-0.2, -0.05), Some(0.01));
+        assert_eq!(Delta::of_row(&r).verdict, Verdict::Worse);
+        r.n = 3;
+        assert_eq!(Delta::of_row(&r).verdict, Verdict::TooFewItems);
     }
 
     #[test]

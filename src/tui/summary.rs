@@ -49,9 +49,10 @@ pub fn render(table: &OverviewTable) -> String {
             let (s, p) = match d {
                 None => ("-".to_string(), "-".to_string()),
                 Some(d) => {
-                    let mark = match d.verdict(l.direction) {
+                    let mark = match d.verdict {
                         Verdict::Better => " +",
                         Verdict::Worse => " -",
+                        Verdict::TooFewItems => " ?",
                         Verdict::NoDifference | Verdict::NotJudged => "  ",
                     };
                     let v = d.value.map_or("-".into(), |v| format!("{v:+.4}"));
@@ -59,7 +60,7 @@ pub fn render(table: &OverviewTable) -> String {
                         d.ci.map_or(String::new(), |(a, b)| format!(" [{a:+.3}, {b:+.3}]"));
                     (
                         format!("{v}{ci}{mark}"),
-                        d.p_value.map_or("-".into(), |p| format!("{p:.4}")),
+                        d.p_shown().map_or("-".into(), |p| format!("{p:.4}")),
                     )
                 }
             };
@@ -67,6 +68,6 @@ pub fn render(table: &OverviewTable) -> String {
         }
         out.push('\n');
     }
-    out.push_str("(+/-: the later model is significantly better/worse: the 95% CI of the delta excludes 0 and p < 0.05; metrics without a good direction are not marked)\n");
+    out.push_str("(p: multiplicity-adjusted, Holm over the primary metrics and Benjamini-Hochberg over the others, per dataset and model pair; +/-: the later model is significantly better/worse: the 95% CI of the delta excludes 0 and the adjusted p < 0.05; ?: fewer than 30 items, no verdict; metrics without a good direction are not marked)\n");
     out
 }

@@ -126,6 +126,9 @@ pub(super) fn metric(
         ci_high: Some(v + 0.05),
         n: 200,
         p_value: p,
+        p_adjusted: None,
+        adjustment: None,
+        p_bootstrap: None,
         comparison: model
             .split_once(" - ")
             .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),

@@ -324,10 +324,24 @@ fn export_tables_hold_what_the_view_shows() {
         Action::Export(Tab::ZeroShot)
     ));
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = super::export::write_csv(dir.path(), Tab::ZeroShot, &(h, rows)).expect("csv");
+    let path =
+        super::export::write_csv(dir.path(), Tab::ZeroShot, &(h, rows.clone())).expect("csv");
     let text = std::fs::read_to_string(path).expect("read back");
     assert!(text.starts_with("query,model,rank,score,item,image,ground_truth\n"));
     assert_eq!(text.lines().count(), 13);
+    // A class query: ground truth is whether the hit carries the class (issue 12: every row was
+    // `false`, positives included).
+    let g = app.state.gallery.as_ref().expect("gallery");
+    let class = &g.classes[app.state.zeroshot.class.expect("class query")];
+    for r in &rows {
+        let item: usize = r[4].parse().expect("item index");
+        let positive = g.items[item].labels.contains(class);
+        assert_eq!(r[6], positive.to_string(), "item {item} for {class}");
+    }
+    assert!(
+        rows.iter().any(|r| r[6] == "true"),
+        "the class has positives among the hits"
+    );
     let (_, probe) = super::export::view_table(&app.state, Tab::Probe);
     assert_eq!(probe.len(), 6);
 }
@@ -404,7 +418,10 @@ fn overview_fills_in_as_families_finish_and_the_summary_replaces_them() {
 
     // The final summary: every row once, in its order, the corrected value shown.
     app.handle(Event::Update(Update::Metrics(metrics())));
-    assert_eq!(app.state.rows, metrics());
+    // ... multiplicity-adjusted over the whole summary, as the review's rows are.
+    let mut want = metrics();
+    crate::eval::metrics::adjust(&mut want);
+    assert_eq!(app.state.rows, want);
     assert_eq!(app.state.overview.lines.len(), 8);
     assert!(app.state.families_running.is_empty());
     let acc = &app.state.overview.lines[0];

@@ -296,6 +296,7 @@ impl<'a, 'p> Run<'a, 'p> {
         }
         rows.extend(cmp);
         rows.extend(probe_rows.into_iter().filter(|p| !names.contains(&p.model)));
+        crate::eval::metrics::adjust(&mut rows);
         self.done = self.total;
         EvalSummary {
             dataset: self.dataset.name.clone(),

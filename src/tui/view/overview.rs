@@ -118,8 +118,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
                         (true, Some((lo, hi))) => format!("{v} {}", interval(lo, hi, true)),
                         _ => v,
                     };
-                    let p = d.p_value.map_or("-".into(), |p| format!("{p:.3}"));
-                    (text, p, d.verdict(l.direction))
+                    let p = d.p_shown().map_or("-".into(), |p| format!("{p:.3}"));
+                    (text, p, d.verdict)
                 }
             };
             cells.push(Cell::from(Span::styled(text, Theme::verdict(verdict))));

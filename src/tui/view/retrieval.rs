@@ -219,9 +219,7 @@ fn draw_recall(
             let v = d
                 .and_then(|d| d.value)
                 .map_or("-".into(), |v| format!("{v:+.3}"));
-            let verdict = d.map_or(crate::tui::state::Verdict::NotJudged, |d| {
-                d.verdict(l.direction)
-            });
+            let verdict = d.map_or(crate::tui::state::Verdict::NotJudged, |d| d.verdict);
             Cell::from(Span::styled(v, Theme::verdict(verdict)))
         }));
         Row::new(cells)

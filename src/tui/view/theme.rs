@@ -44,6 +44,7 @@ impl Theme {
         match v {
             Verdict::Better => Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
             Verdict::Worse => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Verdict::TooFewItems => Style::new().add_modifier(Modifier::DIM),
             Verdict::NoDifference | Verdict::NotJudged => Style::new(),
         }
     }

@@ -1,0 +1,184 @@
+//! Issue 12 part A on a synthetic two-model evaluation: multiplicity-adjusted p-values on every
+//! comparison row, BCa intervals that contain their estimates, the minimum-n rule, and the review's
+//! verdict table agreeing with the TUI's verdicts (both read `eval::metrics`).
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use eclip_workbench::eval::config::EvalConfig;
+use eclip_workbench::eval::inference::multiplicity::Adjustment;
+use eclip_workbench::eval::metrics::{self, Verdict};
+use eclip_workbench::eval::summary::EvalSummary;
+use eclip_workbench::eval::synthetic::{SyntheticSpec, synthetic};
+use eclip_workbench::report::record::{DatasetRecord, ModelRecord, RecordInputs, RuntimeRecord};
+use eclip_workbench::report::review;
+use eclip_workbench::run::evaluate;
+use eclip_workbench::tui::state::OverviewTable;
+
+fn summary(classes: usize, per_class: [usize; 4]) -> EvalSummary {
+    let spec = SyntheticSpec {
+        classes,
+        per_class,
+        ..SyntheticSpec::default()
+    };
+    let (ds, embeds) = synthetic(&spec);
+    let cfg = EvalConfig {
+        bootstrap: 200,
+        probe_fractions: vec![0.1, 1.0],
+        ..EvalConfig::default()
+    };
+    evaluate(&ds, &embeds, &cfg, &mut |_| {})
+}
+
+fn inputs(s: &EvalSummary) -> RecordInputs {
+    RecordInputs {
+        tool: "eclip".into(),
+        tool_version: "0.1.0".into(),
+        command: vec!["eclip".into()],
+        runtime: RuntimeRecord {
+            onnx_runtime_version: "1.31.1".into(),
+            execution_provider: "cpu".into(),
+        },
+        models: s
+            .models
+            .iter()
+            .map(|m| ModelRecord {
+                name: m.clone(),
+                path: PathBuf::from(format!("models/{m}")),
+                files: BTreeMap::new(),
+                provenance: serde_json::json!({}),
+            })
+            .collect(),
+        datasets: vec![DatasetRecord {
+            name: s.dataset.clone(),
+            path: PathBuf::from("data/dataset.toml"),
+            sha256: "cd".repeat(32),
+            sha256_of: "manifest.csv".into(),
+            rows: 0,
+            skipped_rows: 0,
+            prompts: vec![],
+        }],
+    }
+}
+
+#[test]
+fn every_comparison_row_is_adjusted_and_no_interval_excludes_its_estimate() {
+    let s = summary(5, SyntheticSpec::default().per_class);
+    let mut holm = 0;
+    for r in s.comparisons() {
+        match (r.p_value, r.p_adjusted, r.adjustment) {
+            (Some(p), Some(q), Some(a)) => {
+                assert!(
+                    q >= p && q <= 1.0,
+                    "{} {} {}: {q} < {p}",
+                    r.task,
+                    r.setting,
+                    r.metric
+                );
+                let primary = metrics::is_primary(&r.task, &r.setting, &r.metric);
+                assert_eq!(a == Adjustment::Holm, primary, "{} {}", r.task, r.metric);
+                holm += usize::from(primary);
+            }
+            (None, None, None) => {}
+            other => panic!("{} {} {}: {other:?}", r.task, r.setting, r.metric),
+        }
+        if let (Some(b), Some(p)) = (r.p_bootstrap, r.p_value) {
+            assert_eq!(b.p, p);
+            assert!(b.mc_se >= 0.0 && b.resamples <= 200);
+        }
+    }
+    // zero-shot argmax macro-F1, pos/neg macro AUROC, R@10 i2t and t2i, geometry modality gap,
+    // probe macro-F1 at the fraction with a seed spread (0.1).
+    assert_eq!(holm, 6, "primary comparisons");
+    for r in &s.rows {
+        if let (Some(v), Some(lo), Some(hi)) = (r.value, r.ci_low, r.ci_high) {
+            assert!(
+                lo <= v && v <= hi,
+                "{} {} {} {}: {v} outside [{lo}, {hi}]",
+                r.model,
+                r.task,
+                r.setting,
+                r.metric
+            );
+        }
+    }
+    assert!(
+        s.rows
+            .iter()
+            .any(|r| r.task == "gap_shift" && r.ci_low.is_some())
+    );
+}
+
+#[test]
+fn the_review_and_the_tui_show_the_same_verdicts() {
+    let s = summary(5, SyntheticSpec::default().per_class);
+    let table = OverviewTable::from_rows(&s.models, &s.rows);
+    let verdicts = metrics::family_verdicts(&s.rows);
+    assert!(!verdicts.is_empty());
+    let md = review::render(
+        &inputs(&s),
+        std::slice::from_ref(&s),
+        &[],
+        std::path::Path::new("."),
+    );
+    for v in &verdicts {
+        let line = table
+            .lines
+            .iter()
+            .find(|l| {
+                l.dataset == v.dataset
+                    && l.task == v.task
+                    && l.setting == v.setting
+                    && l.metric == v.metric
+            })
+            .unwrap();
+        let c = table
+            .comparisons
+            .iter()
+            .position(|c| c == v.comparison)
+            .unwrap();
+        assert_eq!(
+            line.deltas[c].unwrap().verdict,
+            v.verdict,
+            "{} {}",
+            v.task,
+            v.metric
+        );
+        let row = md
+            .lines()
+            .find(|l| {
+                l.starts_with("| ") && l.contains(&format!("| {} | {} |", v.setting, v.metric))
+            })
+            .unwrap();
+        let word = match v.verdict {
+            Verdict::TooFewItems => "**too few items (".to_string(),
+            other => format!("**{}** |", other.word()),
+        };
+        assert!(row.contains(&word), "{row}");
+    }
+}
+
+#[test]
+fn three_items_give_too_few_items_instead_of_verdicts() {
+    // 3 classes × 1 test item: a 3-item test split; every comparison is below the 30-item rule.
+    let s = summary(3, [12, 2, 1, 1]);
+    let judged: Vec<_> = s
+        .comparisons()
+        .filter(|r| r.task != "linear_probe")
+        .map(Verdict::of_row)
+        .filter(|v| *v != Verdict::NotJudged)
+        .collect();
+    assert!(!judged.is_empty());
+    assert!(
+        judged.iter().all(|v| *v == Verdict::TooFewItems),
+        "{judged:?}"
+    );
+    let md = review::render(
+        &inputs(&s),
+        std::slice::from_ref(&s),
+        &[],
+        std::path::Path::new("."),
+    );
+    assert!(md.contains("too few items ("), "{md}");
+    assert!(md.contains("Small n: no verdict below 30 items"));
+}
