@@ -18,9 +18,9 @@ use clap::{Parser, Subcommand};
 use eclip_workbench::cache::EmbeddingCache;
 use eclip_workbench::config::Config;
 use eclip_workbench::embed::{EmbedOptions, Shard, export, progress};
+use eclip_workbench::items;
 use eclip_workbench::report::headless;
 use eclip_workbench::run::Settings;
-use eclip_workbench::items;
 use eclip_workbench::runtime::Device;
 use eclip_workbench::workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
 

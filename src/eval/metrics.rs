@@ -180,6 +180,11 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Zeroshot, "f1:", HigherBetter, false),
     m(Task::Zeroshot, "macro_auroc", HigherBetter, true),
     m(Task::Zeroshot, "auroc:", HigherBetter, false),
+    // DeLong's paired test of a per-class posneg AUROC delta (comparison rows only).
+    m(Task::Zeroshot, "auroc_delong:", HigherBetter, false),
+    // Calibration of softmax(logit_scale · cos) on the argmax split (eval::inference::calibration).
+    m(Task::Zeroshot, "ece", LowerBetter, false),
+    m(Task::Zeroshot, "brier", LowerBetter, false),
     m(Task::Retrieval, "r@1", HigherBetter, true),
     m(Task::Retrieval, "r@5", HigherBetter, false),
     m(Task::Retrieval, "r@10", HigherBetter, false),
