@@ -133,6 +133,7 @@ fn model(ds: &Dataset, name: &str, informative: bool) -> ModelEmbeddings {
         model: name.into(),
         splits,
         prompts: Vec::new(),
+        logit_scale: None,
     }
 }
 

@@ -264,6 +264,7 @@ pub fn embed_dataset(
             model: model.name.clone(),
             splits,
             prompts,
+            logit_scale: model.spec.logit_scale,
         },
         stats,
     ))

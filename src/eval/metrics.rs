@@ -211,6 +211,11 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Zeroshot, "f1:", HigherBetter, false),
     primary_in(Task::Zeroshot, "macro_auroc", HigherBetter, &["posneg"]),
     m(Task::Zeroshot, "auroc:", HigherBetter, false),
+    // DeLong's paired test of a per-class posneg AUROC delta (comparison rows only).
+    m(Task::Zeroshot, "auroc_delong:", HigherBetter, false),
+    // Calibration of softmax(logit_scale · cos) on the argmax split (eval::inference::calibration).
+    m(Task::Zeroshot, "ece", LowerBetter, false),
+    m(Task::Zeroshot, "brier", LowerBetter, false),
     m(Task::Retrieval, "r@1", HigherBetter, false),
     m(Task::Retrieval, "r@5", HigherBetter, false),
     primary_in(Task::Retrieval, "r@10", HigherBetter, &["i2t", "t2i"]),

@@ -60,6 +60,10 @@ pub struct ModelEmbeddings {
     pub splits: BTreeMap<String, SplitEmbeddings>,
     /// In the order of `Dataset::zeroshot_classes`.
     pub prompts: Vec<ClassPromptEmbeddings>,
+    /// The model's learned inverse temperature (`model.json` `logit_scale`, already exponentiated);
+    /// zero-shot class probabilities are `softmax(logit_scale · cos)`. `None` when model.json has
+    /// none: calibration rows are then left out with a note.
+    pub logit_scale: Option<f64>,
 }
 
 /// One tidy result row: `model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value,

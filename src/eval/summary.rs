@@ -87,6 +87,20 @@ pub struct ModelPlots {
     pub pca: Option<Pca2>,
     /// Gap-shift sweep, one point per λ.
     pub gap_shift: Vec<GapShiftPoint>,
+    /// Top-label reliability bins (15 equal-width) of the argmax zero-shot probabilities
+    /// `softmax(logit_scale · cos)`; empty when the model has no `logit_scale`.
+    #[serde(default)]
+    pub reliability: Vec<crate::eval::inference::calibration::ReliabilityBin>,
+    /// ROC curve of the posneg zero-shot score per class with positives and negatives.
+    #[serde(default)]
+    pub roc: Vec<ClassRoc>,
+}
+
+/// The posneg zero-shot ROC curve of one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassRoc {
+    pub class: String,
+    pub curve: crate::eval::inference::delong::RocCurve,
 }
 
 /// One linear-probe metric as a function of the label fraction.
@@ -196,6 +210,8 @@ pub fn definitions() -> Vec<(String, String)> {
         ("cone", "mean cosine over distinct pairs within one modality"),
         ("mean_cos_matched / unmatched", "mean cos(x_i, y_i) / mean over i != j of cos(x_i, y_j)"),
         ("gap_shift", "x' = normalize(x - lambda/2 dir), y' = normalize(y + lambda/2 dir), dir = unit gap direction of the test split; prompts shift as text; re-measured: modality_gap, zeroshot_accuracy (argmax), r@1 (i2t)"),
+        ("zeroshot calibration", "argmax split; p = softmax(logit_scale * cos(x, class emb.)) with the model's logit_scale from model.json; ece = sum_b (n_b/N) |acc_b - conf_b| over 15 equal-width bins of the top-label confidence (sklearn calibration_curve binning); brier = mean_i sum_k (p_ik - [y_i = k])^2 (multiclass, in [0, 2]); both lower is better"),
+        ("auroc_delong:<label>", "comparison rows only, posneg setting: DeLong's paired test of AUROC_B - AUROC_A on the same test items (fast DeLong, Sun & Xu 2014); value = the delta, ci = delta +/- z * sqrt(DeLong variance), p = two-sided normal p; no macro row (the macro AUROC's variance needs cross-class covariances)"),
         ("bootstrap", "percentile bootstrap over evaluation items (queries, images), resamples and seed in the record; resamples where a metric is undefined are dropped; within-modality pair metrics count distinct items of the resample only"),
         ("comparison rows", "model '<B> - <A>' for every later model B against the first model A; value = B - A on the same items; paired bootstrap CI; two-sided p = min(1, 2 min((#{d*<=0}+1)/(B+1), (#{d*>=0}+1)/(B+1)))"),
     ]

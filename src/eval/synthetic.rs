@@ -186,6 +186,8 @@ pub fn synthetic(spec: &SyntheticSpec) -> (Dataset, Vec<ModelEmbeddings>) {
                 model: m.name.clone(),
                 splits,
                 prompts,
+                // The fixture models' learned scale (model.json: 14.28), so calibration runs.
+                logit_scale: Some(14.28),
             }
         })
         .collect();

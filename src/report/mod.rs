@@ -16,6 +16,7 @@ pub mod csv;
 pub mod headless;
 pub mod inputs;
 pub mod plots;
+mod plots_calibration;
 pub mod plots_saliency;
 pub mod record;
 pub mod review;

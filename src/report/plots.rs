@@ -78,7 +78,7 @@ fn plot_err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
     }
 }
 
-fn color(i: usize) -> RGBColor {
+pub(super) fn color(i: usize) -> RGBColor {
     const C: [RGBColor; 6] = [
         RGBColor(31, 119, 180),
         RGBColor(214, 39, 40),
@@ -131,13 +131,13 @@ fn legend<'a, CT: CoordTranslate>(
 }
 
 /// A series of (x, y, optional ± error) points.
-struct Series {
-    name: String,
-    color: RGBColor,
-    points: Vec<(f64, f64, f64)>,
+pub(super) struct Series {
+    pub(super) name: String,
+    pub(super) color: RGBColor,
+    pub(super) points: Vec<(f64, f64, f64)>,
 }
 
-fn line_panel(
+pub(super) fn line_panel(
     area: &DrawingArea<SVGBackend, Shift>,
     title: &str,
     x_desc: &str,
@@ -220,7 +220,7 @@ fn line_panel(
     Ok(())
 }
 
-fn canvas(path: &Path, cols: usize, rows: usize) -> DrawingArea<SVGBackend<'_>, Shift> {
+pub(super) fn canvas(path: &Path, cols: usize, rows: usize) -> DrawingArea<SVGBackend<'_>, Shift> {
     let size = (PANEL.0 * cols.max(1) as u32, PANEL.1 * rows.max(1) as u32);
     let root = SVGBackend::new(path, size).into_drawing_area();
     // Filling an in-memory SVG cannot fail before `present`.
@@ -640,6 +640,19 @@ pub fn write_plots(
         let path = file("gap_shift");
         if gap_shift_figure(s, &path).map_err(plot_err(&path))? {
             written.push(path);
+        }
+        for (name, draw) in [
+            (
+                "reliability",
+                super::plots_calibration::reliability_figure
+                    as fn(&EvalSummary, &Path) -> Result<bool, String>,
+            ),
+            ("roc", super::plots_calibration::roc_figure),
+        ] {
+            let path = file(name);
+            if draw(s, &path).map_err(plot_err(&path))? {
+                written.push(path);
+            }
         }
         if let Some(key) = &key {
             let path = file(&format!("provenance_{}", safe_name(key)));

@@ -251,6 +251,7 @@ pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings]) -> Option<Gallery
             image: s.image.clone(),
             text: s.text.clone(),
             classes: zeroshot::stack(&class_rows, dim),
+            logit_scale: m.logit_scale,
         });
     }
     let items = first

@@ -10,6 +10,7 @@ deterministic. Everything here is a pure function of its arguments.
 use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use super::state::Hit;
+use crate::eval::inference::calibration;
 
 /// Encodes free text into each model's embedding space.
 ///
@@ -80,24 +81,22 @@ pub fn search(gallery: ArrayView2<'_, f32>, query: ArrayView1<'_, f32>, k: usize
     top_k(&scores(gallery, query), k)
 }
 
-/// Zero-shot class probabilities of one image: softmax over `scale` × cosine to each class
-/// embedding (CLIP_benchmark uses scale 100).
+/// Zero-shot class probabilities of one image: `softmax(logit_scale · cos)` to each class
+/// embedding, with the model's learned `logit_scale` from model.json (the one definition of
+/// [`calibration::softmax_scaled`], as the report's calibration rows). Empty when the model has no
+/// `logit_scale` (the panel then says so instead of showing numbers).
 pub fn class_probabilities(
     classes: ArrayView2<'_, f32>,
     image: ArrayView1<'_, f32>,
-    scale: f32,
+    logit_scale: Option<f64>,
 ) -> Vec<f32> {
-    let logits: Vec<f32> = classes
-        .axis_iter(Axis(0))
-        .map(|c| c.dot(&image) * scale)
-        .collect();
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    if sum > 0.0 && sum.is_finite() {
-        exp.iter().map(|e| e / sum).collect()
-    } else {
-        vec![0.0; exp.len()]
+    let Some(scale) = logit_scale else {
+        return Vec::new();
+    };
+    let cos = classes.dot(&image).insert_axis(Axis(0));
+    match calibration::softmax_scaled(cos.view(), scale) {
+        Ok(p) => p.iter().map(|&v| v as f32).collect(),
+        Err(_) => Vec::new(),
     }
 }
 
@@ -150,13 +149,16 @@ mod tests {
     }
 
     #[test]
-    fn class_probabilities_are_a_softmax_of_scaled_cosines() {
+    fn class_probabilities_are_a_softmax_at_the_models_logit_scale() {
         let classes = array![[1.0f32, 0.0], [0.0, 1.0]];
         let image = array![0.6f32, 0.8];
-        let p = class_probabilities(classes.view(), image.view(), 100.0);
-        // softmax([60, 80]) = [1/(1+e^20), e^20/(1+e^20)]
-        let expected1 = 1.0 / (1.0 + (-20.0f32).exp());
-        assert!((p[1] - expected1).abs() < 1e-6);
+        let p = class_probabilities(classes.view(), image.view(), Some(14.28));
+        // softmax([0.6, 0.8] * 14.28) = [1/(1+e^2.856), e^2.856/(1+e^2.856)] (by hand).
+        let expected1 = 1.0 / (1.0 + (-0.2f32 * 14.28).exp());
+        assert!((p[1] - expected1).abs() < 1e-6, "{p:?}");
         assert!((p[0] + p[1] - 1.0).abs() < 1e-6);
+        // Not saturated at the learned scale (softmax of 100·cos would give 1 - 2e-9).
+        assert!(p[1] < 0.95);
+        assert!(class_probabilities(classes.view(), image.view(), None).is_empty());
     }
 }

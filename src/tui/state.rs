@@ -268,6 +268,8 @@ pub struct GalleryEmbeddings {
     pub text: Array2<f32>,
     /// One L2-normalised class embedding per zero-shot class, in [`Gallery::classes`] order.
     pub classes: Array2<f32>,
+    /// The model's `logit_scale` (model.json): class probabilities are `softmax(logit_scale · cos)`.
+    pub logit_scale: Option<f64>,
 }
 
 /// What live queries search: the split's items and each model's cached embeddings.
@@ -296,7 +298,7 @@ pub struct ModelHits {
 /// An opened image: per-class probabilities for every model, pixels ready to draw.
 pub struct OpenedImage {
     pub item: usize,
-    /// `probs[m][c]`: model `m`, class `c` (softmax over 100 × cosine to the class embeddings).
+    /// `probs[m][c]`: model `m`, class `c` (`softmax(logit_scale · cos)` to the class embeddings; empty when the model has no logit_scale).
     pub probs: Vec<Vec<f32>>,
     /// Decoded pixels, kept to rebuild `image`/`overlay` when the terminal is resized.
     pub source: Option<image::DynamicImage>,

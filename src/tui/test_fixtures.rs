@@ -82,12 +82,14 @@ pub(super) fn gallery() -> Gallery {
                 image: a_img,
                 text: a_txt,
                 classes: classes.clone(),
+                logit_scale: Some(14.28),
             },
             GalleryEmbeddings {
                 model: "eCLIP".into(),
                 image: b_img,
                 text: b_txt,
                 classes,
+                logit_scale: Some(14.28),
             },
         ],
     }

@@ -224,7 +224,9 @@ pub fn answer(
             let probs = gallery
                 .models
                 .iter()
-                .map(|e| search::class_probabilities(e.classes.view(), e.image.row(*i), 100.0))
+                .map(|e| {
+                    search::class_probabilities(e.classes.view(), e.image.row(*i), e.logit_scale)
+                })
                 .collect();
             let item = &gallery.items[*i];
             let image = open_image(&item.image);

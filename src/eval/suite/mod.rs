@@ -60,6 +60,8 @@ pub fn evaluate(
             group_cosine: None,
             pca: None,
             gap_shift: Vec::new(),
+            reliability: Vec::new(),
+            roc: Vec::new(),
         })
         .collect();
 
@@ -71,6 +73,7 @@ pub fn evaluate(
     let argmax = run.argmax_data();
     let test = run.split_views(&dataset.splits.test, "test");
     let posneg = test.as_ref().and_then(|t| run.posneg_data(t));
+    zeroshot::calibration_figures(argmax.as_ref(), posneg.as_ref(), &mut plots);
     let mut specs: Vec<Spec> = Vec::new();
     if let Some(a) = &argmax {
         a.push_specs(&mut specs);
@@ -78,7 +81,13 @@ pub fn evaluate(
     if let Some(p) = &posneg {
         specs.extend(p.specs());
     }
-    let rows = done.add(run.bootstrap_rows(specs));
+    let mut zeroshot_rows = run.bootstrap_rows(specs);
+    if let Some(p) = &posneg {
+        let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
+        let delong = p.delong_rows(&dataset.name, &names, cfg.confidence, &mut run.notes);
+        zeroshot_rows.1.extend(delong);
+    }
+    let rows = done.add(zeroshot_rows);
     run.step_with_rows("", TASK_FAMILIES[0], rows);
     let retrieval = test.as_ref().map(|t| run.retrieval_data(t));
     let specs = match (&test, &retrieval) {
@@ -419,6 +428,36 @@ mod tests {
             let c = s.row("eCLIP - CLIP", task, setting, metric).unwrap();
             assert!(c.p_value.is_some());
         }
+        // Calibration rows (lower is better) for every model and their paired deltas.
+        for metric in ["ece", "brier"] {
+            for model in ["CLIP", "eCLIP", "eCLIP - CLIP"] {
+                let r = s.row(model, "zeroshot", "argmax", metric).unwrap();
+                assert!(r.value.is_some() && r.ci_low.is_some(), "{model} {metric}");
+            }
+        }
+        let brier = s.row("CLIP", "zeroshot", "argmax", "brier").unwrap();
+        assert!((0.0..=2.0).contains(&brier.value.unwrap()));
+        // DeLong rows sit next to the bootstrap rows, comparisons only, with their own p.
+        let d = s
+            .row(
+                "eCLIP - CLIP",
+                "zeroshot",
+                "posneg",
+                "auroc_delong:finding_0",
+            )
+            .unwrap();
+        let b = s
+            .row("eCLIP - CLIP", "zeroshot", "posneg", "auroc:finding_0")
+            .unwrap();
+        assert!((d.value.unwrap() - b.value.unwrap()).abs() < 1e-12);
+        assert!(d.p_value.is_some_and(|p| (0.0..=1.0).contains(&p)));
+        assert!(d.ci_low.unwrap() <= d.value.unwrap() && d.value <= d.ci_high);
+        assert!(
+            s.row("CLIP", "zeroshot", "posneg", "auroc_delong:finding_0")
+                .is_none()
+        );
+        assert_eq!(s.plots[0].reliability.len(), 15);
+        assert!(!s.plots[1].roc.is_empty());
         let gap = |m| {
             s.row(m, "geometry", "", "modality_gap")
                 .unwrap()

@@ -1,11 +1,42 @@
 /*! Zero-shot classification: argmax over class embeddings on the single-positive split, and the
 CheXzero positive/negative softmax (per-label AUROC) on the test split. */
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use super::{Run, SplitViews};
+use crate::eval::inference::calibration::{self, CalibrationItems, ECE_BINS};
+use crate::eval::inference::delong;
 use crate::eval::metrics::{Setting, Task};
-use crate::eval::rows::Spec;
-use crate::eval::{classify, geometry, zeroshot};
+use crate::eval::rows::{self, Comparison, RowKey, Spec, Subject};
+use crate::eval::summary::{ClassRoc, ModelPlots};
+use crate::eval::{MetricRow, classify, geometry, zeroshot};
+
+/// Figure data of the zero-shot family: each model's reliability bins (argmax split) and its
+/// per-class posneg ROC curves (classes without positives or negatives have none).
+pub(super) fn calibration_figures(
+    argmax: Option<&ArgmaxData>,
+    posneg: Option<&PosnegData>,
+    plots: &mut [ModelPlots],
+) {
+    for (m, plot) in plots.iter_mut().enumerate() {
+        if let Some(cal) = argmax.and_then(|a| a.calibration.as_ref()) {
+            plot.reliability = cal[m].reliability(&cal[m].all(), ECE_BINS);
+        }
+        if let Some(p) = posneg {
+            plot.roc = p
+                .labels
+                .iter()
+                .enumerate()
+                .filter_map(|(l, (name, truth))| {
+                    let curve = delong::roc_curve(truth, &p.scores[m][l]).ok()?;
+                    Some(ClassRoc {
+                        class: name.clone(),
+                        curve,
+                    })
+                })
+                .collect();
+        }
+    }
+}
 
 impl<'a> Run<'a, '_> {
     /// Class embeddings (positive prompts) of every model; `None` if one cannot be formed.
@@ -55,13 +86,19 @@ impl<'a> Run<'a, '_> {
             .collect();
         let mut classes = Vec::new();
         let mut preds = Vec::new();
+        let mut calibration = Some(Vec::new());
         for m in 0..self.models.len() {
             let c = self.class_matrix(m)?;
             let img = views.image(m).select(Axis(0), &keep);
-            preds.push(zeroshot::argmax_predictions(
-                zeroshot::class_scores(img.view(), c.view()).view(),
-            ));
+            let scores = zeroshot::class_scores(img.view(), c.view());
+            preds.push(zeroshot::argmax_predictions(scores.view()));
             classes.push(c);
+            if let Some(cal) = calibration.as_mut() {
+                match self.calibration_items(m, scores.view(), &y_true) {
+                    Some(items) => cal.push(items),
+                    None => calibration = None,
+                }
+            }
         }
         Some(ArgmaxData {
             names: self.dataset.zeroshot_classes.clone(),
@@ -70,7 +107,36 @@ impl<'a> Run<'a, '_> {
             y_true,
             preds,
             classes,
+            calibration,
         })
+    }
+
+    /// Calibration inputs of model `m` from its class similarities at its `logit_scale`; `None`
+    /// (with a note) when model.json has no scale or the probabilities cannot be formed.
+    fn calibration_items(
+        &mut self,
+        m: usize,
+        scores: ArrayView2<f32>,
+        y_true: &[usize],
+    ) -> Option<CalibrationItems> {
+        let model = &self.models[m].model;
+        let Some(scale) = self.models[m].logit_scale else {
+            self.notes.push(format!(
+                "{model}: model.json has no logit_scale, so zero-shot probabilities are undefined: calibration (ECE, Brier) skipped for every model"
+            ));
+            return None;
+        };
+        let items = calibration::softmax_scaled(scores, scale)
+            .and_then(|p| CalibrationItems::new(p.view(), y_true));
+        match items {
+            Ok(items) => Some(items),
+            Err(e) => {
+                self.notes.push(format!(
+                    "{model}: zero-shot calibration skipped for every model: {e}"
+                ));
+                None
+            }
+        }
     }
 
     pub(super) fn posneg_data(&mut self, test: &SplitViews<'a>) -> Option<PosnegData> {
@@ -140,6 +206,9 @@ pub(super) struct ArgmaxData<'a> {
     pub(super) y_true: Vec<usize>,
     pub(super) preds: Vec<Vec<usize>>,
     pub(super) classes: Vec<Array2<f32>>,
+    /// Per model: top-label calibration inputs of `softmax(logit_scale · cos)`; `None` when a
+    /// model has no `logit_scale` (noted).
+    pub(super) calibration: Option<Vec<CalibrationItems>>,
 }
 
 impl<'a> ArgmaxData<'a> {
@@ -179,6 +248,24 @@ impl<'a> ArgmaxData<'a> {
                 n,
                 paired,
                 move |m, i| classify::per_class_f1(t, &p[m], k, Some(i))[c].unwrap_or(f64::NAN),
+            ));
+        }
+        if let Some(cal) = &self.calibration {
+            specs.push(Spec::new(
+                Task::Zeroshot,
+                Setting::Argmax,
+                "ece",
+                n,
+                paired,
+                move |m, i| cal[m].ece(i, ECE_BINS),
+            ));
+            specs.push(Spec::new(
+                Task::Zeroshot,
+                Setting::Argmax,
+                "brier",
+                n,
+                paired,
+                move |m, i| cal[m].brier(i),
             ));
         }
     }
@@ -236,6 +323,58 @@ impl PosnegData {
                 self.paired,
                 move |m, i| classify::auroc(truth, &self.scores[m][l], Some(i)).unwrap_or(f64::NAN),
             ));
+        }
+        out
+    }
+
+    /// DeLong's paired test of every later model's per-class AUROC against the first model's
+    /// (`auroc_delong:<class>` comparison rows: value `ΔAUROC`, Wald interval
+    /// `Δ ± z_(1+c)/2 · sqrt(Var)`, DeLong's two-sided p). No macro row: the macro AUROC's DeLong
+    /// variance would need cross-class covariances that the per-class test does not give.
+    /// Classes with fewer than 2 positives or negatives get a note instead of a row.
+    pub(super) fn delong_rows(
+        &self,
+        dataset: &str,
+        names: &[String],
+        confidence: f64,
+        notes: &mut Vec<String>,
+    ) -> Vec<MetricRow> {
+        let mut out = Vec::new();
+        if !self.paired {
+            return out;
+        }
+        let z = statrs::distribution::ContinuousCDF::inverse_cdf(
+            &statrs::distribution::Normal::standard(),
+            0.5 + confidence / 2.0,
+        );
+        for (l, (name, truth)) in self.labels.iter().enumerate() {
+            let metric = format!("auroc_delong:{name}");
+            let key = RowKey {
+                dataset,
+                task: Task::Zeroshot,
+                setting: &Setting::Posneg,
+                metric: &metric,
+            };
+            for b in 1..names.len() {
+                match delong::delong_paired(truth, &self.scores[0][l], &self.scores[b][l]) {
+                    Ok(d) => {
+                        let half = z * d.var_delta.sqrt();
+                        out.push(rows::row(
+                            Subject::Comparison(&Comparison::new(&names[0], &names[b])),
+                            key,
+                            d.delta,
+                            (d.delta - half, d.delta + half),
+                            self.n,
+                            d.p_value,
+                        ));
+                    }
+                    Err(e) => {
+                        if b == 1 {
+                            notes.push(format!("{metric} on split test: no DeLong test: {e}"));
+                        }
+                    }
+                }
+            }
         }
         out
     }

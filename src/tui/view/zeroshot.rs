@@ -249,7 +249,10 @@ fn draw_opened(
             if is_true { Theme::TRUTH } else { Style::new() },
         ))];
         for (m, p) in opened.probs.iter().enumerate() {
-            let v = p.get(c).copied().unwrap_or(0.0);
+            let Some(&v) = p.get(c) else {
+                cells.push(Cell::from(Span::styled("n/a: no logit_scale", Theme::DIM)));
+                continue;
+            };
             let bar = "█".repeat((v * bar_w as f32).round() as usize);
             let style = if argmax[m] == Some(c) {
                 Theme::model(m).add_modifier(Modifier::BOLD)
@@ -263,7 +266,7 @@ fn draw_opened(
     let mut widths = vec![Constraint::Length(20)];
     widths.extend(gallery.models.iter().map(|_| Constraint::Fill(1)));
     let title = format!(
-        " class probabilities (softmax of 100·cos) · ✓ ground truth{} ",
+        " class probabilities (softmax of logit_scale·cos, model.json) · ✓ ground truth{} ",
         if opened.overlay.is_some() {
             " · m heatmap"
         } else {
