@@ -52,6 +52,7 @@ fn gallery(n: usize, d: usize) -> Gallery {
             image: unit_rows(n, d, &mut rng),
             text: unit_rows(n, d, &mut rng),
             classes: unit_rows(classes.len(), d, &mut rng),
+            logit_scale: Some(14.28),
         })
         .collect();
     Gallery {
