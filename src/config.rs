@@ -52,6 +52,10 @@ pub struct RuntimeSection {
     /// Images/texts per ONNX Runtime call (default [`DEFAULT_BATCH`]).
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// Largest image (width x height, from the header, before decoding) accepted; default
+    /// [`crate::limits::DEFAULT_MAX_IMAGE_PIXELS`].
+    #[serde(default)]
+    pub max_image_pixels: Option<std::num::NonZeroU64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -204,6 +204,7 @@ pub fn synthetic(spec: &SyntheticSpec) -> (Dataset, Vec<ModelEmbeddings>) {
         rows,
         prompts,
         skipped: Vec::new(),
+        warnings: Vec::new(),
         labeler: Default::default(),
     };
     (dataset, models)

@@ -10,8 +10,8 @@ use std::path::Path;
 use ndarray::Array2;
 
 use crate::eval::saliency::Pixel;
-use crate::model::spec::Resize;
 use crate::model::preprocess::{self, ImageError};
+use crate::model::spec::Resize;
 
 /// A heatmap read as floats in [0, 1] (8/16-bit PNG, or float32 `.npy`), `height × width`.
 pub fn load_heatmap(path: &Path) -> Result<Array2<f64>, ImageError> {
@@ -28,7 +28,10 @@ pub fn load_heatmap(path: &Path) -> Result<Array2<f64>, ImageError> {
         return Ok(a.mapv(f64::from));
     }
     let d = preprocess::decode_image(path, 1)?;
-    let plane = d.planes.first().ok_or_else(|| err("no image plane".into()))?;
+    let plane = d
+        .planes
+        .first()
+        .ok_or_else(|| err("no image plane".into()))?;
     Array2::from_shape_vec(
         (d.height, d.width),
         plane.iter().map(|v| f64::from(*v)).collect(),
