@@ -138,6 +138,14 @@ impl Config {
                 w[0]
             )));
         }
+        let mut paths: Vec<&Path> = raw.datasets.iter().map(|d| d.path.as_path()).collect();
+        paths.sort_unstable();
+        if let Some(w) = paths.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!(
+                "dataset {} is listed twice in [[datasets]]; its rows would be indistinguishable, list it once",
+                w[0].display()
+            )));
+        }
         if raw.runtime.batch_size == Some(0) {
             return Err(invalid("[runtime] batch_size must be at least 1".into()));
         }

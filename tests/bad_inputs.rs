@@ -246,3 +246,29 @@ fn a_missing_heatmap_keeps_its_row_with_a_warning() {
         "{w}"
     );
 }
+
+#[test]
+fn an_unknown_key_in_dataset_toml_is_an_error_naming_key_and_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = write_dataset(tmp.path(), &[]);
+    let text = std::fs::read_to_string(&ds).unwrap() + "single_positve = \"test\"\n";
+    std::fs::write(&ds, text).unwrap();
+    let e = Dataset::load(&ds).expect_err("typo").to_string();
+    assert!(
+        e.contains("single_positve") && e.contains("dataset.toml"),
+        "{e}"
+    );
+    assert!(e.contains("single_positive"), "lists the known keys: {e}");
+}
+
+#[test]
+fn the_same_dataset_listed_twice_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_workbench(tmp.path(), "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let entry = text[text.find("[[datasets]]").unwrap()..].to_owned();
+    std::fs::write(&cfg, format!("{text}{entry}")).unwrap();
+    let o = eclip(tmp.path(), &["--config", cfg.to_str().unwrap(), "info"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("listed twice"), "{}", stderr(&o));
+}

@@ -33,6 +33,7 @@ fn invalid(path: &Path, message: impl Into<String>) -> DataError {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DatasetToml {
     name: String,
     manifest: String,
@@ -45,6 +46,7 @@ struct DatasetToml {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SplitsToml {
     train: String,
     val: String,
@@ -54,12 +56,14 @@ struct SplitsToml {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PromptsJson {
     format_version: u32,
     classes: BTreeMap<String, PromptSet>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PromptSet {
     positive: Vec<String>,
     #[serde(default)]
