@@ -160,13 +160,30 @@ impl Cli {
     }
 }
 
+/// Exit code of a run that went through but left something out (a model, dataset or LLM call).
+pub const EXIT_PARTIAL: u8 = 2;
+/// Exit code of a command line clap rejects (BSD `EX_USAGE`), distinct from [`EXIT_PARTIAL`].
+pub const EXIT_USAGE: u8 = 64;
+
 /// Parses the command line, runs, and maps the outcome to an exit code (0 ok, 1 error, 2 partial:
-/// some model or dataset failed while others ran).
+/// some model, dataset or LLM call failed while the rest ran, 64 usage error; README "Exit codes").
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help / --version are not errors; clap prints them to stdout.
+            let usage = e.use_stderr();
+            let _ = e.print();
+            return if usage {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(&cli) {
         Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(2),
+        Ok(false) => ExitCode::from(EXIT_PARTIAL),
         Err(e) => {
             eprintln!("error: {}", eclip_workbench::run::error_chain(e.as_ref()));
             ExitCode::FAILURE
@@ -478,6 +495,12 @@ fn print_summary(wb: &Workbench, results: &[DatasetEmbeddings]) -> Result<bool> 
         }
         if data.skipped.len() > 5 {
             writeln!(out, "  ... and {} more", data.skipped.len() - 5)?;
+        }
+        for w in data.warnings.iter().take(5) {
+            writeln!(out, "  warning: {}", w.reason)?;
+        }
+        if data.warnings.len() > 5 {
+            writeln!(out, "  ... and {} more warnings", data.warnings.len() - 5)?;
         }
         for run in &ds.runs {
             match &run.result {

@@ -52,6 +52,10 @@ pub struct RuntimeSection {
     /// Images/texts per ONNX Runtime call (default [`DEFAULT_BATCH`]).
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// Largest image (width x height, from the header, before decoding) accepted; default
+    /// [`crate::limits::DEFAULT_MAX_IMAGE_PIXELS`].
+    #[serde(default)]
+    pub max_image_pixels: Option<std::num::NonZeroU64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -132,6 +136,14 @@ impl Config {
             return Err(invalid(format!(
                 "model name {:?} is used twice; names must be unique",
                 w[0]
+            )));
+        }
+        let mut paths: Vec<&Path> = raw.datasets.iter().map(|d| d.path.as_path()).collect();
+        paths.sort_unstable();
+        if let Some(w) = paths.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!(
+                "dataset {} is listed twice in [[datasets]]; its rows would be indistinguishable, list it once",
+                w[0].display()
             )));
         }
         if raw.runtime.batch_size == Some(0) {

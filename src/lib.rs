@@ -16,6 +16,7 @@ pub mod data;
 pub mod embed;
 pub mod eval;
 pub mod items;
+pub mod limits;
 pub mod model;
 pub mod rag;
 pub mod report;

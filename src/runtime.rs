@@ -83,6 +83,8 @@ pub struct LibraryLocation {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
+    #[error(transparent)]
+    Threads(#[from] crate::limits::ThreadsError),
     #[error(
         "ONNX Runtime library not found (looked at: {tried}).\n  Fix: run `{INSTALL_HINT}` (installs onnxruntime {ORT_VERSION} into {install}), or set ORT_DYLIB_PATH to libonnxruntime.so.<version>"
     )]
@@ -243,6 +245,7 @@ fn environment() -> Result<Environment, RuntimeError> {
 impl Runtime {
     /// Finds and loads the library (once per process) and creates the environment.
     pub fn load(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        crate::limits::check_threads(options.threads)?;
         let library = find_library(options.ort_dylib.as_deref())?;
         let version = load_once(&library.path)?;
         let env = environment()?;

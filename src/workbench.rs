@@ -115,6 +115,10 @@ impl Workbench {
                 .clone()
                 .or_else(|| config.runtime.ort_dylib.clone()),
         };
+        crate::limits::set_max_image_pixels(config.runtime.max_image_pixels.map_or(
+            crate::limits::DEFAULT_MAX_IMAGE_PIXELS,
+            std::num::NonZeroU64::get,
+        ));
         let runtime = Arc::new(Runtime::load(rt_opts)?);
         let cache = if opts.no_cache {
             EmbeddingCache::disabled()

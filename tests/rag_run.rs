@@ -78,6 +78,7 @@ fn dataset(n_train: usize, n_test: usize) -> Dataset {
         rows,
         prompts: Vec::new(),
         skipped: Vec::new(),
+        warnings: Vec::new(),
         labeler: Default::default(),
     }
 }

@@ -33,6 +33,7 @@ fn invalid(path: &Path, message: impl Into<String>) -> DataError {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DatasetToml {
     name: String,
     manifest: String,
@@ -45,6 +46,7 @@ struct DatasetToml {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SplitsToml {
     train: String,
     val: String,
@@ -54,12 +56,14 @@ struct SplitsToml {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PromptsJson {
     format_version: u32,
     classes: BTreeMap<String, PromptSet>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PromptSet {
     positive: Vec<String>,
     #[serde(default)]
@@ -99,7 +103,7 @@ impl Dataset {
         let manifest = root.join(&meta.manifest);
         let prompts_path = root.join(&meta.prompts);
         let prompts = load_prompts(&prompts_path, &meta.zeroshot_classes)?;
-        let (rows, skipped) = load_manifest(&manifest, &meta.labels)?;
+        let (rows, skipped, warnings) = load_manifest(&manifest, &meta.labels)?;
         Ok(Dataset {
             name: meta.name,
             root,
@@ -115,6 +119,7 @@ impl Dataset {
             rows,
             prompts,
             skipped,
+            warnings,
             labeler: meta.labeler,
         })
     }
@@ -229,7 +234,10 @@ struct Columns {
     labels: Vec<usize>,
 }
 
-fn load_manifest(path: &Path, labels: &[String]) -> Result<(Vec<Row>, Vec<SkippedRow>), DataError> {
+/// Rows, skipped rows and warnings (rows kept without a missing heatmap).
+type Manifest = (Vec<Row>, Vec<SkippedRow>, Vec<SkippedRow>);
+
+fn load_manifest(path: &Path, labels: &[String]) -> Result<Manifest, DataError> {
     let file = std::fs::File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -254,7 +262,7 @@ fn load_manifest(path: &Path, labels: &[String]) -> Result<(Vec<Row>, Vec<Skippe
         labels: labels.iter().map(|l| need(l)).collect::<Result<_, _>>()?,
     };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let (mut rows, mut skipped) = (Vec::new(), Vec::new());
+    let (mut rows, mut skipped, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     for (i, record) in reader.byte_records().enumerate() {
         // Header is line 1; without quoted newlines record i sits on line i + 2, and csv tells us exactly.
         let line = record
@@ -266,14 +274,22 @@ fn load_manifest(path: &Path, labels: &[String]) -> Result<(Vec<Row>, Vec<Skippe
             .map_err(|e| format!("unreadable CSV record ({e})"))
             .and_then(|r| parse_row(&r, &cols, &base, line));
         match result {
-            Ok(row) => rows.push(row),
+            Ok((row, warning)) => {
+                rows.push(row);
+                if let Some(w) = warning {
+                    warnings.push(SkippedRow {
+                        line,
+                        reason: format!("{}:{line}: {w}", path.display()),
+                    });
+                }
+            }
             Err(reason) => skipped.push(SkippedRow {
                 line,
                 reason: format!("{}:{line}: {reason}", path.display()),
             }),
         }
     }
-    Ok((rows, skipped))
+    Ok((rows, skipped, warnings))
 }
 
 fn field<'a>(r: &'a csv::ByteRecord, idx: usize, name: &str) -> Result<&'a str, String> {
@@ -285,7 +301,13 @@ fn field<'a>(r: &'a csv::ByteRecord, idx: usize, name: &str) -> Result<&'a str, 
     })
 }
 
-fn parse_row(r: &csv::ByteRecord, cols: &Columns, base: &Path, line: usize) -> Result<Row, String> {
+/// One manifest row, and a warning when it is kept with its heatmap left out.
+fn parse_row(
+    r: &csv::ByteRecord,
+    cols: &Columns,
+    base: &Path,
+    line: usize,
+) -> Result<(Row, Option<String>), String> {
     let image_rel = field(r, cols.image, "image")?;
     if image_rel.trim().is_empty() {
         return Err("empty image path".into());
@@ -308,14 +330,20 @@ fn parse_row(r: &csv::ByteRecord, cols: &Columns, base: &Path, line: usize) -> R
         }
     };
     let patient = optional(cols.patient, "patient")?;
+    let mut warning = None;
     let heatmap = match optional(cols.heatmap, "heatmap")? {
         None => None,
         Some(rel) => {
             let p = absolute(base.join(rel));
-            if !p.is_file() {
-                return Err(format!("heatmap file {} not found", p.display()));
+            if p.is_file() {
+                Some(p)
+            } else {
+                warning = Some(format!(
+                    "heatmap file {} not found; row kept without heatmap",
+                    p.display()
+                ));
+                None
             }
-            Some(p)
         }
     };
     let labels = cols
@@ -333,15 +361,18 @@ fn parse_row(r: &csv::ByteRecord, cols: &Columns, base: &Path, line: usize) -> R
             }
         })
         .collect::<Result<Vec<u8>, String>>()?;
-    Ok(Row {
-        line,
-        image,
-        report,
-        split,
-        patient,
-        labels,
-        heatmap,
-    })
+    Ok((
+        Row {
+            line,
+            image,
+            report,
+            split,
+            patient,
+            labels,
+            heatmap,
+        },
+        warning,
+    ))
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ pub struct Dataset {
     pub rows: Vec<Row>,
     pub prompts: Vec<ClassPrompts>,
     pub skipped: Vec<SkippedRow>,
+    /// Rows kept with something left out (a missing heatmap file: the row stays, without heatmap).
+    pub warnings: Vec<SkippedRow>,
     /// The report labeler's rules (`[labeler]`; the built-in demo rules when the table is absent).
     pub labeler: LabelerSpec,
 }

@@ -60,6 +60,9 @@ pub struct RagRecord {
     /// Endpoint settings, only when an LLM generator ran.
     pub llm: Option<LlmRecord>,
     pub export_dir: Option<std::path::PathBuf>,
+    /// Items whose LLM call failed (left out of the metrics); any makes the run partial (exit 2).
+    #[serde(default)]
+    pub failed_llm_items: usize,
 }
 
 /// The LLM endpoint as used (no key).

@@ -206,6 +206,7 @@ pub fn synthetic(spec: &SyntheticSpec) -> (Dataset, Vec<ModelEmbeddings>) {
         rows,
         prompts,
         skipped: Vec::new(),
+        warnings: Vec::new(),
         labeler: Default::default(),
     };
     (dataset, models)

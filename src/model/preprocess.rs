@@ -292,9 +292,17 @@ fn decode_planes(
     let reader = reader
         .with_guessed_format()
         .map_err(|e| ImageError::new(path, format!("cannot read image ({e})")))?;
+    if reader.format() == Some(image::ImageFormat::Jpeg) && !crate::limits::jpeg_is_complete(bytes)
+    {
+        return Err(ImageError::new(
+            path,
+            "truncated or corrupt JPEG (no end-of-image marker after the last scan); \
+             re-export or re-download the file",
+        ));
+    }
     if let Some(size) = draft {
         if reader.format() == Some(image::ImageFormat::Jpeg) {
-            if let Some(p) = decode_jpeg_scaled(bytes, channels, size, s) {
+            if let Some(p) = decode_jpeg_scaled(path, bytes, channels, size, s)? {
                 return Ok(p);
             }
         }
@@ -302,6 +310,8 @@ fn decode_planes(
     let cannot = |e: image::ImageError| ImageError::new(path, format!("cannot decode image ({e})"));
     let decoder = reader.into_decoder().map_err(cannot)?;
     let (w, h) = decoder.dimensions();
+    crate::limits::check_image_pixels(u64::from(w), u64::from(h))
+        .map_err(|m| ImageError::new(path, m))?;
     let (width, height) = (w as usize, h as usize);
     let color = decoder.color_type();
     let total = decoder.total_bytes();
@@ -351,10 +361,30 @@ pub fn draft_factor(height: usize, width: usize, size: u32) -> usize {
 /// A JPEG decoded at the reduced DCT scale of [`draft_factor`] by `jpeg-decoder` (pure Rust;
 /// the `image` crate's zune-jpeg has no scaled decoding). `None` for layouts it does not give as
 /// 8-bit gray or RGB (the caller then decodes at full size).
-fn decode_jpeg_scaled(bytes: &[u8], channels: usize, size: u32, s: &mut Scratch) -> Option<Planes> {
+fn decode_jpeg_scaled(
+    path: &Path,
+    bytes: &[u8],
+    channels: usize,
+    size: u32,
+    s: &mut Scratch,
+) -> Result<Option<Planes>, ImageError> {
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    d.read_info().ok()?;
-    let info = d.info()?;
+    let Some(info) = d.read_info().ok().and_then(|()| d.info()) else {
+        return Ok(None);
+    };
+    crate::limits::check_image_pixels(u64::from(info.width), u64::from(info.height))
+        .map_err(|m| ImageError::new(path, m))?;
+    Ok(jpeg_scaled_pixels(d, info, channels, size, s))
+}
+
+/// [`decode_jpeg_scaled`] after the header was read and checked.
+fn jpeg_scaled_pixels(
+    mut d: jpeg_decoder::Decoder<Cursor<&[u8]>>,
+    info: jpeg_decoder::ImageInfo,
+    channels: usize,
+    size: u32,
+    s: &mut Scratch,
+) -> Option<Planes> {
     let (full_w, full_h) = (usize::from(info.width), usize::from(info.height));
     let a = draft_factor(full_h, full_w, size);
     if a > 1 {
@@ -489,6 +519,17 @@ fn decode_dicom(
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
+    // Rows x Columns (x frames) from the header, before the pixel data is decoded.
+    let dim = |name: &str| {
+        obj.element_by_name(name)
+            .ok()
+            .and_then(|e| e.to_int::<u64>().ok())
+    };
+    if let (Some(rows), Some(cols)) = (dim("Rows"), dim("Columns")) {
+        let frames = dim("NumberOfFrames").unwrap_or(1).max(1);
+        crate::limits::check_image_pixels(cols, rows.saturating_mul(frames))
+            .map_err(|m| ImageError::new(path, m))?;
+    }
     let pixels = obj.decode_pixel_data().map_err(|e| {
         let name = transfer_syntax_name(&syntax);
         ImageError::new(

@@ -71,6 +71,9 @@ pub fn report(
     };
     let mut left_out = Vec::new();
     for ds in results {
+        for w in &ds.dataset.warnings {
+            eprintln!("warning: {}", w.reason);
+        }
         for run in &ds.runs {
             if let Err(e) = &run.result {
                 ok = false;
@@ -105,6 +108,14 @@ pub fn report(
             start,
         ) {
             ok = false;
+        }
+        let failed = summary.rag.as_ref().map_or(0, |r| r.failed_llm_items);
+        if failed > 0 {
+            ok = false;
+            left_out.push(format!(
+                "{}: {failed} LLM call(s) failed (those items are left out of the RAG metrics; see the notes)",
+                ds.name
+            ));
         }
         let sal = saliency_step(
             wb,

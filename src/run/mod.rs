@@ -102,7 +102,13 @@ pub fn rag_step(
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<bool, RagError> {
     match rag::run_for(wb, &settings.rag, dataset, models, progress)? {
-        Some((result, record)) => {
+        Some((result, mut record)) => {
+            record.failed_llm_items = result
+                .per_model
+                .iter()
+                .flat_map(|m| &m.items)
+                .filter(|i| i.error.is_some())
+                .count();
             rag::merge(summary, result, record);
             Ok(true)
         }

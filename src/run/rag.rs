@@ -115,6 +115,7 @@ pub fn record(cfg: &RagConfig, dataset: &Dataset) -> Result<RagRecord, RagError>
             api_key_env: cfg.llm.api_key_env.clone(),
         }),
         export_dir: cfg.export_dir.clone(),
+        failed_llm_items: 0,
     })
 }
 

@@ -1,0 +1,274 @@
+//! Issue 13: bad settings, hostile images and failing services give a distinct exit code and a
+//! message naming the culprit, and what was computed is kept (docs/limits.md, README "Exit codes").
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+mod core_support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use core_support::{test_model_dir, write_config, write_dataset, write_images};
+use eclip_workbench::data::Dataset;
+use eclip_workbench::model::preprocess::decode_image;
+
+fn eclip(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eclip"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("run eclip")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A dataset of 6 train + 4 test rows over distinct images, and a one-model config.
+fn small_workbench(d: &Path, extra: &str) -> std::path::PathBuf {
+    write_images(d, 10);
+    let rows: Vec<String> = (0..10)
+        .map(|i| {
+            let split = if i < 6 { "train" } else { "test" };
+            let report = if i % 2 == 0 {
+                "clear lungs"
+            } else {
+                "pulmonary edema"
+            };
+            format!("img{i:03}.png,{report} {i},{split},{}", i % 2)
+        })
+        .collect();
+    let rows: Vec<&[u8]> = rows.iter().map(|r| r.as_bytes()).collect();
+    let ds = write_dataset(d, &rows);
+    let cfg = d.join("workbench.toml");
+    write_config(&cfg, &[("M", &test_model_dir())], &ds);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(extra);
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+#[test]
+fn a_usage_error_exits_64_not_the_partial_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = eclip(tmp.path(), &["--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--no-such-flag"));
+    let o = eclip(tmp.path(), &["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn too_many_threads_is_an_error_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_workbench(tmp.path(), "");
+    let o = eclip(
+        tmp.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--threads",
+            "100000",
+            "info",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("threads = 100000") && e.contains("[runtime] threads"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_llm_call_failing_is_partial_and_the_rest_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Port 9 (discard) on localhost: connection refused at once.
+    let cfg = small_workbench(
+        d,
+        "[eval]\nbootstrap = 20\nprobe_fractions = [1.0]\nprobe_seeds = [0]\ngap_shift = [0.0]\n\
+         [rag]\nk = 1\nm = 2\ngenerators = [\"top1\", \"llm:x\"]\n\
+         [rag.llm]\nurl = \"http://127.0.0.1:9/v1/chat/completions\"\nretries = 0\ntimeout_s = 2.0\n",
+    );
+    let o = eclip(
+        d,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-cache",
+            "--quiet",
+            "--report",
+            "out.csv",
+        ],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("LLM call(s) failed"), "{e}");
+    // Nothing computed is lost: the CSV has the other rows, the record counts the failures.
+    let csv = std::fs::read_to_string(d.join("out.csv")).unwrap();
+    assert!(csv.contains(",top1,"), "{csv}");
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.csv.record.json")).unwrap())
+            .unwrap();
+    let text = rec.to_string();
+    assert!(text.contains("\"failed_llm_items\":4"), "{text}");
+}
+
+/// A PNG whose IHDR declares `w` x `h` (valid CRCs) followed by a tiny IDAT.
+fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[test]
+fn an_image_declaring_400_megapixels_is_refused_from_its_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("huge.png");
+    std::fs::write(&p, png_declaring(20_000, 20_000)).unwrap();
+    let start = std::time::Instant::now();
+    let e = decode_image(&p, 3).expect_err("over the limit").to_string();
+    assert!(
+        start.elapsed().as_secs_f64() < 2.0,
+        "decoded instead of refused"
+    );
+    assert!(e.contains("huge.png") && e.contains("20000x20000"), "{e}");
+    assert!(e.contains("max_image_pixels"), "{e}");
+}
+
+fn jpeg_bytes() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_truncated_jpeg_is_an_error_not_half_an_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = jpeg_bytes();
+    let good = tmp.path().join("good.jpg");
+    std::fs::write(&good, &full).unwrap();
+    assert!(decode_image(&good, 3).is_ok());
+    let cut = tmp.path().join("cut.jpg");
+    std::fs::write(&cut, &full[..full.len() * 6 / 10]).unwrap();
+    let e = decode_image(&cut, 3).expect_err("truncated").to_string();
+    assert!(e.contains("cut.jpg") && e.contains("truncated"), "{e}");
+}
+
+#[test]
+fn a_truncated_jpeg_row_is_skipped_with_file_and_line_and_the_rest_embeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write_images(d, 2);
+    let full = jpeg_bytes();
+    std::fs::write(d.join("cut.jpg"), &full[..full.len() / 2]).unwrap();
+    let cfg = d.join("workbench.toml");
+    let ds = write_dataset(
+        d,
+        &[
+            b"img000.png,clear lungs,test,0",
+            b"cut.jpg,edema,test,1",
+            b"img001.png,mild edema,test,1",
+        ],
+    );
+    write_config(&cfg, &[("M", &test_model_dir())], &ds);
+    let o = eclip(
+        d,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-cache",
+            "--quiet",
+            "summary",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+    assert!(
+        out.contains("cut.jpg") && out.contains("truncated"),
+        "{out}"
+    );
+    assert!(out.contains(":3"), "line 3 of the manifest is named: {out}");
+}
+
+#[test]
+fn a_missing_heatmap_keeps_its_row_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write_images(d, 2);
+    let ds = write_dataset(d, &[]);
+    std::fs::write(
+        d.join("manifest.csv"),
+        "image,report,split,edema,heatmap\nimg000.png,clear,test,0,img001.png\nimg001.png,edema,test,1,gone.png\n",
+    )
+    .unwrap();
+    let ds = Dataset::load(&ds).unwrap();
+    assert_eq!(ds.rows.len(), 2, "no row is dropped");
+    assert!(ds.rows[0].heatmap.is_some() && ds.rows[1].heatmap.is_none());
+    assert_eq!(ds.warnings.len(), 1);
+    assert_eq!(ds.warnings[0].line, 3);
+    let w = &ds.warnings[0].reason;
+    assert!(
+        w.contains("gone.png") && w.contains("manifest.csv:3"),
+        "{w}"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_dataset_toml_is_an_error_naming_key_and_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = write_dataset(tmp.path(), &[]);
+    let text = std::fs::read_to_string(&ds).unwrap() + "single_positve = \"test\"\n";
+    std::fs::write(&ds, text).unwrap();
+    let e = Dataset::load(&ds).expect_err("typo").to_string();
+    assert!(
+        e.contains("single_positve") && e.contains("dataset.toml"),
+        "{e}"
+    );
+    assert!(e.contains("single_positive"), "lists the known keys: {e}");
+}
+
+#[test]
+fn the_same_dataset_listed_twice_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_workbench(tmp.path(), "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let entry = text[text.find("[[datasets]]").unwrap()..].to_owned();
+    std::fs::write(&cfg, format!("{text}{entry}")).unwrap();
+    let o = eclip(tmp.path(), &["--config", cfg.to_str().unwrap(), "info"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("listed twice"), "{}", stderr(&o));
+}
