@@ -252,7 +252,10 @@ template = "prompt.txt"
         .nth(1)
         .unwrap_or_else(|| panic!("no RAG section:\n{review}"));
     assert!(section.contains("| llm:tiny | bleu2 |"), "{section}");
-    assert!(section.contains("Verdict for eCLIP: **"), "{section}");
+    assert!(
+        review.contains("#### Verdicts (primary metrics)") && review.contains("label_f1_micro"),
+        "{review}"
+    );
     assert!(review.contains(sha));
 
     // The key went to the server and nowhere else.

@@ -189,7 +189,25 @@ pub struct RocCurve {
     pub fpr: Vec<f64>,
     pub tpr: Vec<f64>,
     /// `thresholds[k]`: items with `score >= thresholds[k]` are called positive at point `k`.
+    /// JSON has no infinity: the leading `+inf` is written as `null` and read back as `+inf`.
+    #[serde(with = "infinite_as_null")]
     pub thresholds: Vec<f64>,
+}
+
+/// `Vec<f64>` with non-finite values as JSON `null` (read back as `+inf`, the only non-finite
+/// threshold a ROC curve has).
+mod infinite_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let o: Vec<Option<f64>> = v.iter().map(|x| x.is_finite().then_some(*x)).collect();
+        o.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let o: Vec<Option<f64>> = Vec::deserialize(d)?;
+        Ok(o.into_iter().map(|x| x.unwrap_or(f64::INFINITY)).collect())
+    }
 }
 
 /// ROC curve of `scores` against `labels` (sklearn/metrics/_ranking.py `_binary_clf_curve` with
