@@ -1,17 +1,14 @@
 //! The report writers on a synthetic two-model evaluation: the CSV header and rows, comparison rows,
 //! the reproducibility record beside the CSV, `--json`, the SVG figures and the Markdown review.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+mod common;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use eclip_workbench::eval::config::EvalConfig;
 use eclip_workbench::eval::summary::EvalSummary;
 use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
 use eclip_workbench::report::plots::{ModelProvenance, varying_provenance_key, write_plots};
-use eclip_workbench::report::record::{
-    DatasetRecord, JsonReport, ModelRecord, PromptRecord, RecordInputs, RuntimeRecord, record_path,
-    write_json_report, write_record,
-};
+use eclip_workbench::report::record::{JsonReport, record_path, write_json_report, write_record};
 use eclip_workbench::report::{csv, review, table};
 use eclip_workbench::run::evaluate;
 
@@ -27,41 +24,6 @@ fn summary(models: Vec<SyntheticModel>) -> EvalSummary {
         ..EvalConfig::default()
     };
     evaluate(&ds, &embeds, &cfg, &mut |_| {})
-}
-
-fn inputs(s: &EvalSummary) -> RecordInputs {
-    RecordInputs {
-        tool: "eclip".into(),
-        tool_version: "0.1.0".into(),
-        command: vec!["eclip".into(), "--report".into(), "out.csv".into()],
-        runtime: RuntimeRecord {
-            onnx_runtime_version: "1.31.1".into(),
-            execution_provider: "cpu".into(),
-        },
-        models: s
-            .models
-            .iter()
-            .map(|m| ModelRecord {
-                name: m.clone(),
-                path: PathBuf::from(format!("models/{m}")),
-                files: BTreeMap::from([("image.onnx".to_string(), "ab".repeat(32))]),
-                provenance: serde_json::json!({"variant": m, "train_fraction": 1.0}),
-            })
-            .collect(),
-        datasets: vec![DatasetRecord {
-            name: s.dataset.clone(),
-            path: PathBuf::from("data/dataset.toml"),
-            sha256: "cd".repeat(32),
-            sha256_of: "manifest.csv + prompts.json".into(),
-            rows: 100,
-            skipped_rows: 0,
-            prompts: vec![PromptRecord {
-                class: "finding_0".into(),
-                positive: vec!["finding 0".into()],
-                negative: vec![],
-            }],
-        }],
-    }
 }
 
 fn two_models() -> Vec<SyntheticModel> {
@@ -120,7 +82,7 @@ fn csv_has_the_contract_columns_and_comparison_rows() {
         .unwrap();
     assert_eq!(back[5].parse::<f64>().unwrap(), first.value.unwrap());
 
-    let rec = write_record(&path, &inputs(&s), std::slice::from_ref(&s)).unwrap();
+    let rec = write_record(&path, &common::inputs(&s), std::slice::from_ref(&s)).unwrap();
     assert_eq!(rec, record_path(&path));
     assert!(rec.to_string_lossy().ends_with("out.csv.record.json"));
     let v: serde_json::Value =
@@ -131,7 +93,7 @@ fn csv_has_the_contract_columns_and_comparison_rows() {
     assert!(v["definitions"].as_array().unwrap().len() > 5);
 
     let json = dir.path().join("out.json");
-    write_json_report(&json, &inputs(&s), std::slice::from_ref(&s)).unwrap();
+    write_json_report(&json, &common::inputs(&s), std::slice::from_ref(&s)).unwrap();
     let back: JsonReport = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(back.summaries[0].rows.len(), s.rows.len());
 }
@@ -170,7 +132,7 @@ fn table_plots_and_review() {
     }
 
     let path = dir.path().join("review.md");
-    review::write_review(&path, &inputs(&s), std::slice::from_ref(&s), &figs).unwrap();
+    review::write_review(&path, &common::inputs(&s), std::slice::from_ref(&s), &figs).unwrap();
     let md = std::fs::read_to_string(&path).unwrap();
     assert!(md.contains("# Model comparison: CLIP vs eCLIP"));
     assert!(md.contains("##### Retrieval") && md.contains("#### Verdicts (primary metrics)"));

@@ -2,15 +2,13 @@
 //! comparison row, BCa intervals that contain their estimates, the minimum-n rule, and the review's
 //! verdict table agreeing with the TUI's verdicts (both read `eval::metrics`).
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+mod common;
 
 use eclip_workbench::eval::config::EvalConfig;
 use eclip_workbench::eval::inference::multiplicity::Adjustment;
 use eclip_workbench::eval::metrics::{self, Verdict};
 use eclip_workbench::eval::summary::EvalSummary;
 use eclip_workbench::eval::synthetic::{SyntheticSpec, synthetic};
-use eclip_workbench::report::record::{DatasetRecord, ModelRecord, RecordInputs, RuntimeRecord};
 use eclip_workbench::report::review;
 use eclip_workbench::run::evaluate;
 use eclip_workbench::tui::state::OverviewTable;
@@ -28,37 +26,6 @@ fn summary(classes: usize, per_class: [usize; 4]) -> EvalSummary {
         ..EvalConfig::default()
     };
     evaluate(&ds, &embeds, &cfg, &mut |_| {})
-}
-
-fn inputs(s: &EvalSummary) -> RecordInputs {
-    RecordInputs {
-        tool: "eclip".into(),
-        tool_version: "0.1.0".into(),
-        command: vec!["eclip".into()],
-        runtime: RuntimeRecord {
-            onnx_runtime_version: "1.31.1".into(),
-            execution_provider: "cpu".into(),
-        },
-        models: s
-            .models
-            .iter()
-            .map(|m| ModelRecord {
-                name: m.clone(),
-                path: PathBuf::from(format!("models/{m}")),
-                files: BTreeMap::new(),
-                provenance: serde_json::json!({}),
-            })
-            .collect(),
-        datasets: vec![DatasetRecord {
-            name: s.dataset.clone(),
-            path: PathBuf::from("data/dataset.toml"),
-            sha256: "cd".repeat(32),
-            sha256_of: "manifest.csv".into(),
-            rows: 0,
-            skipped_rows: 0,
-            prompts: vec![],
-        }],
-    }
 }
 
 #[test]
@@ -116,7 +83,7 @@ fn the_review_and_the_tui_show_the_same_verdicts() {
     let verdicts = metrics::family_verdicts(&s.rows);
     assert!(!verdicts.is_empty());
     let md = review::render(
-        &inputs(&s),
+        &common::inputs(&s),
         std::slice::from_ref(&s),
         &[],
         std::path::Path::new("."),
@@ -174,7 +141,7 @@ fn three_items_give_too_few_items_instead_of_verdicts() {
         "{judged:?}"
     );
     let md = review::render(
-        &inputs(&s),
+        &common::inputs(&s),
         std::slice::from_ref(&s),
         &[],
         std::path::Path::new("."),

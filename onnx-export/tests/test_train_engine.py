@@ -15,19 +15,9 @@ import pytest
 import torch
 
 from eclip_train import augment as aug
-from eclip_train.toydata import tiny_model_config, write_toy_dataset
 from eclip_train.train import TrainConfig, train
 
 torch.set_num_threads(1)  # the CI machine has 2 shared cores; more threads only contend
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("toy")
-    data = write_toy_dataset(root / "data")
-    model_cfg = root / "tiny.json"
-    model_cfg.write_text(json.dumps(tiny_model_config()))
-    return data, model_cfg
 
 
 def _cfg(toy: tuple[Path, Path], out: Path, **kw: object) -> TrainConfig:

@@ -13,19 +13,10 @@ from eclip_train.checkpoint import export_checkpoint
 from eclip_train.cli import main as cli_main
 from eclip_train.data import load_dataset
 from eclip_train.evaluate import evaluate
-from eclip_train.toydata import tiny_model_config, tiny_resnet_image_config, write_toy_dataset
+from eclip_train.toydata import tiny_resnet_image_config
 from eclip_train.train import TrainConfig, train
 
 torch.set_num_threads(1)  # the CI machine has 2 shared cores; more threads only contend
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("toy")
-    data = write_toy_dataset(root / "data")
-    model_cfg = root / "tiny.json"
-    model_cfg.write_text(json.dumps(tiny_model_config()))
-    return data, model_cfg
 
 
 def _log(run: Path) -> list[dict]:
