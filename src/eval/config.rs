@@ -83,6 +83,24 @@ impl EvalConfig {
             .settings()
     }
 
+    /// `[eval.dataset_protocols]` entries that name none of `datasets` (a typo would otherwise
+    /// silently leave that dataset on the default protocol), in words.
+    pub fn unmatched_protocols<'a>(
+        &self,
+        datasets: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
+        let known: Vec<&str> = datasets.into_iter().collect();
+        self.dataset_protocols
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .map(|k| {
+                format!(
+                    "[eval.dataset_protocols] {k:?} names no loaded dataset (loaded: {known:?}); it has no effect: use the dataset's `name` from its dataset.toml"
+                )
+            })
+            .collect()
+    }
+
     /// Problems that make the config unusable, in words (empty when fine).
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -134,6 +152,20 @@ mod tests {
         let bad: EvalConfig = toml::from_str("probe_fractions = [0.0]").unwrap();
         assert_eq!(bad.problems().len(), 1);
         assert!(toml::from_str::<EvalConfig>("sed = 1").is_err());
+    }
+
+    #[test]
+    fn dataset_protocols_naming_no_dataset_are_reported() {
+        let c: EvalConfig =
+            toml::from_str("[dataset_protocols]\nopeni = \"eclip-paper\"\n").unwrap();
+        assert!(c.unmatched_protocols(["openi", "demo"]).is_empty());
+        let w = c.unmatched_protocols(["open-i"]);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("\"openi\"") && w[0].contains("open-i"),
+            "{}",
+            w[0]
+        );
     }
 
     #[test]

@@ -70,6 +70,13 @@ pub fn report(
         None => None,
     };
     let mut left_out = Vec::new();
+    let loaded = wb.datasets.iter().filter_map(|d| d.dataset.as_ref().ok());
+    for w in settings
+        .eval
+        .unmatched_protocols(loaded.map(|d| d.name.as_str()))
+    {
+        eprintln!("warning: {w}");
+    }
     for ds in results {
         for w in &ds.dataset.warnings {
             eprintln!("warning: {}", w.reason);
