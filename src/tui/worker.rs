@@ -256,18 +256,13 @@ fn check_item(gallery: &Gallery, i: usize) -> Result<(), String> {
 }
 
 /// Reads a heatmap as floats in [0, 1]: 8/16-bit PNG or float32 `.npy`.
+/// A heatmap as the saliency task reads it (`saliency::grid::load_heatmap`: 8/16-bit PNG or f32
+/// `.npy`), clamped to [0, 1] for the overlay; `None` when unreadable.
 fn load_heatmap(path: &Path) -> Option<image::ImageBuffer<image::Luma<f32>, Vec<f32>>> {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
-    {
-        let a: ndarray::Array2<f32> = ndarray_npy::read_npy(path).ok()?;
-        let (h, w) = a.dim();
-        let data: Vec<f32> = a.iter().map(|v| v.clamp(0.0, 1.0)).collect();
-        image::ImageBuffer::from_raw(w as u32, h as u32, data)
-    } else {
-        Some(image::open(path).ok()?.to_luma32f())
-    }
+    let a = crate::saliency::grid::load_heatmap(path).ok()?;
+    let (h, w) = a.dim();
+    let data: Vec<f32> = a.iter().map(|v| v.clamp(0.0, 1.0) as f32).collect();
+    image::ImageBuffer::from_raw(u32::try_from(w).ok()?, u32::try_from(h).ok()?, data)
 }
 
 /// Blends a heatmap over the image in red (alpha = heat × 0.6).
