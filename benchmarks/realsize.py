@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -97,17 +96,16 @@ def config(path: Path, model: Path, dataset: Path, threads: int) -> Path:
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MiB) of `cmd` itself, from GNU time; plus its output."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        t0 = time.perf_counter()
-        p = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], capture_output=True, text=True, env=env
-        )
-        wall = time.perf_counter() - t0
-        if p.returncode != 0:
+    """Wall seconds and peak RSS (MiB) of `cmd` itself (through the `rusage.py` launcher, so this
+    driver's memory does not count); plus its output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "rusage.json"
+        launcher = [sys.executable, "-I", "-S", str(Path(__file__).with_name("rusage.py")), str(stats)]
+        p = subprocess.run([*launcher, *cmd], capture_output=True, text=True, env=env)
+        if p.returncode != 0 or not stats.exists():
             raise SystemExit(f"{cmd[0]} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-        rss = float(Path(tf.name).read_text().strip().splitlines()[-1]) / 1024.0
-    return wall, rss, p.stdout + p.stderr
+        r = json.loads(stats.read_text(encoding="utf-8"))
+    return r["wall_s"], r["maxrss_mib"], p.stdout + p.stderr
 
 
 def pil_pool(model: Path, manifest: Path, threads: int) -> None:

@@ -8,7 +8,8 @@ pipeline (`benchmarks/reference.py`), timed alternately in one run on the same m
 This module owns orchestration only: building the binary, generating inputs (`synth.py`), running each
 side as a separate process with the same ONNX Runtime library, thread count and batch size, measuring
 wall time (median and min-max over `--runs` alternating runs) and peak resident memory (`wait4`
-rusage of that process), checking agreement (max abs difference of the embeddings, sha256 of the
+rusage of that process, taken by the small launcher `rusage.py` so that the driver's own memory
+does not leak into it), checking agreement (max abs difference of the embeddings, sha256 of the
 image->text retrieval ranks computed from each side's embeddings), and printing the ratio table plus a
 Markdown block for `benchmarks/RESULTS.md` with the machine, date, commit and load.
 
@@ -37,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,16 +109,19 @@ class Side:
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Measured:
-    """Run `cmd` to completion; wall time from start to exit, peak RSS of that process from wait4."""
-    with tempfile.TemporaryFile() as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run `cmd` to completion through `rusage.py` (a fresh ~10 MiB interpreter), which reports the
+    command's own wall time, CPU time and peak RSS: a child forked by this driver directly would
+    inherit the driver's RSS high-water mark (see rusage.py), so its peak could never read lower."""
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "rusage.json"
+        launcher = [sys.executable, "-I", "-S", str(HERE / "rusage.py"), str(stats)]
+        proc = subprocess.run(launcher + cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         log.seek(0)
         text = log.read().decode("utf-8", "replace")
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, proc.returncode, text)
+        if not stats.exists():  # the launcher itself failed: report its output
+            return Measured(float("nan"), float("nan"), float("nan"), proc.returncode or 1, text)
+        r = json.loads(stats.read_text(encoding="utf-8"))
+    return Measured(r["wall_s"], r["cpu_s"], r["maxrss_mib"], r["returncode"], text)
 
 
 def ort_dylib() -> str:
