@@ -118,12 +118,19 @@ def write_generated() -> list[Path]:
     out.append(
         write_dicom(PARITY_DIR / "gen_sigmoid.dcm", rng, window=(["2000", "900"], ["2500", "400"], "SIGMOID"))
     )
+    # A VOI LUT Sequence (a gamma-like 10-bit table over part of the range; values below/above it clamp)
+    # next to a window it must take precedence over, and a JPEG 2000 lossless file (exact on both sides).
+    out.append(write_dicom(PARITY_DIR / "gen_voilut.dcm", rng, window=("1800", "1200", "LINEAR"), lut=True))
+    out.append(write_dicom(PARITY_DIR / "gen_j2k.dcm", rng, j2k=True))
     return out
 
 
-def write_dicom(path: Path, rng: np.random.Generator, window: tuple | None = None) -> Path:
-    """Uncompressed 16-bit DICOM with rescale slope/intercept (exact decode on both sides): MONOCHROME1
-    without a window, or MONOCHROME2 with `window` = (centre(s), width(s), VOI LUT function)."""
+def write_dicom(
+    path: Path, rng: np.random.Generator, window: tuple | None = None, lut: bool = False, j2k: bool = False
+) -> Path:
+    """16-bit DICOM with rescale slope/intercept (exact decode on both sides): MONOCHROME1 without a
+    window, or MONOCHROME2 with `window` = (centre(s), width(s), VOI LUT function); `lut` adds a VOI LUT
+    Sequence; `j2k` stores the pixels JPEG 2000 lossless (pydicom + pylibjpeg-openjpeg)."""
     h, w = 61, 50
     y, x = np.mgrid[0:h, 0:w]
     pixels = (x * 37 + y * 11 + rng.integers(0, 200, (h, w))).astype(np.uint16)
@@ -145,7 +152,20 @@ def write_dicom(path: Path, rng: np.random.Generator, window: tuple | None = Non
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
     ds.PixelRepresentation = 0
     ds.RescaleSlope, ds.RescaleIntercept = "2", "-100"
+    if lut:
+        item = pydicom.Dataset()
+        entries, first, bits = 3000, 200, 10
+        item.LUTDescriptor = [entries, first, bits]
+        table = np.round(((np.arange(entries) / (entries - 1)) ** 0.6) * ((1 << bits) - 1)).astype(np.uint16)
+        item.LUTData = table.tolist()
+        item["LUTData"].VR = "US"
+        item.LUTExplanation = "gamma 0.6"
+        ds.VOILUTSequence = pydicom.Sequence([item])
     ds.PixelData = pixels.tobytes()
+    if j2k:
+        from pydicom.uid import JPEG2000Lossless
+
+        ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
     ds.save_as(path, enforce_file_format=True)
     return path
 
@@ -155,7 +175,8 @@ def jpeg_decoded(path: Path) -> bool:
     if path.suffix.lower() in (".jpg", ".jpeg"):
         return True
     if path.suffix.lower() == ".dcm":
-        return "JPEG" in pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID.name
+        name = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID.name
+        return "JPEG" in name and "Lossless" not in name
     return False
 
 

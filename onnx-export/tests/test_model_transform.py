@@ -144,3 +144,29 @@ def test_fast_rule_box_reduces_then_resizes_and_drafts_jpeg(tmp_path: Path) -> N
     exact = ImageTransform(size=64, channels=1, mean=(0.0,), std=(1.0,))
     a, b = t(tmp_path / "x.jpg"), exact(tmp_path / "x.jpg")
     assert a.shape == b.shape == (1, 64, 64) and np.abs(a - b).mean() < 0.05
+
+
+def test_dicom_voi_lut_sequence_wins_over_the_window_and_jpeg2000_decodes() -> None:
+    """The committed parity DICOMs (make_parity_refs.py): the VOI LUT file carries a window too, and
+    the LUT must be the one applied (pydicom's prefer_lut order); the JPEG 2000 lossless file decodes
+    to the same pixels as its uncompressed source would (min-max window, exact integers)."""
+    import pydicom
+    from pydicom.pixels import apply_voi
+
+    parity = Path(__file__).resolve().parents[2] / "tests" / "data" / "parity"
+    lut = parity / "gen_voilut.dcm"
+    ds = pydicom.dcmread(lut)
+    rescaled = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    want = apply_voi(rescaled.astype(np.int64), ds) / float(
+        (1 << int(ds.VOILUTSequence[0].LUTDescriptor[2])) - 1
+    )
+    got = decode_image(lut)[:, :, 0]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert float(ds.WindowCenter) == 1800.0  # a window is present and not used
+    j2k = pydicom.dcmread(parity / "gen_j2k.dcm")
+    assert "2000" in j2k.file_meta.TransferSyntaxUID.name
+    px = j2k.pixel_array.astype(np.float64) * float(j2k.RescaleSlope) + float(j2k.RescaleIntercept)
+    lo, hi = px.min(), px.max()
+    np.testing.assert_allclose(
+        decode_image(parity / "gen_j2k.dcm")[:, :, 0], 1.0 - (px - lo) / (hi - lo), atol=1e-12
+    )

@@ -5,8 +5,9 @@ Image preprocessing, step for step as docs/formats.md §2.1 and the Python refer
 
 1. decode: file bytes → the decoder's native samples (a per-thread reusable byte buffer). PNG/JPEG go
    through the `image` crate's decoders; DICOM through `dicom-pixeldata` (frame 0; modality LUT =
-   rescale slope/intercept; VOI = the first Window Center/Width with its VOI LUT Function when the
-   file has one, else the min–max of the frame; `MONOCHROME1` inverted; values in f64 as pydicom).
+   rescale slope/intercept; VOI = the first VOI LUT Sequence item when the file has one, else the
+   first Window Center/Width with its VOI LUT Function, else the min–max of the frame; `MONOCHROME1`
+   inverted; values in f64 as pydicom; JPEG 2000 through the pure-Rust `openjp2`).
 2. channels, straight into f32 planes (reused per thread): 8-bit `v / 255` and 16-bit `v / 65535`
    computed in f64 and rounded once to f32 (a 256-entry table for 8 bit); alpha dropped; RGB → gray as
    `0.299 R + 0.587 G + 0.114 B` in f64 for one channel; gray is resized once and repeated for three.
@@ -536,8 +537,9 @@ fn decode_dicom(
             path,
             format!(
                 "cannot decode DICOM pixel data with transfer syntax {syntax} ({name}): {e}. \
-                 Supported here: uncompressed, RLE, JPEG baseline/extended/lossless; \
-                 JPEG-LS and JPEG 2000 need transcoding first (e.g. `gdcmconv --raw`)"
+                 Supported here: uncompressed, deflated, RLE, JPEG baseline/extended/lossless, \
+                 JPEG 2000 (lossless and lossy); JPEG-LS and High-Throughput JPEG 2000 need \
+                 transcoding first (e.g. `gdcmconv --raw`)"
             ),
         )
     })?;
@@ -568,15 +570,31 @@ fn decode_dicom(
         .photometric_interpretation()
         .as_str()
         .eq_ignore_ascii_case("MONOCHROME1");
-    // VOI: the first Window Center/Width with its VOI LUT Function (grayscale only); otherwise the
-    // min–max window of the frame.
+    // VOI (grayscale only), as pydicom's `apply_voi_lut` with its default `prefer_lut=True`: the first
+    // item of the VOI LUT Sequence when the file has one, else the first Window Center/Width with its
+    // VOI LUT Function, else the min–max window of the frame.
+    let lut = if spp == 1 {
+        pixels
+            .voi_lut_sequence()
+            .ok()
+            .flatten()
+            .and_then(|l| l.first())
+            .filter(|l| !l.data.is_empty())
+    } else {
+        None
+    };
     let first_window = pixels
         .window()
         .ok()
         .flatten()
         .and_then(|w| w.first().copied());
-    let voi = match (spp, first_window) {
-        (1, Some(w)) if w.width.is_finite() && w.center.is_finite() && w.width > 0.0 => {
+    let voi = match (spp, lut, first_window) {
+        (1, Some(l), _) => Voi::Lut {
+            first: f64::from(l.min_pixel_value),
+            max: f64::from((1u32 << l.bits_stored.clamp(1, 16)) - 1),
+            data: &l.data,
+        },
+        (1, None, Some(w)) if w.width.is_finite() && w.center.is_finite() && w.width > 0.0 => {
             let function = pixels
                 .voi_lut_function()
                 .ok()
@@ -649,14 +667,21 @@ fn transfer_syntax_name(uid: &str) -> &'static str {
 
 /// The VOI step of DICOM decoding, to [0, 1].
 #[derive(Debug, Clone, Copy)]
-enum Voi {
+enum Voi<'a> {
     /// No window in the file: `(v − min) / (max − min)` over the frame (0 for a constant frame).
     MinMax(f64, f64),
     /// Window Center, Window Width and VOI LUT Function (DICOM PS3.3 C.11.2.1.2), output range [0, 1].
     Window(f64, f64, dicom_pixeldata::VoiLutFunction),
+    /// The first VOI LUT Sequence item (PS3.3 C.11.2.1.1): input `v` maps to
+    /// `data[clamp(floor(v − first), 0, len − 1)]`, divided by `max` = 2^bits − 1 of its LUT Descriptor.
+    Lut {
+        first: f64,
+        max: f64,
+        data: &'a [u16],
+    },
 }
 
-impl Voi {
+impl Voi<'_> {
     fn apply(self, v: f64) -> f64 {
         use dicom_pixeldata::VoiLutFunction as F;
         match self {
@@ -689,6 +714,15 @@ impl Voi {
                 }
             }
             Voi::Window(c, w, F::Sigmoid) => 1.0 / (1.0 + (-4.0 * (v - c) / w).exp()),
+            Voi::Lut { first, max, data } => {
+                let d = (v - first).floor();
+                let i = if d > 0.0 {
+                    (d as usize).min(data.len() - 1)
+                } else {
+                    0
+                };
+                f64::from(data[i]) / max
+            }
         }
     }
 }
@@ -949,6 +983,55 @@ mod tests {
         assert_eq!(resized_shape(885, 1036, 128), (128, 150)); // 149.84
         assert_eq!(resized_shape(4, 6, 3), (3, 5)); // 4.5 rounds up
         assert_eq!(resized_shape(6, 4, 3), (5, 3));
+    }
+
+    #[test]
+    fn voi_lut_clamps_and_floors_like_pydicom() {
+        // pydicom 3.0.2 `apply_voi` on LUTDescriptor [4, 10, 8], LUTData [0, 100, 200, 255] and the
+        // inputs below gives [0, 0, 100, 100, 255, 255]: values below `first` take entry 0, floats are
+        // floored to an index, values past the table take the last entry.
+        let data = [0u16, 100, 200, 255];
+        let lut = Voi::Lut {
+            first: 10.0,
+            max: 255.0,
+            data: &data,
+        };
+        let got: Vec<f64> = [-5.0, 10.9, 11.0, 11.99, 13.0, 1e6]
+            .iter()
+            .map(|v| lut.apply(*v) * 255.0)
+            .collect();
+        assert_eq!(got, [0.0, 0.0, 100.0, 100.0, 255.0, 255.0]);
+    }
+
+    #[test]
+    fn jpeg2000_decodes_and_jpeg_ls_is_refused_by_name() {
+        let j2k = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity/gen_j2k.dcm"),
+        )
+        .expect("gen_j2k.dcm (make_parity_refs.py)");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = dir.path().join("j2k.dcm");
+        std::fs::write(&ok, &j2k).expect("write");
+        let img = decode_image(&ok, 1).expect("JPEG 2000 lossless decodes");
+        assert_eq!((img.width, img.height), (50, 61));
+        // The same file relabelled JPEG-LS Lossless (a UID of the same length): the decoder must
+        // refuse it with an error naming the file and the transfer syntax.
+        let (j2k_uid, ls_uid) = (b"1.2.840.10008.1.2.4.90", b"1.2.840.10008.1.2.4.80");
+        let at = j2k
+            .windows(j2k_uid.len())
+            .position(|w| w == j2k_uid)
+            .expect("transfer syntax UID in the file meta");
+        let mut ls = j2k.clone();
+        ls[at..at + ls_uid.len()].copy_from_slice(ls_uid);
+        let bad = dir.path().join("ls.dcm");
+        std::fs::write(&bad, &ls).expect("write");
+        let e = decode_image(&bad, 1)
+            .expect_err("JPEG-LS is not decoded here")
+            .to_string();
+        assert!(
+            e.contains("ls.dcm") && e.contains("JPEG-LS Lossless") && e.contains("gdcmconv"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ sees. The Rust workbench (`src/model/preprocess.rs`) implements the same steps; 
 the two, so every step here is spelled out rather than delegated to a library default:
 
 1. decode to float32 in [0, 1] (8-bit / 255, 16-bit / 65535; DICOM: frame 0, rescale slope/intercept,
-   then the first Window Center/Width with its VOI LUT Function (grayscale) or else the min/max of the
-   frame, invert MONOCHROME1);
+   then, for grayscale, the first VOI LUT Sequence item (pydicom's `apply_voi`), else the first
+   Window Center/Width with its VOI LUT Function, else the min/max of the frame; invert MONOCHROME1);
 2. channels: RGBA drops alpha; for 1 channel RGB becomes 0.299 R + 0.587 G + 0.114 B in float; for 3
    channels gray is repeated;
 3. resize with PIL's antialiased filter on mode "F" so the shorter edge equals `size` (the longer edge
@@ -20,6 +20,7 @@ PIL reads 16-bit RGB(A) PNGs as 8-bit, so PNGs are decoded with `pypng`, which k
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,8 +102,18 @@ def _decode_dicom(path: Path) -> np.ndarray:
     slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
     intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
     pixels = pixels * slope + intercept
-    window = _first_window(ds) if int(getattr(ds, "SamplesPerPixel", 1) or 1) == 1 else None
-    if window is not None:
+    gray = int(getattr(ds, "SamplesPerPixel", 1) or 1) == 1
+    window = _first_window(ds) if gray else None
+    if gray and ds.get("VOILUTSequence"):
+        # pydicom's own VOI LUT (the first item), scaled by its nominal depth to [0, 1]; it floors
+        # float inputs (after the modality LUT) to table indices, which is what it warns about.
+        from pydicom.pixels import apply_voi
+
+        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = apply_voi(pixels, ds).astype(np.float64) / float((1 << bits) - 1)
+    elif window is not None:
         out = apply_window(pixels, *window)
     else:
         lo, hi = float(pixels.min()), float(pixels.max())
