@@ -76,6 +76,7 @@ impl Settings {
         problems.extend(eval.problems());
         if let Some(rag) = &rag {
             problems.extend(crate::rag::problems(rag));
+            problems.extend(rag::text_encoder_problems(rag));
         }
         match rag {
             Some(rag) if problems.is_empty() => Ok(Settings {
