@@ -110,7 +110,11 @@ def main() -> int:
     (OUT / "bertscore_refs.json").write_text(json.dumps(refs_json, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {OUT}/ (encoder.onnx, tokenizer.json, text_encoder.json, bertscore_refs.json)")
     for (c, r), p, rc, f in zip(
-        PAIRS, scores["batch_size_1"]["p"], scores["batch_size_1"]["r"], scores["batch_size_1"]["f1"], strict=True
+        PAIRS,
+        scores["batch_size_1"]["p"],
+        scores["batch_size_1"]["r"],
+        scores["batch_size_1"]["f1"],
+        strict=True,
     ):
         print(f"P {p:.6f} R {rc:.6f} F1 {f:.6f}  {c[:40]!r} vs {r[:40]!r}")
     print(f"largest |batch 1 - batch 64| over P/R/F1: {gap:.3g}")

@@ -38,7 +38,8 @@ PARITY_TEXTS = [
 
 
 class HiddenStates(nn.Module):
-    """(input_ids, attention_mask) -> hidden states of the last layer of `model` (already cut)."""
+    """(input_ids, attention_mask) -> hidden states `layer` of `model`, zero at padding positions (which
+    also keeps `attention_mask` an input of the graph when the states do not depend on it, layer 0)."""
 
     def __init__(self, model: nn.Module, layer: int) -> None:
         super().__init__()
@@ -47,18 +48,19 @@ class HiddenStates(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        return out.hidden_states[self.layer]
+        return out.hidden_states[self.layer] * attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
 
 
 def _cut(model: nn.Module, layer: int) -> tuple[nn.Module, int]:
-    """A copy of `model` holding only its first `layer` layers (BERT-like: `encoder.layer`), and the
-    index of the wanted hidden state in the copy; the model itself where it cannot be cut."""
+    """A copy of `model` holding only its first `layer` layers (at least one: `transformers` records
+    hidden states at the layers) where it has `encoder.layer` (BERT-like), and the index of the wanted
+    hidden state in it; the model itself where it cannot be cut."""
     enc = getattr(model, "encoder", None)
     layers = getattr(enc, "layer", None)
     if not isinstance(layers, nn.ModuleList):
         return model, layer
     cut = copy.deepcopy(model)
-    cut.encoder.layer = nn.ModuleList(list(cut.encoder.layer)[:layer])
+    cut.encoder.layer = nn.ModuleList(list(cut.encoder.layer)[: max(layer, 1)])
     return cut, layer
 
 

@@ -107,12 +107,13 @@ def tiny_model_config() -> dict:
     }
 
 
-TINY_BERT_WORDS = (
+# The tiny BERT's word-level vocabulary (plus its special tokens and a few "##" pieces).
+TINY_BERT_TEXT = (
     "the heart is normal in size enlarged no acute cardiopulmonary process small bilateral left right "
     "pleural effusion effusions with mild pulmonary edema lungs are clear lung base lower lobe "
     "consolidation pneumothorax seen there a of and at findings opacity airspace silhouette cardiac "
     "stable unchanged moderate focal . ,"
-).split()
+)
 
 
 def write_tiny_bert(out_dir: str | Path, seed: int = 0, layers: int = 3, max_length: int = 64) -> Path:
@@ -125,7 +126,7 @@ def write_tiny_bert(out_dir: str | Path, seed: int = 0, layers: int = 3, max_len
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    words = list(dict.fromkeys(TINY_BERT_WORDS))
+    words = list(dict.fromkeys(TINY_BERT_TEXT.split()))
     vocab = [*specials, *words, *(f"##{s}" for s in ("s", "ed", "ing", "ly", "al"))]
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     ids = {w: i for i, w in enumerate(vocab)}
