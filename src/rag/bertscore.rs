@@ -105,10 +105,11 @@ mod tests {
         let rs = [true, false, true];
         let s = bertscore(cand.view(), &cs, refr.view(), &rs);
         // a matches a' (1.0); b's best is [CLS] (0.6 < 0.8 with a'): 0.8. P = (1 + 0.8) / 2.
-        assert!((s.precision - 0.9).abs() < 1e-12, "{s:?}");
+        // (f32 inputs: 0.6 and 0.8 are exact to about 1e-8.)
+        assert!((s.precision - 0.9).abs() < 1e-7, "{s:?}");
         // a' best = a: 1.0; R = 1.
         assert!((s.recall - 1.0).abs() < 1e-12, "{s:?}");
-        assert!((s.f1 - 2.0 * 0.9 / 1.9).abs() < 1e-12, "{s:?}");
+        assert!((s.f1 - 2.0 * 0.9 / 1.9).abs() < 1e-7, "{s:?}");
         // Special tokens are match targets: b is closer to [CLS] than to a'.
         let b_only = array![cls, [0.9, 0.1, 0.0], sep];
         let s = bertscore(b_only.view(), &[true, false, true], refr.view(), &rs);

@@ -192,6 +192,27 @@ mod tests {
     }
 
     #[test]
+    fn text_encoder_problems_name_the_key() {
+        let e = Settings::resolve(&config("[rag]\ncluster_with = \"text_encoder\"\n"))
+            .expect_err("no encoder");
+        assert!(
+            e.problems.len() == 1 && e.problems[0].contains("[rag] text_encoder"),
+            "{:?}",
+            e.problems
+        );
+        let e = Settings::resolve(&config("[rag]\ncluster_with = \"bert\"\n")).expect_err("value");
+        assert!(e.problems[0].contains("cluster_with"), "{:?}", e.problems);
+        let e = Settings::resolve(&config("[rag]\ntext_encoder = \"no/such/dir\"\n"))
+            .expect_err("missing folder");
+        assert!(
+            e.problems[0].contains("[rag] text_encoder")
+                && e.problems[0].contains("/cfg/no/such/dir/text_encoder.json"),
+            "{:?}",
+            e.problems
+        );
+    }
+
+    #[test]
     fn a_valid_config_resolves_rag_against_eval() {
         let s = Settings::resolve(&config("[eval]\nseed = 7\n[rag]\nexport_dir = \"x\"\n"))
             .expect("valid");
