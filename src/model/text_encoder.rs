@@ -171,10 +171,11 @@ impl TextEncoder {
         let tokenizer = TextTokenizer::load_longest(&tok, spec.max_length, spec.pad_token_id)?;
         let (session, provider) =
             runtime.session(&graph, &format!("text encoder {}", spec.file))?;
-        let graph_err = |m: String| ModelError::Graph {
-            model: format!("text encoder {}", dir.display()),
-            file: spec.file.clone(),
-            message: m,
+        let graph_err = |m: String| ModelError::Manifest {
+            path: graph.clone(),
+            message: format!(
+                "does not match {MANIFEST}: {m}; re-export the encoder with eclip-export text-encoder"
+            ),
         };
         {
             let s = &session;
