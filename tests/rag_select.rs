@@ -1,7 +1,9 @@
 //! Snippet selection on a small known case: three well-separated groups of report embeddings, a query
 //! nearest group A. With k = 3, m = 2 the top 6 reports span the three groups; KMeans must find them and
 //! keep each group's member nearest its centroid, ordered by cosine to the query.
-use eclip_workbench::rag::select::{nearest_to_centroid, rank, select_snippets};
+use eclip_workbench::rag::select::{
+    nearest_to_centroid, rank, select_snippets, select_snippets_on,
+};
 use ndarray::{Array1, Array2, array};
 
 fn normalized(rows: Vec<[f32; 3]>) -> Array2<f32> {
@@ -82,5 +84,59 @@ fn centroid_pick() {
     assert_eq!(
         nearest_to_centroid(Array2::<f32>::zeros((0, 3)).view()),
         None
+    );
+}
+
+/// `select_snippets_on` clusters another embedding space (a separate text encoder's pooled,
+/// unnormalised embeddings) while the ranking stays the model's: with the top 6 of `corpus()`
+/// regrouped as {0, 3}, {1, 4}, {2, 5} in the cluster space, the snippets are one member of each of
+/// those pairs, and a cluster matrix with the wrong row count is an error.
+#[test]
+fn clustering_on_a_separate_space_follows_that_space() {
+    let c = corpus();
+    let q: Array1<f32> = array![1.0, 0.2, 0.1];
+    // Three tight pairs far apart, unnormalised (lengths around 10): KMeans must find the pairs.
+    let cluster: Array2<f32> = array![
+        [10.0, 0.0, 0.0],
+        [0.0, 10.0, 0.0],
+        [0.0, 0.0, 10.0],
+        [10.5, 0.0, 0.0],
+        [0.0, 10.5, 0.0],
+        [0.0, 0.0, 10.5],
+        [5.0, 5.0, 5.0],
+        [5.0, 5.0, 5.0],
+    ];
+    for seed in 0..3 {
+        let s = select_snippets_on(q.view(), c.view(), cluster.view(), 3, 2, seed, None)
+            .expect("selects");
+        assert_eq!(s.len(), 3, "{s:?}");
+        let mut pairs: Vec<usize> = s.iter().map(|&i| i % 3).collect();
+        pairs.sort_unstable();
+        assert_eq!(pairs, vec![0, 1, 2], "seed {seed}: {s:?}");
+        // Ordered by the model's cosine to the query, as without a separate space.
+        let top = rank(q.view(), c.view(), None);
+        let pos: Vec<usize> = s
+            .iter()
+            .map(|i| top.iter().position(|t| t == i).unwrap_or(usize::MAX))
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+    }
+    // Each pair's member nearer its centroid by cosine is the one kept: in a pair of parallel
+    // vectors both have cosine 1 to the centroid, so the first (better-ranked) one is kept.
+    let s = select_snippets_on(q.view(), c.view(), cluster.view(), 3, 2, 0, None).expect("ok");
+    let top = rank(q.view(), c.view(), None);
+    let at = |i: usize| top.iter().position(|&t| t == i).unwrap_or(usize::MAX);
+    assert!(s.iter().all(|&i| at(i) < at((i + 3) % 6)), "{s:?}");
+    assert!(
+        select_snippets_on(
+            q.view(),
+            c.view(),
+            cluster.slice(ndarray::s![..7, ..]),
+            3,
+            2,
+            0,
+            None
+        )
+        .is_err()
     );
 }

@@ -209,6 +209,12 @@ template = "prompt.txt"
             .unwrap()
     };
     assert!(bleu2("CLIP", "top1") > 0.05 && bleu2("eCLIP", "centroid") > 0.05);
+    // Without [rag] text_encoder there are no encoder rows.
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r[4].starts_with("bertscore") || &r[4] == "embedding_cosine")
+    );
 
     // stdout table.
     assert!(
@@ -354,4 +360,93 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `[rag] text_encoder` (the tiny BERT of `tests/data/text_encoder`) with `cluster_with =
+/// "text_encoder"` under the eclip-paper protocol: BERTScore and embedding-cosine rows with deltas,
+/// the encoder in the record, and no "clustering encoder not used" departure in the review.
+#[test]
+fn report_with_a_text_encoder_scores_bertscore_and_clusters_on_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dataset = subset_dataset(&root.join("data"));
+    let cfg = root.join("workbench.toml");
+    let encoder = repo().join("tests/data/text_encoder");
+    write_config(
+        &cfg,
+        &dataset,
+        &format!(
+            "k = 3\nm = 5\nlimit = 30\ngenerators = [\"top1\", \"centroid\"]\n\
+             text_encoder = \"{}\"\ncluster_with = \"text_encoder\"\n",
+            encoder.display()
+        ),
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replacen("[eval]\n", "[eval]\nprotocol = \"eclip-paper\"\n", 1),
+    )
+    .unwrap();
+    let out = eclip(
+        root,
+        &cfg,
+        &["--quiet", "--report", "out.csv", "--review", "review.md"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rdr = csv::Reader::from_path(root.join("out.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| &r[2] == "rag")
+        .collect();
+    for model in ["CLIP", "eCLIP", "eCLIP - CLIP"] {
+        for setting in ["top1", "centroid"] {
+            for metric in [
+                "bertscore_p",
+                "bertscore_r",
+                "bertscore_f1",
+                "embedding_cosine",
+            ] {
+                let r = rows
+                    .iter()
+                    .find(|r| &r[0] == model && &r[3] == setting && &r[4] == metric)
+                    .unwrap_or_else(|| panic!("no rag row {model} {setting} {metric}"));
+                assert_eq!(r[8].parse::<usize>().unwrap(), 30, "{r:?}");
+                let v: f64 = r[5].parse().unwrap_or_else(|_| panic!("value of {r:?}"));
+                if model.contains(" - ") {
+                    assert!((-1.0..=1.0).contains(&v) && !r[9].is_empty(), "{r:?}");
+                } else {
+                    // Reports retrieved from a corpus of similar reports: well above chance.
+                    assert!(v > 0.3 && v <= 1.0 + 1e-9, "{r:?}");
+                    assert!(
+                        r[6].parse::<f64>().unwrap() <= v,
+                        "CI low above value: {r:?}"
+                    );
+                }
+            }
+        }
+    }
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("out.csv.record.json")).unwrap())
+            .unwrap();
+    let rag = &record["rag"]["cxr-demo"];
+    assert_eq!(rag["cluster_with"], "text_encoder");
+    assert_eq!(rag["text_encoder"]["name"], "tiny-random-bert");
+    assert_eq!(rag["text_encoder"]["layer"], 2);
+    assert_eq!(rag["text_encoder"]["pooling"], "mean");
+    let review = std::fs::read_to_string(root.join("review.md")).unwrap();
+    assert!(
+        !review.contains("KMeans ran on the model's own text embeddings"),
+        "{review}"
+    );
+    assert!(
+        review.contains("KMeans on the pooled embeddings of the text encoder `tiny-random-bert`"),
+        "{review}"
+    );
+    assert!(review.contains("bertscore_f1"), "{review}");
 }

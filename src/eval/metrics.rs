@@ -245,6 +245,12 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Rag, "rougeL", HigherBetter, false),
     m(Task::Rag, "label_f1_micro", HigherBetter, true),
     m(Task::Rag, "label_f1_macro", HigherBetter, false),
+    // Only with `[rag] text_encoder` (docs/rag.md): BERTScore without idf or baseline rescaling,
+    // and the cosine of the encoder's pooled embeddings of generated vs reference report.
+    m(Task::Rag, "bertscore_p", HigherBetter, false),
+    m(Task::Rag, "bertscore_r", HigherBetter, false),
+    m(Task::Rag, "bertscore_f1", HigherBetter, false),
+    m(Task::Rag, "embedding_cosine", HigherBetter, false),
     // Saliency agreement (docs/saliency.md): NSS is the family's primary metric; `<m>:<finding>`
     // is the same metric over the items of one finding.
     m(Task::Saliency, "nss", HigherBetter, true),

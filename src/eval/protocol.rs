@@ -223,11 +223,13 @@ impl ProtocolSettings {
 }
 
 /// One dataset's protocol as the review states it: dataset name, resolved settings, and the RAG
-/// candidate count `k * m` actually run (when the dataset has RAG rows).
+/// candidate count `k * m` actually run (when the dataset has RAG rows) with the separate text
+/// encoder its KMeans ran on (`None`: the model's own text embeddings).
 pub struct ProtocolUse<'a> {
     pub dataset: &'a str,
     pub settings: &'a ProtocolSettings,
     pub rag_candidates: Option<usize>,
+    pub rag_text_encoder: Option<&'a str>,
 }
 
 /// The review's protocol paragraph: each preset with its datasets and definitions, which presets
@@ -276,12 +278,23 @@ pub fn review_paragraph(uses: &[ProtocolUse]) -> String {
                 u.settings.rag_candidates
             ));
         }
-        if u.settings.rag_cluster_encoder == ClusterEncoder::BioClinicalBert {
-            out.push_str(&format!(
-                "RAG on {}: KMeans ran on the model's own text embeddings; protocol `{}` clusters Bio_ClinicalBERT embeddings, so the RAG rows are not comparable with its published numbers.\n",
+        match (u.settings.rag_cluster_encoder, u.rag_text_encoder) {
+            (ClusterEncoder::BioClinicalBert, None) => out.push_str(&format!(
+                "RAG on {}: KMeans ran on the model's own text embeddings; protocol `{}` clusters Bio_ClinicalBERT embeddings (set [rag] text_encoder and cluster_with = \"text_encoder\"), so the RAG rows are not comparable with its published numbers.\n",
                 u.dataset,
                 u.settings.protocol.name()
-            ));
+            )),
+            (ClusterEncoder::ModelText, Some(enc)) => out.push_str(&format!(
+                "RAG on {}: KMeans ran on the text encoder `{enc}`; protocol `{}` clusters the model's own text embeddings: not the protocol's setting.\n",
+                u.dataset,
+                u.settings.protocol.name()
+            )),
+            (ClusterEncoder::BioClinicalBert, Some(enc)) => out.push_str(&format!(
+                "RAG on {}: KMeans on the pooled embeddings of the text encoder `{enc}`, as protocol `{}` clusters (its authors use Bio_ClinicalBERT; the name is the encoder folder's own).\n",
+                u.dataset,
+                u.settings.protocol.name()
+            )),
+            (ClusterEncoder::ModelText, None) => {}
         }
     }
     out.push_str("Published numbers are comparable only with rows computed under the protocol that produced them (definitions and sources: `docs/protocols.md`).\n");
@@ -342,11 +355,13 @@ mod tests {
                 dataset: "demo",
                 settings: &w,
                 rag_candidates: Some(100),
+                rag_text_encoder: None,
             },
             ProtocolUse {
                 dataset: "openi",
                 settings: &e,
                 rag_candidates: Some(60),
+                rag_text_encoder: None,
             },
         ];
         let p = review_paragraph(&uses);
@@ -357,8 +372,30 @@ mod tests {
         );
         assert!(p.contains("RAG on openi: 60 candidates"), "{p}");
         assert!(!p.contains("RAG on demo"), "{p}");
+        assert!(
+            p.contains("RAG on openi: KMeans ran on the model's own"),
+            "{p}"
+        );
         let one = review_paragraph(&uses[..1]);
         assert!(!one.contains("not comparable"), "{one}");
+        // Clustering on a text encoder removes the eclip-paper departure and is one under
+        // workbench.
+        let with_encoder = [
+            ProtocolUse {
+                rag_text_encoder: Some("Bio_ClinicalBERT"),
+                ..uses[1]
+            },
+            ProtocolUse {
+                rag_text_encoder: Some("tiny"),
+                ..uses[0]
+            },
+        ];
+        let p = review_paragraph(&with_encoder);
+        assert!(!p.contains("KMeans ran on the model's own"), "{p}");
+        assert!(
+            p.contains("RAG on demo: KMeans ran on the text encoder `tiny`"),
+            "{p}"
+        );
     }
 
     #[test]

@@ -63,6 +63,42 @@ pub struct RagRecord {
     /// Items whose LLM call failed (left out of the metrics); any makes the run partial (exit 2).
     #[serde(default)]
     pub failed_llm_items: usize,
+    /// `[rag] cluster_with`: `model` (the evaluated model's text embeddings) or `text_encoder`.
+    #[serde(default = "default_cluster_with")]
+    pub cluster_with: String,
+    /// The separate text encoder of `[rag] text_encoder`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_encoder: Option<TextEncoderRecord>,
+}
+
+fn default_cluster_with() -> String {
+    "model".into()
+}
+
+impl RagRecord {
+    /// The name of the separate text encoder the KMeans ran on; `None` when it clustered the
+    /// model's own text embeddings.
+    pub fn clustered_on_text_encoder(&self) -> Option<&str> {
+        match (&self.text_encoder, self.cluster_with.as_str()) {
+            (Some(t), "text_encoder") => Some(t.name.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// The text encoder of a RAG run (docs/formats.md §2.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextEncoderRecord {
+    pub path: std::path::PathBuf,
+    /// `text_encoder.json` `name` (e.g. `Bio_ClinicalBERT`).
+    pub name: String,
+    pub layer: usize,
+    pub num_layers: usize,
+    /// `mean` or `cls`.
+    pub pooling: String,
+    pub max_length: usize,
+    pub graph_sha256: String,
+    pub tokenizer_sha256: String,
 }
 
 /// The LLM endpoint as used (no key).

@@ -1,6 +1,8 @@
 /*!
 Models: one folder with `model.json`, `image.onnx`, `text.onnx` and `tokenizer.json`
-(docs/formats.md §2), opened as two ONNX Runtime sessions plus a tokenizer.
+(docs/formats.md §2), opened as two ONNX Runtime sessions plus a tokenizer. [`text_encoder`] opens
+the token-level text encoders of `[rag] text_encoder` (§2.3) with the same session, tokenizer and
+graph-check code.
 
 [`Model::load`] checks the graphs against the manifest before anything runs (input/output names,
 ranks, element types, fixed dimensions), so a wrong export fails with a message naming the model and
@@ -12,6 +14,7 @@ non-finite values are an error, and rows are L2-normalised whether or not the gr
 */
 pub mod preprocess;
 pub mod spec;
+pub mod text_encoder;
 mod tokenize;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 pub use preprocess::{ImageError, Preprocessor};
 pub use spec::ModelSpec;
+pub use text_encoder::{EncodedText, Pooling, TextEncoder, TextEncoderSpec};
 pub use tokenize::{TextTokenizer, Tokens};
 
 use crate::runtime::{ProviderInfo, Runtime, RuntimeError};

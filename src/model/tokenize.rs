@@ -24,8 +24,11 @@ pub struct Tokens {
 #[derive(Clone)]
 pub struct TextTokenizer {
     inner: Tokenizer,
+    /// Rows are exactly this long ([`TextTokenizer::load`]), or at most this long, padded to the
+    /// batch's longest text ([`TextTokenizer::load_longest`], for a text encoder).
     pub context_length: usize,
     pub pad_id: u32,
+    pad_to_longest: bool,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -43,6 +46,26 @@ impl TextTokenizer {
         context_length: usize,
         pad_id: u32,
     ) -> Result<TextTokenizer, ModelError> {
+        Self::open(path, context_length, pad_id, false)
+    }
+
+    /// Like [`TextTokenizer::load`], but each batch is padded only to its longest text (truncated to
+    /// `max_length` tokens, special tokens included), as `transformers` tokenizers do with
+    /// `padding=True, truncation=True`: the text encoders of `[rag] text_encoder` take any length.
+    pub fn load_longest(
+        path: &Path,
+        max_length: usize,
+        pad_id: u32,
+    ) -> Result<TextTokenizer, ModelError> {
+        Self::open(path, max_length, pad_id, true)
+    }
+
+    fn open(
+        path: &Path,
+        context_length: usize,
+        pad_id: u32,
+        pad_to_longest: bool,
+    ) -> Result<TextTokenizer, ModelError> {
         let err = |message: String| ModelError::Tokenizer {
             path: path.to_path_buf(),
             message,
@@ -58,7 +81,11 @@ impl TextTokenizer {
             }))
             .map_err(|e| err(e.to_string()))?;
         inner.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::Fixed(context_length),
+            strategy: if pad_to_longest {
+                PaddingStrategy::BatchLongest
+            } else {
+                PaddingStrategy::Fixed(context_length)
+            },
             direction: PaddingDirection::Right,
             pad_to_multiple_of: None,
             pad_id,
@@ -69,17 +96,24 @@ impl TextTokenizer {
             inner,
             context_length,
             pad_id,
+            pad_to_longest,
         })
     }
 
-    /// Encodes a batch; the error string names the tokenizer failure (the caller adds the file).
+    /// Encodes a batch (rows of [`Tokens::context_length`] ids: the fixed length, or the batch's
+    /// longest text with [`TextTokenizer::load_longest`]); the error string names the tokenizer failure (the caller adds the file).
     pub fn encode<S: AsRef<str>>(&self, texts: &[S]) -> Result<Tokens, String> {
         let inputs: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
         let encodings = self
             .inner
             .encode_batch(inputs, true)
             .map_err(|e| e.to_string())?;
-        let l = self.context_length;
+        let l = if self.pad_to_longest {
+            let longest = encodings.iter().map(|e| e.get_ids().len()).max();
+            longest.unwrap_or(0).min(self.context_length)
+        } else {
+            self.context_length
+        };
         let mut ids = vec![i64::from(self.pad_id); texts.len() * l];
         let mut mask = vec![0i64; texts.len() * l];
         for (i, enc) in encodings.iter().enumerate() {

@@ -32,7 +32,35 @@ pub struct RagConfig {
     pub bootstrap: usize,
     /// Folder to write CXR-Report-Metric CSVs (`study_id,report`) into; `None` = don't write.
     pub export_dir: Option<PathBuf>,
+    /// A text-encoder folder (`text_encoder.json`, docs/formats.md §2.3, e.g. Bio_ClinicalBERT
+    /// exported by `eclip-export text-encoder`): adds the BERTScore and embedding-cosine rows, and
+    /// is what `cluster_with = "text_encoder"` clusters on. `None` = neither.
+    pub text_encoder: Option<PathBuf>,
+    /// Which embeddings the KMeans on the top `k * m` candidates uses.
+    pub cluster_with: ClusterWith,
     pub llm: LlmConfig,
+}
+
+/// `[rag] cluster_with`: the embeddings the snippet KMeans clusters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterWith {
+    /// The evaluated model's own (L2-normalised) text embeddings.
+    #[default]
+    Model,
+    /// The pooled embeddings of `[rag] text_encoder` (not normalised, as the eCLIP authors cluster
+    /// Bio_ClinicalBERT's mean-pooled states).
+    TextEncoder,
+}
+
+impl ClusterWith {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClusterWith::Model => "model",
+            ClusterWith::TextEncoder => "text_encoder",
+        }
+    }
 }
 
 impl Default for RagConfig {
@@ -48,6 +76,8 @@ impl Default for RagConfig {
             generators: vec!["top1".into(), "centroid".into()],
             bootstrap: 1000,
             export_dir: None,
+            text_encoder: None,
+            cluster_with: ClusterWith::Model,
             llm: LlmConfig::default(),
         }
     }
@@ -109,5 +139,14 @@ mod tests {
         assert_eq!(c.llm.model, "mistral");
         assert_eq!(c.llm.retries, 3);
         assert!(toml::from_str::<RagConfig>("kk = 3").is_err());
+        assert_eq!(c.cluster_with, ClusterWith::Model);
+        let c: RagConfig = toml::from_str("cluster_with = \"text_encoder\"").expect("parses");
+        assert_eq!(c.cluster_with, ClusterWith::TextEncoder);
+        let e = toml::from_str::<RagConfig>("cluster_with = \"bert\"").expect_err("unknown");
+        let e = e.to_string();
+        assert!(
+            e.contains("cluster_with") && e.contains("text_encoder"),
+            "{e}"
+        );
     }
 }

@@ -12,12 +12,17 @@ results the TUI shows. Pieces, each pure where it can be:
   centroid), and `llm` / `llm:<model>` through [`llm`] with the [`prompt`] template;
 - [`text_metrics`]: corpus BLEU-2/4, ROUGE-L, NLTK-style sentence BLEU and METEOR (stems from
   [`porter`]); [`labeler`]: negation-aware findings and label F1 from the dataset's rules;
+- [`encoder`]: the optional separate text encoder (`[rag] text_encoder`, behind the
+  [`TextEncoding`] trait): KMeans on its pooled embeddings (`cluster_with = "text_encoder"`) and
+  the [`bertscore`] / embedding-cosine rows;
 - [`export`]: CXR-Report-Metric CSVs.
 
 Confidence intervals and paired `B - A` deltas use `eval::stats` (resampling queries; corpus BLEU is
 recomputed on each resample from summed statistics).
 */
+pub mod bertscore;
 pub mod config;
+pub mod encoder;
 pub mod export;
 pub mod labeler;
 pub mod llm;
@@ -28,9 +33,10 @@ mod score;
 pub mod select;
 pub mod text_metrics;
 
-pub use config::{LlmConfig, RagConfig};
+pub use config::{ClusterWith, LlmConfig, RagConfig};
+pub use encoder::{TextEncoding, TokenStates};
 pub use labeler::Finding;
-pub use pipeline::{problems, run, run_with_corpus};
+pub use pipeline::{problems, run, run_with, run_with_corpus};
 
 use std::path::Path;
 
@@ -162,6 +168,8 @@ pub enum RagError {
         dataset: String,
         source: labeler::LabelerError,
     },
+    #[error("[rag] text_encoder: {reason}")]
+    TextEncoder { reason: String },
     #[error("corpus CSV {path}: {reason}")]
     Corpus { path: String, reason: String },
     #[error("cannot write {path}: {source}")]

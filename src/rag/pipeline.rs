@@ -8,10 +8,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use super::config::ClusterWith;
+use super::encoder::{self, TextEncoding};
 use super::labeler::Labeler;
 use super::llm::{LlmClient, Message};
 use super::prompt::{FewShot, PromptTemplate};
-use super::select::{nearest_to_centroid, rank, select_snippets};
+use super::select::{nearest_to_centroid, rank, select_snippets_on};
 use super::{
     ExternalCorpus, ModelRag, RagConfig, RagError, RagItem, RagProgress, RagSummary, export, score,
 };
@@ -55,11 +57,18 @@ impl Generator {
 /// Problems of a `[rag]` section that would stop the run, in words (empty when fine): checked at
 /// start-up, before any embedding.
 pub fn problems(cfg: &RagConfig) -> Vec<String> {
-    cfg.generators
+    let mut out: Vec<String> = cfg
+        .generators
         .iter()
         .filter_map(|g| Generator::parse(g, cfg).err())
         .map(|e| format!("[rag] generators: {e}"))
-        .collect()
+        .collect();
+    if cfg.cluster_with == ClusterWith::TextEncoder && cfg.text_encoder.is_none() {
+        out.push(
+            "[rag] cluster_with = \"text_encoder\" needs [rag] text_encoder = \"<folder>\" (a text-encoder folder, docs/formats.md §2.3); or set cluster_with = \"model\"".into(),
+        );
+    }
+    out
 }
 
 /// The unique reports of the corpus split with their text embeddings.
@@ -183,6 +192,30 @@ pub fn run_with_corpus(
     cfg: &RagConfig,
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<RagSummary, RagError> {
+    run_with(dataset, models, external, None, cfg, progress)
+}
+
+/// Like [`run_with_corpus`], with the separate text encoder of `[rag] text_encoder` when given: the
+/// BERTScore and embedding-cosine rows, and the KMeans on its pooled embeddings when
+/// `cfg.cluster_with` is `text_encoder` (an error without an encoder).
+pub fn run_with(
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    external: Option<&ExternalCorpus>,
+    encoder: Option<&dyn TextEncoding>,
+    cfg: &RagConfig,
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> Result<RagSummary, RagError> {
+    let cluster_encoder = match (cfg.cluster_with, encoder) {
+        (ClusterWith::Model, _) => None,
+        (ClusterWith::TextEncoder, Some(e)) => Some(e),
+        (ClusterWith::TextEncoder, None) => {
+            return Err(RagError::TextEncoder {
+                reason: "cluster_with = \"text_encoder\" but no text encoder is set (add [rag] text_encoder = \"<folder>\")".into(),
+            });
+        }
+    };
+    let mut pooled_memo = HashMap::new();
     let corpus_split = cfg
         .corpus_split
         .clone()
@@ -249,7 +282,13 @@ pub fn run_with_corpus(
                 cfg.k
             ));
         }
-        let snippets = retrieve_snippets(&model.model, queries, &corpus, nq, cfg, progress)?;
+        let cluster = match cluster_encoder {
+            Some(e) => Some(encoder::pooled(e, &corpus.texts, &mut pooled_memo)?),
+            None => None,
+        };
+        let cluster = cluster.as_ref().map_or(corpus.emb.view(), |c| c.view());
+        let snippets =
+            retrieve_snippets(&model.model, queries, &corpus, cluster, nq, cfg, progress)?;
         for gen_ in &generators {
             let setting = gen_.setting();
             let generated: Vec<Result<String, String>> = match gen_ {
@@ -272,11 +311,12 @@ pub fn run_with_corpus(
                     let Some(template) = template.as_ref() else {
                         return Err(RagError::UnknownGenerator(setting));
                     };
-                    let shots = few_shots(dataset, corpus_emb, &corpus, &few_shot_rows, cfg)
-                        .map_err(|source| RagError::Select {
-                            model: model.model.clone(),
-                            source,
-                        })?;
+                    let shots =
+                        few_shots(dataset, corpus_emb, &corpus, cluster, &few_shot_rows, cfg)
+                            .map_err(|source| RagError::Select {
+                                model: model.model.clone(),
+                                source,
+                            })?;
                     let requests: Vec<Vec<Message>> = snippets
                         .iter()
                         .map(|s| template.messages(&shots, &texts_of(&corpus, s)))
@@ -301,11 +341,16 @@ pub fn run_with_corpus(
         done: 0,
         total: 1,
     });
+    let encoder_scores = match encoder {
+        Some(e) => Some(encoder::item_scores(e, &summary.per_model, progress)?),
+        None => None,
+    };
     summary.rows = score::rows(
         &dataset.name,
         &dataset.labels,
         &lab,
         &summary.per_model,
+        encoder_scores.as_deref(),
         cfg,
     );
     if let Some(dir) = &cfg.export_dir {
@@ -324,6 +369,7 @@ fn retrieve_snippets(
     model: &str,
     queries: &SplitEmbeddings,
     corpus: &Corpus,
+    cluster: ArrayView2<f32>,
     nq: usize,
     cfg: &RagConfig,
     progress: &(dyn Fn(&RagProgress) + Sync),
@@ -332,9 +378,10 @@ fn retrieve_snippets(
     (0..nq)
         .into_par_iter()
         .map(|q| {
-            let s = select_snippets(
+            let s = select_snippets_on(
                 queries.image.row(q),
                 corpus.emb.view(),
+                cluster,
                 cfg.k,
                 cfg.m,
                 cfg.seed,
@@ -466,6 +513,7 @@ fn few_shots(
     dataset: &Dataset,
     corpus_split: &SplitEmbeddings,
     corpus: &Corpus,
+    cluster: ArrayView2<f32>,
     rows: &[usize],
     cfg: &RagConfig,
 ) -> Result<Vec<FewShot>, super::select::SelectError> {
@@ -477,9 +525,10 @@ fn few_shots(
         let report = dataset.rows[r].report.trim();
         let own = corpus.index.get(report).copied();
         let emb: ArrayView2<f32> = corpus.emb.view();
-        let idx = select_snippets(
+        let idx = select_snippets_on(
             corpus_split.image.row(pos),
             emb,
+            cluster,
             cfg.k,
             cfg.m,
             cfg.seed,

@@ -1,6 +1,7 @@
 /*! Metric rows of the RAG task: per model and generator, and paired `B - A` deltas. */
 use std::collections::HashMap;
 
+use super::encoder::EncoderScores;
 use super::labeler::{self, Confusion, LabelOutcome, Labeler};
 use super::text_metrics::{BleuStats, meteor_text, rouge_l, sentence_bleu_text};
 use super::{ModelRag, RagConfig, RagItem};
@@ -22,6 +23,16 @@ pub const METRICS: [&str; 7] = [
     "label_f1_macro",
 ];
 
+/// The rows of `[rag] text_encoder`, after [`METRICS`]: per-report BERTScore (greedy token
+/// matching, no idf, no baseline rescaling: `rag::bertscore`) and the cosine of the pooled
+/// embeddings of generated and reference report, each averaged over reports.
+pub const ENCODER_METRICS: [&str; 4] = [
+    "bertscore_p",
+    "bertscore_r",
+    "bertscore_f1",
+    "embedding_cosine",
+];
+
 /// Per-item sufficient statistics of every metric.
 pub(crate) struct ItemScores {
     bleu: BleuStats,
@@ -29,6 +40,7 @@ pub(crate) struct ItemScores {
     meteor: f64,
     rouge: f64,
     confusion: Vec<Confusion>,
+    encoder: Option<EncoderScores>,
 }
 
 /// 0/1 over the labels `labeler` scores among `labels` (not-scored labels are left out).
@@ -44,7 +56,12 @@ fn scored_vector(labeler: &Labeler, findings: &[super::Finding], labels: &[Strin
         .collect()
 }
 
-pub(crate) fn item_scores(item: &RagItem, labels: &[String], labeler: &Labeler) -> ItemScores {
+pub(crate) fn item_scores(
+    item: &RagItem,
+    labels: &[String],
+    labeler: &Labeler,
+    encoder: Option<EncoderScores>,
+) -> ItemScores {
     let pred = scored_vector(labeler, &item.generated_findings, labels);
     let refv = scored_vector(labeler, &item.reference_findings, labels);
     ItemScores {
@@ -53,7 +70,16 @@ pub(crate) fn item_scores(item: &RagItem, labels: &[String], labeler: &Labeler) 
         meteor: meteor_text(&item.generated, &item.reference),
         rouge: rouge_l(&item.generated, &item.reference),
         confusion: labeler::confusion(&pred, &refv),
+        encoder,
     }
+}
+
+/// The mean of `f` over the items `idx` (NaN when an item has no encoder scores).
+fn encoder_mean(scores: &[&ItemScores], idx: &[usize], f: fn(&EncoderScores) -> f64) -> f64 {
+    idx.iter()
+        .map(|&i| scores[i].encoder.as_ref().map_or(f64::NAN, f))
+        .sum::<f64>()
+        / idx.len() as f64
 }
 
 /// `metric` over the items `idx` of `scores` (NaN when undefined).
@@ -74,6 +100,10 @@ pub(crate) fn statistic(metric: &str, scores: &[&ItemScores], idx: &[usize]) -> 
             idx.iter().map(|&i| scores[i].sentence_bleu2).sum::<f64>() / idx.len() as f64
         }
         "meteor" => idx.iter().map(|&i| scores[i].meteor).sum::<f64>() / idx.len() as f64,
+        "bertscore_p" => encoder_mean(scores, idx, |e| e.bertscore.precision),
+        "bertscore_r" => encoder_mean(scores, idx, |e| e.bertscore.recall),
+        "bertscore_f1" => encoder_mean(scores, idx, |e| e.bertscore.f1),
+        "embedding_cosine" => encoder_mean(scores, idx, |e| e.embedding_cosine),
         _ => {
             let nl = scores.first().map_or(0, |s| s.confusion.len());
             let mut per_label = vec![Confusion::default(); nl];
@@ -105,14 +135,19 @@ fn key<'k>(dataset: &'k str, setting: &'k Setting, metric: &'k str) -> RowKey<'k
 
 /// All rows: one per model × generator × metric, then `B - A` per later model, generator, metric.
 /// The label F1 rows count only the labels `labeler` scores; with none they are undefined (empty),
-/// never 1.
+/// never 1. `encoder` (aligned with `per_model[m].items`) adds the [`ENCODER_METRICS`] rows.
 pub(crate) fn rows(
     dataset: &str,
     labels: &[String],
     labeler: &Labeler,
     per_model: &[ModelRag],
+    encoder: Option<&[Vec<Option<EncoderScores>>]>,
     cfg: &RagConfig,
 ) -> Vec<MetricRow> {
+    let metrics: Vec<&str> = match encoder {
+        Some(_) => METRICS.iter().chain(&ENCODER_METRICS).copied().collect(),
+        None => METRICS.to_vec(),
+    };
     let boot = BootstrapConfig {
         resamples: cfg.bootstrap,
         seed: cfg.seed,
@@ -120,11 +155,16 @@ pub(crate) fn rows(
     };
     let scored: Vec<Vec<(usize, ItemScores)>> = per_model
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(mi, m)| {
             m.items
                 .iter()
-                .filter(|it| it.error.is_none())
-                .map(|it| (it.row, item_scores(it, labels, labeler)))
+                .enumerate()
+                .filter(|(_, it)| it.error.is_none())
+                .map(|(q, it)| {
+                    let e = encoder.and_then(|e| e.get(mi)?.get(q).copied().flatten());
+                    (it.row, item_scores(it, labels, labeler, e))
+                })
                 .collect()
         })
         .collect();
@@ -132,7 +172,7 @@ pub(crate) fn rows(
     for (m, s) in per_model.iter().zip(&scored) {
         let refs: Vec<&ItemScores> = s.iter().map(|(_, x)| x).collect();
         let setting = Setting::Generator(m.generator.clone());
-        for metric in METRICS {
+        for &metric in &metrics {
             let e = rows::estimate(refs.len(), &boot, None, |idx| statistic(metric, &refs, idx));
             out.push(estimate_row(&m.model, key(dataset, &setting, metric), &e));
         }
@@ -160,7 +200,7 @@ pub(crate) fn rows(
             }
             let cmp = Comparison::new(&a.model, &b.model);
             let setting = Setting::Generator(a.generator.clone());
-            for metric in METRICS {
+            for &metric in &metrics {
                 let d = rows::paired(
                     sa.len(),
                     &boot,
@@ -186,6 +226,7 @@ mod tests {
             meteor: meteor_text(generated, reference),
             rouge: rouge_l(generated, reference),
             confusion: Vec::new(),
+            encoder: None,
         }
     }
 

@@ -1,9 +1,12 @@
 /*!
 Snippet selection, as in the eCLIP paper: the query image's embedding ranks the corpus reports by
-cosine, the top `k·m` are clustered into `k` groups by KMeans on their text embeddings (linfa,
-seeded), and the report nearest each centroid is kept, giving `k` diverse snippets.
+cosine, the top `k·m` are clustered into `k` groups by KMeans (linfa, seeded) on their text
+embeddings — the model's own, or those of a separate text encoder ([`select_snippets_on`]) — and
+the member nearest each centroid by cosine distance is kept (eCLIP: `cdist(..., "cosine")`),
+giving `k` diverse snippets.
 
-Pure: embeddings in, corpus indices out. Embeddings are L2-normalised, so cosine is a dot product.
+Pure: embeddings in, corpus indices out. The model's embeddings are L2-normalised, so cosine is a
+dot product (and the cosine-nearest member is also the Euclidean-nearest one).
 */
 use linfa::DatasetBase;
 use linfa::traits::Fit;
@@ -19,6 +22,10 @@ pub enum SelectError {
     EmptyCorpus,
     #[error("query dimension {query} differs from the corpus text dimension {corpus}")]
     Dimension { query: usize, corpus: usize },
+    #[error(
+        "the clustering embeddings have {cluster} rows for a corpus of {corpus} (one per corpus report expected)"
+    )]
+    ClusterRows { cluster: usize, corpus: usize },
     #[error("KMeans failed: {0}")]
     KMeans(String),
 }
@@ -43,6 +50,26 @@ pub fn select_snippets(
     seed: u64,
     exclude: Option<usize>,
 ) -> Result<Vec<usize>, SelectError> {
+    select_snippets_on(query, corpus, corpus, k, m, seed, exclude)
+}
+
+/// [`select_snippets`] with the KMeans on `cluster` (row `i` = corpus entry `i`, e.g. a separate
+/// text encoder's pooled embeddings) instead of the retrieval embeddings `corpus`.
+pub fn select_snippets_on(
+    query: ArrayView1<f32>,
+    corpus: ArrayView2<f32>,
+    cluster: ArrayView2<f32>,
+    k: usize,
+    m: usize,
+    seed: u64,
+    exclude: Option<usize>,
+) -> Result<Vec<usize>, SelectError> {
+    if cluster.nrows() != corpus.nrows() {
+        return Err(SelectError::ClusterRows {
+            cluster: cluster.nrows(),
+            corpus: corpus.nrows(),
+        });
+    }
     if corpus.nrows() == 0 {
         return Err(SelectError::EmptyCorpus);
     }
@@ -58,7 +85,7 @@ pub fn select_snippets(
     if k == top.len() {
         return Ok(top);
     }
-    let records: Array2<f64> = corpus.select(Axis(0), &top).mapv(f64::from);
+    let records: Array2<f64> = cluster.select(Axis(0), &top).mapv(f64::from);
     let model = KMeans::params_with_rng(k, StdRng::seed_from_u64(seed))
         .n_runs(4)
         .max_n_iterations(300)
@@ -66,18 +93,28 @@ pub fn select_snippets(
         .fit(&DatasetBase::from(records.clone()))
         .map_err(|e| SelectError::KMeans(e.to_string()))?;
     let centroids = model.centroids();
-    // Each cluster keeps its member nearest to its centroid; membership = nearest centroid.
+    // Membership = nearest centroid (Euclidean, as KMeans assigns); each cluster keeps the member
+    // with the smallest cosine distance to its centroid.
     let mut best: Vec<Option<(f64, usize)>> = vec![None; centroids.nrows()];
     for (pos, row) in records.outer_iter().enumerate() {
         let dists: Vec<f64> = centroids
             .outer_iter()
             .map(|c| (&row - &c).mapv(|v| v * v).sum())
             .collect();
-        let (cluster, &d) = dists
+        let Some((cluster, _)) = dists
             .iter()
             .enumerate()
             .min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(&b.0)))
-            .expect("k >= 1 centroids");
+        else {
+            continue;
+        };
+        let c = centroids.row(cluster);
+        let denom = (row.dot(&row) * c.dot(&c)).sqrt();
+        let d = if denom > 0.0 {
+            1.0 - row.dot(&c) / denom
+        } else {
+            1.0
+        };
         if best[cluster].is_none_or(|(bd, _)| d < bd) {
             best[cluster] = Some((d, pos));
         }

@@ -346,6 +346,7 @@ fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
                 dataset: &s.dataset,
                 settings: &s.protocol,
                 rag_candidates: s.rag.as_ref().map(|r| r.k * r.m),
+                rag_text_encoder: s.rag.as_ref().and_then(|r| r.clustered_on_text_encoder()),
             })
             .collect();
         let _ = writeln!(o, "{}", review_paragraph(&uses));

@@ -76,6 +76,7 @@ impl Settings {
         problems.extend(eval.problems());
         if let Some(rag) = &rag {
             problems.extend(crate::rag::problems(rag));
+            problems.extend(rag::text_encoder_problems(rag));
         }
         match rag {
             Some(rag) if problems.is_empty() => Ok(Settings {
@@ -188,6 +189,27 @@ mod tests {
         let e = Settings::resolve(&config("[eval]\nsed = 1\n[rag]\nkk = 1\n")).expect_err("keys");
         assert_eq!(e.problems.len(), 2, "{:?}", e.problems);
         assert!(e.problems[0].contains("[eval]") && e.problems[1].contains("[rag]"));
+    }
+
+    #[test]
+    fn text_encoder_problems_name_the_key() {
+        let e = Settings::resolve(&config("[rag]\ncluster_with = \"text_encoder\"\n"))
+            .expect_err("no encoder");
+        assert!(
+            e.problems.len() == 1 && e.problems[0].contains("[rag] text_encoder"),
+            "{:?}",
+            e.problems
+        );
+        let e = Settings::resolve(&config("[rag]\ncluster_with = \"bert\"\n")).expect_err("value");
+        assert!(e.problems[0].contains("cluster_with"), "{:?}", e.problems);
+        let e = Settings::resolve(&config("[rag]\ntext_encoder = \"no/such/dir\"\n"))
+            .expect_err("missing folder");
+        assert!(
+            e.problems[0].contains("[rag] text_encoder")
+                && e.problems[0].contains("/cfg/no/such/dir/text_encoder.json"),
+            "{:?}",
+            e.problems
+        );
     }
 
     #[test]

@@ -14,9 +14,11 @@ use crate::config::Config;
 use crate::data::Dataset;
 use crate::eval::ModelEmbeddings;
 use crate::eval::config::EvalConfig;
-use crate::eval::summary::{EvalSummary, LlmRecord, RagRecord};
+use crate::eval::summary::{EvalSummary, LlmRecord, RagRecord, TextEncoderRecord};
+use crate::model::TextEncoder;
 use crate::rag::{
-    self, ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, load_corpus_csv,
+    self, ExternalCorpus, RagConfig, RagError, RagProgress, RagSummary, TextEncoding, TokenStates,
+    load_corpus_csv,
 };
 use crate::workbench::Workbench;
 
@@ -29,6 +31,53 @@ pub fn definitions() -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
+}
+
+/// The definition of the rows a `[rag] text_encoder` adds, stated when it is set.
+const TEXT_ENCODER_DEFINITION: &str = "[rag] text_encoder (a local encoder, its hidden states of one layer): bertscore_p/r/f1 = mean over reports of BERTScore as bert_score computes it with idf=False, rescale_with_baseline=False (L2-normalised token states, each token's best cosine over all tokens of the other report, [CLS]/[SEP] included as match targets but given weight 0, padding excluded; F1 = 2PR/(P+R); an empty report scores 0), embedding_cosine = mean over reports of the cosine of the encoder's pooled (mean or cls, text_encoder.json) embeddings of generated and reference report; with cluster_with = \"text_encoder\" the KMeans runs on the pooled embeddings (not normalised) instead of the model's text embeddings";
+
+/// The RAG task's view of a text encoder (`rag` takes token states, not ONNX sessions).
+impl TextEncoding for TextEncoder {
+    fn encode(&self, texts: &[&str]) -> Result<Vec<TokenStates>, String> {
+        let encoded = TextEncoder::encode(self, texts).map_err(|e| super::error_chain(&e))?;
+        Ok(encoded
+            .into_iter()
+            .map(|e| TokenStates {
+                tokens: e.tokens,
+                special: e.special,
+                pooled: e.pooled,
+            })
+            .collect())
+    }
+}
+
+/// The record of a loaded text encoder.
+fn encoder_record(enc: &TextEncoder) -> TextEncoderRecord {
+    TextEncoderRecord {
+        path: enc.dir.clone(),
+        name: enc.spec.name.clone(),
+        layer: enc.spec.layer,
+        num_layers: enc.spec.num_layers,
+        pooling: enc.spec.pooling.name().to_owned(),
+        max_length: enc.spec.max_length,
+        graph_sha256: enc.sha256.0.clone(),
+        tokenizer_sha256: enc.sha256.1.clone(),
+    }
+}
+
+/// Start-up problems of `[rag] text_encoder` (its folder and `text_encoder.json`), in words.
+pub fn text_encoder_problems(cfg: &RagConfig) -> Vec<String> {
+    let Some(dir) = &cfg.text_encoder else {
+        return Vec::new();
+    };
+    match crate::model::TextEncoderSpec::load(dir) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![format!(
+            "[rag] text_encoder = {:?}: {} (a folder written by eclip-export text-encoder, docs/formats.md §2.3)",
+            dir.display().to_string(),
+            super::error_chain(&e)
+        )],
+    }
 }
 
 /// `[rag]` of `config` with paths made absolute against the config file's folder and
@@ -51,6 +100,7 @@ pub fn resolve(cfg: &mut RagConfig, raw: &toml::Table, base: &Path, eval: &EvalC
     };
     abs(&mut cfg.export_dir);
     abs(&mut cfg.corpus_csv);
+    abs(&mut cfg.text_encoder);
     abs(&mut cfg.llm.template);
     abs(&mut cfg.llm.cache_dir);
     if !raw.contains_key("seed") {
@@ -116,6 +166,8 @@ pub fn record(cfg: &RagConfig, dataset: &Dataset) -> Result<RagRecord, RagError>
         }),
         export_dir: cfg.export_dir.clone(),
         failed_llm_items: 0,
+        cluster_with: cfg.cluster_with.name().to_owned(),
+        text_encoder: None,
     })
 }
 
@@ -163,9 +215,27 @@ pub fn run_for(
     if cfg.generators.is_empty() {
         return Ok(None);
     }
-    let record = record(cfg, dataset)?;
+    let mut record = record(cfg, dataset)?;
+    let encoder = match &cfg.text_encoder {
+        Some(dir) => {
+            Some(
+                TextEncoder::load(&wb.runtime, dir).map_err(|e| RagError::TextEncoder {
+                    reason: format!("{}: {}", dir.display(), super::error_chain(&e)),
+                })?,
+            )
+        }
+        None => None,
+    };
+    record.text_encoder = encoder.as_ref().map(encoder_record);
     let external = external_corpus(wb, cfg, models)?;
-    let summary = rag::run_with_corpus(dataset, models, external.as_ref(), cfg, progress)?;
+    let summary = rag::run_with(
+        dataset,
+        models,
+        external.as_ref(),
+        encoder.as_ref().map(|e| e as &dyn TextEncoding),
+        cfg,
+        progress,
+    )?;
     Ok(Some((summary, record)))
 }
 
@@ -177,6 +247,11 @@ pub fn merge(summary: &mut EvalSummary, rag: RagSummary, record: RagRecord) {
         .notes
         .extend(rag.notes.into_iter().map(|n| format!("rag: {n}")));
     summary.definitions.extend(definitions());
+    if record.text_encoder.is_some() {
+        summary
+            .definitions
+            .push(("rag_text_encoder".into(), TEXT_ENCODER_DEFINITION.into()));
+    }
     summary.rag = Some(record);
 }
 

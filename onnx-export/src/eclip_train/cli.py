@@ -220,7 +220,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def export_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="eclip-export", description="Export a training checkpoint to ONNX.")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["text-encoder"]:
+        return _text_encoder_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="eclip-export",
+        description="Export a training checkpoint to ONNX "
+        "(or `eclip-export text-encoder --hf DIR --out OUT`: a transformers encoder for [rag] text_encoder).",
+    )
     parser.add_argument("checkpoint")
     parser.add_argument("out")
     parser.add_argument("--name")
@@ -231,6 +238,44 @@ def export_main(argv: list[str] | None = None) -> int:
 
         m = export_checkpoint(a.checkpoint, a.out, name=a.name)
         print(f"exported {m['name']} to {a.out} (parity {m['provenance']['export_parity_max_abs_diff']})")
+
+    return _run(fn, args)
+
+
+def _text_encoder_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="eclip-export text-encoder",
+        description="Export a local transformers encoder folder (e.g. Bio_ClinicalBERT saved with "
+        "save_pretrained) as a workbench text encoder: token hidden states of one layer "
+        "(docs/formats.md §2.3).",
+    )
+    parser.add_argument(
+        "--hf", required=True, help="the transformers model folder (config.json, weights, tokenizer)"
+    )
+    parser.add_argument(
+        "--out", required=True, help="output folder (text_encoder.json, encoder.onnx, tokenizer.json)"
+    )
+    parser.add_argument(
+        "--layer", type=int, help="hidden state to output: 0 = embeddings, default the last layer"
+    )
+    parser.add_argument(
+        "--pooling", choices=["mean", "cls"], default="mean", help="sentence embedding (default mean)"
+    )
+    parser.add_argument("--max-length", type=int, help="tokens per text (default: the model's limit)")
+    parser.add_argument("--name", help="name in text_encoder.json (default: the folder name)")
+    args = parser.parse_args(argv)
+
+    def fn(a: argparse.Namespace) -> None:
+        from .text_encoder import export_text_encoder
+
+        m = export_text_encoder(
+            a.hf, a.out, layer=a.layer, pooling=a.pooling, max_length=a.max_length, name=a.name
+        )
+        print(
+            f"exported text encoder {m['name']} (layer {m['layer']}/{m['num_layers']}, "
+            f"{m['pooling']} pooling) "
+            f"to {a.out} (parity {m['provenance']['export_parity_max_abs_diff']:.2g})"
+        )
 
     return _run(fn, args)
 

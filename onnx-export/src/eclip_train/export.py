@@ -100,15 +100,21 @@ def git_commit(path: str | Path | None = None) -> str:
 
 
 def _onnx_export(
-    module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, input_names: list[str], output_name: str
+    module: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    path: Path,
+    input_names: list[str],
+    output_name: str,
+    axes: dict[int, str] | None = None,
 ) -> None:
-    """Trace `module` to ONNX with a dynamic batch axis on every input and the output.
+    """Trace `module` to ONNX with dynamic `axes` (default: the batch axis 0) on every input and the
+    output.
 
     This uses PyTorch's TorchScript-based exporter (`dynamo=False`): it handles every model here and
     takes well under a second, where the torch.export-based one takes tens of seconds on the shared
     CI machine. The parity check below catches any tracing error either way.
     """
-    axes = {name: {0: "batch"} for name in [*input_names, output_name]}
+    dyn = {name: dict(axes or {0: "batch"}) for name in [*input_names, output_name]}
     fastpath = torch.backends.mha.get_fastpath_enabled()
     # nn.MultiheadAttention's inference fast path (open_clip uses it) has no ONNX export; the plain
     # path computes the same thing.
@@ -122,7 +128,7 @@ def _onnx_export(
                 str(path),
                 input_names=input_names,
                 output_names=[output_name],
-                dynamic_axes=axes,
+                dynamic_axes=dyn,
                 opset_version=OPSET,
                 dynamo=False,
                 do_constant_folding=True,

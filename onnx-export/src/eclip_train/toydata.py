@@ -105,3 +105,42 @@ def tiny_model_config() -> dict:
         "text": {"vocab_size": 200, "context_length": 16, "width": 32, "layers": 1, "heads": 2},
         "processor": {"patch": 8, "dim": 32, "heads": 2},
     }
+
+
+# The tiny BERT's word-level vocabulary (plus its special tokens and a few "##" pieces).
+TINY_BERT_TEXT = (
+    "the heart is normal in size enlarged no acute cardiopulmonary process small bilateral left right "
+    "pleural effusion effusions with mild pulmonary edema lungs are clear lung base lower lobe "
+    "consolidation pneumothorax seen there a of and at findings opacity airspace silhouette cardiac "
+    "stable unchanged moderate focal . ,"
+)
+
+
+def write_tiny_bert(out_dir: str | Path, seed: int = 0, layers: int = 3, max_length: int = 64) -> Path:
+    """A randomly initialised tiny `transformers` BertModel with its WordPiece tokenizer (slow
+    `vocab.txt` and fast `tokenizer.json`), saved offline with `save_pretrained`: the stand-in for a
+    local Bio_ClinicalBERT in the text-encoder tests (hidden 32, 2 heads, `layers` layers)."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = list(dict.fromkeys(TINY_BERT_TEXT.split()))
+    vocab = [*specials, *words, *(f"##{s}" for s in ("s", "ed", "ing", "ly", "al"))]
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    ids = {w: i for i, w in enumerate(vocab)}
+    tok = BertTokenizerFast(vocab=ids, do_lower_case=True, model_max_length=max_length)
+    tok.save_pretrained(out)
+    torch.manual_seed(seed)
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_length,
+        pad_token_id=0,
+    )
+    BertModel(cfg).eval().save_pretrained(out)
+    return out
