@@ -78,8 +78,72 @@ def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 
 def _touch(path: Path) -> None:
+    """A small real image in the format the name says (PNG, JPEG or DICOM), different per path, so the
+    recipe outputs can be evaluated by the workbench itself (`_run_workbench`)."""
+    import numpy as np
+    from PIL import Image
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\x89PNG")
+    seed = int.from_bytes(hashlib.sha256(str(path.name).encode()).digest()[:4], "little")
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:40, 0:36]
+    pixels = np.clip(xx * 4 + yy * 2 + rng.integers(0, 60, (40, 36)), 0, 255).astype(np.uint8)
+    if path.suffix.lower() == ".dcm":
+        import pydicom
+        from pydicom.dataset import FileMetaDataset
+        from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(path.name)])
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = pydicom.Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.Modality, ds.Rows, ds.Columns = "CR", 40, 36
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+        ds.PixelData = pixels.tobytes()
+        ds.save_as(path, enforce_file_format=True)
+    else:
+        Image.fromarray(pixels, mode="L").save(
+            path, format="JPEG" if path.suffix.lower() == ".jpg" else "PNG"
+        )
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run_workbench(out: Path) -> None:
+    """`eclip --report` on a recipe's output with the fixture CLIP model: the dataset must load and every
+    task must run (exit 0: no model, dataset or task failed)."""
+    import os
+    import subprocess
+
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    eclip = target / "debug" / "eclip"
+    assert eclip.exists(), f"{eclip} not found: build the workbench first (cargo build; scripts/test.sh does)"
+    cfg = out.parent / f"{out.name}-workbench.toml"
+    cfg.write_text(
+        "[[models]]\n"
+        'name = "CLIP"\n'
+        f"path = {str(REPO / 'fixtures' / 'models' / 'clip')!r}\n"
+        "[[datasets]]\n"
+        f"path = {str(out / 'dataset.toml')!r}\n"
+        "[eval]\nbootstrap = 50\nprobe_fractions = [1.0]\nprobe_seeds = [0]\n",
+        encoding="utf-8",
+    )
+    csv_out = out.parent / f"{out.name}-report.csv"
+    p = subprocess.run(
+        [str(eclip), "--config", str(cfg), "--report", str(csv_out), "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, f"eclip --report on {out} exited {p.returncode}:\n{p.stderr[-3000:]}"
+    with open(csv_out, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(r["model"] == "CLIP" for r in rows), rows[:3]
 
 
 def check_workbench_dataset(out: Path) -> dict:
@@ -105,6 +169,7 @@ def check_workbench_dataset(out: Path) -> dict:
 
     ds = load_dataset(out)
     assert len(ds.rows) == len(rows)
+    _run_workbench(out)
     return meta
 
 

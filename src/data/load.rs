@@ -43,6 +43,11 @@ struct DatasetToml {
     splits: SplitsToml,
     #[serde(default)]
     labeler: LabelerSpec,
+    /// Provenance written by `eclip-data recipe` (name, seed, split list and its SHA-256, inputs'
+    /// hashes, options; docs/recipes.md). Free-form for the workbench: accepted, not interpreted.
+    #[serde(default)]
+    #[allow(dead_code)]
+    recipe: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,6 +33,9 @@ pub struct Settings {
     /// `[rag]` with paths resolved against the config file and `seed` / `bootstrap` from `[eval]`
     /// where unset.
     pub rag: RagConfig,
+    /// Whether the config has a `[rag]` section. Without one, RAG runs with the defaults on the
+    /// datasets that have a corpus and is skipped, with a note, on evaluation-only datasets.
+    pub rag_explicit: bool,
     /// `[saliency]`; `None` (the task is off) when the section is absent or empty.
     pub saliency: Option<crate::saliency::SaliencySettings>,
 }
@@ -82,6 +85,7 @@ impl Settings {
             Some(rag) if problems.is_empty() => Ok(Settings {
                 eval,
                 rag,
+                rag_explicit: !config.rag.is_empty(),
                 saliency,
             }),
             _ => Err(SettingsError {
@@ -102,6 +106,22 @@ pub fn rag_step(
     summary: &mut EvalSummary,
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<bool, RagError> {
+    if !settings.rag_explicit && settings.rag.corpus_csv.is_none() {
+        let corpus = settings
+            .rag
+            .corpus_split
+            .as_deref()
+            .unwrap_or(&dataset.splits.train);
+        if dataset.split_rows(corpus).is_empty() {
+            summary.notes.push(format!(
+                "rag: not run on {}: its corpus split {corpus:?} has no rows (an evaluation-only \
+                 dataset, e.g. a 5x200 recipe); add a [rag] section with corpus_csv (or \
+                 corpus_split) to run it",
+                dataset.name
+            ));
+            return Ok(false);
+        }
+    }
     match rag::run_for(wb, &settings.rag, dataset, models, progress)? {
         Some((result, mut record)) => {
             record.failed_llm_items = result
