@@ -977,6 +977,33 @@ mod tests {
         assert_eq!(resized_shape(6, 4, 3), (5, 3));
     }
 
+    /// The libraries' geometry (values as torchvision / transformers compute them, see
+    /// `onnx-export/tests/test_model_transform.py::test_library_rule_geometry`).
+    #[test]
+    fn library_geometry_truncates_and_rounds_the_crop_like_the_libraries() {
+        use Geometry::{Torchvision, Transformers, Workbench};
+        assert_eq!(shape_for(Torchvision, 5, 7, 4), (4, 5)); // 5.6 truncates
+        assert_eq!(shape_for(Workbench, 5, 7, 4), (4, 6));
+        assert_eq!(shape_for(Transformers, 1036, 885, 224), (262, 224));
+        assert_eq!(shape_for(Torchvision, 45, 38, 16), (18, 16)); // 18.9
+        let tv: Vec<usize> = (0..8)
+            .map(|d| crop_offset(Torchvision, 32 + d, 32))
+            .collect();
+        assert_eq!(tv, [0, 0, 1, 2, 2, 2, 3, 4]); // round(d / 2), halves to even
+        let hf: Vec<usize> = (0..8)
+            .map(|d| crop_offset(Transformers, 32 + d, 32))
+            .collect();
+        assert_eq!(hf, [0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    /// The 8-bit samples become `v / 255` exactly as torchvision's `ToTensor` computes it in f32.
+    #[test]
+    fn eight_bit_samples_scale_like_to_tensor() {
+        for v in 0..=255u8 {
+            assert_eq!(lut8()[usize::from(v)] as f32, f32::from(v) / 255.0, "{v}");
+        }
+    }
+
     #[test]
     fn fast_rule_factors_and_box_reduce() {
         // PIL's draft rule: the largest of 8, 4, 2, 1 not above min(w / nw, h / nh).
