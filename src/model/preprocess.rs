@@ -10,16 +10,20 @@ Image preprocessing, step for step as docs/formats.md §2.1 and the Python refer
 2. channels, straight into f32 planes (reused per thread): 8-bit `v / 255` and 16-bit `v / 65535`
    computed in f64 and rounded once to f32 (a 256-entry table for 8 bit); alpha dropped; RGB → gray as
    `0.299 R + 0.587 G + 0.114 B` in f64 for one channel; gray is resized once and repeated for three.
-3. resize so the shorter edge is `size` (longer edge rounded half up), then a centre crop; only the
-   cropped outputs are computed. Two rules ([`Resize`]):
+3. resize so the shorter edge is `size` (longer edge rounded half up; truncated for the library
+   rules), then a centre crop; only the cropped outputs are computed. The rules ([`Resize`]):
    - `shortest_edge_bilinear_center_crop`: the `image` crate's `Triangle` filter on f32 (the same
      antialiased bilinear kernel as PIL's `BILINEAR`; vertical pass then horizontal, f32 weights and
      sums, clamped to [0, 1]) — re-implemented here operation for operation so the result is
      bit-identical to `image::imageops::resize` (a unit test holds it to that) without its per-call
      four-channel temporaries;
    - `shortest_edge_bicubic_center_crop`: PIL's antialiased `BICUBIC` (a = −0.5) on mode `F`, as
-     Pillow's `Resample.c` computes it: horizontal pass then vertical, f64 weights and sums, f32
-     intermediate, no clamping.
+     Pillow's `Resample.c` computes it ([`pillow::resample_f32`]: f64 weights and sums, f32
+     intermediate, no clamping);
+   - the library rules `open_clip_bicubic_center_crop` / `hf_bicubic_center_crop`: 8-bit images are
+     decoded into u8 planes and resized on Pillow's 8-bit path ([`pillow::resample_u8`]), then
+     scaled by 1/255; other images take the mode-`F` bicubic. The resized shape truncates the longer
+     edge and the crop offset follows the library ([`shape_for`], [`crop_offset`]).
 4. normalise per channel with the model's mean/std, in f32.
 
 Memory: every buffer that scales with the input (file bytes, decoded samples, f32 planes, the
