@@ -1,5 +1,5 @@
-//! Rust vs Python: preprocessing within 1e-5 (bilinear and PIL-bicubic resize), token ids exactly,
-//! embeddings within 1e-4.
+//! Rust vs Python: preprocessing within 1e-5 (bilinear and PIL-bicubic resize; the library rules
+//! bit-identical on every non-JPEG input), token ids exactly, embeddings within 1e-4.
 //!
 //! The reference values in `tests/data/parity/refs.json` are computed by
 //! `onnx-export/scripts/make_parity_refs.py` with `eclip_model.transform`, `eclip_model.tokenizer`
@@ -35,12 +35,17 @@ const JPEG_TOL: f64 = 0.05;
 const JPEG_MEAN_TOL: f64 = 2e-2;
 const JPEG_EMBED_TOL: f64 = 2e-2;
 
-/// The transforms of refs.json: `gray128` / `rgb96`, bilinear, and the same with `_bicubic`.
+/// The transforms of refs.json: `gray128` / `rgb96`, bilinear, and the same with `_bicubic`,
+/// `_reduce`, `_open_clip` and `_hf` (the library rules).
 fn transform(name: &str) -> Preprocessor {
     let (base, resize) = if let Some(base) = name.strip_suffix("_bicubic") {
         (base, Resize::Bicubic)
     } else if let Some(base) = name.strip_suffix("_reduce") {
         (base, Resize::BilinearReduce)
+    } else if let Some(base) = name.strip_suffix("_open_clip") {
+        (base, Resize::OpenClipBicubic)
+    } else if let Some(base) = name.strip_suffix("_hf") {
+        (base, Resize::HfBicubic)
     } else {
         (name, Resize::Bilinear)
     };
@@ -81,6 +86,7 @@ fn preprocessing_matches_python() {
     );
     let mut kinds = std::collections::BTreeSet::new();
     let mut transforms = std::collections::BTreeSet::new();
+    let mut exact = 0;
     for e in entries {
         let reference = e["image"].as_str().unwrap();
         let path = resolve(reference);
@@ -123,6 +129,15 @@ fn preprocessing_matches_python() {
             .map(|(i, want)| (f64::from(x[i.as_u64().unwrap() as usize]) - want).abs())
             .fold(0.0, f64::max);
         let ctx = format!("{reference} {}", e["transform"]);
+        // Library rules: every tensor value equal to Python's (PIL's own 8-bit resize) except for
+        // JPEG, whose decoders differ.
+        if let (Some(want), false) = (e["f32_sha256"].as_str(), jpeg) {
+            use sha2::Digest;
+            let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let got = format!("{:x}", sha2::Sha256::digest(&bytes));
+            assert_eq!(got, want, "{ctx}: tensor not bit-identical to Python's");
+            exact += 1;
+        }
         assert!(
             worst <= tol,
             "{ctx}: max |rust - python| = {worst:e} > {tol:e}"
@@ -149,9 +164,16 @@ fn preprocessing_matches_python() {
         "rgb96_bicubic",
         "gray128_reduce",
         "rgb96_reduce",
+        "gray128_open_clip",
+        "rgb96_open_clip",
+        "rgb96_hf",
     ] {
         assert!(transforms.contains(t), "refs.json lacks the {t} transform");
     }
+    assert!(
+        exact >= 15,
+        "only {exact} library-rule tensors were compared exactly"
+    );
 }
 
 fn max_diff(a: ndarray::ArrayView1<f32>, b: &[f64]) -> f64 {
@@ -340,10 +362,10 @@ fn bilinear_preprocessing_is_bit_identical_to_the_reference_pipeline() {
             .unwrap()
             .to_string_lossy()
             .to_ascii_lowercase();
-        if name.ends_with("_bicubic") || name.ends_with("_reduce") || ext == "dcm" {
-            continue; // DICOM keeps its f64 window arithmetic; bicubic is new
-        }
         let pre = transform(name);
+        if pre.resize != Resize::Bilinear || ext == "dcm" {
+            continue; // DICOM keeps its f64 window arithmetic; the other rules are newer
+        }
         let got = pre.load(&path).unwrap();
         let want = reference_pipeline(&path, &pre);
         let same = got.len() == want.len()

@@ -35,7 +35,15 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 from eclip_model import tokenizer as tok_mod
-from eclip_model.transform import RESIZE_BICUBIC, RESIZE_RULE, ImageTransform, decode_image
+from eclip_model.transform import (
+    LIBRARY_RULES,
+    RESIZE_BICUBIC,
+    RESIZE_HF,
+    RESIZE_OPEN_CLIP,
+    RESIZE_RULE,
+    ImageTransform,
+    decode_image,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY_DIR = REPO / "tests" / "data" / "parity"
@@ -65,6 +73,17 @@ TRANSFORMS = {
         mean=(0.485, 0.456, 0.406),
         std=(0.229, 0.224, 0.225),
         resize=RESIZE_RULE + "_reduce",
+    ),
+    # The library rules of imported CLIPs (PIL's 8-bit BICUBIC on 8-bit images, the libraries' size and
+    # crop rounding): tests/parity.rs holds 8-bit PNGs to the exact tensor (`f32_sha256`).
+    "gray128_open_clip": ImageTransform(
+        size=128, channels=1, mean=(0.5,), std=(0.25,), resize=RESIZE_OPEN_CLIP
+    ),
+    "rgb96_open_clip": ImageTransform(
+        size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize=RESIZE_OPEN_CLIP
+    ),
+    "rgb96_hf": ImageTransform(
+        size=96, channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize=RESIZE_HF
     ),
 }
 TEXTS = [
@@ -255,9 +274,13 @@ def preprocess_refs(images: list[Path], shared: Path) -> list[dict]:
     for img_path in images:
         decoded = decode_image(img_path)
         for tname, t in TRANSFORMS.items():
-            # Fast rules decode the file themselves (a JPEG at a reduced DCT scale).
+            # Fast rules decode the file themselves (a JPEG at a reduced DCT scale), library rules too
+            # (8-bit images stay 8-bit).
+            library = t.resize in LIBRARY_RULES
             x = (
-                t(img_path) if t.resize.endswith("_reduce") else t.normalize(t.unnormalized(decoded))
+                t(img_path)
+                if t.resize.endswith("_reduce") or library
+                else t.normalize(t.unnormalized(decoded))
             ).astype(np.float32)
             flat = x.reshape(-1).astype(np.float64)
             idx = np.linspace(0, flat.size - 1, SAMPLES).round().astype(int)
@@ -273,6 +296,8 @@ def preprocess_refs(images: list[Path], shared: Path) -> list[dict]:
                     "values": [float(f"{v:.8g}") for v in flat[idx]],
                 }
             )
+            if library:
+                refs[-1]["f32_sha256"] = hashlib.sha256(x.astype("<f4").tobytes()).hexdigest()
     return refs
 
 

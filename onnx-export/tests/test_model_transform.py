@@ -12,13 +12,18 @@ from PIL import Image
 
 from eclip_model.transform import (
     RESIZE_BICUBIC,
+    RESIZE_HF,
+    RESIZE_OPEN_CLIP,
     RESIZE_RULE,
     ImageTransform,
     box_reduce,
+    crop_offset,
     decode_image,
+    decode_u8,
     load_heatmap,
     resize_crop,
     resized_shape,
+    shape_for,
     to_channels,
 )
 
@@ -170,3 +175,33 @@ def test_dicom_voi_lut_sequence_wins_over_the_window_and_jpeg2000_decodes() -> N
     np.testing.assert_allclose(
         decode_image(parity / "gen_j2k.dcm")[:, :, 0], 1.0 - (px - lo) / (hi - lo), atol=1e-12
     )
+
+
+def test_library_rule_geometry() -> None:
+    # int(size * long / short) truncates where the workbench rounds half up
+    assert shape_for(RESIZE_OPEN_CLIP, 5, 7, 4) == (4, 5) and resized_shape(5, 7, 4) == (4, 6)
+    assert shape_for(RESIZE_HF, 1036, 885, 224) == (262, 224)
+    assert shape_for(RESIZE_OPEN_CLIP, 512, 512, 32) == (32, 32)
+    # torchvision's CenterCrop: int(round(d / 2)), halves to even; transformers: floor
+    assert [crop_offset(RESIZE_OPEN_CLIP, 32 + d, 32) for d in range(8)] == [0, 0, 1, 2, 2, 2, 3, 4]
+    assert [crop_offset(RESIZE_HF, 32 + d, 32) for d in range(8)] == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_open_clip_rule_equals_torchvision_on_pil_images(tmp_path: Path) -> None:
+    """The open_clip rule is open_clip's own eval transform value for value on 8-bit images."""
+    tv = pytest.importorskip("torchvision.transforms")
+    rng = np.random.default_rng(3)
+    for shape, size in [((37, 45, 3), 16), ((45, 38), 16), ((40, 40, 4), 24), ((23, 61, 3), 40)]:
+        arr = rng.integers(0, 256, shape).astype(np.uint8)
+        path = tmp_path / f"im{shape}.png"
+        Image.fromarray(arr).save(path)
+        ref = tv.Compose(
+            [tv.Resize(size, interpolation=tv.InterpolationMode.BICUBIC), tv.CenterCrop(size), tv.ToTensor()]
+        )
+        want = ref(Image.open(path).convert("RGB")).numpy()
+        t = ImageTransform(size=size, channels=3, mean=(0.0,) * 3, std=(1.0,) * 3, resize=RESIZE_OPEN_CLIP)
+        np.testing.assert_array_equal(t(path), want)
+    # 16-bit images take the float (mode F) path: no 8-bit samples
+    _png16(tmp_path / "g16.png", rng.integers(0, 65536, (20, 30)), 0)
+    assert decode_u8(tmp_path / "g16.png") is None
+    assert decode_u8(path).dtype == np.uint8

@@ -12,6 +12,7 @@ mutexes): the embedding pipeline and the TUI's live prompt box share one `Arc<Mo
 Every output goes through [`check_and_normalize`]: the row count and embedding dimension must match,
 non-finite values are an error, and rows are L2-normalised whether or not the graph already did it.
 */
+pub mod pillow;
 pub mod preprocess;
 pub mod spec;
 pub mod text_encoder;

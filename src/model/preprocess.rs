@@ -11,16 +11,20 @@ Image preprocessing, step for step as docs/formats.md §2.1 and the Python refer
 2. channels, straight into f32 planes (reused per thread): 8-bit `v / 255` and 16-bit `v / 65535`
    computed in f64 and rounded once to f32 (a 256-entry table for 8 bit); alpha dropped; RGB → gray as
    `0.299 R + 0.587 G + 0.114 B` in f64 for one channel; gray is resized once and repeated for three.
-3. resize so the shorter edge is `size` (longer edge rounded half up), then a centre crop; only the
-   cropped outputs are computed. Two rules ([`Resize`]):
+3. resize so the shorter edge is `size` (longer edge rounded half up; truncated for the library
+   rules), then a centre crop; only the cropped outputs are computed. The rules ([`Resize`]):
    - `shortest_edge_bilinear_center_crop`: the `image` crate's `Triangle` filter on f32 (the same
      antialiased bilinear kernel as PIL's `BILINEAR`; vertical pass then horizontal, f32 weights and
      sums, clamped to [0, 1]) — re-implemented here operation for operation so the result is
      bit-identical to `image::imageops::resize` (a unit test holds it to that) without its per-call
      four-channel temporaries;
    - `shortest_edge_bicubic_center_crop`: PIL's antialiased `BICUBIC` (a = −0.5) on mode `F`, as
-     Pillow's `Resample.c` computes it: horizontal pass then vertical, f64 weights and sums, f32
-     intermediate, no clamping.
+     Pillow's `Resample.c` computes it ([`pillow::resample_f32`]: f64 weights and sums, f32
+     intermediate, no clamping);
+   - the library rules `open_clip_bicubic_center_crop` / `hf_bicubic_center_crop`: 8-bit images are
+     decoded into u8 planes and resized on Pillow's 8-bit path ([`pillow::resample_u8`]), then
+     scaled by 1/255; other images take the mode-`F` bicubic. The resized shape truncates the longer
+     edge and the crop offset follows the library ([`shape_for`], [`crop_offset`]).
 4. normalise per channel with the model's mean/std, in f32.
 
 Memory: every buffer that scales with the input (file bytes, decoded samples, f32 planes, the
@@ -33,7 +37,8 @@ use std::path::{Path, PathBuf};
 
 use image::{ColorType, ImageDecoder};
 
-use super::spec::{ImageSpec, Resize};
+use super::pillow::{self, Crop, Filter, Taps};
+use super::spec::{Geometry, ImageSpec, Resize};
 
 /// An image that could not be turned into a tensor; names the file and the cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +80,10 @@ pub struct Scratch {
     tmp: Vec<f32>,
     /// One resized plane, `size × size`.
     plane_out: Vec<f32>,
+    /// 8-bit planes (library rules on 8-bit images), their resize intermediate and output.
+    planes8: [Vec<u8>; 3],
+    tmp8: Vec<u8>,
+    out8: Vec<u8>,
 }
 
 thread_local! {
@@ -93,8 +102,12 @@ struct Planes {
     /// The stored `(height, width)`; differs from the planes' for a JPEG decoded at a reduced DCT
     /// scale (fast rules), and the output geometry follows it.
     full: (usize, usize),
-    /// Distinct planes held in `Scratch::planes`: 1 (gray, repeated when 3 are wanted) or 3.
+    /// Distinct planes held in `Scratch::planes` (or `planes8`): 1 (gray, repeated when 3 are
+    /// wanted) or 3.
     count: usize,
+    /// Whether the planes are the decoder's 8-bit samples in `Scratch::planes8` (`f32` planes are
+    /// then not filled).
+    eight: bool,
 }
 
 impl Preprocessor {
@@ -168,16 +181,47 @@ impl Preprocessor {
     ) -> Result<(), ImageError> {
         assert_eq!(out.len(), self.tensor_len(), "output slice of one image");
         let fast = self.resize.reduces();
-        let p = decode_planes(path, bytes, self.channels, fast.then_some(self.size), s)?;
+        let p = decode_planes(
+            path,
+            bytes,
+            self.channels,
+            fast.then_some(self.size),
+            self.resize.eight_bit(),
+            s,
+        )?;
         // The output geometry follows the stored image, also when a JPEG was decoded smaller.
-        let target = resized_shape(p.full.0, p.full.1, self.size);
+        let target = shape_for(self.resize.geometry(), p.full.0, p.full.1, self.size);
+        let plane_len = (self.size as usize) * (self.size as usize);
+        if p.eight {
+            let lut = lut8();
+            let (mut tmp, mut resized) = (std::mem::take(&mut s.tmp8), std::mem::take(&mut s.out8));
+            for c in 0..p.count {
+                let plane = &s.planes8[c][..p.height * p.width];
+                resize_crop_u8(
+                    plane,
+                    p.width,
+                    p.height,
+                    target,
+                    self.size,
+                    self.resize,
+                    &mut tmp,
+                    &mut resized,
+                );
+                for (o, v) in out[c * plane_len..(c + 1) * plane_len]
+                    .iter_mut()
+                    .zip(&resized)
+                {
+                    *o = lut[usize::from(*v)] as f32;
+                }
+            }
+            (s.tmp8, s.out8) = (tmp, resized);
+        }
         let k = if fast {
             reduce_factor(p.height, p.width, target)
         } else {
             1
         };
-        let plane_len = (self.size as usize) * (self.size as usize);
-        for c in 0..p.count {
+        for c in (0..p.count).filter(|_| !p.eight) {
             let mut resized = std::mem::take(&mut s.plane_out);
             let (mut plane, mut w, mut h) = (std::mem::take(&mut s.planes[c]), p.width, p.height);
             if k > 1 {
@@ -235,7 +279,7 @@ pub fn decode_image(path: &Path, channels: usize) -> Result<DecodedImage, ImageE
     with_scratch(|s| {
         let mut bytes = std::mem::take(&mut s.bytes);
         let decoded = read_into(path, &mut bytes).and_then(|()| {
-            let p = decode_planes(path, &bytes, channels, None, s)?;
+            let p = decode_planes(path, &bytes, channels, None, false, s)?;
             let len = p.height * p.width;
             Ok(DecodedImage {
                 width: p.width,
@@ -275,12 +319,14 @@ fn lut8() -> &'static [f64; 256] {
 
 /// Steps 1–2: decodes `bytes` into f32 planes in `s.planes` for a model of `channels` channels.
 /// `draft`: the resized shape `(nh, nw)` the planes are for, when the fast (`_reduce`) rules may
-/// decode a JPEG at a reduced DCT scale.
+/// decode a JPEG at a reduced DCT scale. `eight`: keep 8-bit images (gray, or colour for three
+/// channels: no float gray conversion) as their 8-bit samples in `s.planes8` (library rules).
 fn decode_planes(
     path: &Path,
     bytes: &[u8],
     channels: usize,
     draft: Option<u32>,
+    eight: bool,
     s: &mut Scratch,
 ) -> Result<Planes, ImageError> {
     if is_dicom(path) {
@@ -348,7 +394,31 @@ fn decode_planes(
             ),
         ));
     }
+    if eight && layout.2 == 1 && (layout.1 == 1 || channels == 3) {
+        return Ok(raw_to_planes8(s, width, height, layout));
+    }
     Ok(raw_to_planes(s, width, height, layout, channels))
+}
+
+/// 8-bit `s.raw` (`layout` as [`raw_to_planes`], one byte per sample) into u8 planes, alpha dropped.
+fn raw_to_planes8(
+    s: &mut Scratch,
+    width: usize,
+    height: usize,
+    (spp, colour, _): (usize, usize, usize),
+) -> Planes {
+    let px = width * height;
+    for (k, p) in s.planes8.iter_mut().take(colour).enumerate() {
+        p.clear();
+        p.extend(s.raw[..px * spp].iter().skip(k).step_by(spp));
+    }
+    Planes {
+        height,
+        width,
+        full: (height, width),
+        count: colour,
+        eight: true,
+    }
 }
 
 /// The largest JPEG DCT scale 1/a (a in 8, 4, 2, 1) with `a <= min(w / nw, h / nh)`: PIL's
@@ -459,6 +529,7 @@ fn raw_to_planes(
         width,
         full: (height, width),
         count,
+        eight: false,
     }
 }
 
@@ -643,6 +714,7 @@ fn decode_dicom(
         width,
         full: (height, width),
         count,
+        eight: false,
     })
 }
 
@@ -737,6 +809,45 @@ pub fn resized_shape(height: usize, width: usize, size: u32) -> (usize, usize) {
     }
 }
 
+/// The resized `(height, width)` under `geometry`: the shorter edge `size`, the longer edge rounded
+/// half up (the workbench's) or truncated (the libraries' `int(size * long / short)`, exact in
+/// integers).
+pub fn shape_for(geometry: Geometry, height: usize, width: usize, size: u32) -> (usize, usize) {
+    let s = size as usize;
+    match geometry {
+        Geometry::Workbench => resized_shape(height, width, size),
+        Geometry::Torchvision | Geometry::Transformers => {
+            if height <= width {
+                (s, width * s / height)
+            } else {
+                (height * s / width, s)
+            }
+        }
+    }
+}
+
+/// The centre crop's first row / column of an `edge`-long axis under `geometry`.
+pub fn crop_offset(geometry: Geometry, edge: usize, size: usize) -> usize {
+    let d = edge - size;
+    match geometry {
+        Geometry::Workbench | Geometry::Transformers => d / 2,
+        // Python's round((edge - size) / 2): a half goes to the even neighbour.
+        Geometry::Torchvision => d / 2 + usize::from(d % 2 == 1 && (d / 2) % 2 == 1),
+    }
+}
+
+/// The crop of `rule` in a resized `(nh, nw)` image.
+fn crop_of(rule: Resize, (nh, nw): (usize, usize), s: usize) -> Crop {
+    let (top, left) = (
+        crop_offset(rule.geometry(), nh, s),
+        crop_offset(rule.geometry(), nw, s),
+    );
+    Crop {
+        rows: top..top + s,
+        cols: left..left + s,
+    }
+}
+
 /// Step 3 on one row-major plane: resize by `rule` and centre-crop to `size × size`, into `out`.
 /// `tmp` is the reusable intermediate.
 pub fn resize_crop_into(
@@ -748,8 +859,16 @@ pub fn resize_crop_into(
     tmp: &mut Vec<f32>,
     out: &mut Vec<f32>,
 ) {
-    let target = resized_shape(height, width, size);
+    let target = shape_for(rule.geometry(), height, width, size);
     resize_crop_to(plane, width, height, target, size, rule, tmp, out);
+}
+
+/// The window `crop` of a `width`-wide plane, row by row, into `out`.
+fn copy_crop<T: Copy>(plane: &[T], width: usize, crop: &Crop, out: &mut Vec<T>) {
+    out.clear();
+    for y in crop.rows.clone() {
+        out.extend_from_slice(&plane[y * width + crop.cols.start..y * width + crop.cols.end]);
+    }
 }
 
 /// [`resize_crop_into`] to an explicit resized shape `(nh, nw)` (the fast rules resize a reduced
@@ -766,25 +885,51 @@ pub fn resize_crop_to(
     out: &mut Vec<f32>,
 ) {
     let s = size as usize;
-    let (top, left) = ((nh - s) / 2, (nw - s) / 2);
-    out.clear();
+    let crop = crop_of(rule, (nh, nw), s);
     if (nh, nw) == (height, width) {
-        for y in top..top + s {
-            out.extend_from_slice(&plane[y * width + left..y * width + left + s]);
-        }
-        return;
+        return copy_crop(plane, width, &crop, out);
     }
     if rule.bicubic() {
-        pil_bicubic(plane, width, height, (nh, nw), (top, left), s, tmp, out)
+        pillow::resample_f32(
+            plane,
+            width,
+            height,
+            (nh, nw),
+            &crop,
+            Filter::Bicubic,
+            tmp,
+            out,
+        )
     } else {
+        let (top, left) = (crop.rows.start, crop.cols.start);
+        out.clear();
         triangle_f32(plane, width, height, (nh, nw), (top, left), s, tmp, out)
     }
 }
 
-/// One output sample's window into the input: first index and normalised weights.
-struct Taps<W> {
-    first: usize,
-    weights: Vec<W>,
+/// Step 3 of a library rule on an 8-bit plane (docs/formats.md §2.1): Pillow's 8-bit resize to
+/// `(nh, nw)` and the rule's centre crop, into `out` (`size × size` bytes).
+#[allow(clippy::too_many_arguments)]
+pub fn resize_crop_u8(
+    plane: &[u8],
+    width: usize,
+    height: usize,
+    (nh, nw): (usize, usize),
+    size: u32,
+    rule: Resize,
+    tmp: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) {
+    let crop = crop_of(rule, (nh, nw), size as usize);
+    if (nh, nw) == (height, width) {
+        return copy_crop(plane, width, &crop, out);
+    }
+    let filter = if rule.bicubic() {
+        Filter::Bicubic
+    } else {
+        Filter::Bilinear
+    };
+    pillow::resample_u8(plane, width, height, (nh, nw), &crop, filter, tmp, out);
 }
 
 /// The `image` crate's sample positions and weights (`imageops::sample`, `Triangle`), in f32.
@@ -857,121 +1002,6 @@ fn triangle_f32(
     }
 }
 
-/// Pillow's bicubic kernel (`Resample.c`, a = −0.5).
-fn bicubic_kernel(x: f64) -> f64 {
-    const A: f64 = -0.5;
-    let x = x.abs();
-    if x < 1.0 {
-        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
-    } else if x < 2.0 {
-        (((x - 5.0) * x + 8.0) * x - 4.0) * A
-    } else {
-        0.0
-    }
-}
-
-/// Pillow's `precompute_coeffs` for the bicubic filter (support 2), outputs `outs` only.
-fn pil_taps(in_len: usize, out_len: usize, outs: std::ops::Range<usize>) -> Vec<Taps<f64>> {
-    let scale = in_len as f64 / out_len as f64;
-    let filterscale = if scale < 1.0 { 1.0 } else { scale };
-    let support = 2.0 * filterscale;
-    let ss = 1.0 / filterscale;
-    outs.map(|o| {
-        let center = (o as f64 + 0.5) * scale;
-        // C's (int) truncates toward zero, like `as`.
-        let xmin = ((center - support + 0.5) as i64).max(0);
-        let xmax = ((center + support + 0.5) as i64).min(in_len as i64) - xmin;
-        let mut weights = Vec::with_capacity(xmax.max(0) as usize);
-        let mut ww = 0.0;
-        for x in 0..xmax {
-            let w = bicubic_kernel((x as f64 + xmin as f64 - center + 0.5) * ss);
-            weights.push(w);
-            ww += w;
-        }
-        if ww != 0.0 {
-            for w in &mut weights {
-                *w /= ww;
-            }
-        }
-        Taps {
-            first: xmin as usize,
-            weights,
-        }
-    })
-    .collect()
-}
-
-/// `Image.resize((nw, nh), BICUBIC)` on mode `F`, restricted to the crop: horizontal pass first
-/// (skipped when the width is unchanged), rows the vertical pass needs only; then the vertical pass
-/// (skipped when the height is unchanged). Sums in f64, each pass stored as f32.
-#[allow(clippy::too_many_arguments)]
-fn pil_bicubic(
-    plane: &[f32],
-    width: usize,
-    height: usize,
-    (nh, nw): (usize, usize),
-    (top, left): (usize, usize),
-    s: usize,
-    tmp: &mut Vec<f32>,
-    out: &mut Vec<f32>,
-) {
-    let need_h = nw != width;
-    let need_v = nh != height;
-    // Input rows the cropped output rows read.
-    let vt = need_v.then(|| pil_taps(height, nh, top..top + s));
-    let (r0, r1) = match &vt {
-        Some(vt) => (
-            vt.iter().map(|t| t.first).min().unwrap_or(0),
-            vt.iter()
-                .map(|t| t.first + t.weights.len())
-                .max()
-                .unwrap_or(0),
-        ),
-        None => (top, top + s),
-    };
-    // tmp: rows r0..r1 of the horizontally resized (and cropped) image, `s` wide.
-    tmp.clear();
-    tmp.resize((r1 - r0) * s, 0.0);
-    if need_h {
-        let ht = pil_taps(width, nw, left..left + s);
-        for y in r0..r1 {
-            let row = &plane[y * width..(y + 1) * width];
-            let dst = &mut tmp[(y - r0) * s..(y - r0 + 1) * s];
-            for (d, taps) in dst.iter_mut().zip(&ht) {
-                let mut acc = 0.0f64;
-                for (i, w) in taps.weights.iter().enumerate() {
-                    acc += f64::from(row[taps.first + i]) * w;
-                }
-                *d = acc as f32;
-            }
-        }
-    } else {
-        for y in r0..r1 {
-            tmp[(y - r0) * s..(y - r0 + 1) * s]
-                .copy_from_slice(&plane[y * width + left..y * width + left + s]);
-        }
-    }
-    out.resize(s * s, 0.0);
-    match &vt {
-        Some(vt) => {
-            let mut acc = vec![0.0f64; s];
-            for (r, taps) in vt.iter().enumerate() {
-                acc.iter_mut().for_each(|a| *a = 0.0);
-                for (i, w) in taps.weights.iter().enumerate() {
-                    let y = taps.first + i - r0;
-                    for (a, p) in acc.iter_mut().zip(&tmp[y * s..(y + 1) * s]) {
-                        *a += f64::from(*p) * w;
-                    }
-                }
-                for (o, a) in out[r * s..(r + 1) * s].iter_mut().zip(&acc) {
-                    *o = *a as f32;
-                }
-            }
-        }
-        None => out.copy_from_slice(&tmp[..s * s]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -983,6 +1013,33 @@ mod tests {
         assert_eq!(resized_shape(885, 1036, 128), (128, 150)); // 149.84
         assert_eq!(resized_shape(4, 6, 3), (3, 5)); // 4.5 rounds up
         assert_eq!(resized_shape(6, 4, 3), (5, 3));
+    }
+
+    /// The libraries' geometry (values as torchvision / transformers compute them, see
+    /// `onnx-export/tests/test_model_transform.py::test_library_rule_geometry`).
+    #[test]
+    fn library_geometry_truncates_and_rounds_the_crop_like_the_libraries() {
+        use Geometry::{Torchvision, Transformers, Workbench};
+        assert_eq!(shape_for(Torchvision, 5, 7, 4), (4, 5)); // 5.6 truncates
+        assert_eq!(shape_for(Workbench, 5, 7, 4), (4, 6));
+        assert_eq!(shape_for(Transformers, 1036, 885, 224), (262, 224));
+        assert_eq!(shape_for(Torchvision, 45, 38, 16), (18, 16)); // 18.9
+        let tv: Vec<usize> = (0..8)
+            .map(|d| crop_offset(Torchvision, 32 + d, 32))
+            .collect();
+        assert_eq!(tv, [0, 0, 1, 2, 2, 2, 3, 4]); // round(d / 2), halves to even
+        let hf: Vec<usize> = (0..8)
+            .map(|d| crop_offset(Transformers, 32 + d, 32))
+            .collect();
+        assert_eq!(hf, [0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    /// The 8-bit samples become `v / 255` exactly as torchvision's `ToTensor` computes it in f32.
+    #[test]
+    fn eight_bit_samples_scale_like_to_tensor() {
+        for v in 0..=255u8 {
+            assert_eq!(lut8()[usize::from(v)] as f32, f32::from(v) / 255.0, "{v}");
+        }
     }
 
     #[test]

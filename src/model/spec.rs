@@ -13,11 +13,18 @@ use super::ModelError;
 
 /// The default resize rule (absent `image.resize` means this one).
 pub const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
-/// PIL's antialiased BICUBIC, for CLIPs imported from libraries that resize bicubically.
+/// PIL's antialiased BICUBIC on mode `F` (float samples), with the workbench's geometry.
 pub const RESIZE_BICUBIC: &str = "shortest_edge_bicubic_center_crop";
 
+/// open_clip's preprocessing (torchvision `Resize` + `CenterCrop` on the PIL image).
+pub const RESIZE_OPEN_CLIP: &str = "open_clip_bicubic_center_crop";
+/// transformers' `CLIPImageProcessor` with `resample = 3`.
+pub const RESIZE_HF: &str = "hf_bicubic_center_crop";
+
 /// The resize rules of the contract (docs/formats.md §2.1 step 3). The `_reduce` rules are the fast
-/// mode: JPEG decoded at a reduced DCT scale, then an integer box reduction, then the filter.
+/// mode: JPEG decoded at a reduced DCT scale, then an integer box reduction, then the filter. The
+/// library rules (`open_clip_…`, `hf_…`) reproduce a CLIP library's own preprocessing: 8-bit images
+/// are resized on Pillow's 8-bit path, and the resized shape and crop follow that library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resize {
     /// `shortest_edge_bilinear_center_crop`.
@@ -28,14 +35,33 @@ pub enum Resize {
     BilinearReduce,
     /// `shortest_edge_bicubic_center_crop_reduce`.
     BicubicReduce,
+    /// `open_clip_bicubic_center_crop`.
+    OpenClipBicubic,
+    /// `hf_bicubic_center_crop`.
+    HfBicubic,
+}
+
+/// How a rule sizes the resized image and places the crop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Geometry {
+    /// The workbench's own: longer edge rounded half up, crop offset floor((edge − size) / 2).
+    Workbench,
+    /// torchvision (`Resize(size)`, `CenterCrop`): longer edge `int(size * long / short)`, crop
+    /// offset `int(round((edge − size) / 2))` (Python's round: halves to even).
+    Torchvision,
+    /// transformers (`get_resize_output_image_size`, `center_crop`): longer edge
+    /// `int(size * long / short)`, crop offset `int((edge − size) / 2)`.
+    Transformers,
 }
 
 impl Resize {
-    pub const ALL: [Resize; 4] = [
+    pub const ALL: [Resize; 6] = [
         Resize::Bilinear,
         Resize::Bicubic,
         Resize::BilinearReduce,
         Resize::BicubicReduce,
+        Resize::OpenClipBicubic,
+        Resize::HfBicubic,
     ];
 
     /// The name used in `model.json`.
@@ -45,17 +71,32 @@ impl Resize {
             Resize::Bicubic => RESIZE_BICUBIC,
             Resize::BilinearReduce => "shortest_edge_bilinear_center_crop_reduce",
             Resize::BicubicReduce => "shortest_edge_bicubic_center_crop_reduce",
+            Resize::OpenClipBicubic => RESIZE_OPEN_CLIP,
+            Resize::HfBicubic => RESIZE_HF,
         }
     }
 
     /// Whether the filter is PIL's bicubic (else the antialiased bilinear).
     pub fn bicubic(self) -> bool {
-        matches!(self, Resize::Bicubic | Resize::BicubicReduce)
+        !matches!(self, Resize::Bilinear | Resize::BilinearReduce)
     }
 
     /// Whether this is a fast rule (DCT-scaled JPEG decode and box reduction first).
     pub fn reduces(self) -> bool {
         matches!(self, Resize::BilinearReduce | Resize::BicubicReduce)
+    }
+
+    /// Whether 8-bit images are resized on Pillow's 8-bit path (the library rules).
+    pub fn eight_bit(self) -> bool {
+        matches!(self, Resize::OpenClipBicubic | Resize::HfBicubic)
+    }
+
+    pub fn geometry(self) -> Geometry {
+        match self {
+            Resize::OpenClipBicubic => Geometry::Torchvision,
+            Resize::HfBicubic => Geometry::Transformers,
+            _ => Geometry::Workbench,
+        }
     }
 
     pub fn parse(name: &str) -> Option<Resize> {

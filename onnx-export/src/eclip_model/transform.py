@@ -12,7 +12,13 @@ the two, so every step here is spelled out rather than delegated to a library de
 3. resize with PIL's antialiased filter on mode "F" so the shorter edge equals `size` (the longer edge
    is rounded half up), then centre-crop `size x size` at offset floor((edge - size) / 2). The filter is
    the manifest's `resize` rule: BILINEAR for `shortest_edge_bilinear_center_crop` (the default),
-   BICUBIC for `shortest_edge_bicubic_center_crop` (what CLIP libraries use; for imported models);
+   BICUBIC for `shortest_edge_bicubic_center_crop`. The library rules reproduce a CLIP library's own
+   preprocessing for imported models: `open_clip_bicubic_center_crop` (open_clip: torchvision `Resize`
+   + `CenterCrop` on the PIL image) and `hf_bicubic_center_crop` (transformers' CLIPImageProcessor)
+   resize 8-bit images (gray, or colour for 3 channels) with PIL's 8-bit BICUBIC (modes L / RGB: the
+   library's own arithmetic), and take the longer edge as int(size * long / short) and the crop offset
+   as the library does (torchvision: round half to even; transformers: floor). Other inputs (16-bit,
+   DICOM, colour for 1 channel) use mode F with the same geometry;
 4. normalise per channel: (x - mean) / std.
 
 PIL reads 16-bit RGB(A) PNGs as 8-bit, so PNGs are decoded with `pypng`, which keeps all bits.
@@ -31,6 +37,10 @@ from PIL import Image
 
 RESIZE_RULE = "shortest_edge_bilinear_center_crop"
 RESIZE_BICUBIC = "shortest_edge_bicubic_center_crop"
+RESIZE_OPEN_CLIP = "open_clip_bicubic_center_crop"
+RESIZE_HF = "hf_bicubic_center_crop"
+# Library rules: 8-bit images on PIL's 8-bit path, the library's size and crop rounding.
+LIBRARY_RULES = (RESIZE_OPEN_CLIP, RESIZE_HF)
 # The fast rules: JPEG decoded at a reduced DCT scale (PIL `draft`), a box reduction, then the filter.
 REDUCE_SUFFIX = "_reduce"
 # Every resize rule of the contract and the PIL filter it names.
@@ -39,6 +49,8 @@ RESIZE_FILTERS = {
     RESIZE_BICUBIC: Image.BICUBIC,
     RESIZE_RULE + REDUCE_SUFFIX: Image.BILINEAR,
     RESIZE_BICUBIC + REDUCE_SUFFIX: Image.BICUBIC,
+    RESIZE_OPEN_CLIP: Image.BICUBIC,
+    RESIZE_HF: Image.BICUBIC,
 }
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
@@ -145,6 +157,35 @@ def _decode_pil(path: Path, draft_size: int | None = None, full: list | None = N
         return np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
 
 
+def decode_u8(path: str | Path) -> np.ndarray | None:
+    """The stored 8-bit samples of an 8-bit image as `H x W x C` uint8 (C as stored, alpha included;
+    PNGs below 8 bits scaled to 0..255), or None for 16-bit, float and DICOM images (library rules)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".dcm", ".dicom"):
+        return None
+    try:
+        if suffix == ".png":
+            width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+            bitdepth = int(info["bitdepth"])
+            if bitdepth > 8:
+                return None
+            arr = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+            arr = arr.reshape(height, width, int(info["planes"])) * (255 // ((1 << bitdepth) - 1))
+            return arr.astype(np.uint8)
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("L", "LA", "RGB", "RGBA"):
+                arr = np.asarray(im, dtype=np.uint8)
+            elif im.mode in ("I;16", "I;16L", "I;16B", "I", "F"):
+                return None
+            else:
+                arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        return arr if arr.ndim == 3 else arr[:, :, None]
+    except Exception as exc:  # decoders raise many types; name the file and keep the cause
+        raise ImageDecodeError(f"{path}: cannot decode image ({exc})") from exc
+
+
 def decode_image(path: str | Path, draft_size: int | None = None, full: list | None = None) -> np.ndarray:
     """Decode an image file to an `H x W x C` float64 array in [0, 1] (C = 1, 2, 3 or 4 as stored).
 
@@ -192,6 +233,18 @@ def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
     return (2 * height * size + width) // (2 * width), size
 
 
+def shape_for(rule: str, height: int, width: int, size: int) -> tuple[int, int]:
+    """The resized (height, width) of `rule`: the library rules take int(size * long / short)."""
+    if rule not in LIBRARY_RULES:
+        return resized_shape(height, width, size)
+    return (size, width * size // height) if height <= width else (height * size // width, size)
+
+
+def crop_offset(rule: str, edge: int, size: int) -> int:
+    """First row / column of the centre crop: torchvision int(round(d / 2)) for open_clip, else floor."""
+    return round((edge - size) / 2.0) if rule == RESIZE_OPEN_CLIP else (edge - size) // 2
+
+
 def reduce_factor(height: int, width: int, nh: int, nw: int) -> int:
     """Box-reduction factor of the fast rules: floor(min(w / nw, h / nh) / 2) (PIL's reducing_gap 2), >= 1."""
     return max(1, int(min(width / nw, height / nh) / 2.0))
@@ -222,11 +275,18 @@ def resize_crop(
     """
     resample = RESIZE_FILTERS[_check_rule(rule)]
     h, w = img.shape[:2]
-    nh, nw = resized_shape(*(full or (h, w)), size)
+    nh, nw = shape_for(rule, *(full or (h, w)), size)
     k = reduce_factor(h, w, nh, nw) if rule.endswith(REDUCE_SUFFIX) else 1
-    top, left = (nh - size) // 2, (nw - size) // 2
+    top, left = crop_offset(rule, nh, size), crop_offset(rule, nw, size)
     out = np.empty((size, size, img.shape[2]), dtype=np.float32)
     for ch in range(img.shape[2]):
+        if img.dtype == np.uint8:  # library rules: PIL's 8-bit path (mode L), then / 255
+            plane = Image.fromarray(np.ascontiguousarray(img[:, :, ch]), mode="L")
+            if (nh, nw) != (h, w):
+                plane = plane.resize((nw, nh), resample)
+            crop = np.asarray(plane, dtype=np.float64)[top : top + size, left : left + size]
+            out[:, :, ch] = (crop / 255.0).astype(np.float32)
+            continue
         arr = np.ascontiguousarray(img[:, :, ch], dtype=np.float32)
         if k > 1:
             arr = box_reduce(arr, k)
@@ -261,7 +321,27 @@ class ImageTransform:
         std = np.asarray(self.std, dtype=np.float32)[:, None, None]
         return ((chw - mean) / std).astype(np.float32)
 
+    def eight_bit(self, path: str | Path) -> np.ndarray | None:
+        """Library rules: the 8-bit image ready for PIL's 8-bit resize (alpha dropped; gray, or colour
+        for 3 channels, gray repeated), or None when the float path applies."""
+        if self.resize not in LIBRARY_RULES:
+            return None
+        img = decode_u8(path)
+        if img is None:
+            return None
+        if img.shape[2] in (2, 4):
+            img = img[:, :, :-1]
+        if img.shape[2] == 3 and self.channels == 1:
+            return None  # the gray conversion is in float (step 2)
+        return img
+
     def __call__(self, path: str | Path) -> np.ndarray:
+        u8 = self.eight_bit(path)
+        if u8 is not None:
+            out = resize_crop(u8, self.size, self.resize)
+            if out.shape[2] != self.channels:  # gray for a 3-channel model: repeated
+                out = np.repeat(out, self.channels, axis=2)
+            return self.normalize(out.transpose(2, 0, 1))
         if not self.resize.endswith(REDUCE_SUFFIX):
             return self.normalize(self.unnormalized(decode_image(path)))
         full: list = []

@@ -27,12 +27,13 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from eclip_model import tokenizer as tok_mod
-from eclip_model.transform import RESIZE_RULE
+from eclip_model.transform import RESIZE_BICUBIC, RESIZE_HF, RESIZE_OPEN_CLIP, RESIZE_RULE
 
-# The contract's resize rules (formats.md §2.1): bilinear (our models) and PIL BICUBIC with antialias
-# (models imported from libraries that resize bicubically). `eclip_model.transform` implements them.
-BICUBIC_RULE = "shortest_edge_bicubic_center_crop"
-RESIZE_RULES = (RESIZE_RULE, BICUBIC_RULE)
+# The contract's resize rules (formats.md §2.1): bilinear (our models), PIL BICUBIC with antialias on
+# mode F, and the library rules of imported open_clip / Hugging Face CLIPs (PIL's 8-bit BICUBIC on
+# 8-bit images with the library's size and crop rounding). `eclip_model.transform` implements them.
+BICUBIC_RULE = RESIZE_BICUBIC
+RESIZE_RULES = (RESIZE_RULE, BICUBIC_RULE, RESIZE_OPEN_CLIP, RESIZE_HF)
 FORMAT_VERSION = 1
 PARITY_TOL = 1e-4
 OPSET = 18

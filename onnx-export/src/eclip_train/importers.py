@@ -21,9 +21,11 @@ Tokenizers become `tokenizer.json`:
 
 open_clip text towers ignore the attention mask (causal attention, pooling at the end-of-text token); the
 exported graph multiplies the ids by the mask so that padding positions hold the pad id, which keeps the
-`attention_mask` input in the graph. Imported models whose own pipeline resizes bicubically (open_clip's
-default, HF `resample = 3`) get `resize = "shortest_edge_bicubic_center_crop"` (formats.md §2.1) and
-every model records its library's rule as `provenance.original_resize`.
+`attention_mask` input in the graph. Imported models whose own pipeline resizes bicubically get their
+library's rule (formats.md §2.1): open_clip's default → `resize = "open_clip_bicubic_center_crop"`
+(torchvision Resize + CenterCrop on the PIL image), HF `resample = 3` → `"hf_bicubic_center_crop"`
+(CLIPImageProcessor); both resize 8-bit images with PIL's 8-bit BICUBIC like the libraries. Every
+model records its library's interpolation as `provenance.original_resize`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from .export import BICUBIC_RULE, RESIZE_RULE, ExportSpec, export_model, git_commit
+from eclip_model.transform import RESIZE_HF, RESIZE_OPEN_CLIP
+
+from .export import RESIZE_RULE, ExportSpec, export_model, git_commit
 
 OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
 OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
@@ -96,9 +100,12 @@ def _size(value: Any) -> int:
     return int(value)
 
 
-def resize_rule(original: str) -> str:
-    """The contract's rule closest to a library's interpolation (bicubic or bilinear)."""
-    return BICUBIC_RULE if "bicubic" in original.lower() else RESIZE_RULE
+def resize_rule(original: str, library: str) -> str:
+    """The contract's rule for a library's interpolation: bicubic → that library's rule (`open_clip` or
+    `hf`: PIL's 8-bit BICUBIC with the library's geometry); anything else → bilinear."""
+    if "bicubic" not in original.lower():
+        return RESIZE_RULE
+    return {"open_clip": RESIZE_OPEN_CLIP, "hf": RESIZE_HF}[library]
 
 
 def open_clip_tokenizer(arch: str, model: Any) -> tuple[Tokenizer, int, str, int]:
@@ -165,7 +172,9 @@ def hf_preprocessing(model_dir: Path) -> HFPreprocessing:
     return HFPreprocessing(mean, std, resize, " + ".join(found))
 
 
-def _export_imported(b: Any, out_dir: str | Path, name: str, prov: dict[str, Any], keep_tok: bool) -> dict:
+def _export_imported(
+    b: Any, out_dir: str | Path, name: str, prov: dict[str, Any], keep_tok: bool, library: str
+) -> dict:
     """Imports keep the library's own resize where the contract has it (bicubic or bilinear)."""
     from eclip_model.clip import ImageEncoder, TextEncoder
 
@@ -183,7 +192,7 @@ def _export_imported(b: Any, out_dir: str | Path, name: str, prov: dict[str, Any
         context_length=b.context_length,
         pad_token_id=b.pad_id,
         logit_scale=float(b.model.logit_scale.exp().item()),
-        resize=resize_rule(original),
+        resize=resize_rule(original, library),
         provenance={**prov, **b.provenance, "commit": git_commit()},
     )
     tok_file = b.tokenizer_file if keep_tok else None
@@ -210,7 +219,7 @@ def import_open_clip(
         "arch": arch,
         "checkpoint": b.provenance["init_checkpoint"],
     }
-    return _export_imported(b, out_dir, name or arch, prov, keep_tok=False)
+    return _export_imported(b, out_dir, name or arch, prov, keep_tok=False, library="open_clip")
 
 
 def import_hf_clip(
@@ -223,4 +232,6 @@ def import_hf_clip(
     model_dir = Path(model_dir)
     b = hf_clip_backbone(model_dir)
     prov = {"variant": "imported", "source": "transformers CLIPModel", "path": str(model_dir)}
-    return _export_imported(b, out_dir, name or model_dir.name, prov, keep_tok=not rewrite_tokenizer)
+    return _export_imported(
+        b, out_dir, name or model_dir.name, prov, keep_tok=not rewrite_tokenizer, library="hf"
+    )
