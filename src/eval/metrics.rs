@@ -238,6 +238,10 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::LinearProbe, "accuracy", HigherBetter, false),
     m(Task::LinearProbe, "macro_f1", HigherBetter, true),
     m(Task::LinearProbe, "macro_auroc", HigherBetter, false),
+    // The α chosen on validation (median over seeds; descriptive, never judged): `alpha` of the
+    // single-label probe, `alpha_multilabel` of the per-label probes.
+    m(Task::LinearProbe, "alpha", Descriptive, false),
+    m(Task::LinearProbe, "alpha_multilabel", Descriptive, false),
     m(Task::Rag, "bleu2", HigherBetter, false),
     m(Task::Rag, "bleu4", HigherBetter, false),
     m(Task::Rag, "sentence_bleu2", HigherBetter, false),

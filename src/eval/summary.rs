@@ -27,6 +27,12 @@ pub struct EvalSummary {
     /// What a reader must know: undefined metrics, subsamples, probe-subset rules that applied,
     /// tasks skipped for missing splits.
     pub notes: Vec<String>,
+    /// What a reader must be warned about, each naming its dataset (and model, fraction, seed
+    /// where it applies): probes that could not be fitted or did not converge, a larger label
+    /// fraction scoring below a smaller one by more than its interval. Printed on stderr by
+    /// `--report`, listed in the review's "limits of this comparison", kept in `--json`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// `(name, definition)` of every metric and procedure used.
     pub definitions: Vec<(String, String)>,
     /// The settings the numbers were computed with.

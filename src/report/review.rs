@@ -120,17 +120,7 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
             small.join(", ")
         ));
     }
-    let probe_n: Vec<usize> = s
-        .comparisons()
-        .filter(|r| r.task == "linear_probe")
-        .map(|r| r.n)
-        .collect();
-    if let Some(&n) = probe_n.first() {
-        limits.push(format!(
-            "Linear probes: the interval and p-value are a paired t-test over {n} probe seed(s), \
-             not a bootstrap over test items, and `n` counts those seeds."
-        ));
-    }
+    limits.extend(probe_limits(s));
     let retrieval: Vec<String> = s
         .rows
         .iter()
@@ -196,6 +186,57 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
         let _ = writeln!(o, "- {l}");
     }
     let _ = writeln!(o);
+}
+
+/// The linear-probe lines of "limits of this comparison": how the probe intervals were made and
+/// every probe warning of the dataset (failed or non-converged fits, fraction inversions; the same
+/// text `--report` prints on stderr).
+fn probe_limits(s: &EvalSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.comparisons().any(|r| r.task == "linear_probe") {
+        out.push(format!(
+            "Linear probes: `n` counts test items; below fraction 1 the interval and p-value \
+             come from a two-level bootstrap (probe seeds {:?} resampled, then test items), so \
+             they contain the label-subset and fit variation only as far as {} seed(s) show it; \
+             fraction 1 is one fit on the whole training split (no seed stage, test items only), \
+             and nothing covers the choice of the training split itself.",
+            s.config.probe_seeds,
+            s.config.probe_seeds.len()
+        ));
+    }
+    out.extend(s.warnings.iter().map(|w| format!("Warning: {w}")));
+    out
+}
+
+/// The α chosen on validation per model, fraction and seed (the `alpha` rows give the median).
+fn probe_alpha_section(o: &mut String, s: &EvalSummary) {
+    let mut lines = Vec::new();
+    for p in &s.plots {
+        for c in p
+            .probe_curves
+            .iter()
+            .filter(|c| c.metric == "macro_f1" || c.metric == "macro_auroc")
+        {
+            let probe = if c.metric == "macro_f1" {
+                "single-label"
+            } else {
+                "multi-label"
+            };
+            let per: Vec<String> = c
+                .points
+                .iter()
+                .map(|pt| format!("fraction={}: {:?}", pt.fraction, pt.alphas))
+                .collect();
+            lines.push(format!("- {} ({probe}): {}", p.model, per.join("; ")));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            o,
+            "#### Chosen regularisation (α per probe seed, validation-selected)\n\n{}\n",
+            lines.join("\n")
+        );
+    }
 }
 
 fn code_list(items: impl IntoIterator<Item = String>) -> String {
@@ -427,6 +468,7 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                 }
                 let _ = writeln!(o);
             }
+            probe_alpha_section(o, s);
             limits_section(o, s, &verdicts);
         }
         if s.models.len() == 1 {
