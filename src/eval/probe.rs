@@ -15,9 +15,13 @@ Definitions (recorded in every report):
   `c` (the "at least one per class" rule is reported whenever it applied); multi-label subsets are a
   seeded sample of `max(1, round(f · n))` rows, plus one random positive for any label the sample
   missed (also reported);
-- each (fraction, seed) draws its own subset; the reported value is the mean over seeds, the spread
-  their standard deviation, and model deltas use a paired t-test over seeds (same subsets for both
-  models), stated as such.
+- each (fraction, seed) draws its own subset; the runs return the test predictions (class per item,
+  or P(positive) per label and item) so that the suite can bootstrap test items and seeds together
+  ([`crate::eval::inference::probe`]);
+- a probe that cannot be fitted is a typed [`FitFailure`] (one class in the training subset, or the
+  solver refusing every α), and every chosen fit carries a [`FitCheck`]: the gradient norm of the
+  summed loss at the returned solution against the stopping tolerance, because linfa does not say
+  whether L-BFGS converged or ran out of iterations.
 */
 use linfa::Dataset as LinfaDataset;
 use linfa::traits::{Fit, Predict};
@@ -550,26 +554,6 @@ pub fn paired_t_test(a: &[f64], b: &[f64], confidence: f64) -> Option<(f64, f64,
     Some((mean, mean - tq * se, mean + tq * se, p))
 }
 
-/// The t-interval of a mean over seeds: `(mean, low, high, sd)`; the interval is NaN (unknown) for a
-/// single seed or when every seed gave the same value (no spread to estimate it from).
-pub fn seed_interval(values: &[f64], confidence: f64) -> Option<(f64, f64, f64, f64)> {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    if values.is_empty() {
-        return None;
-    }
-    let (mean, sd) = super::stats::mean_sd(values);
-    // Identical values can leave a rounding-level sd (~1e-17): that is no spread either.
-    if values.len() < 2 || sd <= 1e-12 * mean.abs().max(1.0) {
-        return Some((mean, f64::NAN, f64::NAN, sd));
-    }
-    let k = values.len() as f64;
-    let tq = StudentsT::new(0.0, 1.0, k - 1.0)
-        .ok()?
-        .inverse_cdf(0.5 + confidence / 2.0);
-    let half = tq * sd / k.sqrt();
-    Some((mean, mean - half, mean + half, sd))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,14 +562,83 @@ mod tests {
         (0..n).map(|i| format!("c{i}")).collect()
     }
 
+    /// Three separable-ish classes in 4-D, 60 items: x = one-hot(class) * 2 + a fixed pattern.
+    fn toy() -> (Array2<f32>, Vec<usize>) {
+        let y: Vec<usize> = (0..60).map(|i| i % 3).collect();
+        let x = Array2::from_shape_fn((60, 4), |(i, j)| {
+            let base = if j == y[i] { 2.0 } else { 0.0 };
+            base + (((i * 7 + j * 13) % 11) as f32 - 5.0) * 0.3
+        });
+        (x, y)
+    }
+
     #[test]
-    fn seed_interval_of_identical_values_is_unknown() {
-        // 0.485 three times: a naive sd is ~6e-17, not 0.
-        let (mean, lo, hi, _) = seed_interval(&[0.485, 0.485, 0.485], 0.95).unwrap();
-        assert!((mean - 0.485).abs() < 1e-12);
-        assert!(lo.is_nan() && hi.is_nan());
-        let (_, lo, hi, _) = seed_interval(&[0.4, 0.5, 0.6], 0.95).unwrap();
-        assert!(lo < 0.5 && hi > 0.5);
+    fn gradient_norm_is_zero_at_the_optimum_and_large_after_one_step() {
+        let (x, y) = toy();
+        let all: Vec<usize> = (0..60).collect();
+        let tight = FitSettings {
+            max_iterations: 2000,
+            gradient_tolerance: 1e-9,
+        };
+        let short = FitSettings {
+            max_iterations: 1,
+            gradient_tolerance: 1e-9,
+        };
+        let m = MultinomialProbe::fit(x.view(), &y, &all, 0.5, tight).unwrap();
+        let at_opt = m.gradient_norm(x.view(), &y, &all, 0.5);
+        let m1 = MultinomialProbe::fit(x.view(), &y, &all, 0.5, short).unwrap();
+        let early = m1.gradient_norm(x.view(), &y, &all, 0.5);
+        assert!(at_opt < 1e-5, "{at_opt}");
+        assert!(early > 1e3 * at_opt.max(1e-9) && early > 0.1, "{early}");
+        let yb: Vec<bool> = y.iter().map(|&c| c == 0).collect();
+        let b = BinaryProbe::fit(x.view(), &yb, &all, 0.5, tight).unwrap();
+        let b1 = BinaryProbe::fit(x.view(), &yb, &all, 0.5, short).unwrap();
+        let (opt, one) = (
+            b.gradient_norm(x.view(), &yb, &all, 0.5),
+            b1.gradient_norm(x.view(), &yb, &all, 0.5),
+        );
+        assert!(opt < 1e-5 && one > 0.1, "{opt} {one}");
+    }
+
+    #[test]
+    fn a_one_class_subset_is_a_typed_failure_and_short_fits_are_flagged() {
+        let (x, y) = toy();
+        let split = Split { x: x.view(), y: &y };
+        let none = Split {
+            x: x.slice(ndarray::s![0..0, ..]),
+            y: &[],
+        };
+        let s = FitSettings::default();
+        // Items 0, 3, 6, ... are all class 0.
+        let one: Vec<usize> = (0..60).step_by(3).collect();
+        assert_eq!(
+            single_label_run(split, &one, none, split, 3, &[1.0], s),
+            Err(FitFailure::OneClass { classes: 1 })
+        );
+        let all: Vec<usize> = (0..60).collect();
+        let ok = single_label_run(split, &all, none, split, 3, &[1.0], s).unwrap();
+        assert_eq!(ok.predictions.len(), 60);
+        assert!(ok.fit.converged(), "{:?}", ok.fit);
+        let short = FitSettings {
+            max_iterations: 1,
+            ..s
+        };
+        let early = single_label_run(split, &all, none, split, 3, &[1.0], short).unwrap();
+        assert!(!early.fit.converged(), "{:?}", early.fit);
+        // Multi-label: a label without positives in the subset is never fitted, and says why.
+        let ym: Vec<Vec<bool>> = y.iter().map(|&c| vec![c == 0, false]).collect();
+        let ms = Split {
+            x: x.view(),
+            y: &ym,
+        };
+        let mnone = Split {
+            x: x.slice(ndarray::s![0..0, ..]),
+            y: &[],
+        };
+        let r = multi_label_run(ms, &all, mnone, ms, 2, &[1.0], s).unwrap();
+        assert_eq!(r.failures[1], Some(FitFailure::OneClass { classes: 1 }));
+        assert!(r.failures[0].is_none() && r.scores[0].is_some() && r.scores[1].is_none());
+        assert_eq!(r.macro_auroc, r.auroc[0]);
     }
 
     #[test]

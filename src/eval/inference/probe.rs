@@ -2,22 +2,27 @@
 Linear-probe uncertainty at every label fraction (issue 12 §5).
 
 At label fraction `f`, each model's probe is fitted `S` times (seed `s` picks the `f` subset of the
-training labels and seeds the fit) and predicts the same `n` test items. The statistic of seed `s`
-on test items `idx` is `stat(s, idx)` (e.g. macro-F1 of seed `s`'s predictions on `idx`).
+training labels and seeds the fit) and predicts the same `n` test items. The statistic of model `m`
+and seed `s` on test items `idx` is `stat(m, s, idx)` (e.g. macro-F1 of that fit's predictions on
+`idx`).
 
 Combination of item and seed uncertainty: the seeds are treated as replicates and the paired
 two-level bootstrap of [`super::replicates`] is used: each round draws `S` seeds with replacement
-(one draw for both models, because seed `s` of A and of B was fitted on the same label subset) and
-one shared resample of test items, and its value is the mean over the drawn seeds of
-`stat_b(s, items) - stat_a(s, items)`. The spread of the round values therefore contains the
-test-item sampling error and the seed (label-subset and fit) variation together, without assuming
-that they are independent or normal, as adding variances would. The between-seed SD is reported on
-its own (`a.between_sd`, `b.between_sd`).
+(one draw for every model, because seed `s` of each model was fitted on the same label subset) and
+one shared resample of test items, and a model's round value is the mean over the drawn seeds of
+its statistic on those items; a delta's round value is the difference of two models' round values,
+i.e. the mean over the drawn seeds of `stat(b, s, items) - stat(a, s, items)`. The spread of the
+round values therefore contains the test-item sampling error and the seed (label-subset and fit)
+variation together, without assuming that they are independent or normal, as adding variances
+would. The between-seed SD is reported on its own ([`GroupEstimate::between_sd`]). Intervals are
+[`super::bca::bca_interval`] of the round values without jackknife (bias-corrected percentile),
+widened onto the estimate if need be, as for replicate groups; p-values are
+[`super::pvalue::BootstrapPValue`] of the delta rounds, with their Monte Carlo SE.
 
 At fraction 1.0 there is a single fit (`S = 1`, every label used): the seed stage is trivial and
-the interval and p-value are exactly the paired item bootstrap of [`crate::eval::stats`] (same
-resamples), so the full-label probe gets an interval and a p-value like every other row, `n` being
-the number of test items.
+the round values are exactly the item resamples of [`crate::eval::stats`] (same indices), so the
+full-label probe gets an interval and a p-value like every other row, `n` being the number of test
+items.
 
 [`fraction_inversions`] finds the case issue 12 saw unflagged (CLIP's full-label probe 0.485 below
 its 1%-label probe 0.493): a larger fraction whose whole interval lies below a smaller fraction's

@@ -87,6 +87,15 @@ pub fn evaluate(
         let delong = p.delong_rows(&dataset.name, &names, cfg.confidence, &mut run.notes);
         zeroshot_rows.1.extend(delong);
     }
+    zeroshot::mark_positives(
+        zeroshot_rows
+            .0
+            .iter_mut()
+            .flatten()
+            .chain(&mut zeroshot_rows.1),
+        argmax.as_ref(),
+        posneg.as_ref(),
+    );
     let rows = done.add(zeroshot_rows);
     run.step_with_rows("", TASK_FAMILIES[0], rows);
     let retrieval = test.as_ref().map(|t| run.retrieval_data(t));
