@@ -113,6 +113,8 @@ pub(super) struct ProbeSetup<'a> {
     pub(super) ml_train: Vec<Vec<bool>>,
     pub(super) ml_val: Vec<Vec<bool>>,
     pub(super) ml_test: Vec<Vec<bool>>,
+    /// `ml_test` by label (column `l`: label `l` of every test item), for the item bootstrap.
+    pub(super) ml_test_columns: Vec<Vec<bool>>,
 }
 
 impl<'a> ProbeSetup<'a> {
@@ -154,6 +156,9 @@ impl<'a> ProbeSetup<'a> {
             ml_train: multi(train),
             ml_val: val.map(multi).unwrap_or_default(),
             ml_test: multi(test),
+            ml_test_columns: (0..run.dataset.labels.len())
+                .map(|l| multi(test).iter().map(|r| r[l]).collect())
+                .collect(),
         }
     }
 
@@ -261,9 +266,7 @@ impl<'a> ProbeSetup<'a> {
                     .iter()
                     .enumerate()
                     .map(|(l, sc)| {
-                        let sc = sc.as_ref()?;
-                        let y: Vec<bool> = self.ml_test.iter().map(|r| r[l]).collect();
-                        classify::auroc(&y, sc, Some(idx))
+                        classify::auroc(&self.ml_test_columns[l], sc.as_ref()?, Some(idx))
                     })
                     .collect();
                 classify::mean_defined(&per_label).unwrap_or(f64::NAN)
