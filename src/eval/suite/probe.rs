@@ -97,6 +97,18 @@ pub(super) struct SeedOutcome {
     pub(super) n_train_multi: usize,
 }
 
+impl SeedOutcome {
+    /// The α chosen on validation: of the multi-label probes when `multi`, else of the
+    /// single-label probe; `None` when that probe was not fitted.
+    fn alpha(&self, multi: bool) -> Option<f64> {
+        if multi {
+            self.multi.as_ref().map(|s| s.alpha)
+        } else {
+            self.single.as_ref().map(|s| s.alpha)
+        }
+    }
+}
+
 /// Which items and labels the probes use.
 pub(super) struct ProbeSetup<'a> {
     pub(super) train: &'a SplitViews<'a>,
@@ -438,16 +450,7 @@ fn curve_point(
             mean: e.mean,
             sd: e.between_sd.unwrap_or(0.0),
             per_seed: e.per_replicate.clone(),
-            alphas: outcomes
-                .iter()
-                .filter_map(|o| {
-                    if multi {
-                        o.multi.as_ref().map(|s| s.alpha)
-                    } else {
-                        o.single.as_ref().map(|s| s.alpha)
-                    }
-                })
-                .collect(),
+            alphas: outcomes.iter().filter_map(|o| o.alpha(multi)).collect(),
             n_train: outcomes
                 .iter()
                 .map(|o| {
@@ -487,13 +490,7 @@ fn alpha_rows(run: &Run, names: &[String], results: &[Vec<Vec<SeedOutcome>>]) ->
             for (f, &fraction) in run.cfg.probe_fractions.iter().enumerate() {
                 let mut alphas: Vec<f64> = results[m][f]
                     .iter()
-                    .filter_map(|o| {
-                        if multi {
-                            o.multi.as_ref().map(|s| s.alpha)
-                        } else {
-                            o.single.as_ref().map(|s| s.alpha)
-                        }
-                    })
+                    .filter_map(|o| o.alpha(multi))
                     .collect();
                 if alphas.is_empty() {
                     continue;
