@@ -199,7 +199,9 @@ fn probe_limits(s: &EvalSummary) -> Vec<String> {
         out.push(format!(
             "Linear probes: `n` counts test items; below fraction 1 the interval and p-value \
              come from a two-level bootstrap (probe seeds {:?} resampled, then test items), so \
-             they contain the label-subset and fit variation only as far as {} seed(s) show it; \
+             they contain the label-subset and fit variation only as far as {} seed(s) show it \
+             (resampling few seeds understates their spread and has no Student-t widening, so \
+             these intervals can be narrower than a t-interval over seeds); \
              fraction 1 is one fit on the whole training split (no seed stage, test items only), \
              and nothing covers the choice of the training split itself.",
             s.config.probe_seeds,
