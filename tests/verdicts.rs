@@ -55,8 +55,8 @@ fn every_comparison_row_is_adjusted_and_no_interval_excludes_its_estimate() {
         }
     }
     // zero-shot argmax macro-F1, pos/neg macro AUROC, R@10 i2t and t2i, geometry modality gap,
-    // probe macro-F1 at the fraction with a seed spread (0.1).
-    assert_eq!(holm, 6, "primary comparisons");
+    // probe macro-F1 at both fractions (0.1 and 1: every fraction has a bootstrap p).
+    assert_eq!(holm, 7, "primary comparisons");
     for r in &s.rows {
         if let (Some(v), Some(lo), Some(hi)) = (r.value, r.ci_low, r.ci_high) {
             assert!(
@@ -131,7 +131,6 @@ fn three_items_give_too_few_items_instead_of_verdicts() {
     let s = summary(3, [12, 2, 1, 1]);
     let judged: Vec<_> = s
         .comparisons()
-        .filter(|r| r.task != "linear_probe")
         .map(Verdict::of_row)
         .filter(|v| *v != Verdict::NotJudged)
         .collect();
@@ -148,4 +147,81 @@ fn three_items_give_too_few_items_instead_of_verdicts() {
     );
     assert!(md.contains("too few items ("), "{md}");
     assert!(md.contains("Small n: no verdict below 30 items"));
+}
+
+#[test]
+fn every_probe_row_has_an_interval_around_its_estimate_over_the_test_items() {
+    let s = summary(5, SyntheticSpec::default().per_class);
+    // The probes predict the zero-shot splits' items: argmax items for the single-label metrics,
+    // the test split for the multi-label one.
+    let n_of = |setting: &str, metric: &str| {
+        s.row("CLIP", "zeroshot", setting, metric)
+            .map(|r| r.n)
+            .unwrap()
+    };
+    let (single, multi) = (n_of("argmax", "accuracy"), n_of("posneg", "macro_auroc"));
+    let probes: Vec<_> = s
+        .rows
+        .iter()
+        .filter(|r| r.task == "linear_probe" && !r.metric.starts_with("alpha"))
+        .collect();
+    // 2 models + 1 comparison, 3 metrics, 2 fractions.
+    assert_eq!(probes.len(), 18);
+    for r in probes {
+        let (v, lo, hi) = (r.value.unwrap(), r.ci_low.unwrap(), r.ci_high.unwrap());
+        assert!(
+            lo <= v && v <= hi,
+            "{} {} {}: {v} outside [{lo}, {hi}]",
+            r.model,
+            r.setting,
+            r.metric
+        );
+        let want = if r.metric == "macro_auroc" {
+            multi
+        } else {
+            single
+        };
+        assert_eq!(r.n, want, "{} {} {}", r.model, r.setting, r.metric);
+        assert_eq!(
+            r.p_value.is_some(),
+            r.is_comparison(),
+            "{} {}",
+            r.model,
+            r.setting
+        );
+        if r.is_comparison() {
+            assert!(r.p_bootstrap.is_some() && r.adjustment.is_some());
+        }
+    }
+    // Regularisation rows: descriptive, one per model, fraction and probe kind.
+    let alphas = s
+        .rows
+        .iter()
+        .filter(|r| r.task == "linear_probe" && r.metric.starts_with("alpha"))
+        .count();
+    assert_eq!(alphas, 2 * 2 * 2);
+}
+
+#[test]
+fn per_class_rows_carry_their_positives_for_the_minimum_n_rule() {
+    let s = summary(5, SyntheticSpec::default().per_class);
+    let per_class: Vec<_> = s
+        .rows
+        .iter()
+        .filter(|r| r.metric.starts_with("f1:") || r.metric.starts_with("auroc"))
+        .filter(|r| r.metric != "macro_auroc")
+        .collect();
+    assert!(!per_class.is_empty());
+    for r in per_class {
+        let p = r
+            .positives
+            .unwrap_or_else(|| panic!("{} {}", r.model, r.metric));
+        assert!(p > 0 && p <= r.n, "{} {p}", r.metric);
+    }
+    assert!(
+        s.rows
+            .iter()
+            .filter(|r| r.metric == "macro_f1")
+            .all(|r| r.positives.is_none())
+    );
 }

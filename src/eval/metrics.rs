@@ -238,6 +238,10 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::LinearProbe, "accuracy", HigherBetter, false),
     m(Task::LinearProbe, "macro_f1", HigherBetter, true),
     m(Task::LinearProbe, "macro_auroc", HigherBetter, false),
+    // The α chosen on validation (median over seeds; descriptive, never judged): `alpha` of the
+    // single-label probe, `alpha_multilabel` of the per-label probes.
+    m(Task::LinearProbe, "alpha", Descriptive, false),
+    m(Task::LinearProbe, "alpha_multilabel", Descriptive, false),
     m(Task::Rag, "bleu2", HigherBetter, false),
     m(Task::Rag, "bleu4", HigherBetter, false),
     m(Task::Rag, "sentence_bleu2", HigherBetter, false),
@@ -293,8 +297,9 @@ pub fn format(task: &str, metric: &str) -> Format {
 /// The significance level of the verdict rule.
 pub const ALPHA: f64 = 0.05;
 
-/// The minimum-n rule of every verdict: fewer items than this on a comparison row give
-/// [`Verdict::TooFewItems`] (issue 12; [`MinimumN::DEFAULT`], 30 items).
+/// The minimum-n rule of every verdict: fewer items than this on a comparison row, or fewer
+/// positives on a per-class row, give [`Verdict::TooFewItems`] (issue 12; [`MinimumN::DEFAULT`],
+/// 30 items, 10 positives).
 pub const MINIMUM_N: MinimumN = MinimumN::DEFAULT;
 
 /// The multiplicity adjustment, in place, over every comparison row of `rows`: per dataset and
@@ -351,7 +356,8 @@ pub enum Verdict {
     /// The metric has no good direction, or the delta is undefined or has neither an interval nor
     /// a p-value.
     NotJudged,
-    /// Fewer items than [`MINIMUM_N`] asks for: no verdict, whatever the p-value.
+    /// Fewer items (or, on a per-class row, fewer positives) than [`MINIMUM_N`] asks for: no
+    /// verdict, whatever the p-value ([`sample_size`] says which).
     TooFewItems,
 }
 
@@ -421,9 +427,10 @@ pub fn verdict_p(row: &MetricRow) -> Option<f64> {
     }
 }
 
-/// The minimum-n check of a row (its `n` items against [`MINIMUM_N`]).
+/// The minimum-n check of a row: its `n` items and, on a per-class row, the class's positives
+/// ([`MetricRow::positives`]) against [`MINIMUM_N`] (30 items, 10 positives).
 pub fn sample_size(row: &MetricRow) -> SampleSize {
-    MINIMUM_N.check(row.n, None)
+    MINIMUM_N.check(row.n, row.positives)
 }
 
 /// The raw p-value as shown: `< 1/B` when no resample crossed zero, else two significant digits;
@@ -583,6 +590,7 @@ mod tests {
             p_adjusted: None,
             adjustment: None,
             p_bootstrap: None,
+            positives: None,
             comparison: Some(super::super::rows::Comparison::new("A", "B")),
         }
     }
@@ -654,6 +662,16 @@ mod tests {
         let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 3);
         assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
         let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 30);
+        assert_eq!(Verdict::of_row(&r), Verdict::Better);
+        // A per-class row needs 10 positives of its class as well.
+        let mut r = cmp_row("zeroshot", "posneg", "auroc:edema", Some(0.002), 500);
+        r.positives = Some(9);
+        assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
+        assert_eq!(
+            sample_size(&r).reason().unwrap(),
+            "too few positives (9 < 10)"
+        );
+        r.positives = Some(10);
         assert_eq!(Verdict::of_row(&r), Verdict::Better);
         // Descriptive rows stay unjudged whatever their n.
         let r = cmp_row("gap_shift", "lambda=0.5", "modality_gap", Some(0.002), 3);

@@ -93,6 +93,11 @@ pub struct MetricRow {
     /// JSON only, shown as `< 1/B` when no resample crosses zero.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_bootstrap: Option<inference::pvalue::BootstrapPValue>,
+    /// Positives of the class among the `n` items, on per-class rows (`f1:<class>`,
+    /// `auroc:<class>`, `auroc_delong:<class>`); the minimum-n rule needs 10 of them for a verdict
+    /// ([`metrics::sample_size`]). `None` on rows over all classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positives: Option<usize>,
     /// The (baseline, candidate) pair of a comparison row; `model` is then its label `<B> - <A>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<rows::Comparison>,

@@ -15,9 +15,13 @@ Definitions (recorded in every report):
   `c` (the "at least one per class" rule is reported whenever it applied); multi-label subsets are a
   seeded sample of `max(1, round(f · n))` rows, plus one random positive for any label the sample
   missed (also reported);
-- each (fraction, seed) draws its own subset; the reported value is the mean over seeds, the spread
-  their standard deviation, and model deltas use a paired t-test over seeds (same subsets for both
-  models), stated as such.
+- each (fraction, seed) draws its own subset; the runs return the test predictions (class per item,
+  or P(positive) per label and item) so that the suite can bootstrap test items and seeds together
+  ([`crate::eval::inference::probe`]);
+- a probe that cannot be fitted is a typed [`FitFailure`] (one class in the training subset, or the
+  solver refusing every α), and every chosen fit carries a [`FitCheck`]: the gradient norm of the
+  summed loss at the returned solution against the stopping tolerance, because linfa does not say
+  whether L-BFGS converged or ran out of iterations.
 */
 use linfa::Dataset as LinfaDataset;
 use linfa::traits::{Fit, Predict};
@@ -130,8 +134,8 @@ fn f64_rows(x: ArrayView2<f32>, idx: &[usize]) -> Array2<f64> {
 }
 
 /// Fit a linfa logistic model (`$params`: binary or multinomial) on rows `idx` of `x` with targets
-/// `y[idx]`, starting from `$init` (parameters with the intercept as the last row) or zero; `None`
-/// when linfa refuses (one class only, no rows). A macro because linfa's parameter type is generic
+/// `y[idx]`, starting from `$init` (parameters with the intercept as the last row) or zero; `Err`
+/// with linfa's message when it refuses (one class only, no rows, a solver failure). A macro because linfa's parameter type is generic
 /// over a private dimension parameter.
 macro_rules! fit_rows {
     ($params:ident, $x:expr, $y:expr, $idx:expr, $alpha:expr, $s:expr, $init:expr) => {{
@@ -147,7 +151,7 @@ macro_rules! fit_rows {
             f64_rows($x, $idx),
             $idx.iter().map(|&i| $y[i]).collect::<Array1<_>>(),
         ))
-        .ok()
+        .map_err(|e| e.to_string())
     }};
 }
 
@@ -165,7 +169,7 @@ impl MultinomialProbe {
         alpha: f64,
         s: FitSettings,
     ) -> Option<Self> {
-        Self::fit_from(x, y, idx, alpha, s, None)
+        Self::fit_from(x, y, idx, alpha, s, None).ok()
     }
 
     /// [`fit`](Self::fit) starting from `warm`'s solution (fitted on the same rows, another α).
@@ -176,15 +180,38 @@ impl MultinomialProbe {
         alpha: f64,
         s: FitSettings,
         warm: Option<&Self>,
-    ) -> Option<Self> {
+    ) -> Result<Self, String> {
         let init = warm.map(|w| {
             let (p, b) = (w.model.params(), w.model.intercept());
             ndarray::concatenate(Axis(0), &[p.view(), b.view().insert_axis(Axis(0))])
                 .expect("params and intercept share the class axis")
         });
-        Some(Self {
+        Ok(Self {
             model: fit_rows!(MultiLogisticRegression, x, y, idx, alpha, s, init)?,
         })
+    }
+
+    /// L2 norm of the gradient of linfa's summed loss at the fitted solution on rows `idx`
+    /// (`Xᵀ(softmax(XW + b) − Y) + αW` and `Σ(softmax − Y)` for the intercept, as linfa's
+    /// `multi_logistic_grad`): the number its stopping rule compares with the tolerance.
+    pub fn gradient_norm(&self, x: ArrayView2<f32>, y: &[usize], idx: &[usize], alpha: f64) -> f64 {
+        let (w, b) = (self.model.params(), self.model.intercept());
+        let classes = self.model.classes();
+        let xs = f64_rows(x, idx);
+        let mut diff = xs.dot(w) + b;
+        for (row, &i) in diff.rows_mut().into_iter().zip(idx) {
+            let mut row = row;
+            let max = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+            row.mapv_inplace(|v| (v - max).exp());
+            let sum = row.sum();
+            row.mapv_inplace(|v| v / sum);
+            if let Ok(k) = classes.binary_search(&y[i]) {
+                row[k] -= 1.0;
+            }
+        }
+        let gw = xs.t().dot(&diff) + &(w * alpha);
+        let gb = diff.sum_axis(Axis(0));
+        (gw.iter().chain(gb.iter()).map(|v| v * v).sum::<f64>()).sqrt()
     }
 
     pub fn predict(&self, x: ArrayView2<f32>) -> Vec<usize> {
@@ -206,7 +233,7 @@ impl BinaryProbe {
         alpha: f64,
         s: FitSettings,
     ) -> Option<Self> {
-        Self::fit_from(x, y, idx, alpha, s, None)
+        Self::fit_from(x, y, idx, alpha, s, None).ok()
     }
 
     /// [`fit`](Self::fit) starting from `warm`'s solution (fitted on the same rows, another α).
@@ -217,15 +244,35 @@ impl BinaryProbe {
         alpha: f64,
         s: FitSettings,
         warm: Option<&Self>,
-    ) -> Option<Self> {
+    ) -> Result<Self, String> {
         let init = warm.map(|w| {
             let mut v = w.model.params().to_vec();
             v.push(w.model.intercept());
             Array1::from(v)
         });
-        Some(Self {
+        Ok(Self {
             model: fit_rows!(LogisticRegression, x, y, idx, alpha, s, init)?,
         })
+    }
+
+    /// L2 norm of the gradient of linfa's summed loss at the fitted solution on rows `idx`
+    /// (targets t = ±1, `g_i = (σ(t_i z_i) − 1) t_i`, `Xᵀg + αw` and `Σ g_i` for the intercept, as
+    /// linfa's `logistic_grad`).
+    pub fn gradient_norm(&self, x: ArrayView2<f32>, y: &[bool], idx: &[usize], alpha: f64) -> f64 {
+        let (w, b) = (self.model.params(), self.model.intercept());
+        let pos = self.model.labels().pos.class;
+        let xs = f64_rows(x, idx);
+        let z = xs.dot(w) + b;
+        let g: Array1<f64> = z
+            .iter()
+            .zip(idx)
+            .map(|(&z, &i)| {
+                let t = if y[i] == pos { 1.0 } else { -1.0 };
+                (1.0 / (1.0 + (-t * z).exp()) - 1.0) * t
+            })
+            .collect();
+        let gw = xs.t().dot(&g) + &(w * alpha);
+        (gw.iter().map(|v| v * v).sum::<f64>() + g.sum().powi(2)).sqrt()
     }
 
     /// P(true) for every row of `x`.
@@ -250,12 +297,53 @@ pub fn binary_scores(
     Some(BinaryProbe::fit(x, y, idx, alpha, s)?.score(x_eval))
 }
 
-/// Scores of one single-label probe run.
+/// How a chosen fit ended: the L2 norm of the gradient of the summed loss at the returned solution
+/// against the tolerance the solver was given ([`FitSettings::gradient_tolerance`] · rows). A fit
+/// above it stopped at `max_iterations` (or on a stalled line search) before converging.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FitCheck {
+    pub gradient_norm: f64,
+    pub tolerance: f64,
+}
+
+impl FitCheck {
+    /// Whether the gradient reached the tolerance.
+    pub fn converged(&self) -> bool {
+        self.gradient_norm <= self.tolerance
+    }
+}
+
+/// Why a probe could not be fitted (never silent: the suite writes a note and a warning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FitFailure {
+    /// The training subset holds one class only (or none): nothing to separate.
+    OneClass { classes: usize },
+    /// linfa refused every α (its message for the last one).
+    Solver(String),
+}
+
+impl std::fmt::Display for FitFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FitFailure::OneClass { classes } => write!(
+                f,
+                "the training subset holds {classes} class(es), a probe needs two"
+            ),
+            FitFailure::Solver(m) => write!(f, "the solver failed for every α ({m})"),
+        }
+    }
+}
+
+/// Scores of one single-label probe run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SingleLabelScores {
     pub alpha: f64,
     pub accuracy: f64,
     pub macro_f1: f64,
+    /// Predicted class of every test item (for the item bootstrap).
+    pub predictions: Vec<usize>,
+    /// How the chosen fit ended.
+    pub fit: FitCheck,
 }
 
 /// Features and class labels of one split.
@@ -274,7 +362,7 @@ impl<T> Clone for Split<'_, T> {
 impl<T> Copy for Split<'_, T> {}
 
 /// Choose α on `val` with models fit on `train[idx]`, then score the chosen model on `test`.
-/// `None` when no α produced a model.
+/// `Err` when the subset has fewer than two classes or no α produced a model.
 pub fn single_label_run(
     train: Split<usize>,
     idx: &[usize],
@@ -283,20 +371,31 @@ pub fn single_label_run(
     n_classes: usize,
     alphas: &[f64],
     s: FitSettings,
-) -> Option<SingleLabelScores> {
+) -> Result<SingleLabelScores, FitFailure> {
+    let mut present: Vec<usize> = idx.iter().map(|&i| train.y[i]).collect();
+    present.sort_unstable();
+    present.dedup();
+    if present.len() < 2 {
+        return Err(FitFailure::OneClass {
+            classes: present.len(),
+        });
+    }
     let mut best: Option<(f64, f64, std::rc::Rc<MultinomialProbe>)> = None;
+    let mut failure = String::new();
     // Largest α first so that ties keep the simpler model; each fit starts from the previous α's
     // solution (a regularisation path: the optimum moves little between neighbouring α).
     let mut grid = alphas.to_vec();
     grid.sort_by(|a, b| b.total_cmp(a));
     let mut warm: Option<std::rc::Rc<MultinomialProbe>> = None;
     for alpha in grid {
-        let Some(probe) =
-            MultinomialProbe::fit_from(train.x, train.y, idx, alpha, s, warm.as_deref())
-        else {
-            continue;
-        };
-        let probe = std::rc::Rc::new(probe);
+        let probe =
+            match MultinomialProbe::fit_from(train.x, train.y, idx, alpha, s, warm.as_deref()) {
+                Ok(p) => std::rc::Rc::new(p),
+                Err(e) => {
+                    failure = e;
+                    continue;
+                }
+            };
         warm = Some(probe.clone());
         let score = if val.y.is_empty() {
             0.0
@@ -310,12 +409,17 @@ pub fn single_label_run(
             break;
         }
     }
-    let (alpha, _, probe) = best?;
+    let (alpha, _, probe) = best.ok_or(FitFailure::Solver(failure))?;
     let pred = probe.predict(test.x);
-    Some(SingleLabelScores {
+    Ok(SingleLabelScores {
         alpha,
         accuracy: classify::accuracy(test.y, &pred, None),
         macro_f1: classify::macro_f1(test.y, &pred, n_classes, None),
+        fit: FitCheck {
+            gradient_norm: probe.gradient_norm(train.x, train.y, idx, alpha),
+            tolerance: s.gradient_tolerance * idx.len().max(1) as f64,
+        },
+        predictions: pred,
     })
 }
 
@@ -326,6 +430,13 @@ pub struct MultiLabelScores {
     /// Per label; `None` where the training subset or the test split lacks one of the classes.
     pub auroc: Vec<Option<f64>>,
     pub macro_auroc: Option<f64>,
+    /// P(positive) of every test item per label at the chosen α; `None` where the label's probe
+    /// could not be fitted.
+    pub scores: Vec<Option<Vec<f64>>>,
+    /// Per label at the chosen α: `None` when fitted, else why not.
+    pub failures: Vec<Option<FitFailure>>,
+    /// Per label at the chosen α: how the fit ended (`None` where not fitted).
+    pub fits: Vec<Option<FitCheck>>,
 }
 
 fn label_column(y: &[Vec<bool>], l: usize) -> Vec<bool> {
@@ -333,6 +444,7 @@ fn label_column(y: &[Vec<bool>], l: usize) -> Vec<bool> {
 }
 
 /// Per-label binary probes: one shared α chosen by validation macro AUROC, scored on `test`.
+/// `None` only for an empty α grid.
 pub fn multi_label_run(
     train: Split<Vec<bool>>,
     idx: &[usize],
@@ -347,43 +459,76 @@ pub fn multi_label_run(
     let columns =
         |y: &[Vec<bool>]| -> Vec<Vec<bool>> { (0..n_labels).map(|l| label_column(y, l)).collect() };
     let (ytr, yval, yte) = (columns(train.y), columns(val.y), columns(test.y));
-    // One fit per (α, label), scored on validation and test at once.
-    let mut best: Option<(f64, f64, Vec<Option<f64>>)> = None;
+    let tolerance = s.gradient_tolerance * idx.len().max(1) as f64;
+    // Labels whose training subset holds one class only: never fitted.
+    let one_class: Vec<Option<FitFailure>> = ytr
+        .iter()
+        .map(|y| {
+            let pos = idx.iter().filter(|&&i| y[i]).count();
+            let classes = usize::from(pos > 0) + usize::from(pos < idx.len());
+            (classes < 2).then_some(FitFailure::OneClass { classes })
+        })
+        .collect();
+    /// One α's outcome: validation score and the test scores, failures and fit checks per label.
+    type Outcome = (
+        f64,
+        f64,
+        Vec<Option<Vec<f64>>>,
+        Vec<Option<FitFailure>>,
+        Vec<Option<FitCheck>>,
+    );
+    let mut best: Option<Outcome> = None;
     // Per label, each α starts from the previous (larger) α's solution.
     let mut warm: Vec<Option<BinaryProbe>> = (0..n_labels).map(|_| None).collect();
     for &alpha in &grid {
         let mut val_auc = Vec::with_capacity(n_labels);
-        let mut test_auc = Vec::with_capacity(n_labels);
+        let mut test_scores = Vec::with_capacity(n_labels);
+        let mut failures = Vec::with_capacity(n_labels);
+        let mut fits = Vec::with_capacity(n_labels);
         for l in 0..n_labels {
-            let probe = BinaryProbe::fit_from(train.x, &ytr[l], idx, alpha, s, warm[l].as_ref());
-            let on = |x: ArrayView2<f32>, y: &[bool]| {
-                probe
-                    .as_ref()
-                    .and_then(|p| classify::auroc(y, &p.score(x), None))
+            let probe = match &one_class[l] {
+                Some(f) => Err(f.clone()),
+                None => BinaryProbe::fit_from(train.x, &ytr[l], idx, alpha, s, warm[l].as_ref())
+                    .map_err(FitFailure::Solver),
             };
-            val_auc.push(if val.y.is_empty() {
-                None
-            } else {
-                on(val.x, &yval[l])
+            val_auc.push(match (&probe, val.y.is_empty()) {
+                (Ok(p), false) => classify::auroc(&yval[l], &p.score(val.x), None),
+                _ => None,
             });
-            test_auc.push(on(test.x, &yte[l]));
-            if probe.is_some() {
-                warm[l] = probe;
+            test_scores.push(probe.as_ref().ok().map(|p| p.score(test.x)));
+            fits.push(probe.as_ref().ok().map(|p| FitCheck {
+                gradient_norm: p.gradient_norm(train.x, &ytr[l], idx, alpha),
+                tolerance,
+            }));
+            match probe {
+                Ok(p) => {
+                    failures.push(None);
+                    warm[l] = Some(p);
+                }
+                Err(e) => failures.push(Some(e)),
             }
         }
         let score = classify::mean_defined(&val_auc).unwrap_or(f64::NEG_INFINITY);
         if best.as_ref().is_none_or(|b| score > b.1) {
-            best = Some((alpha, score, test_auc));
+            best = Some((alpha, score, test_scores, failures, fits));
         }
         if val.y.is_empty() {
             break;
         }
     }
-    let (alpha, _, auroc) = best?;
+    let (alpha, _, scores, failures, fits) = best?;
+    let auroc: Vec<Option<f64>> = scores
+        .iter()
+        .zip(&yte)
+        .map(|(sc, y)| sc.as_ref().and_then(|sc| classify::auroc(y, sc, None)))
+        .collect();
     Some(MultiLabelScores {
         alpha,
         macro_auroc: classify::mean_defined(&auroc),
         auroc,
+        scores,
+        failures,
+        fits,
     })
 }
 
@@ -409,26 +554,6 @@ pub fn paired_t_test(a: &[f64], b: &[f64], confidence: f64) -> Option<(f64, f64,
     Some((mean, mean - tq * se, mean + tq * se, p))
 }
 
-/// The t-interval of a mean over seeds: `(mean, low, high, sd)`; the interval is NaN (unknown) for a
-/// single seed or when every seed gave the same value (no spread to estimate it from).
-pub fn seed_interval(values: &[f64], confidence: f64) -> Option<(f64, f64, f64, f64)> {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    if values.is_empty() {
-        return None;
-    }
-    let (mean, sd) = super::stats::mean_sd(values);
-    // Identical values can leave a rounding-level sd (~1e-17): that is no spread either.
-    if values.len() < 2 || sd <= 1e-12 * mean.abs().max(1.0) {
-        return Some((mean, f64::NAN, f64::NAN, sd));
-    }
-    let k = values.len() as f64;
-    let tq = StudentsT::new(0.0, 1.0, k - 1.0)
-        .ok()?
-        .inverse_cdf(0.5 + confidence / 2.0);
-    let half = tq * sd / k.sqrt();
-    Some((mean, mean - half, mean + half, sd))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,14 +562,83 @@ mod tests {
         (0..n).map(|i| format!("c{i}")).collect()
     }
 
+    /// Three separable-ish classes in 4-D, 60 items: x = one-hot(class) * 2 + a fixed pattern.
+    fn toy() -> (Array2<f32>, Vec<usize>) {
+        let y: Vec<usize> = (0..60).map(|i| i % 3).collect();
+        let x = Array2::from_shape_fn((60, 4), |(i, j)| {
+            let base = if j == y[i] { 2.0 } else { 0.0 };
+            base + (((i * 7 + j * 13) % 11) as f32 - 5.0) * 0.3
+        });
+        (x, y)
+    }
+
     #[test]
-    fn seed_interval_of_identical_values_is_unknown() {
-        // 0.485 three times: a naive sd is ~6e-17, not 0.
-        let (mean, lo, hi, _) = seed_interval(&[0.485, 0.485, 0.485], 0.95).unwrap();
-        assert!((mean - 0.485).abs() < 1e-12);
-        assert!(lo.is_nan() && hi.is_nan());
-        let (_, lo, hi, _) = seed_interval(&[0.4, 0.5, 0.6], 0.95).unwrap();
-        assert!(lo < 0.5 && hi > 0.5);
+    fn gradient_norm_is_zero_at_the_optimum_and_large_after_one_step() {
+        let (x, y) = toy();
+        let all: Vec<usize> = (0..60).collect();
+        let tight = FitSettings {
+            max_iterations: 2000,
+            gradient_tolerance: 1e-9,
+        };
+        let short = FitSettings {
+            max_iterations: 1,
+            gradient_tolerance: 1e-9,
+        };
+        let m = MultinomialProbe::fit(x.view(), &y, &all, 0.5, tight).unwrap();
+        let at_opt = m.gradient_norm(x.view(), &y, &all, 0.5);
+        let m1 = MultinomialProbe::fit(x.view(), &y, &all, 0.5, short).unwrap();
+        let early = m1.gradient_norm(x.view(), &y, &all, 0.5);
+        assert!(at_opt < 1e-5, "{at_opt}");
+        assert!(early > 1e3 * at_opt.max(1e-9) && early > 0.1, "{early}");
+        let yb: Vec<bool> = y.iter().map(|&c| c == 0).collect();
+        let b = BinaryProbe::fit(x.view(), &yb, &all, 0.5, tight).unwrap();
+        let b1 = BinaryProbe::fit(x.view(), &yb, &all, 0.5, short).unwrap();
+        let (opt, one) = (
+            b.gradient_norm(x.view(), &yb, &all, 0.5),
+            b1.gradient_norm(x.view(), &yb, &all, 0.5),
+        );
+        assert!(opt < 1e-5 && one > 0.1, "{opt} {one}");
+    }
+
+    #[test]
+    fn a_one_class_subset_is_a_typed_failure_and_short_fits_are_flagged() {
+        let (x, y) = toy();
+        let split = Split { x: x.view(), y: &y };
+        let none = Split {
+            x: x.slice(ndarray::s![0..0, ..]),
+            y: &[],
+        };
+        let s = FitSettings::default();
+        // Items 0, 3, 6, ... are all class 0.
+        let one: Vec<usize> = (0..60).step_by(3).collect();
+        assert_eq!(
+            single_label_run(split, &one, none, split, 3, &[1.0], s),
+            Err(FitFailure::OneClass { classes: 1 })
+        );
+        let all: Vec<usize> = (0..60).collect();
+        let ok = single_label_run(split, &all, none, split, 3, &[1.0], s).unwrap();
+        assert_eq!(ok.predictions.len(), 60);
+        assert!(ok.fit.converged(), "{:?}", ok.fit);
+        let short = FitSettings {
+            max_iterations: 1,
+            ..s
+        };
+        let early = single_label_run(split, &all, none, split, 3, &[1.0], short).unwrap();
+        assert!(!early.fit.converged(), "{:?}", early.fit);
+        // Multi-label: a label without positives in the subset is never fitted, and says why.
+        let ym: Vec<Vec<bool>> = y.iter().map(|&c| vec![c == 0, false]).collect();
+        let ms = Split {
+            x: x.view(),
+            y: &ym,
+        };
+        let mnone = Split {
+            x: x.slice(ndarray::s![0..0, ..]),
+            y: &[],
+        };
+        let r = multi_label_run(ms, &all, mnone, ms, 2, &[1.0], s).unwrap();
+        assert_eq!(r.failures[1], Some(FitFailure::OneClass { classes: 1 }));
+        assert!(r.failures[0].is_none() && r.scores[0].is_some() && r.scores[1].is_none());
+        assert_eq!(r.macro_auroc, r.auroc[0]);
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub fn row(
         p_adjusted: None,
         adjustment: None,
         p_bootstrap: None,
+        positives: None,
         comparison,
     }
 }

@@ -27,6 +27,12 @@ pub struct EvalSummary {
     /// What a reader must know: undefined metrics, subsamples, probe-subset rules that applied,
     /// tasks skipped for missing splits.
     pub notes: Vec<String>,
+    /// What a reader must be warned about, each naming its dataset (and model, fraction, seed
+    /// where it applies): probes that could not be fitted or did not converge, a larger label
+    /// fraction scoring below a smaller one by more than its interval. Printed on stderr by
+    /// `--report`, listed in the review's "limits of this comparison", kept in `--json`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// `(name, definition)` of every metric and procedure used.
     pub definitions: Vec<(String, String)>,
     /// The settings the numbers were computed with.
@@ -241,7 +247,7 @@ pub fn definitions() -> Vec<(String, String)> {
         ("class embedding", "normalize(mean of the L2-normalised prompt embeddings of the class)"),
         ("zeroshot argmax", "single-positive split; predicted class = argmax cosine to the class embeddings (first class wins a tie); accuracy, balanced_accuracy (mean recall over classes present), f1:<label>, macro_f1 (mean over classes present or predicted; scikit-learn's convention)"),
         ("zeroshot posneg", "test split, multi-label; p = softmax(cos(x, positive class emb.), cos(x, negative class emb.))[0] on raw cosines (CheXzero); auroc:<label> (Mann-Whitney, ties count 1/2; empty = undefined: no positives or no negatives), macro_auroc = mean over defined labels"),
-        ("linear_probe", "L2-regularised logistic regression on frozen image embeddings (linfa-logistic L-BFGS; loss = sum log-loss + alpha/2 ||W||^2, alpha = 1/C of scikit-learn); multinomial over the zero-shot classes on single-positive items (accuracy, macro_f1 on the single-positive split), one binary model per label on the test split (macro_auroc); alpha chosen on the validation split from a log-spaced grid; label fractions stratified with at least one item per class; value = mean over seeds, ci = 95% Student-t interval over seeds, n = seeds; comparison p-values from a paired t-test over seeds"),
+        ("linear_probe", "L2-regularised logistic regression on frozen image embeddings (linfa-logistic L-BFGS; loss = sum log-loss + alpha/2 ||W||^2, alpha = 1/C of scikit-learn); multinomial over the zero-shot classes on single-positive items (accuracy, macro_f1 on the single-positive split), one binary model per label on the test split (macro_auroc); alpha chosen on the validation split from a log-spaced grid; label fractions stratified with at least one item per class; value = mean over probe seeds, n = test items; ci and comparison p from a two-level bootstrap (each resample draws the probe seeds with replacement, then the test items, shared by both models and all drawn seeds; value = mean over the drawn seeds; BC interval, never excluding the estimate); fraction 1 is one fit (the whole training split), so its bootstrap is over test items only; alpha / alpha_multilabel rows: the median over seeds of the alpha chosen on validation (descriptive; per-seed values in the probe curves of --json)"),
         ("retrieval", "test split; rank of the paired item among all candidates, ties broken by index (rank = #greater + #equal at a smaller index, 0-based); r@k = fraction of queries with rank < k; median_rank is 1-based; mrr = mean 1/(rank+1); i2t_unique: gallery of unique report strings, hit = the query's exact report string"),
         ("modality_gap", "||mean_i x_i - mean_i y_i||_2 over test pairs (x image, y text, L2-normalised)"),
         ("alignment", "mean_i ||x_i - y_i||^2 (lower is better)"),

@@ -116,6 +116,9 @@ pub fn report(
         ) {
             ok = false;
         }
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
         let failed = summary.rag.as_ref().map_or(0, |r| r.failed_llm_items);
         if failed > 0 {
             ok = false;

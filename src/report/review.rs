@@ -9,7 +9,8 @@ tool fills in from the rows, and links the figures.
 Verdict rule (stated in the document, [`Verdict::of_row`], the same function the TUI colours
 with): a family's verdict is the verdict of its primary metric ([`metrics::family_verdicts`]):
 better / worse for `B` when the paired 95% interval of `B − A` excludes 0 and the Holm-adjusted
-p < 0.05, in the metric's good direction; "too few items" below 30 items. Secondary metrics carry
+p < 0.05, in the metric's good direction; "too few items" below 30 items (or 10 positives of the
+class on a per-class row). Secondary metrics carry
 Benjamini–Hochberg q-values and their own marks, but never decide a family.
 */
 use std::fmt::Write as _;
@@ -120,17 +121,8 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
             small.join(", ")
         ));
     }
-    let probe_n: Vec<usize> = s
-        .comparisons()
-        .filter(|r| r.task == "linear_probe")
-        .map(|r| r.n)
-        .collect();
-    if let Some(&n) = probe_n.first() {
-        limits.push(format!(
-            "Linear probes: the interval and p-value are a paired t-test over {n} probe seed(s), \
-             not a bootstrap over test items, and `n` counts those seeds."
-        ));
-    }
+    limits.extend(probe_limits(s));
+    limits.extend(positives_limit(s));
     let retrieval: Vec<String> = s
         .rows
         .iter()
@@ -196,6 +188,79 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
         let _ = writeln!(o, "- {l}");
     }
     let _ = writeln!(o);
+}
+
+/// The linear-probe lines of "limits of this comparison": how the probe intervals were made and
+/// every probe warning of the dataset (failed or non-converged fits, fraction inversions; the same
+/// text `--report` prints on stderr).
+fn probe_limits(s: &EvalSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.comparisons().any(|r| r.task == "linear_probe") {
+        out.push(format!(
+            "Linear probes: `n` counts test items; below fraction 1 the interval and p-value \
+             come from a two-level bootstrap (probe seeds {:?} resampled, then test items), so \
+             they contain the label-subset and fit variation only as far as {} seed(s) show it \
+             (resampling few seeds understates their spread and has no Student-t widening, so \
+             these intervals can be narrower than a t-interval over seeds); \
+             fraction 1 is one fit on the whole training split (no seed stage, test items only), \
+             and nothing covers the choice of the training split itself.",
+            s.config.probe_seeds,
+            s.config.probe_seeds.len()
+        ));
+    }
+    out.extend(s.warnings.iter().map(|w| format!("Warning: {w}")));
+    out
+}
+
+/// The per-class comparison rows that get no mark because their class has fewer than 10 positives.
+fn positives_limit(s: &EvalSummary) -> Option<String> {
+    let few: Vec<String> = s
+        .comparisons()
+        .filter(|r| Verdict::of_row(r) == Verdict::TooFewItems)
+        .filter_map(|r| {
+            let p = r.positives?;
+            (p < metrics::MINIMUM_N.positives)
+                .then(|| format!("{} {} ({p} positives)", r.setting, r.metric))
+        })
+        .collect();
+    (!few.is_empty()).then(|| {
+        format!(
+            "Few positives: no verdict below {} positives of the class for {}.",
+            metrics::MINIMUM_N.positives,
+            few.join(", ")
+        )
+    })
+}
+
+/// The α chosen on validation per model, fraction and seed (the `alpha` rows give the median).
+fn probe_alpha_section(o: &mut String, s: &EvalSummary) {
+    let mut lines = Vec::new();
+    for p in &s.plots {
+        for c in p
+            .probe_curves
+            .iter()
+            .filter(|c| c.metric == "macro_f1" || c.metric == "macro_auroc")
+        {
+            let probe = if c.metric == "macro_f1" {
+                "single-label"
+            } else {
+                "multi-label"
+            };
+            let per: Vec<String> = c
+                .points
+                .iter()
+                .map(|pt| format!("fraction={}: {:?}", pt.fraction, pt.alphas))
+                .collect();
+            lines.push(format!("- {} ({probe}): {}", p.model, per.join("; ")));
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            o,
+            "#### Chosen regularisation (α per probe seed, validation-selected)\n\n{}\n",
+            lines.join("\n")
+        );
+    }
 }
 
 fn code_list(items: impl IntoIterator<Item = String>) -> String {
@@ -355,7 +420,7 @@ fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
         }
         let _ = writeln!(
             o,
-            "- **verdict**: a family's verdict is its primary metric's (zero-shot argmax macro-F1, zero-shot pos/neg macro AUROC, retrieval R@10 per direction, probe macro-F1 per label fraction, RAG micro label F1 per generator, geometry modality gap): better/worse for B when the 95% BCa interval of B − A excludes 0 and the adjusted p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged); no verdict (\"too few items\") below 30 items. Secondary metrics are shown with their own marks, never voted.\n- **multiplicity**: per dataset and model pair, Holm's step-down adjustment over the primary comparisons (family-wise error) and Benjamini–Hochberg q-values over all other comparison rows (false discovery rate); the CSV's `p_adjusted` and `adjustment` columns.\n- **p-values**: two-sided paired-bootstrap p = min(1, 2·min((#{{d*≤0}}+1)/(B+1), (#{{d*≥0}}+1)/(B+1))), shown with its Monte Carlo standard error sqrt(p(1−p)/B) and as `< 1/B` when no resample crosses zero."
+            "- **verdict**: a family's verdict is its primary metric's (zero-shot argmax macro-F1, zero-shot pos/neg macro AUROC, retrieval R@10 per direction, probe macro-F1 per label fraction, RAG micro label F1 per generator, geometry modality gap): better/worse for B when the 95% BCa interval of B − A excludes 0 and the adjusted p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged); no verdict (\"too few items\") below 30 items or, on a per-class row, below 10 positives of the class. Secondary metrics are shown with their own marks, never voted.\n- **multiplicity**: per dataset and model pair, Holm's step-down adjustment over the primary comparisons (family-wise error) and Benjamini–Hochberg q-values over all other comparison rows (false discovery rate); the CSV's `p_adjusted` and `adjustment` columns.\n- **p-values**: two-sided paired-bootstrap p = min(1, 2·min((#{{d*≤0}}+1)/(B+1), (#{{d*≥0}}+1)/(B+1))), shown with its Monte Carlo standard error sqrt(p(1−p)/B) and as `< 1/B` when no resample crosses zero."
         );
     }
 }
@@ -428,6 +493,7 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                 }
                 let _ = writeln!(o);
             }
+            probe_alpha_section(o, s);
             limits_section(o, s, &verdicts);
         }
         if s.models.len() == 1 {

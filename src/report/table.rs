@@ -63,7 +63,7 @@ pub fn render(s: &EvalSummary) -> String {
         })
         .collect();
     let mut out = format!(
-        "== {} ({} models; 95% CIs: BCa bootstrap over items, probes: t-interval over seeds) ==\n",
+        "== {} ({} models; 95% CIs: BCa bootstrap over items, probes: BC bootstrap over probe seeds then items) ==\n",
         s.dataset,
         s.models.len()
     );

@@ -133,7 +133,11 @@ pub struct GroupDelta {
     pub n: usize,
 }
 
-fn check_sizes(what: &'static str, replicates: usize, n: usize) -> Result<(), InferenceError> {
+pub(super) fn check_sizes(
+    what: &'static str,
+    replicates: usize,
+    n: usize,
+) -> Result<(), InferenceError> {
     for (got, unit) in [(replicates, "replicates"), (n, "items")] {
         if got == 0 {
             return Err(InferenceError::TooFew {
@@ -148,7 +152,7 @@ fn check_sizes(what: &'static str, replicates: usize, n: usize) -> Result<(), In
 }
 
 /// `stat(r, 0..n)` for every replicate; an error names the first that is not finite.
-fn full_sample<F: Fn(usize, &[usize]) -> f64>(
+pub(super) fn full_sample<F: Fn(usize, &[usize]) -> f64>(
     what: &'static str,
     replicates: usize,
     n: usize,
@@ -174,7 +178,6 @@ pub fn group_bootstrap<F: Fn(usize, &[usize]) -> f64 + Sync>(
 ) -> Result<GroupEstimate, InferenceError> {
     check_sizes("replicate group", replicates, n)?;
     let per_replicate = full_sample("replicate statistic", replicates, n, &stat)?;
-    let mean = mean_sd(&per_replicate).0;
     let rounds: Vec<f64> = (0..cfg.resamples)
         .into_par_iter()
         .map(|b| {
@@ -182,14 +185,29 @@ pub fn group_bootstrap<F: Fn(usize, &[usize]) -> f64 + Sync>(
             round_mean(&stat, &draw.replicates, &draw.items)
         })
         .collect();
-    Ok(GroupEstimate {
-        mean,
-        between_sd: between_replicate_sd(&per_replicate),
-        per_replicate,
-        interval: bca_interval(mean, &rounds, &[], cfg.confidence)?,
-        replicates,
-        n,
-    })
+    GroupEstimate::from_rounds(per_replicate, &rounds, n, cfg.confidence)
+}
+
+impl GroupEstimate {
+    /// The estimate from the full-sample values `per_replicate` and the two-level round values
+    /// `rounds` (of [`group_bootstrap`], or of another caller that draws the same rounds, e.g.
+    /// [`super::probe`], which evaluates several models on each round's draw).
+    pub fn from_rounds(
+        per_replicate: Vec<f64>,
+        rounds: &[f64],
+        n: usize,
+        confidence: f64,
+    ) -> Result<GroupEstimate, InferenceError> {
+        let mean = mean_sd(&per_replicate).0;
+        Ok(GroupEstimate {
+            mean,
+            between_sd: between_replicate_sd(&per_replicate),
+            replicates: per_replicate.len(),
+            per_replicate,
+            interval: bca_interval(mean, rounds, &[], confidence)?,
+            n,
+        })
+    }
 }
 
 /// Which replicates of the two groups go together (module docs).
@@ -231,14 +249,6 @@ where
     check_sizes("replicate group B", rb, n)?;
     let a = full_sample("replicate statistic of A", ra, n, &stat_a)?;
     let b = full_sample("replicate statistic of B", rb, n, &stat_b)?;
-    let replicate_deltas: Vec<f64> = match pairing {
-        Pairing::Paired => a.iter().zip(&b).map(|(a, b)| b - a).collect(),
-        Pairing::Unpaired => a
-            .iter()
-            .flat_map(|a| b.iter().map(move |b| b - a))
-            .collect(),
-    };
-    let delta = mean_sd(&b).0 - mean_sd(&a).0;
     let draw_b = if pairing == Pairing::Paired { 0 } else { rb };
     let rounds: Vec<f64> = (0..cfg.resamples)
         .into_par_iter()
@@ -252,23 +262,46 @@ where
                 - round_mean(&stat_a, &draw.replicates, &draw.items)
         })
         .collect();
-    let p_value = BootstrapPValue::from_deltas(&rounds).ok_or(InferenceError::TooFew {
-        what: "group delta p-value",
-        unit: "finite resamples",
-        required: 1,
-        got: 0,
-    })?;
-    Ok(GroupDelta {
-        delta,
-        interval: bca_interval(delta, &rounds, &[], cfg.confidence)?,
-        p_value,
-        pairing,
-        sign: SignCheck::of(&replicate_deltas),
-        replicate_deltas,
-        replicates_a: ra,
-        replicates_b: rb,
-        n,
-    })
+    GroupDelta::from_rounds(&a, &b, pairing, &rounds, n, cfg.confidence)
+}
+
+impl GroupDelta {
+    /// The delta from the full-sample values of both groups and the round deltas `rounds` (of
+    /// [`group_delta`], or of another caller drawing the same rounds, e.g. [`super::probe`]).
+    pub fn from_rounds(
+        a: &[f64],
+        b: &[f64],
+        pairing: Pairing,
+        rounds: &[f64],
+        n: usize,
+        confidence: f64,
+    ) -> Result<GroupDelta, InferenceError> {
+        let replicate_deltas: Vec<f64> = match pairing {
+            Pairing::Paired => a.iter().zip(b).map(|(a, b)| b - a).collect(),
+            Pairing::Unpaired => a
+                .iter()
+                .flat_map(|a| b.iter().map(move |b| b - a))
+                .collect(),
+        };
+        let delta = mean_sd(b).0 - mean_sd(a).0;
+        let p_value = BootstrapPValue::from_deltas(rounds).ok_or(InferenceError::TooFew {
+            what: "group delta p-value",
+            unit: "finite resamples",
+            required: 1,
+            got: 0,
+        })?;
+        Ok(GroupDelta {
+            delta,
+            interval: bca_interval(delta, rounds, &[], confidence)?,
+            p_value,
+            pairing,
+            sign: SignCheck::of(&replicate_deltas),
+            replicate_deltas,
+            replicates_a: a.len(),
+            replicates_b: b.len(),
+            n,
+        })
+    }
 }
 
 #[cfg(test)]

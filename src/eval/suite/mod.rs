@@ -87,6 +87,15 @@ pub fn evaluate(
         let delong = p.delong_rows(&dataset.name, &names, cfg.confidence, &mut run.notes);
         zeroshot_rows.1.extend(delong);
     }
+    zeroshot::mark_positives(
+        zeroshot_rows
+            .0
+            .iter_mut()
+            .flatten()
+            .chain(&mut zeroshot_rows.1),
+        argmax.as_ref(),
+        posneg.as_ref(),
+    );
     let rows = done.add(zeroshot_rows);
     run.step_with_rows("", TASK_FAMILIES[0], rows);
     let retrieval = test.as_ref().map(|t| run.retrieval_data(t));
@@ -176,6 +185,8 @@ struct Run<'a, 'p> {
     protocol: ProtocolSettings,
     boot: BootstrapConfig,
     notes: Vec<String>,
+    /// What a reader must be warned about ([`EvalSummary::warnings`]).
+    warnings: Vec<String>,
     progress: &'p mut dyn FnMut(Progress),
     done: usize,
     total: usize,
@@ -212,6 +223,7 @@ impl<'a, 'p> Run<'a, 'p> {
             protocol: cfg.protocol_for(&dataset.name),
             boot: cfg.bootstrap_config(),
             notes,
+            warnings: Vec::new(),
             progress,
             done: 0,
             total,
@@ -313,6 +325,7 @@ impl<'a, 'p> Run<'a, 'p> {
             rows,
             plots,
             notes: std::mem::take(&mut self.notes),
+            warnings: std::mem::take(&mut self.warnings),
             definitions: definitions(),
             config: self.cfg.clone(),
             protocol: self.protocol,

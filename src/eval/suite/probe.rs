@@ -1,15 +1,22 @@
 /*! Linear probes on frozen image embeddings: which items and labels each probe uses, one fit per
-(model, fraction, seed) with [`crate::eval::probe`], and the rows (mean over seeds with
-t-intervals, paired t-test deltas) and curves. */
+(model, fraction, seed) with [`crate::eval::probe`], and the rows and curves: at every fraction the
+mean over seeds with the two-level (seeds, then test items) bootstrap of
+[`crate::eval::inference::probe`], `n` = test items, paired deltas with bootstrap p-values, the
+chosen α (descriptive `alpha` / `alpha_multilabel` rows), and a warning for every fit that failed
+or did not converge and for a larger fraction scoring below a smaller one. */
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
 use super::zeroshot::ArgmaxData;
 use super::{Run, SplitViews};
 use crate::eval::MetricRow;
+use crate::eval::classify;
+use crate::eval::inference::probe::{FractionInversion, fraction_inversions, probe_fraction};
+use crate::eval::inference::replicates::GroupEstimate;
 use crate::eval::metrics::{Setting, Task};
 use crate::eval::probe::{self, FitSettings, Split};
 use crate::eval::rows::{Comparison, RowKey, Subject, row};
+use crate::eval::stats::quantile_sorted;
 use crate::eval::summary::{ModelPlots, ProbeCurve, ProbePoint};
 
 impl<'a> Run<'a, '_> {
@@ -43,13 +50,10 @@ impl<'a> Run<'a, '_> {
                 } else {
                     &cfg.probe_seeds
                 };
-                let mut outcomes: Vec<(SeedOutcome, Vec<String>)> = seeds
+                let outcomes: Vec<(SeedOutcome, Vec<String>)> = seeds
                     .par_iter()
                     .map(|&seed| setup.run(m, fraction, seed, &cfg.probe_alphas, settings))
                     .collect();
-                if let Some(first) = outcomes.first().cloned() {
-                    outcomes.resize(cfg.probe_seeds.len(), first);
-                }
                 for (_, notes) in &outcomes {
                     for n in notes {
                         if !subset_notes.contains(n) {
@@ -64,10 +68,18 @@ impl<'a> Run<'a, '_> {
         }
         if cfg.probe_fractions.iter().any(|&f| f >= 1.0) && cfg.probe_seeds.len() > 1 {
             subset_notes.push(
-                "linear_probe fraction=1 uses the whole training split, the same for every seed: it is fitted once, so it has no seed spread (empty ci and p cells)".into(),
+                "linear_probe fraction=1 uses the whole training split, the same for every seed: it is fitted once, so its interval and p-value are the bootstrap over test items alone (no seed stage)".into(),
             );
         }
         self.notes.extend(subset_notes);
+        let warnings = fit_warnings(
+            &self.dataset.name,
+            &names_of(self),
+            &cfg.probe_fractions,
+            &results,
+            &setup.label_names,
+        );
+        self.warnings.extend(warnings);
         setup.rows_and_curves(self, &results, plots)
     }
 }
@@ -75,10 +87,26 @@ impl<'a> Run<'a, '_> {
 /// One (model, fraction, seed) probe result.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SeedOutcome {
+    pub(super) seed: u64,
+    /// `None` when the dataset has no single-label train/test items; `Err` when the probe could
+    /// not be fitted.
+    pub(super) single_fit: Option<Result<probe::SingleLabelScores, probe::FitFailure>>,
     pub(super) single: Option<probe::SingleLabelScores>,
     pub(super) multi: Option<probe::MultiLabelScores>,
     pub(super) n_train_single: usize,
     pub(super) n_train_multi: usize,
+}
+
+impl SeedOutcome {
+    /// The α chosen on validation: of the multi-label probes when `multi`, else of the
+    /// single-label probe; `None` when that probe was not fitted.
+    fn alpha(&self, multi: bool) -> Option<f64> {
+        if multi {
+            self.multi.as_ref().map(|s| s.alpha)
+        } else {
+            self.single.as_ref().map(|s| s.alpha)
+        }
+    }
 }
 
 /// Which items and labels the probes use.
@@ -97,6 +125,8 @@ pub(super) struct ProbeSetup<'a> {
     pub(super) ml_train: Vec<Vec<bool>>,
     pub(super) ml_val: Vec<Vec<bool>>,
     pub(super) ml_test: Vec<Vec<bool>>,
+    /// `ml_test` by label (column `l`: label `l` of every test item), for the item bootstrap.
+    pub(super) ml_test_columns: Vec<Vec<bool>>,
 }
 
 impl<'a> ProbeSetup<'a> {
@@ -138,6 +168,9 @@ impl<'a> ProbeSetup<'a> {
             ml_train: multi(train),
             ml_val: val.map(multi).unwrap_or_default(),
             ml_test: multi(test),
+            ml_test_columns: (0..run.dataset.labels.len())
+                .map(|l| multi(test).iter().map(|r| r[l]).collect())
+                .collect(),
         }
     }
 
@@ -149,7 +182,10 @@ impl<'a> ProbeSetup<'a> {
         alphas: &[f64],
         s: FitSettings,
     ) -> (SeedOutcome, Vec<String>) {
-        let mut out = SeedOutcome::default();
+        let mut out = SeedOutcome {
+            seed,
+            ..SeedOutcome::default()
+        };
         let mut notes = Vec::new();
         let empty = Array2::<f32>::zeros((0, self.train.image(m).ncols()));
         if let Some((tv, tk, ty)) = &self.sl_test
@@ -164,7 +200,7 @@ impl<'a> ProbeSetup<'a> {
             };
             let xte = tv.image(m).select(Axis(0), tk);
             out.n_train_single = sub.indices.len();
-            out.single = probe::single_label_run(
+            let fit = probe::single_label_run(
                 Split {
                     x: xtr.view(),
                     y: &self.sl_train.1,
@@ -182,6 +218,8 @@ impl<'a> ProbeSetup<'a> {
                 alphas,
                 s,
             );
+            out.single = fit.as_ref().ok().cloned();
+            out.single_fit = Some(fit);
         }
         let sub = probe::multilabel_subset(&self.ml_train, &self.label_names, fraction, seed);
         notes.extend(sub.notes.iter().map(|n| format!("multi-label probe: {n}")));
@@ -208,97 +246,343 @@ impl<'a> ProbeSetup<'a> {
         (out, notes)
     }
 
-    /// Rows (mean over seeds with t-intervals; paired t-test deltas) and the probe curves.
+    /// Test items and true labels of the single-label probe, and of the multi-label probe.
+    fn n_test(&self, multi: bool) -> usize {
+        if multi {
+            self.ml_test.len()
+        } else {
+            self.sl_test.as_ref().map_or(0, |t| t.2.len())
+        }
+    }
+
+    /// Model `m`'s statistic `metric` of one seed's outcome on test items `idx` (NaN when
+    /// undefined), from the seed's test predictions.
+    fn stat(&self, metric: ProbeMetric, o: &SeedOutcome, idx: &[usize]) -> f64 {
+        match metric {
+            ProbeMetric::Accuracy | ProbeMetric::MacroF1 => {
+                let (Some(s), Some((_, _, y))) = (&o.single, &self.sl_test) else {
+                    return f64::NAN;
+                };
+                if metric == ProbeMetric::Accuracy {
+                    classify::accuracy(y, &s.predictions, Some(idx))
+                } else {
+                    classify::macro_f1(y, &s.predictions, self.n_classes, Some(idx))
+                }
+            }
+            ProbeMetric::MacroAuroc => {
+                let Some(ml) = &o.multi else {
+                    return f64::NAN;
+                };
+                let per_label: Vec<Option<f64>> = ml
+                    .scores
+                    .iter()
+                    .enumerate()
+                    .map(|(l, sc)| {
+                        classify::auroc(&self.ml_test_columns[l], sc.as_ref()?, Some(idx))
+                    })
+                    .collect();
+                classify::mean_defined(&per_label).unwrap_or(f64::NAN)
+            }
+        }
+    }
+
+    /// Rows (mean over seeds with the two-level bootstrap interval, `n` = test items; paired
+    /// bootstrap deltas; the chosen α), the probe curves, and the fraction-inversion warnings.
     pub(super) fn rows_and_curves(
         &self,
-        run: &Run,
+        run: &mut Run,
         results: &[Vec<Vec<SeedOutcome>>],
         plots: &mut [ModelPlots],
     ) -> Vec<MetricRow> {
         let cfg = run.cfg;
         let names: Vec<String> = run.models.iter().map(|m| m.model.clone()).collect();
-        type Getter = fn(&SeedOutcome) -> Option<(f64, f64, usize)>;
-        let metrics: [(&str, Getter); 3] = [
-            ("accuracy", |o| {
-                o.single.map(|s| (s.accuracy, s.alpha, o.n_train_single))
-            }),
-            ("macro_f1", |o| {
-                o.single
-                    .filter(|s| s.macro_f1.is_finite())
-                    .map(|s| (s.macro_f1, s.alpha, o.n_train_single))
-            }),
-            ("macro_auroc", |o| {
-                o.multi
-                    .as_ref()
-                    .and_then(|s| s.macro_auroc.map(|v| (v, s.alpha, o.n_train_multi)))
-            }),
-        ];
+        let paired = self.train.paired && self.test.paired;
         let mut rows = Vec::new();
         let mut cmp = Vec::new();
-        for (metric, get) in metrics {
-            for (m, name) in names.iter().enumerate() {
-                let mut curve = ProbeCurve {
-                    metric: metric.to_string(),
-                    points: Vec::new(),
+        let mut warnings = Vec::new();
+        for metric in ProbeMetric::ALL {
+            let n = self.n_test(metric == ProbeMetric::MacroAuroc);
+            // estimates[m] = (fraction, estimate) of model m.
+            let mut estimates: Vec<Vec<(f64, GroupEstimate)>> = vec![Vec::new(); names.len()];
+            for (f, &fraction) in cfg.probe_fractions.iter().enumerate() {
+                let all: Vec<usize> = (0..n).collect();
+                let defined = |o: &SeedOutcome| self.stat(metric, o, &all).is_finite();
+                // Seeds with a value: shared by every model when the items pair up (deltas are
+                // paired over seeds), each model's own otherwise.
+                let groups: Vec<(Vec<usize>, Vec<Vec<&SeedOutcome>>)> = if paired {
+                    let common: Vec<&u64> = results[0][f]
+                        .iter()
+                        .filter(|o| {
+                            results
+                                .iter()
+                                .all(|r| r[f].iter().any(|p| p.seed == o.seed && defined(p)))
+                        })
+                        .map(|o| &o.seed)
+                        .collect();
+                    let per_model = results
+                        .iter()
+                        .map(|r| r[f].iter().filter(|o| common.contains(&&o.seed)).collect())
+                        .collect();
+                    vec![((0..names.len()).collect(), per_model)]
+                } else {
+                    (0..names.len())
+                        .map(|m| {
+                            (
+                                vec![m],
+                                vec![results[m][f].iter().filter(|o| defined(o)).collect()],
+                            )
+                        })
+                        .collect()
                 };
-                for (f, &fraction) in cfg.probe_fractions.iter().enumerate() {
-                    let got: Vec<(f64, f64, usize)> =
-                        results[m][f].iter().filter_map(get).collect();
-                    let vals: Vec<f64> = got.iter().map(|g| g.0).collect();
-                    let Some((mean, lo, hi, sd)) = probe::seed_interval(&vals, cfg.confidence)
-                    else {
+                for (members, outcomes) in groups {
+                    let seeds = outcomes.first().map_or(0, Vec::len);
+                    if seeds == 0 || n == 0 {
                         continue;
+                    }
+                    let got = probe_fraction(
+                        fraction,
+                        members.len(),
+                        seeds,
+                        n,
+                        &run.boot,
+                        |m, s, idx| self.stat(metric, outcomes[m][s], idx),
+                    );
+                    let est = match got {
+                        Ok(e) => e,
+                        Err(e) => {
+                            warnings.push(format!(
+                                "{}: linear_probe fraction={fraction} {}: no interval ({e})",
+                                run.dataset.name,
+                                metric.name()
+                            ));
+                            continue;
+                        }
                     };
                     let setting = Setting::Fraction(fraction);
-                    rows.push(row(
-                        Subject::Model(name),
-                        probe_key(run, &setting, metric),
-                        mean,
-                        (lo, hi),
-                        vals.len(),
-                        None,
-                    ));
-                    curve.points.push(ProbePoint {
-                        fraction,
-                        mean,
-                        sd,
-                        per_seed: vals,
-                        alphas: got.iter().map(|g| g.1).collect(),
-                        n_train: got.iter().map(|g| g.2).collect(),
-                    });
-                }
-                if !curve.points.is_empty() {
-                    plots[m].probe_curves.push(curve);
-                }
-            }
-            if !self.train.paired || !self.test.paired {
-                continue;
-            }
-            for b in 1..names.len() {
-                for (f, &fraction) in cfg.probe_fractions.iter().enumerate() {
-                    // Pair seeds where both models produced a value.
-                    let (a, bv): (Vec<f64>, Vec<f64>) = results[0][f]
-                        .iter()
-                        .zip(&results[b][f])
-                        .filter_map(|(oa, ob)| Some((get(oa)?.0, get(ob)?.0)))
-                        .unzip();
-                    if let Some((d, lo, hi, p)) = probe::paired_t_test(&a, &bv, cfg.confidence) {
-                        let setting = Setting::Fraction(fraction);
-                        cmp.push(row(
-                            Subject::Comparison(&Comparison::new(&names[0], &names[b])),
-                            probe_key(run, &setting, metric),
-                            d,
-                            (lo, hi),
-                            a.len(),
-                            Some(p),
+                    let key = probe_key(run, &setting, metric.name());
+                    for (k, &m) in members.iter().enumerate() {
+                        let e = &est.models[k];
+                        rows.push(row(
+                            Subject::Model(&names[m]),
+                            key,
+                            e.mean,
+                            (e.interval.low, e.interval.high),
+                            n,
+                            None,
                         ));
+                        plots[m]
+                            .probe_curves
+                            .push(curve_point(metric, fraction, e, &outcomes[k]));
+                        estimates[m].push((fraction, e.clone()));
+                    }
+                    for (k, d) in est.deltas.iter().enumerate() {
+                        let b = members[k + 1];
+                        let mut r = row(
+                            Subject::Comparison(&Comparison::new(&names[members[0]], &names[b])),
+                            key,
+                            d.delta,
+                            (d.interval.low, d.interval.high),
+                            n,
+                            Some(d.p_value.p),
+                        );
+                        r.p_bootstrap = r.p_value.and(Some(d.p_value));
+                        cmp.push(r);
                     }
                 }
             }
+            for (m, points) in estimates.iter().enumerate() {
+                let refs: Vec<(f64, &GroupEstimate)> =
+                    points.iter().map(|(f, e)| (*f, e)).collect();
+                for inv in fraction_inversions(&refs) {
+                    warnings.push(inversion_warning(
+                        &run.dataset.name,
+                        &names[m],
+                        metric.name(),
+                        &inv,
+                    ));
+                }
+            }
         }
+        rows.extend(alpha_rows(run, &names, results));
+        merge_curves(plots);
+        run.warnings.extend(warnings);
         rows.extend(cmp);
         rows
     }
+}
+
+/// The probe metrics, in row order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProbeMetric {
+    Accuracy,
+    MacroF1,
+    MacroAuroc,
+}
+
+impl ProbeMetric {
+    const ALL: [ProbeMetric; 3] = [
+        ProbeMetric::Accuracy,
+        ProbeMetric::MacroF1,
+        ProbeMetric::MacroAuroc,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            ProbeMetric::Accuracy => "accuracy",
+            ProbeMetric::MacroF1 => "macro_f1",
+            ProbeMetric::MacroAuroc => "macro_auroc",
+        }
+    }
+}
+
+/// One curve point (a one-point curve; [`merge_curves`] joins a model's points per metric).
+fn curve_point(
+    metric: ProbeMetric,
+    fraction: f64,
+    e: &GroupEstimate,
+    outcomes: &[&SeedOutcome],
+) -> ProbeCurve {
+    let multi = metric == ProbeMetric::MacroAuroc;
+    ProbeCurve {
+        metric: metric.name().to_string(),
+        points: vec![ProbePoint {
+            fraction,
+            mean: e.mean,
+            sd: e.between_sd.unwrap_or(0.0),
+            per_seed: e.per_replicate.clone(),
+            alphas: outcomes.iter().filter_map(|o| o.alpha(multi)).collect(),
+            n_train: outcomes
+                .iter()
+                .map(|o| {
+                    if multi {
+                        o.n_train_multi
+                    } else {
+                        o.n_train_single
+                    }
+                })
+                .collect(),
+        }],
+    }
+}
+
+/// Joins the one-point curves of each model into one curve per metric, in push order.
+fn merge_curves(plots: &mut [ModelPlots]) {
+    for p in plots {
+        let mut merged: Vec<ProbeCurve> = Vec::new();
+        for c in p.probe_curves.drain(..) {
+            match merged.iter_mut().find(|m| m.metric == c.metric) {
+                Some(m) => m.points.extend(c.points),
+                None => merged.push(c),
+            }
+        }
+        p.probe_curves = merged;
+    }
+}
+
+/// The descriptive regularisation rows: per model and fraction, the median over the fitted seeds
+/// of the α chosen on validation (`alpha`: the single-label probe of `accuracy` / `macro_f1`;
+/// `alpha_multilabel`: the shared α of the per-label probes of `macro_auroc`), `n` = fits. The
+/// per-seed values are in the probe curves (`alphas`).
+fn alpha_rows(run: &Run, names: &[String], results: &[Vec<Vec<SeedOutcome>>]) -> Vec<MetricRow> {
+    let mut rows = Vec::new();
+    for (metric, multi) in [("alpha", false), ("alpha_multilabel", true)] {
+        for (m, name) in names.iter().enumerate() {
+            for (f, &fraction) in run.cfg.probe_fractions.iter().enumerate() {
+                let mut alphas: Vec<f64> = results[m][f]
+                    .iter()
+                    .filter_map(|o| o.alpha(multi))
+                    .collect();
+                if alphas.is_empty() {
+                    continue;
+                }
+                alphas.sort_by(f64::total_cmp);
+                let setting = Setting::Fraction(fraction);
+                rows.push(row(
+                    Subject::Model(name),
+                    probe_key(run, &setting, metric),
+                    quantile_sorted(&alphas, 0.5),
+                    (f64::NAN, f64::NAN),
+                    alphas.len(),
+                    None,
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// The warning for a larger fraction scoring below a smaller one by more than its interval.
+fn inversion_warning(dataset: &str, model: &str, metric: &str, inv: &FractionInversion) -> String {
+    format!(
+        "{dataset}: linear_probe {metric} of {model} is lower at fraction={} ({:.4}, interval up to {:.4}) than at fraction={} ({:.4}): the larger label fraction scores lower by more than its interval",
+        inv.larger, inv.larger_value, inv.larger_ci_high, inv.smaller, inv.smaller_value
+    )
+}
+
+/// The model names of a run.
+fn names_of(run: &Run) -> Vec<String> {
+    run.models.iter().map(|m| m.model.clone()).collect()
+}
+
+/// Warnings for every probe that could not be fitted or did not converge, naming dataset, model,
+/// fraction, seed (and label for the multi-label probes): never a silent absence.
+fn fit_warnings(
+    dataset: &str,
+    names: &[String],
+    fractions: &[f64],
+    results: &[Vec<Vec<SeedOutcome>>],
+    labels: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (m, name) in names.iter().enumerate() {
+        for (f, &fraction) in fractions.iter().enumerate() {
+            let at = |seed: u64| {
+                format!("{dataset}: linear_probe {name} fraction={fraction} seed {seed}")
+            };
+            for o in &results[m][f] {
+                match &o.single_fit {
+                    Some(Err(e)) => out.push(format!(
+                        "{}: the single-label probe could not be fitted: {e}; its accuracy and macro_f1 leave this seed out",
+                        at(o.seed)
+                    )),
+                    Some(Ok(s)) if !s.fit.converged() => out.push(format!(
+                        "{}: the single-label probe (α = {}) did not converge: gradient norm {:.3e} above the tolerance {:.3e} after at most probe_max_iterations iterations",
+                        at(o.seed),
+                        s.alpha,
+                        s.fit.gradient_norm,
+                        s.fit.tolerance
+                    )),
+                    _ => {}
+                }
+                let Some(ml) = &o.multi else {
+                    continue;
+                };
+                for (l, label) in labels.iter().enumerate() {
+                    if let Some(Some(e)) = ml.failures.get(l) {
+                        out.push(format!(
+                            "{}: the multi-label probe of {label} could not be fitted: {e}; macro_auroc averages the other labels",
+                            at(o.seed)
+                        ));
+                    }
+                }
+                let slow: Vec<&str> = labels
+                    .iter()
+                    .zip(&ml.fits)
+                    .filter(|(_, c)| c.is_some_and(|c| !c.converged()))
+                    .map(|(l, _)| l.as_str())
+                    .collect();
+                if !slow.is_empty() {
+                    out.push(format!(
+                        "{}: the multi-label probes (α = {}) of {} did not converge (gradient norm above the tolerance after at most probe_max_iterations iterations)",
+                        at(o.seed),
+                        ml.alpha,
+                        slow.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The key of a probe row.
@@ -308,5 +592,142 @@ fn probe_key<'k>(run: &'k Run, setting: &'k Setting, metric: &'k str) -> RowKey<
         task: Task::LinearProbe,
         setting,
         metric,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::config::EvalConfig;
+    use crate::eval::inference::replicates::group_bootstrap;
+    use crate::eval::stats::BootstrapConfig;
+    use crate::eval::suite::evaluate;
+    use crate::eval::synthetic::{SyntheticSpec, synthetic};
+
+    #[test]
+    fn alpha_rows_are_the_median_of_the_chosen_alphas_and_never_judged() {
+        let (ds, models) = synthetic(&SyntheticSpec::default());
+        let cfg = EvalConfig {
+            bootstrap: 50,
+            probe_seeds: vec![0, 1, 2],
+            probe_fractions: vec![0.1, 1.0],
+            ..EvalConfig::default()
+        };
+        let s = evaluate(&ds, &models, &cfg, &mut |_| {});
+        for (m, model) in s.models.iter().enumerate() {
+            for (metric, curve) in [("alpha", "macro_f1"), ("alpha_multilabel", "macro_auroc")] {
+                let c = s.plots[m]
+                    .probe_curves
+                    .iter()
+                    .find(|c| c.metric == curve)
+                    .unwrap();
+                for pt in &c.points {
+                    let setting = Setting::Fraction(pt.fraction).label();
+                    let r = s.row(model, "linear_probe", &setting, metric).unwrap();
+                    let mut a = pt.alphas.clone();
+                    a.sort_by(f64::total_cmp);
+                    assert_eq!(r.value, Some(a[a.len() / 2]), "{model} {setting} {metric}");
+                    assert_eq!(r.n, a.len());
+                    assert_eq!(a.len(), if pt.fraction < 1.0 { 3 } else { 1 });
+                    assert!(r.ci_low.is_none() && r.p_value.is_none());
+                    assert!(cfg.probe_alphas.contains(&r.value.unwrap()));
+                }
+            }
+        }
+        assert!(
+            s.comparisons().all(|r| !r.metric.starts_with("alpha")),
+            "α rows are per model only"
+        );
+        assert_eq!(
+            crate::eval::metrics::direction("linear_probe", "alpha"),
+            crate::eval::metrics::Direction::Descriptive
+        );
+    }
+
+    fn outcome(
+        seed: u64,
+        single: Option<Result<probe::SingleLabelScores, probe::FitFailure>>,
+    ) -> SeedOutcome {
+        SeedOutcome {
+            seed,
+            single: single.clone().and_then(Result::ok),
+            single_fit: single,
+            ..SeedOutcome::default()
+        }
+    }
+
+    #[test]
+    fn unfittable_and_non_converged_probes_are_named_in_warnings() {
+        let names = vec!["CLIP".to_string(), "eCLIP".to_string()];
+        let slow = probe::SingleLabelScores {
+            alpha: 0.01,
+            accuracy: 0.5,
+            macro_f1: 0.5,
+            predictions: vec![0, 1],
+            fit: probe::FitCheck {
+                gradient_norm: 3.0,
+                tolerance: 0.1,
+            },
+        };
+        let fine = probe::SingleLabelScores {
+            fit: probe::FitCheck {
+                gradient_norm: 0.01,
+                tolerance: 0.1,
+            },
+            ..slow.clone()
+        };
+        let multi = probe::MultiLabelScores {
+            alpha: 1.0,
+            auroc: vec![Some(0.7), None],
+            macro_auroc: Some(0.7),
+            scores: vec![Some(vec![0.2, 0.8]), None],
+            failures: vec![None, Some(probe::FitFailure::OneClass { classes: 1 })],
+            fits: vec![
+                Some(probe::FitCheck {
+                    gradient_norm: 0.0,
+                    tolerance: 0.1,
+                }),
+                None,
+            ],
+        };
+        let mut one_class = outcome(7, Some(Err(probe::FitFailure::OneClass { classes: 1 })));
+        one_class.multi = Some(multi);
+        let results = vec![
+            vec![vec![outcome(0, Some(Ok(fine.clone()))), one_class]],
+            vec![vec![outcome(0, Some(Ok(slow))), outcome(7, Some(Ok(fine)))]],
+        ];
+        let labels = vec!["edema".to_string(), "nodule".to_string()];
+        let w = fit_warnings("demo", &names, &[0.1], &results, &labels);
+        assert_eq!(w.len(), 3, "{w:#?}");
+        assert!(w[0].starts_with("demo: linear_probe CLIP fraction=0.1 seed 7: the single-label probe could not be fitted: the training subset holds 1 class(es)"), "{}", w[0]);
+        assert!(
+            w[1].contains(
+                "CLIP fraction=0.1 seed 7: the multi-label probe of nodule could not be fitted"
+            ),
+            "{}",
+            w[1]
+        );
+        assert!(
+            w[2].contains(
+                "eCLIP fraction=0.1 seed 0: the single-label probe (α = 0.01) did not converge"
+            ),
+            "{}",
+            w[2]
+        );
+    }
+
+    #[test]
+    fn a_larger_fraction_below_a_smaller_one_is_a_warning() {
+        let cfg = BootstrapConfig::default();
+        let at = |v: f64| group_bootstrap(2, 40, &cfg, move |s, _| v + 0.001 * s as f64).unwrap();
+        let (small, full) = (at(0.493), at(0.40));
+        let inv = fraction_inversions(&[(0.01, &small), (1.0, &full)]);
+        assert_eq!(inv.len(), 1);
+        let w = inversion_warning("demo", "CLIP", "macro_f1", &inv[0]);
+        assert!(
+            w.starts_with("demo: linear_probe macro_f1 of CLIP is lower at fraction=1 (0.4005"),
+            "{w}"
+        );
+        assert!(w.contains("than at fraction=0.01 (0.4935)"), "{w}");
     }
 }

@@ -284,6 +284,37 @@ impl<'a> ArgmaxData<'a> {
     }
 }
 
+/// Sets [`MetricRow::positives`] on the per-class zero-shot rows of `rows` (`f1:<class>` on the
+/// argmax split, `auroc:<class>` and `auroc_delong:<class>` on the test split), so the
+/// minimum-n rule ([`crate::eval::metrics::sample_size`]) can ask for 10 positives.
+pub(super) fn mark_positives<'r>(
+    rows: impl IntoIterator<Item = &'r mut MetricRow>,
+    argmax: Option<&ArgmaxData>,
+    posneg: Option<&PosnegData>,
+) {
+    for r in rows {
+        let class = ["f1:", "auroc:", "auroc_delong:"]
+            .iter()
+            .find_map(|p| r.metric.strip_prefix(p));
+        let Some(class) = class else {
+            continue;
+        };
+        r.positives = match (r.setting.as_str(), argmax, posneg) {
+            ("argmax", Some(a), _) => a
+                .names
+                .iter()
+                .position(|n| n == class)
+                .map(|c| a.y_true.iter().filter(|&&y| y == c).count()),
+            ("posneg", _, Some(p)) => p
+                .labels
+                .iter()
+                .find(|(n, _)| n == class)
+                .map(|(_, truth)| truth.iter().filter(|&&t| t).count()),
+            _ => None,
+        };
+    }
+}
+
 /// Posneg (CheXzero) zero-shot scores on the test split.
 pub(super) struct PosnegData {
     /// (class name, truth per test item)
