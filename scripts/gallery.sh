@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's figure gallery: every figure of `eclip --report --plots` on the bundled fixtures, as
 # PNG, into docs/figures/ (the only folder it writes in the repository; the report itself goes to a
-# temporary folder). Usage:
+# temporary folder), all but the saliency figure (too large for the README). Usage:
 #   scripts/gallery.sh [CONFIG]      (default: fixtures/workbench.toml)
 # Needs a built binary (target/release/eclip or target/debug/eclip, or $ECLIP_BIN) and ONNX Runtime
 # where eclip finds it. Each PNG should stay under ~150 KB (the script prints their sizes).
@@ -21,5 +21,9 @@ trap 'rm -rf "$tmp"' EXIT
 out="$root/docs/figures"
 mkdir -p "$out"
 rm -f "$out"/*.png
-cp "$tmp"/figs/*.png "$out"/
+# The saliency figure (a grid of X-ray images, ≈450 KB as PNG) stays out of the gallery for its size.
+for f in "$tmp"/figs/*.png; do
+  case "$f" in *_saliency.png) continue ;; esac
+  cp "$f" "$out"/
+done
 ls -l "$out"/*.png | awk '{ printf "%8.1f KB  %s\n", $5 / 1024, $NF }'

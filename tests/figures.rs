@@ -36,7 +36,7 @@ fn measure(path: &Path) -> Png {
         .pixels()
         .filter(|p| p.0.iter().any(|&c| c < 235))
         .count();
-    let colours: HashSet<[u8; 3]> = img.pixels().map(|p| p.0.map(|c| c >> 3)).collect();
+    let colours: HashSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
     // Dark pixels in the top strip (the title's glyphs: the embedded font was used).
     let title_ink = (0..width)
         .flat_map(|x| (0..(24.0 * PNG_SCALE) as u32).map(move |y| (x, y)))
