@@ -12,7 +12,7 @@ mod rag_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use core_support::{parity_refs, repo};
+use core_support::{fixture_models, repo, subset_dataset};
 use rag_support::TestServer;
 
 /// Rows kept per split of `fixtures/data` (the first ones in manifest order).
@@ -24,63 +24,6 @@ const KEEP: [(&str, usize); 4] = [
 ];
 const QUERIES: usize = 40;
 const SECRET: &str = "sk-integ-never-written-0451";
-
-fn fixture_models() -> Vec<PathBuf> {
-    let refs = parity_refs();
-    let models: Vec<PathBuf> = refs["models"]
-        .as_array()
-        .expect("refs.json lists models")
-        .iter()
-        .map(|m| repo().join(m["path"].as_str().expect("model path")))
-        .collect();
-    for m in &models {
-        assert!(
-            m.join("model.json").is_file(),
-            "fixture model {} is missing (see fixtures/README.md)",
-            m.display()
-        );
-    }
-    models
-}
-
-/// A subset of fixtures/data in `dir`, image and heatmap paths made absolute.
-fn subset_dataset(dir: &Path) -> PathBuf {
-    let src = repo().join("fixtures/data");
-    std::fs::create_dir_all(dir).unwrap();
-    let mut rdr = csv::Reader::from_path(src.join("manifest.csv")).unwrap();
-    let headers = rdr.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (image, split, heatmap) = (col("image").unwrap(), col("split").unwrap(), col("heatmap"));
-    let mut w = csv::Writer::from_path(dir.join("manifest.csv")).unwrap();
-    w.write_record(&headers).unwrap();
-    let mut kept = [0usize; KEEP.len()];
-    for rec in rdr.records() {
-        let rec = rec.unwrap();
-        let Some(k) = KEEP.iter().position(|(s, _)| *s == &rec[split]) else {
-            continue;
-        };
-        if kept[k] == KEEP[k].1 {
-            continue;
-        }
-        kept[k] += 1;
-        let fields: Vec<String> = rec
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if (i == image || Some(i) == heatmap) && !v.is_empty() {
-                    src.join(v).display().to_string()
-                } else {
-                    v.to_owned()
-                }
-            })
-            .collect();
-        w.write_record(&fields).unwrap();
-    }
-    w.flush().unwrap();
-    std::fs::copy(src.join("prompts.json"), dir.join("prompts.json")).unwrap();
-    std::fs::copy(src.join("dataset.toml"), dir.join("dataset.toml")).unwrap();
-    dir.join("dataset.toml")
-}
 
 /// A workbench config over the two fixture models and `dataset`, with small `[eval]` settings and
 /// `rag` (the `[rag]` section's body, tables included).
@@ -118,7 +61,7 @@ fn eclip(cwd: &Path, cfg: &Path, args: &[&str], env: &[(&str, &str)]) -> std::pr
 fn report_has_rag_rows_in_every_output() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let dataset = subset_dataset(&root.join("data"));
+    let dataset = subset_dataset(&root.join("data"), &KEEP);
     let server = TestServer::start();
     // A config-relative template, distinguishable from the built-in one.
     let template = std::fs::read_to_string(repo().join("templates/rag_prompt.txt")).unwrap();
@@ -294,7 +237,7 @@ template = "prompt.txt"
 fn report_retrieves_from_an_external_corpus_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let dataset = subset_dataset(&root.join("data"));
+    let dataset = subset_dataset(&root.join("data"), &KEEP);
     // Reports of test rows the subset does not use, marked so their origin is unambiguous.
     let mut rdr = csv::Reader::from_path(repo().join("fixtures/data/manifest.csv")).unwrap();
     let corpus: Vec<String> = rdr

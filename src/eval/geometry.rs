@@ -270,6 +270,44 @@ pub fn group_cosine_matrix(u: ArrayView2<f32>, groups: &[Vec<usize>]) -> Vec<Vec
         .collect()
 }
 
+/// Mean cosine between the images of one group and the texts of another: entry (a, b) over all
+/// pairs (image u_i of an item in a, text v_j of an item in b) with i ≠ j, so an item's own report
+/// is left out of the diagonal (which would otherwise mix matched-pair cosines into the group
+/// mean). `u` and `v` are the same items' rows. `None` where a group is empty (or a singleton on
+/// the diagonal).
+pub fn group_cross_cosine_matrix(
+    u: ArrayView2<f32>,
+    v: ArrayView2<f32>,
+    groups: &[Vec<usize>],
+) -> Vec<Vec<Option<f64>>> {
+    let su: Vec<Array1<f64>> = groups
+        .iter()
+        .map(|g| sum_rows(u.select(Axis(0), g).view()))
+        .collect();
+    let sv: Vec<Array1<f64>> = groups
+        .iter()
+        .map(|g| sum_rows(v.select(Axis(0), g).view()))
+        .collect();
+    let own: Vec<f64> = groups
+        .iter()
+        .map(|g| g.iter().map(|&i| dot_f32(u.row(i), v.row(i))).sum())
+        .collect();
+    (0..groups.len())
+        .map(|a| {
+            (0..groups.len())
+                .map(|b| {
+                    let (na, nb) = (groups[a].len(), groups[b].len());
+                    if a == b {
+                        (na >= 2).then(|| (su[a].dot(&sv[a]) - own[a]) / (na * (na - 1)) as f64)
+                    } else {
+                        (na > 0 && nb > 0).then(|| su[a].dot(&sv[b]) / (na * nb) as f64)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A 2-D principal-component view of both modalities of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pca2 {
@@ -543,6 +581,41 @@ mod tests {
         assert!((g[0][1].unwrap() - 0.4).abs() < 1e-6);
         assert_eq!(g[1][1], None);
         assert_eq!(g[0][2], None);
+    }
+
+    #[test]
+    fn cross_group_cosine_matches_numpy() {
+        // Expected values: numpy 2.x in the project venv, float64 from these float32 rows,
+        //   block = x[a] @ y[b].T; on a == b the diagonal (own pairs) dropped with
+        //   block[~np.eye(len(a), dtype=bool)]; entry = block.mean().
+        let x = array![
+            [0.003f32, 0.7368, -0.6761],
+            [-0.6324, -0.3229, -0.7042],
+            [0.0421, 0.9379, -0.3444],
+            [-0.7154, 0.5648, 0.4115],
+            [0.1125, -0.9932, -0.0312]
+        ];
+        let y = array![
+            [0.4398f32, -0.8502, -0.2894],
+            [-0.6457, -0.438, -0.6255],
+            [-0.1785, -0.9622, 0.2059],
+            [0.062, -0.0739, -0.9953],
+            [-0.9748, -0.0878, 0.205]
+        ];
+        let g = group_cross_cosine_matrix(x.view(), y.view(), &[vec![0, 1, 2], vec![3, 4], vec![]]);
+        let want = [
+            [-0.19557490699078048, 0.2800886292559118],
+            [0.1543655546390145, 0.42178289458208923],
+        ];
+        for a in 0..2 {
+            for b in 0..2 {
+                assert!((g[a][b].unwrap() - want[a][b]).abs() < 1e-12, "{a} {b}");
+            }
+        }
+        assert_eq!(g[0][2], None);
+        assert_eq!(g[2][2], None);
+        let single = group_cross_cosine_matrix(x.view(), y.view(), &[vec![0]]);
+        assert_eq!(single[0][0], None);
     }
 
     #[test]

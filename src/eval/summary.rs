@@ -173,7 +173,7 @@ pub struct ProbePoint {
     pub n_train: Vec<usize>,
 }
 
-/// Mean cosine between groups (classes), within images and within texts.
+/// Mean cosine between groups (classes): within images, within texts and image–text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupCosine {
     /// The split the groups were taken from.
@@ -185,6 +185,10 @@ pub struct GroupCosine {
     pub image: Vec<Vec<Option<f64>>>,
     /// Same for report (text) embeddings.
     pub text: Vec<Vec<Option<f64>>>,
+    /// `image_text[a][b]`: mean cosine between the images of class a and the reports of class b,
+    /// an item's own report left out ([`crate::eval::geometry::group_cross_cosine_matrix`]).
+    #[serde(default)]
+    pub image_text: Vec<Vec<Option<f64>>>,
 }
 
 /// Re-measured quantities after shifting both modalities by λ along the gap direction.

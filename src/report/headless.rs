@@ -187,7 +187,11 @@ pub fn report(
     if let Some(dir) = &plots_dir {
         figures = plots::write_plots(dir, &summaries, &inputs::provenance(wb))?;
         figures.extend(plots_saliency::write(dir, &saliency_runs)?);
-        eprintln!("wrote {} figures under {}", figures.len(), dir.display());
+        eprintln!(
+            "wrote {} figure files (SVG and PNG) under {}",
+            figures.len(),
+            dir.display()
+        );
     }
     if let Some(path) = &req.review {
         review::write_review(path, &inputs, &summaries, &figures)?;

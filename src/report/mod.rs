@@ -4,7 +4,8 @@ Report writers: everything that turns [`EvalSummary`](crate::eval::summary::Eval
 - [`csv`]: the tidy CSV (`model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`);
 - [`table`]: the stdout summary table (metrics × models, deltas with CIs and p-values);
 - [`record`]: the reproducibility record written beside the CSV (`<csv>.record.json`) and `--json`;
-- [`plots`]: SVG figures (`--plots DIR`);
+- [`plots`] (+ `plots_calibration`, [`plots_saliency`]): the figures (`--plots DIR`), each as SVG and
+  PNG ([`figure`]) in the one style of [`theme`];
 - [`review`]: the self-contained Markdown review (`--review FILE`);
 - [`headless`]: the `--report` run that evaluates (through [`crate::run`]) and calls the writers.
 
@@ -13,6 +14,7 @@ The writers compute nothing new: every number comes from the summaries, so all o
 use std::path::PathBuf;
 
 pub mod csv;
+pub mod figure;
 pub mod headless;
 pub mod inputs;
 pub mod plots;
@@ -21,6 +23,7 @@ pub mod plots_saliency;
 pub mod record;
 pub mod review;
 pub mod table;
+pub mod theme;
 
 pub use crate::data::safe_name;
 

@@ -1,5 +1,6 @@
 /*!
-The saliency figure (`--plots DIR`, when the saliency step ran): `<dataset>_saliency.svg`.
+The saliency figure (`--plots DIR`, when the saliency step ran): `<dataset>_saliency.svg` and `.png`
+(hand-written SVG in the sizes and model colours of [`super::theme`]).
 
 Top: a grid with one row per example item (a few per finding, [`crate::run::saliency`]) and the
 columns image / expert heatmap / each model's saliency map, all on the first model's input grid
@@ -15,16 +16,21 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
-use super::{ReportError, safe_name};
+use super::{ReportError, figure, safe_name, theme};
 use crate::eval::saliency::Agreement;
 use crate::run::saliency::SaliencyOutcome;
 use crate::saliency::grid::heatmap_on_grid;
 
-const CELL: usize = 128;
+// Sized for a two-column page with two models (≈ 7 in at theme::PX_PER_INCH).
+const CELL: usize = 118;
 const GAP: usize = 8;
-const LABEL_W: usize = 230;
+const LABEL_W: usize = 190;
 const DIST_H: usize = 220;
-const COLOURS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+
+/// The model's colour (the same as in every other figure).
+fn colour(m: usize) -> String {
+    theme::hex(theme::model_color(m))
+}
 
 /// "Hot" ramp: black → red → yellow → white for `v` in [0, 1].
 pub fn hot(v: f64) -> [u8; 3] {
@@ -111,11 +117,14 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="{}" font-size="{:.1}"><rect width="100%" height="100%" fill="white"/>"#,
+        theme::FAMILY,
+        theme::px(theme::TICK_PT)
     );
     let _ = writeln!(
         s,
-        r#"<text x="{GAP}" y="16" font-size="14">{}: saliency ({}) vs expert heatmap</text>"#,
+        r#"<text x="{GAP}" y="16" font-size="{:.1}">{}: saliency ({}) vs expert heatmap</text>"#,
+        theme::px(theme::TITLE_PT),
         esc(dataset),
         esc(&out.setting)
     );
@@ -187,7 +196,7 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
                 s,
                 r#"<text x="{GAP}" y="{}" fill="{}">{}: NSS {} CC {}</text>"#,
                 y + 52 + 16 * m,
-                COLOURS[m % COLOURS.len()],
+                colour(m),
                 esc(model),
                 fmt(a.and_then(|a| a.nss)),
                 fmt(a.and_then(|a| a.cc))
@@ -198,8 +207,9 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
     let top = grid_h + 40;
     let _ = writeln!(
         s,
-        r#"<text x="{GAP}" y="{}" font-size="13">score distributions over items (dots = items, bar = mean)</text>"#,
-        top - 12
+        r#"<text x="{GAP}" y="{}" font-size="{:.1}">score distributions over items (dots = items, bar = mean)</text>"#,
+        top - 12,
+        theme::px(theme::LABEL_PT)
     );
     let pw = (width - 2 * GAP) / Agreement::NAMES.len();
     for (k, name) in Agreement::NAMES.iter().enumerate() {
@@ -247,7 +257,7 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
         let colw = (pw - 50) as f64 / nm.max(1) as f64;
         for (m, v) in vals.iter().enumerate() {
             let cx = (x0 + 40) as f64 + colw * (m as f64 + 0.5);
-            let col = COLOURS[m % COLOURS.len()];
+            let col = colour(m);
             for (i, &x) in v.iter().enumerate() {
                 // Deterministic jitter in ±colw/4.
                 let j = ((i * 7919) % 101) as f64 / 100.0 - 0.5;
@@ -277,7 +287,7 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
     Ok(s)
 }
 
-/// Write `<dataset>_saliency.svg` for every dataset with a saliency outcome into `dir`.
+/// Write `<dataset>_saliency.svg` and `.png` for every dataset with a saliency outcome into `dir`.
 pub fn write(dir: &Path, runs: &[(String, SaliencyOutcome)]) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for (dataset, out) in runs {
@@ -285,13 +295,14 @@ pub fn write(dir: &Path, runs: &[(String, SaliencyOutcome)]) -> Result<Vec<PathB
             continue;
         }
         std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
-        let path = dir.join(format!("{}_saliency.svg", safe_name(dataset)));
+        let name = format!("{}_saliency", safe_name(dataset));
         let text = svg(dataset, out).map_err(|message| ReportError::Plot {
-            path: path.clone(),
+            path: dir.join(format!("{name}.svg")),
             message,
         })?;
-        std::fs::write(&path, text).map_err(|e| ReportError::io(&path, e))?;
-        written.push(path);
+        // At 1×: the cells are raster images at about their own resolution, and the PNG of a
+        // photographic grid stays a few hundred KB instead of over a megabyte.
+        written.extend(figure::write_scaled(dir, &name, &text, 1.0)?);
     }
     Ok(written)
 }

@@ -4,7 +4,7 @@ request or paste into an appendix. It states what was compared (models with file
 hashes and prompts, runtime, seeds, definitions), then per model pair a verdict table (one line per
 family and setting: its primary metric, `Δ` with its BCa interval, raw and adjusted p, replicates,
 verdict), the secondary metrics (shown, not voted), a "limits of this comparison" section that the
-tool fills in from the rows, and links the figures.
+tool fills in from the rows, and shows the figures (PNG images relative to the review, SVG linked).
 
 Verdict rule (stated in the document, [`Verdict::of_row`], the same function the TUI colours
 with): a family's verdict is the verdict of its primary metric ([`metrics::family_verdicts`]):
@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::record::RecordInputs;
-use super::{ReportError, fmt_ci, fmt_num};
+use super::{ReportError, figure, fmt_ci, fmt_num};
 use crate::eval::MetricRow;
 use crate::eval::inference::multiplicity::Adjustment;
 use crate::eval::metrics::{self, FamilyVerdict, Verdict};
@@ -518,18 +518,41 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
     }
 }
 
-/// Links to the figures, relative to the review's folder.
+/// The figures, shown in the review: each PNG as a Markdown image relative to the review's folder
+/// (so it renders on GitHub and in a pull request), with a link to its SVG beside it.
 fn figures_section(o: &mut String, figures: &[PathBuf], review_dir: &Path) {
-    if !figures.is_empty() {
-        let _ = writeln!(o, "\n## Figures\n");
-        for f in figures {
-            let rel = f.strip_prefix(review_dir).unwrap_or(f);
-            let name = f
-                .file_stem()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let _ = writeln!(o, "![{name}]({})\n", rel.display());
-        }
+    let _ = writeln!(o, "\n## Figures\n");
+    let pngs: Vec<&PathBuf> = figures
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .collect();
+    if pngs.is_empty() {
+        let _ = writeln!(
+            o,
+            "No figures were written with this review: run `eclip --review FILE --plots DIR` (or \
+             `--review` alone, which writes them into `<review stem>_figures/` beside it).\n"
+        );
+        return;
+    }
+    for f in pngs {
+        let name = f
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let svg = f.with_extension("svg");
+        let svg_link = if figures.contains(&svg) {
+            format!(
+                " ([SVG]({}))",
+                figure::markdown_path(&figure::relative_to(review_dir, &svg))
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "**{name}**{svg_link}\n\n![{name}]({})\n",
+            figure::markdown_path(&figure::relative_to(review_dir, f))
+        );
     }
 }
 

@@ -1,5 +1,5 @@
-/*! The figures' data (not rows): cosine histograms, group-cosine matrices, 2-D PCA and gap-shift
-curves, per model. */
+/*! The figures' data (not rows): cosine histograms, group-cosine matrices (image–image, text–text,
+image–text), 2-D PCA and gap-shift curves, per model. */
 use ndarray::Axis;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -81,7 +81,7 @@ impl<'a> Run<'a, '_> {
         }
     }
 
-    /// Group-cosine matrices: on the single-positive split when there is one (each item in one
+    /// Group-cosine matrices (image–image, text–text, image–text): on the single-positive split when there is one (each item in one
     /// group), otherwise on the test split with every item in each class it is positive for.
     pub(super) fn group_cosine(
         &self,
@@ -129,6 +129,7 @@ impl<'a> Run<'a, '_> {
             counts: groups.iter().map(Vec::len).collect(),
             image: geometry::group_cosine_matrix(image, &groups),
             text: geometry::group_cosine_matrix(text, &groups),
+            image_text: geometry::group_cross_cosine_matrix(image, text, &groups),
             classes,
         }
     }
