@@ -17,6 +17,8 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 - [`keys`]: the key table feeding dispatch, footer and help;
 - [`view`]: one pure drawing module per tab;
 - [`worker`]: the job and query threads; [`search`]: cosine + top-k;
+- [`saliency_job`]: the saliency thread (`s` on an opened image); [`problems`]: load errors,
+  skipped rows and cache rebuilds for the `!` panel and the quit summary;
 - [`export`], [`summary`]: CSV of the current view and the table printed on quit.
 
 The terminal is restored on every exit path: a drop guard on normal return and errors, and a
