@@ -133,8 +133,10 @@ impl App {
             Update::Plots(p) => s.plots = p,
             Update::Rag(r) => s.rag = r,
             Update::Problems(list) => {
+                let mut seen: std::collections::HashSet<_> =
+                    s.problems.list.iter().cloned().collect();
                 for p in list {
-                    if !s.problems.list.contains(&p) {
+                    if seen.insert(p.clone()) {
                         s.problems.list.push(p);
                     }
                 }

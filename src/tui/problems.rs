@@ -61,8 +61,9 @@ pub fn embed_problems(wb: &Workbench, results: &[DatasetEmbeddings]) -> Vec<Prob
             .any(|m| m.name == model && m.model.is_err())
     };
     let mut out: Vec<Problem> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut push = |p: Problem| {
-        if !out.contains(&p) {
+        if seen.insert(p.clone()) {
             out.push(p);
         }
     };

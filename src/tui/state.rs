@@ -375,7 +375,7 @@ pub enum SaliencyPane {
 // ---- Problems: what did not load, what was left out (issue 13) ----
 
 /// What a problem is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProblemKind {
     /// A model that failed to load or to embed.
     Model,
@@ -405,7 +405,7 @@ impl ProblemKind {
 }
 
 /// One problem: its kind, what it concerns (a model or dataset name) and the full message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Problem {
     pub kind: ProblemKind,
     pub source: String,
