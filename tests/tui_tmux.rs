@@ -10,67 +10,12 @@
 //! Config: `fixtures/workbench.toml` (the bundled demo), or `ECLIP_TUI_TEST_CONFIG`; a fresh
 //! embedding cache, or `ECLIP_TUI_TEST_CACHE`. Needs `tmux`
 //! on PATH and ONNX Runtime where the binary finds it (ORT_DYLIB_PATH or the installer's folder).
+mod tmux_support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs (install it: apt-get install tmux)")
-    }
-
-    fn screen(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-t", &self.session]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", self.session.as_str()];
-        args.extend_from_slice(keys);
-        let out = self.cmd(&args);
-        assert!(out.status.success(), "send-keys {keys:?}");
-    }
-
-    /// Literal text (no key-name lookup).
-    fn type_text(&self, text: &str) {
-        let out = self.cmd(&["send-keys", "-t", &self.session, "-l", text]);
-        assert!(out.status.success());
-    }
-
-    /// Waits until `pred(screen)` holds; panics with the last screen after `timeout`.
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn wait_text(&self, text: &str, timeout: Duration) -> String {
-        self.wait_for(&format!("'{text}'"), timeout, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
+use tmux_support::Tmux;
 
 fn config() -> PathBuf {
     std::env::var_os("ECLIP_TUI_TEST_CONFIG")
@@ -101,22 +46,7 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
         cfg = cfg.display(),
         done = done.display(),
     );
-    let t = Tmux {
-        socket: format!("eclip-test-{}", std::process::id()),
-        session: "eclip".into(),
-    };
-    let mut new = vec!["new-session", "-d", "-s", "eclip", "-x", "120", "-y", "40"];
-    let env: Vec<String> = ["ORT_DYLIB_PATH", "ECLIP_ORT_DIR", "PATH", "HOME"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
-        .collect();
-    for e in &env {
-        new.push("-e");
-        new.push(e);
-    }
-    new.push(&script);
-    let out = t.cmd(&new);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let t = Tmux::start("eclip-test", &script, (120, 40));
     let long = Duration::from_secs(600);
     let short = Duration::from_secs(20);
 

@@ -181,6 +181,28 @@ pub fn load_fixations(path: &Path) -> Result<(Fixations, usize), String> {
     Ok((out, bad))
 }
 
+/// Recorded fixations (x, y in pixels of the image, whose heatmap is `heatmap_dim` = (height,
+/// width) at image resolution) on a model grid of side `size`; points outside the crop are dropped.
+pub fn grid_fixations(
+    fixations: &[(f64, f64)],
+    heatmap_dim: (usize, usize),
+    size: u32,
+) -> Vec<Pixel> {
+    let (hh, hw) = heatmap_dim;
+    fixations
+        .iter()
+        .filter_map(|&(x, y)| fixation_on_grid(x, y, hw, hh, size))
+        .collect()
+}
+
+/// The fixations file of a dataset (docs/formats.md §1.3): `gaze_fixations.csv` in its root.
+pub fn fixations_path(dataset: &Dataset) -> PathBuf {
+    dataset.root.join(FIXATIONS_FILE)
+}
+
+/// File name of the recorded fixations in a dataset's root.
+pub const FIXATIONS_FILE: &str = "gaze_fixations.csv";
+
 /// The target embedding of `item` for one model: the class embedding of its finding or the
 /// embedding of its own report; `None` when the model has neither.
 fn target(emb: &ModelEmbeddings, dataset: &Dataset, item: &Item) -> Option<Vec<f32>> {
@@ -217,7 +239,7 @@ pub fn run(
     );
     let items = items(dataset, cfg.target);
     let mut notes = Vec::new();
-    let (fix, bad) = load_fixations(&dataset.root.join("gaze_fixations.csv")).unwrap_or_else(|e| {
+    let (fix, bad) = load_fixations(&fixations_path(dataset)).unwrap_or_else(|e| {
         notes.push(format!(
             "fixations not read ({e}); local maxima of the heatmaps used"
         ));
@@ -297,19 +319,15 @@ pub fn run(
             let Some(Ok(h)) = heatmaps.get(&it.row) else {
                 continue;
             };
-            let (hh, hw) = h.dim();
             let heat = grid_heat
                 .entry((it.row, size))
                 .or_insert_with(|| heatmap_on_grid(h, size));
             let image = super::items::manifest_path(dataset, it.row);
-            let points: Vec<Pixel> = fix
-                .get(&image)
-                .map(|v| {
-                    v.iter()
-                        .filter_map(|&(x, y)| fixation_on_grid(x, y, hw, hh, size))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let points = grid_fixations(
+                fix.get(&image).map_or(&[][..], Vec::as_slice),
+                h.dim(),
+                size,
+            );
             let map = map.mapv(f64::from);
             s[*k] = Some(agreement(map.view(), heat.view(), &points));
             maps[*k] = Some(map);
@@ -374,6 +392,93 @@ pub fn run(
         notes,
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// One model's map of one image ([`image_maps`]), on the model's input grid.
+#[derive(Debug, Clone)]
+pub struct ImageMap {
+    pub map: Array2<f64>,
+    /// The expert heatmap on the same grid.
+    pub heatmap: Array2<f64>,
+    pub agreement: Agreement,
+    /// Side of the model's input grid.
+    pub size: u32,
+    /// The points NSS and AUC-Judd used: recorded fixations (`true`) or the heatmap's local maxima.
+    pub recorded_fixations: bool,
+    pub points: usize,
+    /// Read from the cache rather than computed.
+    pub cached: bool,
+    pub seconds: f64,
+}
+
+/// One image to explain ([`image_maps`]): its file, its expert heatmap and its recorded fixations
+/// (image pixels; empty when there are none).
+#[derive(Debug, Clone, Copy)]
+pub struct ImageInput<'a> {
+    pub image: &'a Path,
+    pub heatmap: &'a Path,
+    pub fixations: &'a [(f64, f64)],
+}
+
+/// Saliency maps of one image for a few models, scored against its expert heatmap exactly as
+/// [`run`] scores an item (the same cache, settings and fixation rule), for front ends that show
+/// one image at a time (the TUI). `models` pairs each model with its L2-normalised target
+/// embedding.
+/// Per model: the map, or why there is none (`[saliency] items = 0`, an unreadable image, a
+/// model error).
+pub fn image_maps(
+    models: &[(&crate::model::Model, Vec<f32>)],
+    input: ImageInput<'_>,
+    cfg: &SaliencySettings,
+    cache: &crate::cache::EmbeddingCache,
+    batch: usize,
+    cancel: &AtomicBool,
+) -> Result<Vec<Result<ImageMap, String>>, String> {
+    let ImageInput {
+        image,
+        heatmap,
+        fixations,
+    } = input;
+    let heat = load_heatmap(heatmap).map_err(|e| e.to_string())?;
+    Ok(models
+        .iter()
+        .map(|(model, target)| {
+            let item = SaliencyItem {
+                image: image.to_path_buf(),
+                target: target.clone(),
+            };
+            let t0 = Instant::now();
+            let run = compute_maps(model, &[item], cfg, cache, batch, cancel)
+                .map_err(|e| super::error_chain(&e))?;
+            let map = match (run.maps.into_iter().next().flatten(), run.skipped.first()) {
+                (Some(m), _) => m.mapv(f64::from),
+                (None, Some((_, why))) => return Err(why.clone()),
+                (None, None) if cfg.items == 0 => {
+                    return Err("[saliency] items = 0: no maps are computed".to_owned());
+                }
+                (None, None) => return Err("no map (over the [saliency] limits)".to_owned()),
+            };
+            let size = model.preprocessor.size;
+            let on_grid = heatmap_on_grid(&heat, size);
+            let points = grid_fixations(fixations, heat.dim(), size);
+            let recorded = !points.is_empty();
+            let n = if recorded {
+                points.len()
+            } else {
+                crate::eval::saliency::local_maxima(on_grid.view()).len()
+            };
+            Ok(ImageMap {
+                agreement: agreement(map.view(), on_grid.view(), &points),
+                map,
+                heatmap: on_grid,
+                size,
+                recorded_fixations: recorded,
+                points: n,
+                cached: run.cached > 0,
+                seconds: t0.elapsed().as_secs_f64(),
+            })
+        })
+        .collect())
 }
 
 /// Add a saliency run to an evaluation: each model's rows after its own, comparison rows last,

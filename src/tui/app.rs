@@ -20,8 +20,8 @@ use super::event::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
 use super::keys::{Command, command_for};
 use super::layout::THUMB_CELLS;
 use super::state::{
-    AppState, InputMode, JobState, JobStatus, OpenedImage, OverviewTable, RetrievalMode, Tab,
-    Thumb, Thumbs,
+    AppState, InputMode, JobState, JobStatus, OpenedImage, OverviewTable, RetrievalMode,
+    SaliencyPane, Tab, Thumb, Thumbs,
 };
 use super::view;
 use crate::eval::MetricRow;
@@ -74,6 +74,18 @@ impl App {
                 self.on_reply(r);
                 Action::None
             }
+            Event::Saliency(r) => {
+                // Kept only if it answers what the opened image still waits for.
+                if let Some(o) = self.state.zeroshot.opened.as_mut()
+                    && o.saliency == SaliencyPane::Pending(r.id)
+                {
+                    o.saliency = match r.result {
+                        Ok(v) => SaliencyPane::Ready(Box::new(v)),
+                        Err(e) => SaliencyPane::Failed(e),
+                    };
+                }
+                Action::None
+            }
             Event::Exported(r) => {
                 self.state.status = Some(match r {
                     Ok(p) => format!("exported {}", p.display()),
@@ -120,6 +132,15 @@ impl App {
             }
             Update::Plots(p) => s.plots = p,
             Update::Rag(r) => s.rag = r,
+            Update::Problems(list) => {
+                let mut seen: std::collections::HashSet<_> =
+                    s.problems.list.iter().cloned().collect();
+                for p in list {
+                    if seen.insert(p.clone()) {
+                        s.problems.list.push(p);
+                    }
+                }
+            }
             Update::Gallery(g, thumbs) => {
                 s.thumbs = Thumbs(
                     thumbs
@@ -170,6 +191,8 @@ impl App {
                     image: None,
                     overlay: None,
                     show_heatmap: false,
+                    show_saliency: false,
+                    saliency: SaliencyPane::NotAsked,
                 });
                 self.rebuild_opened();
             }
@@ -258,6 +281,10 @@ impl App {
         if s.help && !matches!(c, Command::Help | Command::Back | Command::Quit) {
             return Action::None;
         }
+        if let Some(action) = self.on_problems_command(c) {
+            return action;
+        }
+        let s = &mut self.state;
         match c {
             Command::Quit => {
                 s.running = false;
@@ -265,8 +292,13 @@ impl App {
             }
             Command::Help => s.help = !s.help,
             Command::Back => {
+                let saliency_shown = s.zeroshot.opened.as_ref().is_some_and(|o| o.show_saliency);
                 if s.help {
                     s.help = false;
+                } else if saliency_shown && s.tab == Tab::ZeroShot {
+                    if let Some(o) = s.zeroshot.opened.as_mut() {
+                        o.show_saliency = false;
+                    }
                 } else if s.zeroshot.opened.is_some() && s.tab == Tab::ZeroShot {
                     s.zeroshot.opened = None;
                 } else {
@@ -334,6 +366,9 @@ impl App {
                 Some(_) => s.status = Some("this image has no heatmap".into()),
                 None => s.status = Some("open an image first (Enter)".into()),
             },
+            Command::ToggleSaliency => return self.toggle_saliency(),
+            // Handled by `on_problems_command`.
+            Command::ToggleProblems => {}
             Command::Left | Command::Right => {
                 let n = s.model_count();
                 let col = match s.tab {
@@ -353,6 +388,62 @@ impl App {
             Command::PageDown => return self.move_by(self.page() as isize),
         }
         Action::None
+    }
+
+    /// `s` on an opened image: show / hide the saliency view; the first time (and again after
+    /// a failure) ask the saliency thread for it.
+    fn toggle_saliency(&mut self) -> Action {
+        let s = &mut self.state;
+        if let Some(o) = s.zeroshot.opened.as_mut()
+            && o.show_saliency
+            && !matches!(o.saliency, SaliencyPane::Failed(_))
+        {
+            o.show_saliency = false;
+            return Action::None;
+        }
+        let id = s.next_query;
+        let req = match super::saliency_job::request(s, id) {
+            Ok(r) => r,
+            Err(e) => {
+                s.status = Some(e);
+                return Action::None;
+            }
+        };
+        let Some(o) = s.zeroshot.opened.as_mut() else {
+            return Action::None;
+        };
+        o.show_saliency = true;
+        if matches!(o.saliency, SaliencyPane::NotAsked | SaliencyPane::Failed(_)) {
+            o.saliency = SaliencyPane::Pending(id);
+            s.next_query += 1;
+            return Action::Saliency(req);
+        }
+        Action::None
+    }
+
+    /// `!` toggles the problems panel; while it is open, moves scroll it and `Esc` closes it.
+    fn on_problems_command(&mut self, c: Command) -> Option<Action> {
+        let p = &mut self.state.problems;
+        if c == Command::ToggleProblems {
+            p.open = !p.open;
+            return Some(Action::None);
+        }
+        if !p.open {
+            return None;
+        }
+        let page = self.page();
+        let max = view::problems::max_scroll(&self.state);
+        let p = &mut self.state.problems;
+        match c {
+            Command::Up => p.scroll = p.scroll.saturating_sub(1),
+            Command::Down => p.scroll = (p.scroll + 1).min(max),
+            Command::PageUp => p.scroll = p.scroll.saturating_sub(page),
+            Command::PageDown => p.scroll = (p.scroll + page).min(max),
+            Command::Back => p.open = false,
+            Command::Quit | Command::Help => return None,
+            _ => {}
+        }
+        Some(Action::None)
     }
 
     fn page(&self) -> usize {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use crossterm::event::{KeyEvent, MouseEvent};
 use image::DynamicImage;
 
-use super::state::{Gallery, HeaderInfo, ModelHits, PlotData, RagView, Tab, Thumb};
+use super::state::{
+    Gallery, HeaderInfo, ModelHits, PlotData, Problem, RagView, SaliencyView, Tab, Thumb,
+};
 use crate::eval::MetricRow;
 
 /// Everything that can happen to the app.
@@ -19,12 +21,23 @@ pub enum Event {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
-    JobQueued { job: String },
-    Progress { job: String, done: u64, total: u64 },
-    JobFinished { job: String, error: Option<String> },
+    JobQueued {
+        job: String,
+    },
+    Progress {
+        job: String,
+        done: u64,
+        total: u64,
+    },
+    JobFinished {
+        job: String,
+        error: Option<String>,
+    },
     Update(Update),
     Reply(QueryReply),
     Exported(Result<PathBuf, String>),
+    /// The saliency of an opened image (`tui::saliency_job`).
+    Saliency(SaliencyReply),
 }
 
 /// A side effect for the run loop.
@@ -36,6 +49,8 @@ pub enum Action {
     /// Hand the gallery to the query thread.
     ShareGallery(Arc<Gallery>),
     Export(Tab),
+    /// Compute the saliency view of an opened image on the saliency thread.
+    Saliency(SaliencyRequest),
 }
 
 /// A result a job publishes for the UI.
@@ -57,6 +72,8 @@ pub enum Update {
     /// Plot data of the Probe and Geometry tabs.
     Plots(PlotData),
     Rag(RagView),
+    /// Problems found while loading or embedding (added to the `!` panel; repeats are dropped).
+    Problems(Vec<Problem>),
 }
 
 /// What a live query asks.
@@ -95,4 +112,36 @@ pub enum QueryAnswer {
 pub struct QueryReply {
     pub id: u64,
     pub result: Result<QueryAnswer, String>,
+}
+
+/// One model's candidate target embeddings for an opened image (L2-normalised): the chosen
+/// zero-shot class and the image's own report; the saliency thread uses the one `[saliency]
+/// target` names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaliencyTargets {
+    pub model: String,
+    pub class: Vec<f32>,
+    pub report: Vec<f32>,
+}
+
+/// Asks for the saliency view of an opened gallery image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaliencyRequest {
+    pub id: u64,
+    /// Gallery item.
+    pub item: usize,
+    /// Dataset row of the item.
+    pub row: usize,
+    pub image: PathBuf,
+    pub heatmap: PathBuf,
+    /// The zero-shot class used with `target = "class"` and why it was chosen, e.g.
+    /// "cardiomegaly (ground truth)".
+    pub class: String,
+    pub targets: Vec<SaliencyTargets>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SaliencyReply {
+    pub id: u64,
+    pub result: Result<SaliencyView, String>,
 }

@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
 
+use super::problems;
+use super::saliency_job::WorkbenchSaliency;
 use super::search::PromptEncoder;
 use super::state::{
     CosineHistogram, FindingView, GalleryEmbeddings, GalleryItem, GapShiftCurve, HeaderInfo,
@@ -119,6 +121,7 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
     let settings = Arc::new(settings);
     let encoder = ModelEncoder(wb.loaded_models());
     let slot: Slot = Arc::new(Mutex::new(None));
+    let (sal_wb, settings_saliency) = (wb.clone(), settings.saliency.clone());
     let embed_job = {
         let (wb, slot, head) = (wb.clone(), slot.clone(), head.clone());
         Job::new("embed", move |ctx: &JobContext| {
@@ -132,9 +135,11 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                 progress: gauge,
                 ..EmbedOptions::default()
             };
+            ctx.publish(Update::Problems(problems::load_problems(&wb)));
             let mut all = wb.embed_all(&opts);
+            ctx.publish(Update::Problems(problems::embed_problems(&wb, &all)));
             if all.is_empty() {
-                return Err("no dataset could be loaded; run `eclip info` to see why".into());
+                return Err("no dataset could be loaded (! lists why)".into());
             }
             let first = all.remove(0);
             let runs: Vec<_> = first
@@ -167,16 +172,13 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                     .collect();
                 ctx.publish(Update::Gallery(Arc::new(g), thumbs));
             }
-            let failed: Vec<String> = first
-                .runs
-                .iter()
-                .filter_map(|r| r.result.as_ref().err().map(|e| format!("{}: {e}", r.model)))
-                .collect();
+            // Models that failed are in the problems; the job fails only when none embedded.
+            let none = models.is_empty();
             *slot.lock().map_err(|_| "embedding results lost")? = Some(Arc::new(first));
-            if failed.is_empty() {
-                Ok(())
+            if none {
+                Err("no model produced embeddings (! lists why)".into())
             } else {
-                Err(failed.join("; ").into())
+                Ok(())
             }
         })
     };
@@ -226,6 +228,7 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
         header: head,
         jobs: vec![embed_job, eval_job, rag_job],
         encoder: Some(Box::new(encoder)),
+        saliency: Some(Box::new(WorkbenchSaliency::new(sal_wb, settings_saliency))),
     }
 }
 

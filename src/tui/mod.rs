@@ -17,6 +17,8 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 - [`keys`]: the key table feeding dispatch, footer and help;
 - [`view`]: one pure drawing module per tab;
 - [`worker`]: the job and query threads; [`search`]: cosine + top-k;
+- [`saliency_job`]: the saliency thread (`s` on an opened image); [`problems`]: load errors,
+  skipped rows and cache rebuilds for the `!` panel and the quit summary;
 - [`export`], [`summary`]: CSV of the current view and the table printed on quit.
 
 The terminal is restored on every exit path: a drop guard on normal return and errors, and a
@@ -29,6 +31,8 @@ pub mod export;
 pub mod keys;
 pub mod launch;
 pub mod layout;
+pub mod problems;
+pub mod saliency_job;
 pub mod search;
 pub mod state;
 pub mod summary;
@@ -67,6 +71,8 @@ pub struct Launch {
     pub jobs: Vec<Job>,
     /// Encodes typed prompts; without it only class queries and image queries work.
     pub encoder: Option<Box<dyn PromptEncoder>>,
+    /// Computes the saliency view of an opened image (`s`); without it the view says so.
+    pub saliency: Option<Box<dyn saliency_job::SaliencyEngine>>,
 }
 
 /// Whether stdout is a terminal (draw the TUI) or not (print the headless summary).
@@ -128,12 +134,20 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     let (qtx, qrx) = unbounded::<worker::QueryMsg>();
     spawn_input(tx.clone())?;
     worker::spawn_queries(launch.encoder, qrx, tx.clone())?;
+    let (stx, srx) = unbounded::<event::SaliencyRequest>();
+    saliency_job::spawn_saliency(launch.saliency, srx, tx.clone())?;
     worker::spawn_jobs(launch.jobs, tx.clone())?;
 
-    let result = event_loop(&mut terminal, &mut app, &rx, &qtx, &tx);
+    let senders = Senders {
+        queries: qtx,
+        saliency: stx,
+        events: tx,
+    };
+    let result = event_loop(&mut terminal, &mut app, &rx, &senders);
     drop(guard);
     result?;
     print!("{}", summary::render(&app.state.overview));
+    print!("{}", problems::quit_text(&app.state));
     std::io::stdout().flush()?;
     Ok(())
 }
@@ -158,13 +172,19 @@ fn spawn_input(tx: Sender<Event>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Where the run loop sends what an [`Action`] asks for.
+struct Senders {
+    queries: Sender<worker::QueryMsg>,
+    saliency: Sender<event::SaliencyRequest>,
+    events: Sender<Event>,
+}
+
 /// Draw, wait for events, apply them all, carry out their actions; until quit.
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &Receiver<Event>,
-    queries: &Sender<worker::QueryMsg>,
-    tx: &Sender<Event>,
+    senders: &Senders,
 ) -> Result<(), Error> {
     while app.state.running {
         terminal.draw(|f| view::draw(f, &app.state))?;
@@ -183,17 +203,21 @@ fn event_loop(
         }
         for ev in pending {
             let action = app.handle(ev);
-            perform(action, app, queries, tx);
+            perform(action, app, senders);
         }
     }
     Ok(())
 }
 
-fn perform(action: Action, app: &App, queries: &Sender<worker::QueryMsg>, tx: &Sender<Event>) {
+fn perform(action: Action, app: &App, senders: &Senders) {
+    let (queries, tx) = (&senders.queries, &senders.events);
     match action {
         Action::None | Action::Quit => {}
         Action::Query(q) => {
             let _ = queries.send(worker::QueryMsg::Run(q));
+        }
+        Action::Saliency(r) => {
+            let _ = senders.saliency.send(r);
         }
         Action::ShareGallery(g) => {
             let _ = queries.send(worker::QueryMsg::SetGallery(g));
@@ -213,3 +237,5 @@ fn perform(action: Action, app: &App, queries: &Sender<worker::QueryMsg>, tx: &S
 mod test_fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_saliency;

@@ -306,6 +306,9 @@ pub struct OpenedImage {
     pub image: Option<Protocol>,
     pub overlay: Option<Protocol>,
     pub show_heatmap: bool,
+    /// The saliency view (`s`): each model's map beside the expert heatmap.
+    pub show_saliency: bool,
+    pub saliency: SaliencyPane,
 }
 
 impl std::fmt::Debug for OpenedImage {
@@ -316,8 +319,105 @@ impl std::fmt::Debug for OpenedImage {
             .field("image", &self.image.is_some())
             .field("overlay", &self.overlay.is_some())
             .field("show_heatmap", &self.show_heatmap)
+            .field("show_saliency", &self.show_saliency)
+            .field("saliency", &self.saliency)
             .finish()
     }
+}
+
+// ---- Saliency beside the expert heatmap (issue 16; computed by `tui::saliency_job`) ----
+
+/// A square RGB picture (`side × side`, row-major), drawn with coloured half blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panel {
+    pub side: usize,
+    pub rgb: Vec<[u8; 3]>,
+}
+
+/// One model's saliency of the opened image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSaliency {
+    pub model: String,
+    /// The map over the image (`None` when there is no map; `note` says why).
+    pub panel: Option<Panel>,
+    /// Agreement with the expert heatmap (`crate::eval::saliency::agreement`).
+    pub scores: Option<crate::eval::saliency::Agreement>,
+    /// "cached", "computed in 0.21 s", or why there is no map.
+    pub note: String,
+}
+
+/// The saliency view of one opened image: the expert heatmap and every model's map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaliencyView {
+    /// Gallery item.
+    pub item: usize,
+    /// What the maps explain, e.g. "class cardiomegaly (ground truth)".
+    pub target: String,
+    /// The method and its settings, e.g. "occlusion patch 32 stride 16".
+    pub setting: String,
+    /// Which points NSS and AUC-Judd used, e.g. "12 recorded fixations".
+    pub points: String,
+    pub heatmap: Option<Panel>,
+    pub models: Vec<ModelSaliency>,
+}
+
+/// Where the saliency of an opened image stands.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum SaliencyPane {
+    #[default]
+    NotAsked,
+    /// Asked with this request id; being computed off the UI thread.
+    Pending(u64),
+    Ready(Box<SaliencyView>),
+    Failed(String),
+}
+
+// ---- Problems: what did not load, what was left out (issue 13) ----
+
+/// What a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// A model that failed to load or to embed.
+    Model,
+    /// A dataset that failed to load.
+    Dataset,
+    /// A manifest row left out (file and line in the message).
+    SkippedRow,
+    /// A row kept with something left out (e.g. a missing heatmap).
+    Warning,
+    /// A damaged cache file that was deleted and rebuilt.
+    Cache,
+    /// A background job that failed (taken from the job list when shown).
+    Job,
+}
+
+impl ProblemKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ProblemKind::Model => "model",
+            ProblemKind::Dataset => "dataset",
+            ProblemKind::SkippedRow => "skipped row",
+            ProblemKind::Warning => "warning",
+            ProblemKind::Cache => "cache rebuilt",
+            ProblemKind::Job => "job failed",
+        }
+    }
+}
+
+/// One problem: its kind, what it concerns (a model or dataset name) and the full message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub source: String,
+    pub message: String,
+}
+
+/// The problems panel (`!`): the list and whether it is open, with its scroll offset in lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProblemsState {
+    pub list: Vec<Problem>,
+    pub open: bool,
+    pub scroll: usize,
 }
 
 /// Half-block thumbnails, one per gallery item (`None` where the image could not be read).
@@ -490,6 +590,8 @@ pub struct AppState {
     pub geometry_model: usize,
     pub rag: RagView,
     pub rag_pos: ListPos,
+    /// Load errors, skipped rows, cache rebuilds (the `!` panel; failed jobs are added from `jobs`).
+    pub problems: ProblemsState,
     /// How images are drawn: half blocks unless the terminal answered a graphics query.
     pub picker: Picker,
     /// Top-k of live queries.
@@ -521,6 +623,7 @@ impl AppState {
             geometry_model: 0,
             rag: RagView::default(),
             rag_pos: ListPos::default(),
+            problems: ProblemsState::default(),
             picker,
             k: 10,
             next_query: 1,

@@ -11,8 +11,10 @@ hit-testing, so clicks land where things are drawn.
 pub mod geometry;
 pub mod overview;
 pub mod probe;
+pub mod problems;
 pub mod rag;
 pub mod retrieval;
+pub mod saliency;
 pub mod theme;
 pub mod zeroshot;
 
@@ -90,6 +92,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
     }
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);
+    if state.problems.open {
+        problems::draw(frame, body, state);
+    }
     if state.help {
         draw_help(frame, frame.area(), state.tab);
     }
@@ -168,7 +173,7 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
 }
 
 fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
-    let mut spans = Vec::new();
+    let mut spans = problems::footer_spans(state);
     for (keys, hint) in footer_hints(state.tab) {
         spans.push(Span::styled(format!(" {keys} "), Theme::KEY));
         spans.push(Span::raw(format!("{hint} ")));

@@ -73,7 +73,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         placeholder(
             frame,
             area,
-            "No metrics yet: they appear here as the evaluation jobs finish (progress below).",
+            &crate::tui::problems::placeholder_text(
+                state,
+                "evaluate",
+                "No metrics yet: they appear here as the evaluation jobs finish (progress below).",
+            ),
         );
         return;
     }

@@ -112,7 +112,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         placeholder(
             frame,
             area,
-            "No RAG results yet: retrieval-augmented reports appear when the RAG job finishes.",
+            &crate::tui::problems::placeholder_text(
+                state,
+                "rag",
+                "No RAG results yet: retrieval-augmented reports appear when the RAG job finishes.",
+            ),
         );
         return;
     }

@@ -55,7 +55,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         placeholder(
             frame,
             mid,
-            "Embeddings are loading; the gallery appears when they are ready.",
+            &crate::tui::problems::placeholder_text(
+                state,
+                "embed",
+                "Embeddings are loading; the gallery appears when they are ready.",
+            ),
         );
         return;
     };

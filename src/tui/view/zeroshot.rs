@@ -74,7 +74,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         placeholder(
             frame,
             rest,
-            "Embeddings are loading; the gallery appears when they are ready.",
+            &crate::tui::problems::placeholder_text(
+                state,
+                "embed",
+                "Embeddings are loading; the gallery appears when they are ready.",
+            ),
         );
         return;
     };
@@ -197,6 +201,10 @@ fn draw_opened(
     gallery: &Gallery,
     opened: &crate::tui::state::OpenedImage,
 ) {
+    if opened.show_saliency {
+        super::saliency::draw(frame, area, gallery, opened);
+        return;
+    }
     let img_area = opened_image_area(super::body_area(state.size));
     let img_w = img_area.width + 2;
     let [left, right] =
@@ -266,11 +274,11 @@ fn draw_opened(
     let mut widths = vec![Constraint::Length(20)];
     widths.extend(gallery.models.iter().map(|_| Constraint::Fill(1)));
     let title = format!(
-        " class probabilities (softmax of logit_scale·cos, model.json) · ✓ ground truth{} ",
-        if opened.overlay.is_some() {
-            " · m heatmap"
-        } else {
-            ""
+        " {}class probabilities (softmax of logit_scale·cos, model.json) · ✓ ground truth ",
+        match gallery.items.get(opened.item).map(|i| i.heatmap.is_some()) {
+            Some(true) if opened.overlay.is_some() => "m heatmap · s saliency · ",
+            Some(true) => "s saliency · ",
+            _ => "",
         }
     );
     frame.render_widget(
