@@ -312,7 +312,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn report_with_a_text_encoder_scores_bertscore_and_clusters_on_it() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let dataset = subset_dataset(&root.join("data"));
+    let dataset = subset_dataset(&root.join("data"), &KEEP);
     let cfg = root.join("workbench.toml");
     let encoder = repo().join("tests/data/text_encoder");
     write_config(

@@ -184,7 +184,7 @@ def write_dicom(
     if j2k:
         from pydicom.uid import JPEG2000Lossless
 
-        ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+        ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg", generate_instance_uid=False)
     ds.save_as(path, enforce_file_format=True)
     return path
 
