@@ -43,43 +43,9 @@ fn fixture_models() -> Vec<PathBuf> {
     models
 }
 
-/// A subset of fixtures/data in `dir`, image and heatmap paths made absolute.
+/// A subset of fixtures/data in `dir` ([`core_support::subset_dataset`] with [`KEEP`]).
 fn subset_dataset(dir: &Path) -> PathBuf {
-    let src = repo().join("fixtures/data");
-    std::fs::create_dir_all(dir).unwrap();
-    let mut rdr = csv::Reader::from_path(src.join("manifest.csv")).unwrap();
-    let headers = rdr.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (image, split, heatmap) = (col("image").unwrap(), col("split").unwrap(), col("heatmap"));
-    let mut w = csv::Writer::from_path(dir.join("manifest.csv")).unwrap();
-    w.write_record(&headers).unwrap();
-    let mut kept = [0usize; KEEP.len()];
-    for rec in rdr.records() {
-        let rec = rec.unwrap();
-        let Some(k) = KEEP.iter().position(|(s, _)| *s == &rec[split]) else {
-            continue;
-        };
-        if kept[k] == KEEP[k].1 {
-            continue;
-        }
-        kept[k] += 1;
-        let fields: Vec<String> = rec
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if (i == image || Some(i) == heatmap) && !v.is_empty() {
-                    src.join(v).display().to_string()
-                } else {
-                    v.to_owned()
-                }
-            })
-            .collect();
-        w.write_record(&fields).unwrap();
-    }
-    w.flush().unwrap();
-    std::fs::copy(src.join("prompts.json"), dir.join("prompts.json")).unwrap();
-    std::fs::copy(src.join("dataset.toml"), dir.join("dataset.toml")).unwrap();
-    dir.join("dataset.toml")
+    core_support::subset_dataset(dir, &KEEP)
 }
 
 /// A workbench config over the two fixture models and `dataset`, with small `[eval]` settings and

@@ -30,7 +30,7 @@ pub mod text_metrics;
 
 pub use config::{LlmConfig, RagConfig};
 pub use labeler::Finding;
-pub use pipeline::{problems, run, run_with_corpus};
+pub use pipeline::{problems, run, run_with_corpus, run_with_groups};
 
 use std::path::Path;
 

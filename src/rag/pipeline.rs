@@ -183,6 +183,19 @@ pub fn run_with_corpus(
     cfg: &RagConfig,
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<RagSummary, RagError> {
+    run_with_groups(dataset, models, &[], external, cfg, progress)
+}
+
+/// [`run_with_corpus`] with replicate groups ([`crate::eval::groups`]): comparison rows are then
+/// between groups, with group rows for the groups of several replicates.
+pub fn run_with_groups(
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    groups: &[crate::eval::groups::ModelGroup],
+    external: Option<&ExternalCorpus>,
+    cfg: &RagConfig,
+    progress: &(dyn Fn(&RagProgress) + Sync),
+) -> Result<RagSummary, RagError> {
     let corpus_split = cfg
         .corpus_split
         .clone()
@@ -307,6 +320,7 @@ pub fn run_with_corpus(
         &lab,
         &summary.per_model,
         cfg,
+        groups,
     );
     if let Some(dir) = &cfg.export_dir {
         let written = export::export_summary(dir, dataset, &summary)?;

@@ -165,7 +165,8 @@ pub fn run_for(
     }
     let record = record(cfg, dataset)?;
     let external = external_corpus(wb, cfg, models)?;
-    let summary = rag::run_with_corpus(dataset, models, external.as_ref(), cfg, progress)?;
+    let groups = super::model_groups(&wb.config);
+    let summary = rag::run_with_groups(dataset, models, &groups, external.as_ref(), cfg, progress)?;
     Ok(Some((summary, record)))
 }
 

@@ -551,6 +551,7 @@ mod tests {
             p_adjusted: None,
             adjustment: None,
             p_bootstrap: None,
+            replicates: None,
             comparison: model
                 .split_once(" - ")
                 .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),

@@ -131,6 +131,7 @@ pub(super) fn metric(
         p_adjusted: None,
         adjustment: None,
         p_bootstrap: None,
+        replicates: None,
         comparison: model
             .split_once(" - ")
             .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),

@@ -126,3 +126,43 @@ pub fn write_images(dir: &Path, n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// A subset of fixtures/data in `dir`: the first `keep[i].1` rows of split `keep[i].0` in manifest
+/// order, image and heatmap paths made absolute.
+pub fn subset_dataset(dir: &Path, keep: &[(&str, usize)]) -> PathBuf {
+    let src = repo().join("fixtures/data");
+    std::fs::create_dir_all(dir).unwrap();
+    let mut rdr = csv::Reader::from_path(src.join("manifest.csv")).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (image, split, heatmap) = (col("image").unwrap(), col("split").unwrap(), col("heatmap"));
+    let mut w = csv::Writer::from_path(dir.join("manifest.csv")).unwrap();
+    w.write_record(&headers).unwrap();
+    let mut kept = vec![0usize; keep.len()];
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let Some(k) = keep.iter().position(|(s, _)| *s == &rec[split]) else {
+            continue;
+        };
+        if kept[k] == keep[k].1 {
+            continue;
+        }
+        kept[k] += 1;
+        let fields: Vec<String> = rec
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if (i == image || Some(i) == heatmap) && !v.is_empty() {
+                    src.join(v).display().to_string()
+                } else {
+                    v.to_owned()
+                }
+            })
+            .collect();
+        w.write_record(&fields).unwrap();
+    }
+    w.flush().unwrap();
+    std::fs::copy(src.join("prompts.json"), dir.join("prompts.json")).unwrap();
+    std::fs::copy(src.join("dataset.toml"), dir.join("dataset.toml")).unwrap();
+    dir.join("dataset.toml")
+}

@@ -7,6 +7,8 @@ use rayon::prelude::*;
 use super::zeroshot::ArgmaxData;
 use super::{Run, SplitViews};
 use crate::eval::MetricRow;
+use crate::eval::groups::ReplicateInfo;
+use crate::eval::inference::replicates::{Pairing, SignCheck, between_replicate_sd};
 use crate::eval::metrics::{Setting, Task};
 use crate::eval::probe::{self, FitSettings, Split};
 use crate::eval::rows::{Comparison, RowKey, Subject, row};
@@ -271,27 +273,102 @@ impl<'a> ProbeSetup<'a> {
                     plots[m].probe_curves.push(curve);
                 }
             }
+            // Replicate groups: the pooled (replicate, seed) values, their t-interval and the
+            // between-replicate SD of the replicates' seed means.
+            let groups = &run.groups;
+            let gnames = groups.names();
+            for (g, members) in groups.members.iter().enumerate() {
+                if groups.is_single(g) {
+                    continue;
+                }
+                for (f, &fraction) in cfg.probe_fractions.iter().enumerate() {
+                    let per: Vec<Vec<f64>> = members
+                        .iter()
+                        .map(|&m| results[m][f].iter().filter_map(get).map(|g| g.0).collect())
+                        .collect();
+                    let vals: Vec<f64> = per.iter().flatten().copied().collect();
+                    let Some((mean, lo, hi, _)) = probe::seed_interval(&vals, cfg.confidence)
+                    else {
+                        continue;
+                    };
+                    let per_replicate: Vec<f64> = per
+                        .iter()
+                        .filter(|v| !v.is_empty())
+                        .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+                        .collect();
+                    let setting = Setting::Fraction(fraction);
+                    let mut r = row(
+                        Subject::Model(&gnames[g]),
+                        probe_key(run, &setting, metric),
+                        mean,
+                        (lo, hi),
+                        vals.len(),
+                        None,
+                    );
+                    r.replicates = Some(ReplicateInfo::Group {
+                        replicates: members.len(),
+                        between_sd: between_replicate_sd(&per_replicate),
+                        per_replicate,
+                    });
+                    rows.push(r);
+                }
+            }
             if !self.train.paired || !self.test.paired {
                 continue;
             }
-            for b in 1..names.len() {
+            for b in 1..groups.len() {
+                // Replicate groups pair by position (same seed), then by probe seed; groups of
+                // different sizes are not compared here.
+                if groups.pairing(0, b) != Pairing::Paired {
+                    continue;
+                }
+                let pairs: Vec<(usize, usize)> = groups.members[0]
+                    .iter()
+                    .copied()
+                    .zip(groups.members[b].iter().copied())
+                    .collect();
                 for (f, &fraction) in cfg.probe_fractions.iter().enumerate() {
                     // Pair seeds where both models produced a value.
-                    let (a, bv): (Vec<f64>, Vec<f64>) = results[0][f]
+                    let per_pair: Vec<(Vec<f64>, Vec<f64>)> = pairs
                         .iter()
-                        .zip(&results[b][f])
-                        .filter_map(|(oa, ob)| Some((get(oa)?.0, get(ob)?.0)))
-                        .unzip();
+                        .map(|&(ma, mb)| {
+                            results[ma][f]
+                                .iter()
+                                .zip(&results[mb][f])
+                                .filter_map(|(oa, ob)| Some((get(oa)?.0, get(ob)?.0)))
+                                .unzip()
+                        })
+                        .collect();
+                    let a: Vec<f64> = per_pair.iter().flat_map(|p| p.0.clone()).collect();
+                    let bv: Vec<f64> = per_pair.iter().flat_map(|p| p.1.clone()).collect();
                     if let Some((d, lo, hi, p)) = probe::paired_t_test(&a, &bv, cfg.confidence) {
                         let setting = Setting::Fraction(fraction);
-                        cmp.push(row(
-                            Subject::Comparison(&Comparison::new(&names[0], &names[b])),
+                        let mut r = row(
+                            Subject::Comparison(&Comparison::new(&gnames[0], &gnames[b])),
                             probe_key(run, &setting, metric),
                             d,
                             (lo, hi),
                             a.len(),
                             Some(p),
-                        ));
+                        );
+                        if !(groups.is_single(0) && groups.is_single(b)) {
+                            let replicate_deltas: Vec<f64> = per_pair
+                                .iter()
+                                .filter(|p| !p.0.is_empty())
+                                .map(|(pa, pb)| {
+                                    pb.iter().zip(pa).map(|(b, a)| b - a).sum::<f64>()
+                                        / pa.len() as f64
+                                })
+                                .collect();
+                            r.replicates = Some(ReplicateInfo::Comparison {
+                                baseline: pairs.len(),
+                                candidate: pairs.len(),
+                                pairing: Pairing::Paired,
+                                sign: SignCheck::of(&replicate_deltas),
+                                replicate_deltas,
+                            });
+                        }
+                        cmp.push(r);
                     }
                 }
             }
