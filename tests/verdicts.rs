@@ -21,12 +21,16 @@ fn summary(classes: usize, per_class: [usize; 4]) -> EvalSummary {
         ..SyntheticSpec::default()
     };
     let (ds, embeds) = synthetic(&spec);
-    let cfg = EvalConfig {
+    evaluate(&ds, &embeds, &eval_cfg(), &mut |_| {})
+}
+
+/// 200 resamples, probe fractions 0.1 and 1.
+fn eval_cfg() -> EvalConfig {
+    EvalConfig {
         bootstrap: 200,
         probe_fractions: vec![0.1, 1.0],
         ..EvalConfig::default()
-    };
-    evaluate(&ds, &embeds, &cfg, &mut |_| {})
+    }
 }
 
 #[test]
@@ -162,12 +166,7 @@ fn group_summary() -> EvalSummary {
         ..SyntheticSpec::default()
     };
     let (ds, embeds) = synthetic(&spec);
-    let cfg = EvalConfig {
-        bootstrap: 200,
-        probe_fractions: vec![0.1, 1.0],
-        ..EvalConfig::default()
-    };
-    evaluate_groups(&ds, &embeds, &groups, &cfg, &mut |_| {})
+    evaluate_groups(&ds, &embeds, &groups, &eval_cfg(), &mut |_| {})
 }
 
 #[test]
