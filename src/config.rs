@@ -58,11 +58,38 @@ pub struct RuntimeSection {
     pub max_image_pixels: Option<std::num::NonZeroU64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One model folder to load. A `[[models]]` entry with `replicates` gives one per replicate, named
+/// `<name>#<i>` (`i` = position in the list, from 0) and carrying the entry's name as `group`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelEntry {
     pub name: String,
     pub path: PathBuf,
+    /// The `[[models]]` entry's name when it lists `replicates`; `None` for a single `path`.
+    pub group: Option<String>,
+}
+
+/// A `[[models]]` entry as written: `path` (one trained model) or `replicates` (the same recipe
+/// trained with several seeds, one folder each), never both.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModelEntry {
+    name: String,
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    replicates: Option<Vec<PathBuf>>,
+}
+
+/// A `[[models]]` entry with `replicates`: its name and its replicates' model names (in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicateGroup {
+    pub name: String,
+    pub replicates: Vec<String>,
+}
+
+/// The model name of replicate `i` of the `[[models]]` entry `name`.
+pub fn replicate_name(name: &str, i: usize) -> String {
+    format!("{name}#{i}")
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -77,7 +104,7 @@ struct RawConfig {
     #[serde(default)]
     runtime: RuntimeSection,
     #[serde(default)]
-    models: Vec<ModelEntry>,
+    models: Vec<RawModelEntry>,
     #[serde(default)]
     datasets: Vec<DatasetEntry>,
     #[serde(default)]
@@ -94,7 +121,10 @@ pub struct Config {
     /// The file it came from.
     pub path: PathBuf,
     pub runtime: RuntimeSection,
+    /// Every model folder to load, replicates expanded, in file order.
     pub models: Vec<ModelEntry>,
+    /// The `[[models]]` entries that list `replicates`.
+    pub groups: Vec<ReplicateGroup>,
     pub datasets: Vec<DatasetEntry>,
     pub eval: toml::Table,
     pub rag: toml::Table,
@@ -151,17 +181,12 @@ impl Config {
         }
         let mut runtime = raw.runtime;
         runtime.ort_dylib = runtime.ort_dylib.map(|p| base.join(p));
+        let (models, groups) = expand_models(raw.models, base).map_err(invalid)?;
         Ok(Config {
             path: path.to_path_buf(),
             runtime,
-            models: raw
-                .models
-                .into_iter()
-                .map(|m| ModelEntry {
-                    name: m.name,
-                    path: base.join(m.path),
-                })
-                .collect(),
+            models,
+            groups,
             datasets: raw
                 .datasets
                 .into_iter()
@@ -209,6 +234,86 @@ impl Config {
     pub fn batch_size(&self) -> usize {
         self.runtime.batch_size.unwrap_or(DEFAULT_BATCH)
     }
+}
+
+/// The model folders of the `[[models]]` entries, replicates expanded, and the replicate groups.
+/// Replicate folders must exist (a missing seed would silently shrink the group), be listed once,
+/// and an entry gives `path` or a non-empty `replicates`, not both.
+fn expand_models(
+    raw: Vec<RawModelEntry>,
+    base: &Path,
+) -> Result<(Vec<ModelEntry>, Vec<ReplicateGroup>), String> {
+    let mut models = Vec::new();
+    let mut groups = Vec::new();
+    for m in raw {
+        match (m.path, m.replicates) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "[[models]] {:?} gives both `path` and `replicates`; give `path` for one trained model or `replicates` for several seeds of it",
+                    m.name
+                ));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "[[models]] {:?} has neither `path` nor `replicates`; add the model folder",
+                    m.name
+                ));
+            }
+            (Some(p), None) => models.push(ModelEntry {
+                name: m.name,
+                path: base.join(p),
+                group: None,
+            }),
+            (None, Some(reps)) => {
+                if reps.is_empty() {
+                    return Err(format!(
+                        "[[models]] {:?}: `replicates` is empty; list at least one model folder",
+                        m.name
+                    ));
+                }
+                let mut names = Vec::new();
+                for (i, rel) in reps.iter().enumerate() {
+                    let path = base.join(rel);
+                    if reps[..i].contains(rel) {
+                        return Err(format!(
+                            "[[models]] {:?}: replicate {} is listed twice in `replicates`; each seed's folder once",
+                            m.name,
+                            rel.display()
+                        ));
+                    }
+                    if !path.join("model.json").is_file() {
+                        return Err(format!(
+                            "[[models]] {:?}: replicate {} ({}) has no model.json; fix the path or remove it from `replicates`",
+                            m.name,
+                            rel.display(),
+                            path.display()
+                        ));
+                    }
+                    let name = replicate_name(&m.name, i);
+                    names.push(name.clone());
+                    models.push(ModelEntry {
+                        name,
+                        path,
+                        group: Some(m.name.clone()),
+                    });
+                }
+                groups.push(ReplicateGroup {
+                    name: m.name,
+                    replicates: names,
+                });
+            }
+        }
+    }
+    let mut all: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    all.extend(groups.iter().map(|g| g.name.as_str()));
+    all.sort_unstable();
+    if let Some(w) = all.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!(
+            "model name {:?} is used twice (replicates are named <name>#<i>); names must be unique",
+            w[0]
+        ));
+    }
+    Ok((models, groups))
 }
 
 fn default_candidates() -> Vec<PathBuf> {
@@ -306,7 +411,64 @@ k = 5
     fn the_bundled_demo_config_parses() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG);
         let cfg = Config::load(&p).unwrap();
-        assert_eq!(cfg.models.len(), 2);
+        // CLIP and eCLIP, three seeds each.
+        assert_eq!(cfg.models.len(), 6);
         assert!(cfg.models[0].path.ends_with("fixtures/models/clip"));
+        assert_eq!(cfg.models[4].name, "eCLIP#1");
+        assert!(cfg.models[4].path.ends_with("fixtures/models/eclip-s1"));
+        assert_eq!(cfg.models[4].group.as_deref(), Some("eCLIP"));
+        assert_eq!(
+            cfg.groups
+                .iter()
+                .map(|g| g.name.as_str())
+                .collect::<Vec<_>>(),
+            ["CLIP", "eCLIP"]
+        );
+        assert_eq!(cfg.groups[1].replicates, ["eCLIP#0", "eCLIP#1", "eCLIP#2"]);
+    }
+
+    /// A config beside `fixtures/` (so `models/...` resolves to the fixture models) with `models`.
+    fn with_models(models: &str) -> Result<Config, ConfigError> {
+        let text = format!("{models}\n[[datasets]]\npath = \"data/dataset.toml\"\n");
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/w.toml");
+        Config::parse(&text, &p)
+    }
+
+    #[test]
+    fn replicates_expand_and_are_validated() {
+        let cfg = with_models(
+            "[[models]]\nname = \"A\"\npath = \"models/clip\"\n[[models]]\nname = \"B\"\nreplicates = [\"models/eclip\", \"models/eclip-s1\"]\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = cfg.models.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["A", "B#0", "B#1"]);
+        assert_eq!(cfg.models[0].group, None);
+        assert_eq!(cfg.groups.len(), 1);
+        let err = |models: &str| with_models(models).unwrap_err().to_string();
+        let e = err("[[models]]\nname = \"B\"\nreplicates = [\"models/eclip\", \"models/nope\"]\n");
+        assert!(
+            e.contains("\"B\"") && e.contains("models/nope") && e.contains("no model.json"),
+            "{e}"
+        );
+        assert!(e.contains("fixtures/w.toml"), "names the file: {e}");
+        let e =
+            err("[[models]]\nname = \"B\"\nreplicates = [\"models/eclip\", \"models/eclip\"]\n");
+        assert!(
+            e.contains("listed twice") && e.contains("models/eclip"),
+            "{e}"
+        );
+        let e = err("[[models]]\nname = \"B\"\nreplicates = []\n");
+        assert!(e.contains("`replicates` is empty"), "{e}");
+        let e = err(
+            "[[models]]\nname = \"B\"\npath = \"models/clip\"\nreplicates = [\"models/eclip\"]\n",
+        );
+        assert!(e.contains("both `path` and `replicates`"), "{e}");
+        let e = err("[[models]]\nname = \"B\"\n");
+        assert!(e.contains("neither `path` nor `replicates`"), "{e}");
+        // A plain model named like a replicate collides.
+        let e = err(
+            "[[models]]\nname = \"B#0\"\npath = \"models/clip\"\n[[models]]\nname = \"B\"\nreplicates = [\"models/eclip\"]\n",
+        );
+        assert!(e.contains("\"B#0\" is used twice"), "{e}");
     }
 }

@@ -47,6 +47,9 @@ pub enum WorkbenchError {
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// The replicates of a `[[models]]` entry do not share one embedding contract.
+    #[error("config {path}: {message}")]
+    Replicates { path: PathBuf, message: String },
 }
 
 /// A configured model and whether it loaded.
@@ -139,6 +142,12 @@ impl Workbench {
                 model,
             });
         }
+        if let Some(message) = replicate_contract_problem(&config, &models) {
+            return Err(WorkbenchError::Replicates {
+                path: config.path.clone(),
+                message,
+            });
+        }
         let datasets = config
             .datasets
             .iter()
@@ -210,6 +219,49 @@ impl Workbench {
     pub fn config_path(&self) -> &Path {
         &self.config.path
     }
+}
+
+/// The embedding contract replicates of one recipe must share: what the workbench feeds the
+/// graphs and gets back (embedding size and normalisation, image size, channels, mean, std,
+/// resize rule, text context length and padding id).
+fn contract(s: &crate::model::spec::ModelSpec) -> String {
+    format!(
+        "embed_dim {}, normalized {}, image size {} channels {} mean {:?} std {:?} resize {}, text context_length {} pad_token_id {}",
+        s.embed_dim,
+        s.normalized,
+        s.image.size,
+        s.image.channels,
+        s.image.mean,
+        s.image.std,
+        s.image.resize,
+        s.text.context_length,
+        s.text.pad_token_id
+    )
+}
+
+/// The first `[[models]]` entry whose loaded replicates differ in their embedding contract, as a
+/// message naming the entry and both folders; `None` when every group is consistent (replicates
+/// that failed to load are reported in their own slots).
+fn replicate_contract_problem(config: &Config, models: &[ModelSlot]) -> Option<String> {
+    for g in &config.groups {
+        let loaded: Vec<(&ModelSlot, String)> = models
+            .iter()
+            .filter(|s| g.replicates.contains(&s.name))
+            .filter_map(|s| s.model.as_ref().ok().map(|m| (s, contract(&m.spec))))
+            .collect();
+        let Some((first, want)) = loaded.first() else {
+            continue;
+        };
+        if let Some((other, got)) = loaded.iter().find(|(_, c)| c != want) {
+            return Some(format!(
+                "[[models]] {:?}: replicates must share one embedding contract, but {} has {got} and {} has {want}; list only seeds of one recipe in `replicates`",
+                g.name,
+                other.path.display(),
+                first.path.display()
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

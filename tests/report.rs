@@ -39,7 +39,7 @@ fn csv_has_the_contract_columns_and_comparison_rows() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         text.lines().next().unwrap(),
-        "model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value,p_adjusted,adjustment"
+        "model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value,p_adjusted,adjustment,replicates,replicate_sd"
     );
     let mut rdr = ::csv::Reader::from_path(&path).unwrap();
     let rows: Vec<::csv::StringRecord> = rdr.records().map(Result::unwrap).collect();

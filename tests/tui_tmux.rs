@@ -7,7 +7,7 @@
 //! summary table printed after the TUI closed, that the alternate screen was left and that the tty
 //! is back in canonical mode with echo (`stty -a` run in the same pane afterwards).
 //!
-//! Config: `fixtures/workbench.toml` (the bundled demo), or `ECLIP_TUI_TEST_CONFIG`; a fresh
+//! Config: `fixtures/workbench.toml` (the bundled demo, seed 0 of each model), or `ECLIP_TUI_TEST_CONFIG`; a fresh
 //! embedding cache, or `ECLIP_TUI_TEST_CACHE`. Needs `tmux`
 //! on PATH and ONNX Runtime where the binary finds it (ORT_DYLIB_PATH or the installer's folder).
 mod tmux_support;
@@ -17,22 +17,44 @@ use std::time::{Duration, Instant};
 
 use tmux_support::Tmux;
 
-fn config() -> PathBuf {
-    std::env::var_os("ECLIP_TUI_TEST_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/workbench.toml"))
+/// `ECLIP_TUI_TEST_CONFIG`, else the bundled demo with seed 0 of each model (the demo's three-seed
+/// replicate groups as plain `path` entries, written to `dir`): the tabs show one column per model.
+fn config(dir: &Path) -> PathBuf {
+    if let Some(p) = std::env::var_os("ECLIP_TUI_TEST_CONFIG") {
+        return PathBuf::from(p);
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let text = std::fs::read_to_string(fixtures.join("workbench.toml")).expect("bundled config");
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = match line.strip_prefix("replicates = [") {
+            // The first replicate (seed 0) of the group.
+            Some(rest) => format!("path = {}", rest.split(',').next().expect("a replicate")),
+            None => line.to_owned(),
+        };
+        out.push_str(&line.replace("\"models/", &format!("\"{}/models/", fixtures.display())));
+        out.push('\n');
+    }
+    let out = out.replace(
+        "\"data/dataset.toml\"",
+        &format!("\"{}/data/dataset.toml\"", fixtures.display()),
+    );
+    assert!(!out.contains("replicates ="), "{out}");
+    let p = dir.join("workbench.toml");
+    std::fs::write(&p, out).expect("write config");
+    p
 }
 
 #[test]
 fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
-    let cfg = config();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path());
     assert!(
         cfg.exists(),
         "config {} is missing: the bundled fixtures (fixtures/workbench.toml with fixtures/models \
          and fixtures/data) are needed, or set ECLIP_TUI_TEST_CONFIG",
         cfg.display()
     );
-    let dir = tempfile::tempdir().expect("tempdir");
     let done = dir.path().join("done");
     let bin = env!("CARGO_BIN_EXE_eclip");
     // A fresh cache by default (the embedding runs inside the TUI); ECLIP_TUI_TEST_CACHE reuses one.

@@ -5,12 +5,13 @@
 mod common;
 
 use eclip_workbench::eval::config::EvalConfig;
+use eclip_workbench::eval::groups::{self, ModelGroup};
 use eclip_workbench::eval::inference::multiplicity::Adjustment;
 use eclip_workbench::eval::metrics::{self, Verdict};
 use eclip_workbench::eval::summary::EvalSummary;
-use eclip_workbench::eval::synthetic::{SyntheticSpec, synthetic};
+use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
 use eclip_workbench::report::review;
-use eclip_workbench::run::evaluate;
+use eclip_workbench::run::{evaluate, evaluate_groups};
 use eclip_workbench::tui::state::OverviewTable;
 
 fn summary(classes: usize, per_class: [usize; 4]) -> EvalSummary {
@@ -20,12 +21,16 @@ fn summary(classes: usize, per_class: [usize; 4]) -> EvalSummary {
         ..SyntheticSpec::default()
     };
     let (ds, embeds) = synthetic(&spec);
-    let cfg = EvalConfig {
+    evaluate(&ds, &embeds, &eval_cfg(), &mut |_| {})
+}
+
+/// 200 resamples, probe fractions 0.1 and 1.
+fn eval_cfg() -> EvalConfig {
+    EvalConfig {
         bootstrap: 200,
         probe_fractions: vec![0.1, 1.0],
         ..EvalConfig::default()
-    };
-    evaluate(&ds, &embeds, &cfg, &mut |_| {})
+    }
 }
 
 #[test]
@@ -76,15 +81,15 @@ fn every_comparison_row_is_adjusted_and_no_interval_excludes_its_estimate() {
     );
 }
 
-#[test]
-fn the_review_and_the_tui_show_the_same_verdicts() {
-    let s = summary(5, SyntheticSpec::default().per_class);
+/// The TUI's overview table and the review's verdict table agree on every family verdict of `s`;
+/// the review's replicates column shows `replicates`.
+fn assert_tui_matches_review(s: &EvalSummary, replicates: usize) {
     let table = OverviewTable::from_rows(&s.models, &s.rows);
     let verdicts = metrics::family_verdicts(&s.rows);
     assert!(!verdicts.is_empty());
     let md = review::render(
-        &common::inputs(&s),
-        std::slice::from_ref(&s),
+        &common::inputs(s),
+        std::slice::from_ref(s),
         &[],
         std::path::Path::new("."),
     );
@@ -119,10 +124,75 @@ fn the_review_and_the_tui_show_the_same_verdicts() {
             .unwrap();
         let word = match v.verdict {
             Verdict::TooFewItems => "**too few items (".to_string(),
+            Verdict::ReplicatesDisagree => "**replicates disagree (".to_string(),
             other => format!("**{}** |", other.word()),
         };
         assert!(row.contains(&word), "{row}");
+        assert!(
+            row.contains(&format!(" | {replicates} | **")),
+            "replicates column of {row}"
+        );
+        assert_eq!(v.replicates, replicates);
     }
+}
+
+#[test]
+fn the_review_and_the_tui_show_the_same_verdicts() {
+    let s = summary(5, SyntheticSpec::default().per_class);
+    assert_tui_matches_review(&s, 1);
+}
+
+/// Three synthetic replicates per model: CLIP#i (noise 0.35) and eCLIP#i (noise 0.25 + 0.1·i for
+/// eCLIP#2, so one seed pair may go the other way).
+fn group_summary() -> EvalSummary {
+    let mut models = Vec::new();
+    let mut groups = Vec::new();
+    for (name, noise) in [("CLIP", [0.35, 0.34, 0.36]), ("eCLIP", [0.25, 0.27, 0.45])] {
+        let reps: Vec<String> = (0..3).map(|i| format!("{name}#{i}")).collect();
+        for (r, n) in reps.iter().zip(noise) {
+            models.push(SyntheticModel {
+                name: r.clone(),
+                noise: n,
+                gap: 0.8,
+            });
+        }
+        groups.push(ModelGroup {
+            name: name.into(),
+            replicates: reps,
+        });
+    }
+    let spec = SyntheticSpec {
+        models,
+        ..SyntheticSpec::default()
+    };
+    let (ds, embeds) = synthetic(&spec);
+    evaluate_groups(&ds, &embeds, &groups, &eval_cfg(), &mut |_| {})
+}
+
+#[test]
+fn replicate_groups_the_review_and_the_tui_show_the_same_verdicts() {
+    let s = group_summary();
+    assert_eq!(s.subjects(), ["CLIP", "eCLIP"]);
+    // Group comparisons only, every one adjusted; group rows carry their replicates.
+    assert!(s.comparisons().all(|r| r.model == "eCLIP - CLIP"));
+    assert!(
+        s.comparisons()
+            .all(|r| r.p_value.is_none() || r.p_adjusted >= r.p_value)
+    );
+    let g = s.row("eCLIP", "zeroshot", "argmax", "macro_f1").unwrap();
+    assert_eq!(groups::replicates_cell(g), 3);
+    assert!(groups::replicate_sd(g).is_some());
+    assert_tui_matches_review(&s, 3);
+    let md = review::render(
+        &common::inputs(&s),
+        std::slice::from_ref(&s),
+        &[],
+        std::path::Path::new("."),
+    );
+    assert!(
+        md.contains("Replicates: up to 3 training seeds per model"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::MetricRow;
+use super::groups;
 use super::inference::min_n::{MinimumN, SampleSize};
 use super::inference::multiplicity::Adjustment;
 use super::inference::pvalue::format_p;
@@ -359,6 +360,10 @@ pub enum Verdict {
     /// Fewer items (or, on a per-class row, fewer positives) than [`MINIMUM_N`] asks for: no
     /// verdict, whatever the p-value ([`sample_size`] says which).
     TooFewItems,
+    /// Significant for the group means, but the replicates of the pair disagree in the sign of
+    /// the delta (some replicate pairs have `B > A`, others `B < A`; [`groups::sign_check`]): no
+    /// directional verdict from a mean the replicates themselves contradict.
+    ReplicatesDisagree,
 }
 
 impl Verdict {
@@ -391,7 +396,8 @@ impl Verdict {
     /// The verdict of a comparison row, the one every output shows (review, stdout table, TUI
     /// colours, quit summary): its registry direction, its interval, its multiplicity-adjusted
     /// p-value ([`adjust`]; the raw one only on rows that were never adjusted), and the
-    /// minimum-n rule on its items.
+    /// minimum-n rule on its items, then the replicates' sign check: a better/worse verdict of a
+    /// group comparison whose replicates disagree in sign is [`Verdict::ReplicatesDisagree`].
     pub fn of_row(row: &MetricRow) -> Verdict {
         let verdict = Verdict::of(
             direction(&row.task, &row.metric),
@@ -401,8 +407,13 @@ impl Verdict {
         );
         match verdict {
             Verdict::NotJudged => Verdict::NotJudged,
-            v if sample_size(row).is_enough() => v,
-            _ => Verdict::TooFewItems,
+            _ if !sample_size(row).is_enough() => Verdict::TooFewItems,
+            Verdict::Better | Verdict::Worse
+                if groups::sign_check(row).is_some_and(|s| s.disagrees()) =>
+            {
+                Verdict::ReplicatesDisagree
+            }
+            v => v,
         }
     }
 
@@ -414,6 +425,7 @@ impl Verdict {
             Verdict::NoDifference => "no significant difference",
             Verdict::NotJudged => "not judged",
             Verdict::TooFewItems => "too few items",
+            Verdict::ReplicatesDisagree => "replicates disagree",
         }
     }
 }
@@ -462,7 +474,8 @@ pub struct FamilyVerdict<'a> {
     pub metric: &'a str,
     pub row: &'a MetricRow,
     pub verdict: Verdict,
-    /// Training replicates per model behind the verdict (1: one trained model per name).
+    /// Training replicates per model behind the verdict: the fewer of the two groups' replicates
+    /// (1: one trained model per name; [`groups::replicates_cell`]).
     pub replicates: usize,
 }
 
@@ -479,7 +492,7 @@ pub fn family_verdicts(rows: &[MetricRow]) -> Vec<FamilyVerdict<'_>> {
             metric: &r.metric,
             row: r,
             verdict: Verdict::of_row(r),
-            replicates: 1,
+            replicates: groups::replicates_cell(r),
         })
         .collect()
 }
@@ -591,6 +604,7 @@ mod tests {
             adjustment: None,
             p_bootstrap: None,
             positives: None,
+            replicates: None,
             comparison: Some(super::super::rows::Comparison::new("A", "B")),
         }
     }
@@ -676,5 +690,49 @@ mod tests {
         // Descriptive rows stay unjudged whatever their n.
         let r = cmp_row("gap_shift", "lambda=0.5", "modality_gap", Some(0.002), 3);
         assert_eq!(Verdict::of_row(&r), Verdict::NotJudged);
+    }
+
+    #[test]
+    fn replicates_that_disagree_in_sign_refuse_a_directional_verdict() {
+        use crate::eval::groups::ReplicateInfo;
+        use crate::eval::inference::replicates::{Pairing, SignCheck};
+        let with = |deltas: Vec<f64>, p: f64| {
+            let mut r = cmp_row("zeroshot", "argmax", "macro_f1", Some(p), 1000);
+            r.replicates = Some(ReplicateInfo::Comparison {
+                baseline: 3,
+                candidate: 3,
+                pairing: Pairing::Paired,
+                sign: SignCheck::of(&deltas),
+                replicate_deltas: deltas,
+            });
+            r
+        };
+        // Group mean +0.1 with a significant interval, but one seed pair goes the other way.
+        let r = with(vec![0.2, 0.15, -0.05], 0.001);
+        assert_eq!(Verdict::of_row(&r), Verdict::ReplicatesDisagree);
+        let fv = family_verdicts(std::slice::from_ref(&r));
+        assert_eq!(
+            (fv[0].replicates, fv[0].verdict),
+            (3, Verdict::ReplicatesDisagree)
+        );
+        // All seed pairs agree: the verdict stands; not significant: nothing to refuse.
+        assert_eq!(
+            Verdict::of_row(&with(vec![0.2, 0.15, 0.05], 0.001)),
+            Verdict::Better
+        );
+        assert_eq!(
+            Verdict::of_row(&with(vec![0.2, 0.15, -0.05], 0.2)),
+            Verdict::NoDifference
+        );
+        // Too few items wins over the sign check.
+        let mut small = with(vec![0.2, -0.1, 0.3], 0.001);
+        small.n = 10;
+        assert_eq!(Verdict::of_row(&small), Verdict::TooFewItems);
+        // A plain comparison (no replicates) counts one replicate.
+        let plain = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.001), 1000);
+        assert_eq!(
+            family_verdicts(std::slice::from_ref(&plain))[0].replicates,
+            1
+        );
     }
 }

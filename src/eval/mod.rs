@@ -14,6 +14,8 @@ the registry of metric names, directions and the verdict rule (`metrics`); the o
 pub mod classify;
 pub mod config;
 pub mod geometry;
+mod group_rows;
+pub mod groups;
 pub mod inference;
 pub mod metrics;
 pub mod probe;
@@ -101,6 +103,10 @@ pub struct MetricRow {
     /// The (baseline, candidate) pair of a comparison row; `model` is then its label `<B> - <A>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<rows::Comparison>,
+    /// Training replicates behind a group row or a group comparison row ([`groups`]); `None` for
+    /// a plain model and a comparison of two plain models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicates: Option<groups::ReplicateInfo>,
 }
 
 impl MetricRow {

@@ -16,6 +16,7 @@ Monte Carlo detail ([`BootstrapPValue`]: MC standard error, `B`, crossings) in
 use serde::{Deserialize, Serialize};
 
 use super::MetricRow;
+use super::groups::{self, ModelGroups};
 use super::inference::bca;
 use super::inference::pvalue::BootstrapPValue;
 use super::metrics::{Setting, Task};
@@ -92,6 +93,7 @@ pub fn row(
         adjustment: None,
         p_bootstrap: None,
         positives: None,
+        replicates: None,
         comparison,
     }
 }
@@ -231,8 +233,9 @@ where
 }
 
 /// The header of the tidy CSV, in order (`report::csv` and the TUI's Overview export).
-/// `p_adjusted` / `adjustment` (`holm`, `bh` or empty) come from [`crate::eval::metrics::adjust`].
-pub const COLUMNS: [&str; 12] = [
+/// `p_adjusted` / `adjustment` (`holm`, `bh` or empty) come from [`crate::eval::metrics::adjust`];
+/// `replicates` / `replicate_sd` from [`crate::eval::groups`] (1 and empty for a plain model).
+pub const COLUMNS: [&str; 14] = [
     "model",
     "dataset",
     "task",
@@ -245,6 +248,8 @@ pub const COLUMNS: [&str; 12] = [
     "p_value",
     "p_adjusted",
     "adjustment",
+    "replicates",
+    "replicate_sd",
 ];
 
 /// One optional number as a CSV cell: empty when undefined.
@@ -253,7 +258,7 @@ pub fn cell(v: Option<f64>) -> String {
 }
 
 /// The cells of one row, in [`COLUMNS`] order (the report's CSV and the TUI's Overview export).
-pub fn record(r: &MetricRow) -> [String; 12] {
+pub fn record(r: &MetricRow) -> [String; 14] {
     [
         r.model.clone(),
         r.dataset.clone(),
@@ -269,6 +274,8 @@ pub fn record(r: &MetricRow) -> [String; 12] {
         r.adjustment
             .map(|a| a.as_str().to_owned())
             .unwrap_or_default(),
+        groups::replicates_cell(r).to_string(),
+        cell(groups::replicate_sd(r)),
     ]
 }
 
@@ -309,7 +316,7 @@ impl<'a> Spec<'a> {
         }
     }
 
-    fn key<'k>(&'k self, dataset: &'k str) -> RowKey<'k> {
+    pub(crate) fn key<'k>(&'k self, dataset: &'k str) -> RowKey<'k> {
         RowKey {
             dataset,
             task: self.task,
@@ -331,8 +338,24 @@ pub fn bootstrap_rows(
     boot: &BootstrapConfig,
     specs: &[Spec],
 ) -> BootstrappedRows {
+    bootstrap_group_rows(dataset, names, &ModelGroups::singletons(names), boot, specs)
+}
+
+/// [`bootstrap_rows`] with replicate groups ([`crate::eval::groups`]): rows for every model
+/// (replicate), then for every group of several replicates its mean row (appended to its last
+/// replicate's rows) and comparison rows of every later group against the first. Two plain models
+/// compare by the paired item bootstrap ([`paired`]); a comparison involving a replicate group by
+/// the two-level bootstrap of [`crate::eval::inference::replicates`].
+pub fn bootstrap_group_rows(
+    dataset: &str,
+    names: &[String],
+    groups: &ModelGroups,
+    boot: &BootstrapConfig,
+    specs: &[Spec],
+) -> BootstrappedRows {
     let mut per_model: Vec<Vec<MetricRow>> = vec![Vec::new(); names.len()];
     let mut cmp = Vec::new();
+    let gnames = groups.names();
     for spec in specs {
         let key = spec.key(dataset);
         let values: Vec<Estimate> = (0..names.len())
@@ -344,22 +367,45 @@ pub fn bootstrap_rows(
         for (m, e) in values.iter().enumerate() {
             per_model[m].push(estimate_row(&names[m], key, e));
         }
+        for (g, members) in groups.members.iter().enumerate() {
+            if !groups.is_single(g)
+                && let Some(&last) = members.last()
+            {
+                per_model[last].push(super::group_rows::group_row(
+                    &gnames[g], key, spec, members, &values, boot,
+                ));
+            }
+        }
         if !spec.paired {
             continue;
         }
-        for b in 1..names.len() {
-            let full = spec
-                .full
-                .as_ref()
-                .map(|_| values[b].value - values[0].value);
-            let d = paired(
-                spec.n,
-                boot,
-                full,
-                |idx| (spec.stat)(0, idx),
-                |idx| (spec.stat)(b, idx),
-            );
-            cmp.push(delta_row(&Comparison::new(&names[0], &names[b]), key, &d));
+        for b in 1..groups.len() {
+            let c = Comparison::new(&gnames[0], &gnames[b]);
+            if groups.is_single(0) && groups.is_single(b) {
+                let (ma, mb) = (groups.members[0][0], groups.members[b][0]);
+                let full = spec
+                    .full
+                    .as_ref()
+                    .map(|_| values[mb].value - values[ma].value);
+                let d = paired(
+                    spec.n,
+                    boot,
+                    full,
+                    |idx| (spec.stat)(ma, idx),
+                    |idx| (spec.stat)(mb, idx),
+                );
+                cmp.push(delta_row(&c, key, &d));
+            } else {
+                cmp.push(super::group_rows::group_delta_row(
+                    &c,
+                    key,
+                    spec,
+                    groups,
+                    (0, b),
+                    &values,
+                    boot,
+                ));
+            }
         }
     }
     (per_model, cmp)

@@ -2,12 +2,13 @@
 The `saliency` task's rows: per model, the mean of each agreement score ([`Agreement::NAMES`]) over
 the items every model has a map for, overall and per finding (`nss:<finding>`), with bootstrap
 intervals over items and paired `B - A` deltas on the same items — all through the one row builder
-([`super::rows::bootstrap_rows`]). Pure: scores in, rows out; the maps are computed by the run
+([`super::rows::bootstrap_group_rows`]; between replicate groups when there are any). Pure: scores in, rows out; the maps are computed by the run
 layer (`crate::run::saliency`).
 */
 use super::MetricRow;
+use super::groups::{ModelGroup, ModelGroups};
 use super::metrics::{Setting, Task};
-use super::rows::{Spec, bootstrap_rows};
+use super::rows::{Spec, bootstrap_group_rows};
 use super::saliency::Agreement;
 use super::stats::BootstrapConfig;
 
@@ -29,6 +30,7 @@ pub fn saliency_rows(
     boot: &BootstrapConfig,
     findings: &[String],
     items: &[ScoredItem],
+    replicates: &[ModelGroup],
 ) -> Vec<MetricRow> {
     let mut specs = Vec::new();
     let groups = std::iter::once(None).chain(findings.iter().map(Some));
@@ -74,7 +76,8 @@ pub fn saliency_rows(
             ));
         }
     }
-    let (per_model, cmp) = bootstrap_rows(dataset, names, boot, &specs);
+    let resolved = ModelGroups::resolve(replicates, names);
+    let (per_model, cmp) = bootstrap_group_rows(dataset, names, &resolved, boot, &specs);
     per_model.into_iter().flatten().chain(cmp).collect()
 }
 
@@ -115,7 +118,7 @@ mod tests {
             ..BootstrapConfig::default()
         };
         let f = vec!["edema".to_owned(), "nodule".to_owned()];
-        let rows = saliency_rows("d", &names, "occlusion:class", &boot, &f, &items);
+        let rows = saliency_rows("d", &names, "occlusion:class", &boot, &f, &items, &[]);
         let get = |model: &str, metric: &str| {
             rows.iter()
                 .find(|r| r.model == model && r.metric == metric)

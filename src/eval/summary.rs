@@ -18,8 +18,13 @@ use super::protocol::ProtocolSettings;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalSummary {
     pub dataset: String,
-    /// Model names in config order; the first is the reference `A` of every comparison row.
+    /// Names of the evaluated models (replicates included) in config order; `plots` follow it.
+    /// Without replicate groups the first is the reference `A` of every comparison row.
     pub models: Vec<String>,
+    /// The replicate groups (`[[models]] replicates`), empty when every model is one trained
+    /// model; comparisons are then between groups ([`EvalSummary::subjects`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<super::groups::ModelGroup>,
     /// Per-model rows first (model order), then comparison rows (`<B> - <A>`).
     pub rows: Vec<MetricRow>,
     /// Figure data, one entry per model, in `models` order.
@@ -225,6 +230,24 @@ impl EvalSummary {
         self.rows.iter().find(|r| {
             r.model == model && r.task == task && r.setting == setting && r.metric == metric
         })
+    }
+
+    /// The names that are compared, in order (the first is `A`): the groups' when there are replicate
+    /// groups, else the models'.
+    pub fn subjects(&self) -> Vec<String> {
+        if self.groups.is_empty() {
+            self.models.clone()
+        } else {
+            self.groups.iter().map(|g| g.name.clone()).collect()
+        }
+    }
+
+    /// The replicates behind subject `name` (1 for a plain model).
+    pub fn replicates_of(&self, name: &str) -> usize {
+        self.groups
+            .iter()
+            .find(|g| g.name == name)
+            .map_or(1, |g| g.replicates.len())
     }
 
     /// Comparison rows (`B - A`).

@@ -192,15 +192,18 @@ pub fn run_with_corpus(
     cfg: &RagConfig,
     progress: &(dyn Fn(&RagProgress) + Sync),
 ) -> Result<RagSummary, RagError> {
-    run_with(dataset, models, external, None, cfg, progress)
+    run_with(dataset, models, &[], external, None, cfg, progress)
 }
 
 /// Like [`run_with_corpus`], with the separate text encoder of `[rag] text_encoder` when given: the
 /// BERTScore and embedding-cosine rows, and the KMeans on its pooled embeddings when
-/// `cfg.cluster_with` is `text_encoder` (an error without an encoder).
+/// `cfg.cluster_with` is `text_encoder` (an error without an encoder); with replicate `groups`
+/// ([`crate::eval::groups`]) comparison rows are between groups, with group rows for the groups of
+/// several replicates (`&[]`: plain models).
 pub fn run_with(
     dataset: &Dataset,
     models: &[ModelEmbeddings],
+    groups: &[crate::eval::groups::ModelGroup],
     external: Option<&ExternalCorpus>,
     encoder: Option<&dyn TextEncoding>,
     cfg: &RagConfig,
@@ -352,6 +355,7 @@ pub fn run_with(
         &summary.per_model,
         encoder_scores.as_deref(),
         cfg,
+        groups,
     );
     if let Some(dir) = &cfg.export_dir {
         let written = export::export_summary(dir, dataset, &summary)?;

@@ -6,8 +6,9 @@ use super::labeler::{self, Confusion, LabelOutcome, Labeler};
 use super::text_metrics::{BleuStats, meteor_text, rouge_l, sentence_bleu_text};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
+use crate::eval::groups::{ModelGroup, ModelGroups};
 use crate::eval::metrics::{Setting, Task};
-use crate::eval::rows::{self, Comparison, RowKey, delta_row, estimate_row};
+use crate::eval::rows::{self, Comparison, RowKey, Spec, delta_row, estimate_row};
 use crate::eval::stats::BootstrapConfig;
 
 /// Metric names, in row order. `sentence_bleu2` (NLTK `sentence_bleu`, weights (0.5, 0.5), no
@@ -133,7 +134,69 @@ fn key<'k>(dataset: &'k str, setting: &'k Setting, metric: &'k str) -> RowKey<'k
     }
 }
 
-/// All rows: one per model × generator × metric, then `B - A` per later model, generator, metric.
+/// With replicate groups ([`crate::eval::groups`]): per generator, the group rows and the group
+/// comparisons of [`rows::bootstrap_group_rows`] over the items every model of that generator
+/// scored (the per-model rows are made by [`rows`]).
+fn group_rows(
+    dataset: &str,
+    per_model: &[ModelRag],
+    scored: &[Vec<(usize, ItemScores)>],
+    groups: &[ModelGroup],
+    boot: &BootstrapConfig,
+) -> Vec<MetricRow> {
+    let mut generators: Vec<&str> = Vec::new();
+    for m in per_model {
+        if !generators.contains(&m.generator.as_str()) {
+            generators.push(&m.generator);
+        }
+    }
+    let mut out = Vec::new();
+    for generator in generators {
+        let idx: Vec<usize> = (0..per_model.len())
+            .filter(|&i| per_model[i].generator == generator)
+            .collect();
+        let names: Vec<String> = idx.iter().map(|&i| per_model[i].model.clone()).collect();
+        let maps: Vec<HashMap<usize, &ItemScores>> = idx
+            .iter()
+            .map(|&i| scored[i].iter().map(|(r, s)| (*r, s)).collect())
+            .collect();
+        let common: Vec<usize> = scored[idx[0]]
+            .iter()
+            .map(|(r, _)| *r)
+            .filter(|r| maps.iter().all(|m| m.contains_key(r)))
+            .collect();
+        let aligned: Vec<Vec<&ItemScores>> = maps
+            .iter()
+            .map(|m| common.iter().filter_map(|r| m.get(r).copied()).collect())
+            .collect();
+        let aligned = &aligned;
+        let specs: Vec<Spec> = METRICS
+            .iter()
+            .map(|&metric| {
+                Spec::new(
+                    Task::Rag,
+                    Setting::Generator(generator.to_owned()),
+                    metric,
+                    common.len(),
+                    true,
+                    move |m: usize, ix: &[usize]| statistic(metric, &aligned[m], ix),
+                )
+            })
+            .collect();
+        let resolved = ModelGroups::resolve(groups, &names);
+        let (per, cmp) = rows::bootstrap_group_rows(dataset, &names, &resolved, boot, &specs);
+        out.extend(
+            per.into_iter()
+                .flatten()
+                .filter(|r| !names.contains(&r.model)),
+        );
+        out.extend(cmp);
+    }
+    out
+}
+
+/// All rows: one per model × generator × metric, then `B - A` per later model, generator, metric
+/// (per later replicate group when `groups` has any, [`group_rows`]).
 /// The label F1 rows count only the labels `labeler` scores; with none they are undefined (empty),
 /// never 1. `encoder` (aligned with `per_model[m].items`) adds the [`ENCODER_METRICS`] rows.
 pub(crate) fn rows(
@@ -143,6 +206,7 @@ pub(crate) fn rows(
     per_model: &[ModelRag],
     encoder: Option<&[Vec<Option<EncoderScores>>]>,
     cfg: &RagConfig,
+    groups: &[ModelGroup],
 ) -> Vec<MetricRow> {
     let metrics: Vec<&str> = match encoder {
         Some(_) => METRICS.iter().chain(&ENCODER_METRICS).copied().collect(),
@@ -180,6 +244,16 @@ pub(crate) fn rows(
     let Some(first) = per_model.first().map(|m| m.model.clone()) else {
         return out;
     };
+    let mut names: Vec<String> = Vec::new();
+    for m in per_model {
+        if !names.contains(&m.model) {
+            names.push(m.model.clone());
+        }
+    }
+    if ModelGroups::resolve(groups, &names).has_replicates() {
+        out.extend(group_rows(dataset, per_model, &scored, groups, &boot));
+        return out;
+    }
     for (a_i, a) in per_model
         .iter()
         .enumerate()

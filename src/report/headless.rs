@@ -104,7 +104,9 @@ pub fn report(
                 );
             }
         };
-        let mut summary = run::evaluate(&ds.dataset, &models, &settings.eval, &mut progress);
+        let groups = run::model_groups(&wb.config);
+        let mut summary =
+            run::evaluate_groups(&ds.dataset, &models, &groups, &settings.eval, &mut progress);
         if !rag_step(
             wb,
             settings,

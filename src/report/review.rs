@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use super::record::RecordInputs;
 use super::{ReportError, figure, fmt_ci, fmt_num};
 use crate::eval::MetricRow;
+use crate::eval::groups;
 use crate::eval::inference::multiplicity::Adjustment;
+use crate::eval::inference::replicates::SignCheck;
 use crate::eval::metrics::{self, FamilyVerdict, Verdict};
 use crate::eval::protocol::{ProtocolUse, review_paragraph};
 use crate::eval::rows::Comparison;
@@ -73,6 +75,7 @@ fn verdict_table(o: &mut String, verdicts: &[&FamilyVerdict]) {
             Verdict::TooFewItems => metrics::sample_size(r)
                 .reason()
                 .unwrap_or_else(|| v.verdict.word().into()),
+            Verdict::ReplicatesDisagree => disagreement(r),
             other => other.word().into(),
         };
         let _ = writeln!(
@@ -97,9 +100,19 @@ fn verdict_table(o: &mut String, verdicts: &[&FamilyVerdict]) {
     let _ = writeln!(o);
 }
 
-/// "Limits of this comparison": what the rows themselves say about how far the verdicts carry.
-fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) {
-    let mut limits: Vec<String> = Vec::new();
+/// The verdict word of a refused directional verdict: how the replicate pairs split.
+fn disagreement(r: &MetricRow) -> String {
+    match groups::sign_check(r) {
+        Some(SignCheck::Disagree { positive, negative }) => {
+            format!("replicates disagree ({positive} replicate pair(s) B > A, {negative} B < A)")
+        }
+        _ => Verdict::ReplicatesDisagree.word().into(),
+    }
+}
+
+/// The replicate limits: single-replicate verdicts, how many seeds stand behind the others, and
+/// the verdicts refused because replicates disagree in sign.
+fn replicate_limits(limits: &mut Vec<String>, verdicts: &[&FamilyVerdict]) {
     let max_replicates = verdicts.iter().map(|v| v.replicates).max().unwrap_or(1);
     if max_replicates <= 1 {
         limits.push(
@@ -108,7 +121,44 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
              as the deltas; a verdict here is about these two trained models, not the training recipes."
                 .into(),
         );
+        return;
     }
+    let single: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.replicates <= 1)
+        .map(|v| format!("{} {} {}", v.task, v.setting, v.metric))
+        .collect();
+    if !single.is_empty() {
+        limits.push(format!(
+            "Single replicate: {} rest on one trained model on at least one side; their intervals \
+             do not cover training-seed variance.",
+            single.join(", ")
+        ));
+    }
+    limits.push(format!(
+        "Replicates: up to {max_replicates} training seeds per model. Group rows are means over the \
+         seeds; intervals and p-values are two-level bootstraps (resample seeds, then items), so \
+         they include seed variance only as far as {max_replicates} seeds can show it; linear-probe \
+         rows pool replicate × probe seed."
+    ));
+    let disagree: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::ReplicatesDisagree)
+        .map(|v| format!("{} {} {}", v.task, v.setting, v.metric))
+        .collect();
+    if !disagree.is_empty() {
+        limits.push(format!(
+            "Disagreeing replicates: {} are significant for the group means, but the seeds do not \
+             agree on the sign of the delta, so no better/worse verdict is drawn.",
+            disagree.join(", ")
+        ));
+    }
+}
+
+/// "Limits of this comparison": what the rows themselves say about how far the verdicts carry.
+fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) {
+    let mut limits: Vec<String> = Vec::new();
+    replicate_limits(&mut limits, verdicts);
     let small: Vec<String> = verdicts
         .iter()
         .filter(|v| v.verdict == Verdict::TooFewItems)
@@ -127,7 +177,7 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
         .rows
         .iter()
         .filter(|r| r.task == "retrieval" && r.metric == "r@10" && !r.is_comparison())
-        .filter(|r| s.models.first() == Some(&r.model))
+        .filter(|r| s.subjects().first() == Some(&r.model))
         .map(|r| format!("{} over {} queries", r.setting, r.n))
         .collect();
     if !retrieval.is_empty() {
@@ -279,7 +329,11 @@ pub fn render(
     review_dir: &Path,
 ) -> String {
     let mut o = String::new();
-    let models: Vec<String> = inputs.models.iter().map(|m| m.name.clone()).collect();
+    // The compared names: replicate groups where the config has them, else the models.
+    let models: Vec<String> = match summaries.first() {
+        Some(s) if !s.groups.is_empty() => s.subjects(),
+        _ => inputs.models.iter().map(|m| m.name.clone()).collect(),
+    };
     let _ = writeln!(o, "# Model comparison: {}\n", models.join(" vs "));
     let _ = writeln!(
         o,
@@ -292,6 +346,7 @@ pub fn render(
     );
 
     inputs_section(&mut o, inputs);
+    groups_section(&mut o, summaries);
     settings_section(&mut o, summaries);
     results_section(&mut o, summaries);
     figures_section(&mut o, figures, review_dir);
@@ -363,6 +418,24 @@ fn inputs_section(o: &mut String, inputs: &RecordInputs) {
     }
 }
 
+/// The replicate groups and their replicates (nothing without `replicates` in the config).
+fn groups_section(o: &mut String, summaries: &[EvalSummary]) {
+    let Some(s) = summaries.iter().find(|s| !s.groups.is_empty()) else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "Replicates (training seeds, `[[models]] replicates`): {}. Each replicate has its own rows; \
+         the group's rows are means over its replicates and comparisons are between group means \
+         (replicate i of each group paired when the groups have as many).\n",
+        s.groups
+            .iter()
+            .map(|g| format!("{} = {}", g.name, code_list(g.replicates.clone())))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+}
+
 /// Seeds, resamples, grids, the RAG settings and every definition, with the verdict rule.
 fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
     if let Some(s) = summaries.first() {
@@ -420,7 +493,7 @@ fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
         }
         let _ = writeln!(
             o,
-            "- **verdict**: a family's verdict is its primary metric's (zero-shot argmax macro-F1, zero-shot pos/neg macro AUROC, retrieval R@10 per direction, probe macro-F1 per label fraction, RAG micro label F1 per generator, geometry modality gap): better/worse for B when the 95% BCa interval of B − A excludes 0 and the adjusted p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged); no verdict (\"too few items\") below 30 items or, on a per-class row, below 10 positives of the class. Secondary metrics are shown with their own marks, never voted.\n- **multiplicity**: per dataset and model pair, Holm's step-down adjustment over the primary comparisons (family-wise error) and Benjamini–Hochberg q-values over all other comparison rows (false discovery rate); the CSV's `p_adjusted` and `adjustment` columns.\n- **p-values**: two-sided paired-bootstrap p = min(1, 2·min((#{{d*≤0}}+1)/(B+1), (#{{d*≥0}}+1)/(B+1))), shown with its Monte Carlo standard error sqrt(p(1−p)/B) and as `< 1/B` when no resample crosses zero."
+            "- **verdict**: a family's verdict is its primary metric's (zero-shot argmax macro-F1, zero-shot pos/neg macro AUROC, retrieval R@10 per direction, probe macro-F1 per label fraction, RAG micro label F1 per generator, geometry modality gap): better/worse for B when the 95% BCa interval of B − A excludes 0 and the adjusted p < 0.05 in the metric's good direction (lower is better for median_rank, alignment, uniformity, modality_gap; cone, unmatched cosine and gap-shift rows are not judged); no verdict (\"too few items\") below 30 items or, on a per-class row, below 10 positives of the class; for replicate groups no better/worse verdict (\"replicates disagree\") when the replicate pairs' deltas on all items have opposite signs. Secondary metrics are shown with their own marks, never voted.\n- **multiplicity**: per dataset and model pair, Holm's step-down adjustment over the primary comparisons (family-wise error) and Benjamini–Hochberg q-values over all other comparison rows (false discovery rate); the CSV's `p_adjusted` and `adjustment` columns.\n- **p-values**: two-sided paired-bootstrap p = min(1, 2·min((#{{d*≤0}}+1)/(B+1), (#{{d*≥0}}+1)/(B+1))), shown with its Monte Carlo standard error sqrt(p(1−p)/B) and as `< 1/B` when no resample crosses zero."
         );
     }
 }
@@ -434,8 +507,9 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
             s.dataset,
             s.protocol.protocol.name()
         );
-        let a = s.models.first().cloned().unwrap_or_default();
-        for b in s.models.iter().skip(1) {
+        let subjects = s.subjects();
+        let a = subjects.first().cloned().unwrap_or_default();
+        for b in subjects.iter().skip(1) {
             let cmp = Comparison::new(&a, b).label();
             let _ = writeln!(o, "### {b} vs {a}\n");
             let all_verdicts = metrics::family_verdicts(&s.rows);
@@ -473,6 +547,7 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                         Verdict::Better => " +",
                         Verdict::Worse => " −",
                         Verdict::TooFewItems => " ?",
+                        Verdict::ReplicatesDisagree => " ~",
                         Verdict::NoDifference | Verdict::NotJudged => "",
                     });
                     let metric = if metrics::is_primary(t, st, m) {
@@ -496,7 +571,7 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
             probe_alpha_section(o, s);
             limits_section(o, s, &verdicts);
         }
-        if s.models.len() == 1 {
+        if subjects.len() == 1 {
             let _ = writeln!(o, "Only one model: no comparison.\n");
             for r in &s.rows {
                 let _ = writeln!(

@@ -11,19 +11,23 @@ use crate::eval::summary::EvalSummary;
 
 /// Render the summary table of one dataset.
 pub fn render(s: &EvalSummary) -> String {
-    let comparisons: Vec<String> = s
-        .models
+    // Replicate groups replace their replicates here (the CSV has every replicate's rows).
+    let subjects = s.subjects();
+    let comparisons: Vec<String> = subjects
         .iter()
         .skip(1)
-        .map(|b| Comparison::new(&s.models[0], b).label())
+        .map(|b| Comparison::new(&subjects[0], b).label())
         .collect();
     let mut header = vec!["task".to_string(), "setting".into(), "metric".into()];
-    header.extend(s.models.iter().cloned());
+    header.extend(subjects.iter().map(|m| match s.replicates_of(m) {
+        1 => m.clone(),
+        r => format!("{m} (mean of {r})"),
+    }));
     header.extend(comparisons.iter().map(|c| format!("{c} (p)")));
     let mut lines: Vec<Vec<String>> = vec![header];
     for (task, setting, metric) in s.metric_keys() {
         let mut line = vec![task.clone(), setting.clone(), metric.clone()];
-        for m in &s.models {
+        for m in &subjects {
             line.push(
                 s.row(m, &task, &setting, &metric)
                     .map(|r| fmt_ci(r.value, r.ci_low, r.ci_high))
@@ -39,6 +43,7 @@ pub fn render(s: &EvalSummary) -> String {
                             Verdict::Better => " +",
                             Verdict::Worse => " -",
                             Verdict::TooFewItems => " ?",
+                            Verdict::ReplicatesDisagree => " ~",
                             Verdict::NoDifference | Verdict::NotJudged => "",
                         };
                         match (r.adjustment, fmt_p(metrics::verdict_p(r))) {

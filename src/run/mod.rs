@@ -24,7 +24,7 @@ use crate::eval::summary::EvalSummary;
 use crate::rag::{RagConfig, RagError, RagProgress};
 use crate::workbench::Workbench;
 
-pub use crate::eval::suite::{TASK_FAMILIES, evaluate};
+pub use crate::eval::suite::{TASK_FAMILIES, evaluate, evaluate_groups};
 
 /// The evaluation settings of a config, resolved and validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,13 +137,29 @@ pub fn rag_step(
     }
 }
 
+/// The replicate groups of a config's `[[models]]` entries with `replicates`, for
+/// [`evaluate_groups`], the RAG and the saliency steps (empty when there are none).
+pub fn model_groups(config: &Config) -> Vec<crate::eval::groups::ModelGroup> {
+    config
+        .groups
+        .iter()
+        .map(|g| crate::eval::groups::ModelGroup {
+            name: g.name.clone(),
+            replicates: g.replicates.clone(),
+        })
+        .collect()
+}
+
 /// Add a step's rows to a summary: each model's rows after its own, comparison rows after the
 /// others (the RAG and saliency steps).
 pub(crate) fn merge_rows(summary: &mut EvalSummary, extra: &[crate::eval::MetricRow]) {
     let rows = std::mem::take(&mut summary.rows);
-    let is_model = |r: &crate::eval::MetricRow| summary.models.contains(&r.model);
+    // Models, then replicate groups (their rows are not comparisons either).
+    let mut subjects = summary.models.clone();
+    subjects.extend(summary.groups.iter().map(|g| g.name.clone()));
+    let is_model = |r: &crate::eval::MetricRow| subjects.contains(&r.model);
     let mut merged = Vec::with_capacity(rows.len() + extra.len());
-    for m in &summary.models {
+    for m in &subjects {
         merged.extend(rows.iter().filter(|r| &r.model == m).cloned());
         merged.extend(extra.iter().filter(|r| &r.model == m).cloned());
     }

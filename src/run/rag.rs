@@ -228,9 +228,11 @@ pub fn run_for(
     };
     record.text_encoder = encoder.as_ref().map(encoder_record);
     let external = external_corpus(wb, cfg, models)?;
+    let groups = super::model_groups(&wb.config);
     let summary = rag::run_with(
         dataset,
         models,
+        &groups,
         external.as_ref(),
         encoder.as_ref().map(|e| e as &dyn TextEncoding),
         cfg,

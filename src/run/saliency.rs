@@ -350,7 +350,16 @@ pub fn run(
             scores: scores.iter().map(|s| s[i]).collect(),
         })
         .collect();
-    let rows = saliency_rows(&dataset.name, &names, &setting, boot, &findings, &scored);
+    let groups = super::model_groups(&wb.config);
+    let rows = saliency_rows(
+        &dataset.name,
+        &names,
+        &setting,
+        boot,
+        &findings,
+        &scored,
+        &groups,
+    );
     // Figure examples: the first items of each finding that every model has a map for.
     let mut examples = Vec::new();
     let mut per: BTreeMap<String, usize> = BTreeMap::new();

@@ -184,6 +184,7 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
     };
     let eval_job = {
         let (settings, slot) = (settings.clone(), slot.clone());
+        let groups = run::model_groups(&wb.config);
         Job::new("evaluate", move |ctx: &JobContext| {
             let emb = embeddings(&slot)?;
             let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
@@ -191,19 +192,20 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                 return Err("no model produced embeddings".into());
             }
             let mut finished = 0;
-            let summary = run::evaluate(&emb.dataset, &models, &settings.eval, &mut |p| {
-                ctx.progress(p.done as u64, p.total as u64);
-                if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
-                    finished = finished.max(i + 1);
-                    ctx.publish(Update::FamilyDone {
-                        rows: p.rows,
-                        running: TASK_FAMILIES[finished..]
-                            .iter()
-                            .map(|f| f.to_string())
-                            .collect(),
-                    });
-                }
-            });
+            let summary =
+                run::evaluate_groups(&emb.dataset, &models, &groups, &settings.eval, &mut |p| {
+                    ctx.progress(p.done as u64, p.total as u64);
+                    if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
+                        finished = finished.max(i + 1);
+                        ctx.publish(Update::FamilyDone {
+                            rows: p.rows,
+                            running: TASK_FAMILIES[finished..]
+                                .iter()
+                                .map(|f| f.to_string())
+                                .collect(),
+                        });
+                    }
+                });
             ctx.publish(Update::Metrics(summary.rows.clone()));
             ctx.publish(Update::Plots(plots(&summary)));
             Ok(())

@@ -655,6 +655,7 @@ mod tests {
             adjustment: None,
             p_bootstrap: None,
             positives: None,
+            replicates: None,
             comparison: model
                 .split_once(" - ")
                 .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),

@@ -53,6 +53,7 @@ pub fn render(table: &OverviewTable) -> String {
                         Verdict::Better => " +",
                         Verdict::Worse => " -",
                         Verdict::TooFewItems => " ?",
+                        Verdict::ReplicatesDisagree => " ~",
                         Verdict::NoDifference | Verdict::NotJudged => "  ",
                     };
                     let v = d.value.map_or("-".into(), |v| format!("{v:+.4}"));

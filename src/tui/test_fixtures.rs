@@ -132,6 +132,7 @@ pub(super) fn metric(
         adjustment: None,
         p_bootstrap: None,
         positives: None,
+        replicates: None,
         comparison: model
             .split_once(" - ")
             .map(|(b, a)| crate::eval::rows::Comparison::new(a, b)),

@@ -164,6 +164,18 @@ pub(super) fn full_sample<F: Fn(usize, &[usize]) -> f64>(
     Ok(values)
 }
 
+/// The replicate-level deltas of the sign check: `b[r] - a[r]` per replicate (paired) or every
+/// cross difference `b[j] - a[i]`, `i` outer (unpaired).
+pub fn replicate_deltas(a: &[f64], b: &[f64], pairing: Pairing) -> Vec<f64> {
+    match pairing {
+        Pairing::Paired => a.iter().zip(b).map(|(a, b)| b - a).collect(),
+        Pairing::Unpaired => a
+            .iter()
+            .flat_map(|a| b.iter().map(move |b| b - a))
+            .collect(),
+    }
+}
+
 /// Between-replicate sample SD (ddof 1); `None` for fewer than two replicates.
 pub fn between_replicate_sd(values: &[f64]) -> Option<f64> {
     (values.len() >= 2).then(|| mean_sd(values).1)
@@ -276,13 +288,7 @@ impl GroupDelta {
         n: usize,
         confidence: f64,
     ) -> Result<GroupDelta, InferenceError> {
-        let replicate_deltas: Vec<f64> = match pairing {
-            Pairing::Paired => a.iter().zip(b).map(|(a, b)| b - a).collect(),
-            Pairing::Unpaired => a
-                .iter()
-                .flat_map(|a| b.iter().map(move |b| b - a))
-                .collect(),
-        };
+        let replicate_deltas = replicate_deltas(a, b, pairing);
         let delta = mean_sd(b).0 - mean_sd(a).0;
         let p_value = BootstrapPValue::from_deltas(rounds).ok_or(InferenceError::TooFew {
             what: "group delta p-value",

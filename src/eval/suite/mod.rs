@@ -25,6 +25,7 @@ use ndarray::ArrayView2;
 
 use crate::data::Dataset;
 use crate::eval::config::EvalConfig;
+use crate::eval::groups::{ModelGroup, ModelGroups};
 use crate::eval::metrics::Task;
 use crate::eval::protocol::ProtocolSettings;
 use crate::eval::rows::{self, BootstrappedRows, Spec};
@@ -44,13 +45,29 @@ pub const TASK_FAMILIES: [&str; 5] = [
 
 /// Runs the suite; progress is reported through `progress`, and every task family's rows are
 /// handed over with the step that finishes it (the same rows, in the same order, as in the summary).
+/// Every model is its own group; [`evaluate_groups`] for training-seed replicates.
 pub fn evaluate(
     dataset: &Dataset,
     models: &[ModelEmbeddings],
     cfg: &EvalConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> EvalSummary {
+    evaluate_groups(dataset, models, &[], cfg, progress)
+}
+
+/// [`evaluate`] with replicate groups ([`crate::eval::groups`]): `groups` name the models that are
+/// replicates of one recipe; they are resolved against `models` (models no group names are groups
+/// of their own), comparisons are made between groups.
+pub fn evaluate_groups(
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    groups: &[ModelGroup],
+    cfg: &EvalConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> EvalSummary {
     let mut run = Run::new(dataset, models, cfg, progress);
+    let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
+    run.groups = ModelGroups::resolve(groups, &names);
     let mut plots: Vec<ModelPlots> = models
         .iter()
         .map(|m| ModelPlots {
@@ -82,7 +99,11 @@ pub fn evaluate(
         specs.extend(p.specs());
     }
     let mut zeroshot_rows = run.bootstrap_rows(specs);
-    if let Some(p) = &posneg {
+    if posneg.is_some() && run.groups.has_replicates() {
+        run.notes.push(
+            "zero-shot posneg: no DeLong rows (DeLong's test compares two single models; the replicate groups' AUROC deltas are the two-level bootstrap rows)".into(),
+        );
+    } else if let Some(p) = &posneg {
         let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
         let delong = p.delong_rows(&dataset.name, &names, cfg.confidence, &mut run.notes);
         zeroshot_rows.1.extend(delong);
@@ -192,6 +213,8 @@ struct Run<'a, 'p> {
     total: usize,
     /// Label index in `Dataset::labels` of each zero-shot class (`None` when the name is unknown).
     class_labels: Vec<Option<usize>>,
+    /// The replicate groups over `models` (every model its own group unless configured).
+    groups: ModelGroups,
 }
 
 impl<'a, 'p> Run<'a, 'p> {
@@ -228,6 +251,9 @@ impl<'a, 'p> Run<'a, 'p> {
             done: 0,
             total,
             class_labels,
+            groups: ModelGroups::singletons(
+                &models.iter().map(|m| m.model.clone()).collect::<Vec<_>>(),
+            ),
         }
     }
 
@@ -299,7 +325,7 @@ impl<'a, 'p> Run<'a, 'p> {
     /// ([`rows::bootstrap_rows`]).
     fn bootstrap_rows(&self, specs: Vec<Spec>) -> BootstrappedRows {
         let names: Vec<String> = self.models.iter().map(|m| m.model.clone()).collect();
-        rows::bootstrap_rows(&self.dataset.name, &names, &self.boot, &specs)
+        rows::bootstrap_group_rows(&self.dataset.name, &names, &self.groups, &self.boot, &specs)
     }
 
     fn finish(
@@ -310,18 +336,34 @@ impl<'a, 'p> Run<'a, 'p> {
         plots: Vec<ModelPlots>,
     ) -> EvalSummary {
         let names: Vec<String> = self.models.iter().map(|m| m.model.clone()).collect();
+        let gnames = self.groups.names();
         let mut rows: Vec<MetricRow> = Vec::new();
         for (m, mut r) in per_model.into_iter().enumerate() {
             rows.append(&mut r);
             rows.extend(probe_rows.iter().filter(|p| p.model == names[m]).cloned());
+            // A replicate group's probe rows after its last replicate's (like its other rows).
+            for (g, members) in self.groups.members.iter().enumerate() {
+                if members.last() == Some(&m) && !self.groups.is_single(g) {
+                    rows.extend(probe_rows.iter().filter(|p| p.model == gnames[g]).cloned());
+                }
+            }
         }
         rows.extend(cmp);
-        rows.extend(probe_rows.into_iter().filter(|p| !names.contains(&p.model)));
+        rows.extend(
+            probe_rows
+                .into_iter()
+                .filter(|p| !names.contains(&p.model) && !gnames.contains(&p.model)),
+        );
         crate::eval::metrics::adjust(&mut rows);
         self.done = self.total;
         EvalSummary {
             dataset: self.dataset.name.clone(),
             models: names,
+            groups: if self.groups.has_replicates() {
+                self.groups.groups.clone()
+            } else {
+                Vec::new()
+            },
             rows,
             plots,
             notes: std::mem::take(&mut self.notes),

@@ -13,6 +13,8 @@ use crate::eval::MetricRow;
 use crate::eval::classify;
 use crate::eval::inference::probe::{FractionInversion, fraction_inversions, probe_fraction};
 use crate::eval::inference::replicates::GroupEstimate;
+use crate::eval::groups::ReplicateInfo;
+use crate::eval::inference::replicates::{Pairing, SignCheck, between_replicate_sd};
 use crate::eval::metrics::{Setting, Task};
 use crate::eval::probe::{self, FitSettings, Split};
 use crate::eval::rows::{Comparison, RowKey, Subject, row};
@@ -297,6 +299,7 @@ impl<'a> ProbeSetup<'a> {
         let cfg = run.cfg;
         let names: Vec<String> = run.models.iter().map(|m| m.model.clone()).collect();
         let paired = self.train.paired && self.test.paired;
+        let has_replicates = run.groups.has_replicates();
         let mut rows = Vec::new();
         let mut cmp = Vec::new();
         let mut warnings = Vec::new();
@@ -376,6 +379,9 @@ impl<'a> ProbeSetup<'a> {
                         estimates[m].push((fraction, e.clone()));
                     }
                     for (k, d) in est.deltas.iter().enumerate() {
+                        if has_replicates {
+                            break; // replicate groups are compared as groups, below
+                        }
                         let b = members[k + 1];
                         let mut r = row(
                             Subject::Comparison(&Comparison::new(&names[members[0]], &names[b])),
@@ -389,6 +395,11 @@ impl<'a> ProbeSetup<'a> {
                         cmp.push(r);
                     }
                 }
+            }
+            if has_replicates {
+                let (g_rows, g_cmp) = self.group_rows(run, results, metric, n, paired);
+                rows.extend(g_rows);
+                cmp.extend(g_cmp);
             }
             for (m, points) in estimates.iter().enumerate() {
                 let refs: Vec<(f64, &GroupEstimate)> =
@@ -408,6 +419,130 @@ impl<'a> ProbeSetup<'a> {
         run.warnings.extend(warnings);
         rows.extend(cmp);
         rows
+    }
+
+    /// Replicate groups (`[[models]] replicates`): each group's rows over its pooled
+    /// (replicate, probe seed) fits with the two-level bootstrap of [`probe_fraction`] (units, then
+    /// test items), the between-replicate SD of the replicates' seed means; and the paired group
+    /// deltas (group 0 against each later group of the same size: replicate r with replicate r,
+    /// probe seed with probe seed), whose replicate deltas feed the sign check.
+    fn group_rows(
+        &self,
+        run: &Run,
+        results: &[Vec<Vec<SeedOutcome>>],
+        metric: ProbeMetric,
+        n: usize,
+        paired: bool,
+    ) -> (Vec<MetricRow>, Vec<MetricRow>) {
+        let cfg = run.cfg;
+        let groups = &run.groups;
+        let gnames = groups.names();
+        let all: Vec<usize> = (0..n).collect();
+        let full = |o: &SeedOutcome| self.stat(metric, o, &all);
+        let seed_mean = |m: usize, f: usize| -> Option<f64> {
+            let v: Vec<f64> = results[m][f]
+                .iter()
+                .map(full)
+                .filter(|x| x.is_finite())
+                .collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let (mut rows, mut cmp) = (Vec::new(), Vec::new());
+        if n == 0 {
+            return (rows, cmp);
+        }
+        for (f, &fraction) in cfg.probe_fractions.iter().enumerate() {
+            let setting = Setting::Fraction(fraction);
+            let key = probe_key(run, &setting, metric.name());
+            for (g, members) in groups.members.iter().enumerate() {
+                if groups.is_single(g) {
+                    continue;
+                }
+                let units: Vec<&SeedOutcome> = members
+                    .iter()
+                    .flat_map(|&m| results[m][f].iter().filter(|o| full(o).is_finite()))
+                    .collect();
+                let Ok(est) = probe_fraction(fraction, 1, units.len(), n, &run.boot, |_, u, idx| {
+                    self.stat(metric, units[u], idx)
+                }) else {
+                    continue;
+                };
+                let e = &est.models[0];
+                let per_replicate: Vec<f64> =
+                    members.iter().filter_map(|&m| seed_mean(m, f)).collect();
+                let mut r = row(
+                    Subject::Model(&gnames[g]),
+                    key,
+                    e.mean,
+                    (e.interval.low, e.interval.high),
+                    n,
+                    None,
+                );
+                r.replicates = Some(ReplicateInfo::Group {
+                    replicates: members.len(),
+                    between_sd: between_replicate_sd(&per_replicate),
+                    per_replicate,
+                });
+                rows.push(r);
+            }
+            if !paired {
+                continue;
+            }
+            for b in 1..groups.len() {
+                if groups.pairing(0, b) != Pairing::Paired {
+                    continue; // groups of different sizes: no paired probe comparison
+                }
+                let pairs: Vec<(usize, usize)> = groups.members[0]
+                    .iter()
+                    .copied()
+                    .zip(groups.members[b].iter().copied())
+                    .collect();
+                // Units: (replicate pair, probe seed) where both fits have a value.
+                let mut units: Vec<(&SeedOutcome, &SeedOutcome)> = Vec::new();
+                let mut replicate_deltas = Vec::new();
+                for &(ma, mb) in &pairs {
+                    let both: Vec<(&SeedOutcome, &SeedOutcome)> = results[ma][f]
+                        .iter()
+                        .filter_map(|oa| {
+                            let ob = results[mb][f].iter().find(|ob| ob.seed == oa.seed)?;
+                            (full(oa).is_finite() && full(ob).is_finite()).then_some((oa, ob))
+                        })
+                        .collect();
+                    if !both.is_empty() {
+                        replicate_deltas.push(
+                            both.iter().map(|(a, b)| full(b) - full(a)).sum::<f64>()
+                                / both.len() as f64,
+                        );
+                    }
+                    units.extend(both);
+                }
+                let Ok(est) = probe_fraction(fraction, 2, units.len(), n, &run.boot, |m, u, idx| {
+                    let (a, b) = units[u];
+                    self.stat(metric, if m == 0 { a } else { b }, idx)
+                }) else {
+                    continue;
+                };
+                let d = &est.deltas[0];
+                let mut r = row(
+                    Subject::Comparison(&Comparison::new(&gnames[0], &gnames[b])),
+                    key,
+                    d.delta,
+                    (d.interval.low, d.interval.high),
+                    n,
+                    Some(d.p_value.p),
+                );
+                r.p_bootstrap = r.p_value.and(Some(d.p_value));
+                r.replicates = Some(ReplicateInfo::Comparison {
+                    baseline: groups.members[0].len(),
+                    candidate: groups.members[b].len(),
+                    pairing: Pairing::Paired,
+                    sign: SignCheck::of(&replicate_deltas),
+                    replicate_deltas,
+                });
+                cmp.push(r);
+            }
+        }
+        (rows, cmp)
     }
 }
 

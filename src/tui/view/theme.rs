@@ -44,7 +44,9 @@ impl Theme {
         match v {
             Verdict::Better => Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
             Verdict::Worse => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            Verdict::TooFewItems => Style::new().add_modifier(Modifier::DIM),
+            Verdict::TooFewItems | Verdict::ReplicatesDisagree => {
+                Style::new().add_modifier(Modifier::DIM)
+            }
             Verdict::NoDifference | Verdict::NotJudged => Style::new(),
         }
     }
