@@ -607,6 +607,12 @@ fn provenance_figure(
     root.present().map_err(|e| e.to_string())
 }
 
+/// Draws a figure into a temporary file beside `path` and renames it into place
+/// ([`crate::output::write_via_path`]: a failed or interrupted write leaves no partial SVG).
+fn via_temp<T>(path: &Path, draw: impl FnOnce(&Path) -> Result<T, String>) -> Result<T, String> {
+    crate::output::write_via_path(path, draw, |e| e.to_string())
+}
+
 /// Write every figure for every dataset into `dir` (created if missing); returns the files written.
 pub fn write_plots(
     dir: &Path,
@@ -629,16 +635,16 @@ pub fn write_plots(
         ] {
             let path = file(name);
             if s.plots.iter().any(|p| p.cosine.is_some()) {
-                draw(s, &path).map_err(plot_err(&path))?;
+                via_temp(&path, |p| draw(s, p)).map_err(plot_err(&path))?;
                 written.push(path);
             }
         }
         let path = file("probe");
-        if probe_figure(s, &path).map_err(plot_err(&path))? {
+        if via_temp(&path, |p| probe_figure(s, p)).map_err(plot_err(&path))? {
             written.push(path);
         }
         let path = file("gap_shift");
-        if gap_shift_figure(s, &path).map_err(plot_err(&path))? {
+        if via_temp(&path, |p| gap_shift_figure(s, p)).map_err(plot_err(&path))? {
             written.push(path);
         }
         for (name, draw) in [
@@ -650,13 +656,14 @@ pub fn write_plots(
             ("roc", super::plots_calibration::roc_figure),
         ] {
             let path = file(name);
-            if draw(s, &path).map_err(plot_err(&path))? {
+            if via_temp(&path, |p| draw(s, p)).map_err(plot_err(&path))? {
                 written.push(path);
             }
         }
         if let Some(key) = &key {
             let path = file(&format!("provenance_{}", safe_name(key)));
-            provenance_figure(s, provenance, key, &path).map_err(plot_err(&path))?;
+            via_temp(&path, |p| provenance_figure(s, provenance, key, p))
+                .map_err(plot_err(&path))?;
             written.push(path);
         }
     }

@@ -290,7 +290,8 @@ pub fn write(dir: &Path, runs: &[(String, SaliencyOutcome)]) -> Result<Vec<PathB
             path: path.clone(),
             message,
         })?;
-        std::fs::write(&path, text).map_err(|e| ReportError::io(&path, e))?;
+        crate::output::write_bytes(&path, text.as_bytes())
+            .map_err(|e| ReportError::io(&path, e))?;
         written.push(path);
     }
     Ok(written)

@@ -126,3 +126,20 @@ pub fn write_images(dir: &Path, n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Every embedding cache chunk (`*.emb`) under `cache`.
+pub fn emb_files(cache: &Path) -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "emb") {
+                out.push(p);
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(cache, &mut v);
+    v
+}
