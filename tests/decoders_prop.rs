@@ -61,6 +61,11 @@ fn preprocessor(channels: usize) -> Preprocessor {
 /// Decodes `bytes` as the file `name` (the extension picks DICOM); returns the largest single
 /// allocation made meanwhile.
 fn decode(name: &str, bytes: &[u8], channels: usize) -> usize {
+    // One decode at a time: the largest allocation is process-wide.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     eclip_workbench::limits::set_max_image_pixels(MAX_PIXELS);
     let pre = preprocessor(channels);
     let mut out = vec![0.0f32; pre.tensor_len()];

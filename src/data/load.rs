@@ -362,10 +362,12 @@ impl<'a> LineCounter<'a> {
             self.offset = 0;
             self.newlines = 0;
         }
-        self.newlines += self.bytes[self.offset..b]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count();
+        // A line ends at `\n`, or at a `\r` not followed by `\n` (csv accepts both).
+        let ends = |i: usize| {
+            self.bytes[i] == b'\n'
+                || (self.bytes[i] == b'\r' && self.bytes.get(i + 1) != Some(&b'\n'))
+        };
+        self.newlines += (self.offset..b).filter(|&i| ends(i)).count();
         self.offset = b;
         self.newlines + 1
     }
