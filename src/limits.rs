@@ -6,7 +6,9 @@ with a message naming the culprit instead of hanging or exhausting memory (docs/
 - image size ([`check_image_pixels`]): width × height from the file's header, before any pixel
   buffer is allocated, at most `[runtime] max_image_pixels` (default [`DEFAULT_MAX_IMAGE_PIXELS`]);
 - JPEG completeness ([`jpeg_is_complete`]): a file cut short is refused instead of decoded into a
-  partly grey image.
+  partly grey image;
+- DICOM element headers ([`check_dicom_meta`]): valid VRs and lengths inside the file, before
+  dicom-rs allocates what a corrupt header declares.
 
 The pixel limit is process-wide (set once by [`crate::workbench::Workbench::open`] from the
 config) because it guards every decoder, including the TUI's display decoder and heatmaps.
