@@ -23,9 +23,8 @@ Chunk format (little endian): `b"ECLIPEMB"`, `u32` version (1), 32-byte namespac
 `u32` n, then n × (32-byte content key, dim × `f32`), then the 32-byte SHA-256 of everything before.
 */
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -80,6 +79,17 @@ impl std::fmt::Display for CacheProblem {
 #[derive(Debug, Clone)]
 pub struct EmbeddingCache {
     root: Option<PathBuf>,
+    /// Set once when the cache turned out unusable (not creatable, read-only, full): the run goes on
+    /// uncached and this says why, once (shared by every clone and namespace).
+    fault: Arc<Mutex<Option<String>>>,
+}
+
+/// What [`EmbeddingCache::open_or_warn`] says when the cache cannot be used.
+fn fault_message(what: &str, path: &Path, e: &std::io::Error) -> String {
+    format!(
+        "embedding cache {}: cannot {what} ({e}); continuing without the cache (nothing of this run is saved for the next one; use --cache-dir DIR elsewhere or --no-cache)",
+        path.display()
+    )
 }
 
 impl EmbeddingCache {
@@ -89,11 +99,86 @@ impl EmbeddingCache {
             Some(d) => d.to_path_buf(),
             None => default_dir().ok_or(CacheError::NoCacheDir)?,
         };
-        Ok(EmbeddingCache { root: Some(root) })
+        Ok(EmbeddingCache {
+            root: Some(root),
+            fault: Arc::default(),
+        })
     }
 
     pub fn disabled() -> EmbeddingCache {
-        EmbeddingCache { root: None }
+        EmbeddingCache {
+            root: None,
+            fault: Arc::default(),
+        }
+    }
+
+    /// The cache for a run: [`EmbeddingCache::open`], then a check that the folder can be created
+    /// and written (a probe file) and the removal of stale temporary files
+    /// ([`crate::output::is_stale_temp`]: older than [`crate::output::STALE_TEMP_AGE`], so a
+    /// concurrent writer's files are left alone). When the folder is unusable the run goes on
+    /// uncached: the returned cache stores nothing and [`EmbeddingCache::warning`] says why.
+    pub fn open_or_warn(dir: Option<&Path>) -> EmbeddingCache {
+        let cache = match Self::open(dir) {
+            Ok(c) => c,
+            Err(e) => {
+                let c = Self::disabled();
+                c.set_fault(format!("{e}; continuing without the cache"));
+                return c;
+            }
+        };
+        let Some(root) = cache.root.clone() else {
+            return cache;
+        };
+        let v1 = root.join("v1");
+        let probe = v1.join(crate::output::temp_name());
+        let usable = std::fs::create_dir_all(&v1)
+            .map_err(|e| fault_message("create it", &root, &e))
+            .and_then(|()| {
+                crate::output::write_bytes(&probe, b"probe")
+                    .map_err(|e| fault_message("write into it", &root, &e))
+            });
+        let _ = std::fs::remove_file(&probe);
+        match usable {
+            Ok(()) => {
+                cache.clean_stale_temps();
+                cache
+            }
+            Err(message) => {
+                let c = Self::disabled();
+                c.set_fault(message);
+                c
+            }
+        }
+    }
+
+    /// Why the cache is not being used (set at most once per run), if it is not.
+    pub fn warning(&self) -> Option<String> {
+        self.fault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the first fault; later ones are dropped (one warning per run).
+    fn set_fault(&self, message: String) {
+        let mut f = self
+            .fault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if f.is_none() {
+            *f = Some(message);
+        }
+    }
+
+    /// Removes temporary files left by killed writers (see [`EmbeddingCache::open_or_warn`]);
+    /// returns how many.
+    pub fn clean_stale_temps(&self) -> usize {
+        let Some(root) = &self.root else { return 0 };
+        walk_files(&root.join("v1"))
+            .into_iter()
+            .filter(|p| crate::output::is_stale_temp(p, crate::output::STALE_TEMP_AGE))
+            .filter(|p| std::fs::remove_file(p).is_ok())
+            .count()
     }
 
     pub fn root(&self) -> Option<&Path> {
@@ -110,6 +195,7 @@ impl EmbeddingCache {
                 .map(|r| r.join("v1").join(hex::encode(key))),
             key,
             dim,
+            fault: self.fault.clone(),
         }
     }
 
@@ -156,12 +242,12 @@ pub struct Namespace {
     dir: Option<PathBuf>,
     key: Key,
     dim: usize,
+    /// The cache's fault: once set, nothing more is written.
+    fault: Arc<Mutex<Option<String>>>,
 }
 
 /// Cached embeddings of a namespace, by content key.
 pub type Entries = HashMap<Key, Vec<f32>>;
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Namespace {
     pub fn dir(&self) -> Option<&Path> {
@@ -240,11 +326,30 @@ impl Namespace {
     }
 
     /// Writes one chunk atomically (temp file + rename). `values` is `keys.len() × dim`, row-major.
+    /// A write that fails (read-only folder, full disk) does not stop the run: the first failure is
+    /// kept as the cache's [`EmbeddingCache::warning`] and nothing more is written this run.
     pub fn write_chunk(&self, keys: &[Key], values: &[f32]) -> Result<(), CacheError> {
         let Some(dir) = &self.dir else { return Ok(()) };
         if keys.is_empty() {
             return Ok(());
         }
+        let mut fault = self
+            .fault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if fault.is_some() {
+            return Ok(());
+        }
+        if let Err(e) = self.write_chunk_to(dir, keys, values) {
+            *fault = Some(format!(
+                "{}; continuing without the cache (the rest of this run is not saved for the next one)",
+                e
+            ));
+        }
+        Ok(())
+    }
+
+    fn write_chunk_to(&self, dir: &Path, keys: &[Key], values: &[f32]) -> Result<(), CacheError> {
         debug_assert_eq!(values.len(), keys.len() * self.dim);
         let mut buf = Vec::with_capacity(HEADER + keys.len() * (32 + 4 * self.dim) + 32);
         buf.extend_from_slice(MAGIC);
@@ -260,32 +365,9 @@ impl Namespace {
         }
         let sum = sha256(&buf);
         buf.extend_from_slice(&sum);
-        std::fs::create_dir_all(dir).map_err(|source| CacheError::Io {
-            what: "create",
-            path: dir.clone(),
-            source,
-        })?;
-        let name = format!("{}.emb", &hex::encode(sum)[..24]);
-        let tmp = dir.join(temp_name());
-        let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
-        f.write_all(&buf).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("sync", &tmp))?;
-        drop(f);
-        let dest = dir.join(name);
-        std::fs::rename(&tmp, &dest).map_err(io("rename into", &dest))?;
-        Ok(())
+        let dest = dir.join(format!("{}.emb", &hex::encode(sum)[..24]));
+        crate::output::write_bytes(&dest, &buf).map_err(io("write", &dest))
     }
-}
-
-/// A temporary file name no other writer uses: process id, a counter, and a random tag (process
-/// ids repeat across machines that share the cache directory).
-fn temp_name() -> String {
-    format!(
-        ".tmp-{}-{}-{:016x}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
-        rand::random::<u64>()
-    )
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + use<> {
@@ -351,6 +433,7 @@ fn check_chunk(key: Option<Key>, path: &Path) -> Result<(Vec<u8>, usize), String
         dir: None,
         key,
         dim,
+        fault: Arc::default(),
     };
     let n = ns.parse(&bytes)?.len();
     Ok((bytes, n))
@@ -419,13 +502,7 @@ impl EmbeddingCache {
                     report.already_present += 1;
                     continue;
                 }
-                std::fs::create_dir_all(&dest_dir).map_err(io("create", &dest_dir))?;
-                let tmp = dest_dir.join(temp_name());
-                let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
-                f.write_all(&bytes).map_err(io("write", &tmp))?;
-                f.sync_all().map_err(io("sync", &tmp))?;
-                drop(f);
-                std::fs::rename(&tmp, &dest).map_err(io("rename into", &dest))?;
+                crate::output::write_bytes(&dest, &bytes).map_err(io("write", &dest))?;
                 report.chunks += 1;
                 report.entries += n;
             }

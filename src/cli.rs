@@ -9,7 +9,6 @@ further arms of the same `match`.
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -18,6 +17,7 @@ use clap::{Parser, Subcommand};
 use eclip_workbench::cache::EmbeddingCache;
 use eclip_workbench::config::Config;
 use eclip_workbench::embed::{EmbedOptions, Shard, export, progress};
+use eclip_workbench::interrupt::{Interrupted, Interrupts};
 use eclip_workbench::items;
 use eclip_workbench::report::headless;
 use eclip_workbench::run::Settings;
@@ -56,6 +56,10 @@ pub struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Refuse data that would make the comparison unsound instead of warning: a patient in more
+    /// than one split (patient leakage) is an error (exit 1) naming the dataset and patients.
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// Headless report: evaluate every model on every dataset, print a summary table, and write a
     /// tidy CSV (columns model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value) plus
     /// FILE.record.json (hashes, prompts, seeds, definitions, runtime).
@@ -136,10 +140,15 @@ impl Cli {
         }
     }
 
-    fn embed_options(&self) -> EmbedOptions {
-        let mut o = EmbedOptions::default();
+    /// Embedding options: progress (a bar on a terminal, plain lines otherwise, none with
+    /// `--quiet`) and the cancel flag that SIGINT / SIGTERM / SIGHUP set.
+    fn embed_options(&self, interrupts: &Interrupts) -> EmbedOptions {
+        let mut o = EmbedOptions {
+            cancel: interrupts.cancel.clone(),
+            ..EmbedOptions::default()
+        };
         if !self.quiet {
-            o.progress = Arc::new(progress::Bar::default());
+            o.progress = progress::for_stderr();
         }
         o
     }
@@ -147,6 +156,7 @@ impl Cli {
     fn open(&self) -> Result<Workbench> {
         let config = Config::discover(self.config.as_deref())?;
         let wb = Workbench::open(config, &self.workbench_options())?;
+        self.check_data(&wb)?;
         Ok(wb)
     }
 
@@ -156,7 +166,53 @@ impl Cli {
         let config = Config::discover(self.config.as_deref())?;
         let settings = Settings::resolve(&config)?;
         let wb = Workbench::open(config, &self.workbench_options())?;
+        self.check_data(&wb)?;
         Ok((wb, settings))
+    }
+
+    /// `--strict`: patient leakage is an error, before anything is embedded.
+    fn check_data(&self, wb: &Workbench) -> Result<()> {
+        if !self.strict {
+            return Ok(());
+        }
+        let leaks: Vec<String> = wb
+            .datasets
+            .iter()
+            .filter_map(|d| d.dataset.as_ref().ok())
+            .filter_map(|d| Some(d.patient_leakage()?.describe(&d.name)))
+            .collect();
+        anyhow::ensure!(
+            leaks.is_empty(),
+            "{}; --strict refuses it: give each patient's rows one split (or run without --strict to get a warning)",
+            leaks.join("; ")
+        );
+        Ok(())
+    }
+
+    /// Every output path of the command, checked before anything is loaded or embedded (a typo
+    /// must not cost a whole evaluation).
+    fn check_outputs(&self) -> Result<()> {
+        use eclip_workbench::output::{OutputKind, check_output};
+        let mut paths: Vec<(&str, PathBuf, OutputKind)> = Vec::new();
+        let mut file = |flag, p: &Option<PathBuf>| {
+            if let Some(p) = p {
+                paths.push((flag, p.clone(), OutputKind::File));
+            }
+        };
+        file("--report", &self.report);
+        file("--json", &self.json);
+        file("--review", &self.review);
+        file("--items", &self.items);
+        if let Some(p) = &self.plots {
+            paths.push(("--plots", p.clone(), OutputKind::Dir));
+        }
+        if let Some(Command::Embed { out: Some(p), .. }) = &self.command {
+            paths.push(("embed --out", p.clone(), OutputKind::Dir));
+        }
+        for (flag, p, kind) in paths {
+            check_output(flag, &p, kind)?;
+        }
+        Ok(())
     }
 }
 
@@ -184,6 +240,14 @@ pub fn main() -> ExitCode {
     match run(&cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_PARTIAL),
+        Err(e) if interrupted(&e).is_some() => {
+            let i = interrupted(&e).unwrap_or(Interrupted { signal: 2 });
+            eprintln!("{i}");
+            let _ = std::io::stdout().flush();
+            // `_exit`: background threads (the TUI's jobs) may still be inside ONNX Runtime, whose
+            // static destructors must not run under them.
+            signal_hook::low_level::exit(i32::from(i.exit_code()))
+        }
         Err(e) => {
             eprintln!("error: {}", eclip_workbench::run::error_chain(e.as_ref()));
             ExitCode::FAILURE
@@ -191,8 +255,21 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The signal that stopped the run, wherever in the error chain it is.
+fn interrupted(e: &anyhow::Error) -> Option<Interrupted> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<Interrupted>().copied().or_else(|| {
+            match c.downcast_ref::<headless::HeadlessError>() {
+                Some(headless::HeadlessError::Interrupted(i)) => Some(*i),
+                _ => None,
+            }
+        })
+    })
+}
+
 /// Returns Ok(false) when it ran but something was left out.
 pub fn run(cli: &Cli) -> Result<bool> {
+    cli.check_outputs()?;
     match &cli.command {
         Some(Command::Cache {
             action: CacheAction::Clean,
@@ -210,13 +287,13 @@ pub fn run(cli: &Cli) -> Result<bool> {
             print!("{}", items::format_diff(&items::diff(&a, &b), *top));
             Ok(true)
         }
-        None if report_request(cli).wanted() => report(cli),
+        None if report_request(cli, &Interrupts::default()).wanted() => report(cli),
         None if eclip_workbench::tui::is_terminal() => tui(cli),
         Some(Command::Summary) | None => summary(cli),
     }
 }
 
-fn report_request(cli: &Cli) -> headless::ReportRequest {
+fn report_request(cli: &Cli, interrupts: &Interrupts) -> headless::ReportRequest {
     headless::ReportRequest {
         csv: cli.report.clone(),
         plots: cli.plots.clone(),
@@ -225,18 +302,26 @@ fn report_request(cli: &Cli) -> headless::ReportRequest {
         items: cli.items.clone(),
         quiet: cli.quiet,
         command: std::env::args().collect(),
+        interrupts: interrupts.clone(),
     }
+}
+
+/// SIGINT / SIGTERM / SIGHUP handling for a headless command (see `eclip_workbench::interrupt`).
+fn interrupts() -> Result<Interrupts> {
+    Interrupts::install().context("installing the signal handlers")
 }
 
 /// `--report` / `--plots` / `--review` / `--json`: embed (cache first), evaluate, write.
 fn report(cli: &Cli) -> Result<bool> {
     let (wb, settings) = cli.open_with_settings()?;
-    let results = wb.embed_all(&cli.embed_options());
+    let interrupts = interrupts()?;
+    let results = wb.embed_all(&cli.embed_options(&interrupts));
+    interrupts.check()?;
     Ok(headless::report(
         &wb,
         &settings,
         &results,
-        &report_request(cli),
+        &report_request(cli, &interrupts),
     )?)
 }
 
@@ -394,11 +479,13 @@ fn info(cli: &Cli) -> Result<bool> {
 
 fn embed(cli: &Cli, out_dir: Option<&Path>, shard: Option<Shard>) -> Result<bool> {
     let wb = cli.open()?;
+    let interrupts = interrupts()?;
     let opts = EmbedOptions {
         shard,
-        ..cli.embed_options()
+        ..cli.embed_options(&interrupts)
     };
     let results = wb.embed_all(&opts);
+    interrupts.check()?;
     let Some(out_dir) = out_dir else {
         return print_summary(&wb, &results);
     };
@@ -419,13 +506,17 @@ fn embed(cli: &Cli, out_dir: Option<&Path>, shard: Option<Shard>) -> Result<bool
 
 fn tui(cli: &Cli) -> Result<bool> {
     let (wb, settings) = cli.open_with_settings()?;
-    eclip_workbench::tui::run(eclip_workbench::tui::launch::launch(wb, settings))?;
-    Ok(true)
+    match eclip_workbench::tui::run(eclip_workbench::tui::launch::launch(wb, settings)) {
+        Err(eclip_workbench::tui::Error::Interrupted(i)) => Err(i.into()),
+        other => other.map(|()| true).map_err(Into::into),
+    }
 }
 
 fn summary(cli: &Cli) -> Result<bool> {
     let wb = cli.open()?;
-    let results = wb.embed_all(&cli.embed_options());
+    let interrupts = interrupts()?;
+    let results = wb.embed_all(&cli.embed_options(&interrupts));
+    interrupts.check()?;
     print_summary(&wb, &results)
 }
 
@@ -481,6 +572,10 @@ fn print_summary(wb: &Workbench, results: &[DatasetEmbeddings]) -> Result<bool> 
             writeln!(out, "dataset {}: NOT LOADED: {e}", d.path.display())?;
         }
     }
+    if let Some(w) = wb.cache.warning() {
+        writeln!(out, "warning: {w}")?;
+        eprintln!("warning: {w}");
+    }
     for ds in results {
         let data = &ds.dataset;
         writeln!(
@@ -501,6 +596,13 @@ fn print_summary(wb: &Workbench, results: &[DatasetEmbeddings]) -> Result<bool> 
         }
         if data.warnings.len() > 5 {
             writeln!(out, "  ... and {} more warnings", data.warnings.len() - 5)?;
+        }
+        if let Some(l) = data.patient_leakage() {
+            writeln!(
+                out,
+                "  warning: {} (--strict makes this an error)",
+                l.describe(&ds.name)
+            )?;
         }
         for run in &ds.runs {
             match &run.result {

@@ -148,7 +148,8 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| invalid(crate::strict::explain(&e.to_string())))?;
         let base = path.parent().unwrap_or(Path::new("."));
         if raw.models.is_empty() {
             return Err(invalid(
@@ -227,7 +228,7 @@ impl Config {
     ) -> Result<T, ConfigError> {
         T::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Invalid {
             path: self.path.clone(),
-            message: format!("[{name}]: {e}"),
+            message: format!("[{name}]: {}", crate::strict::explain(&e.to_string())),
         })
     }
 

@@ -8,7 +8,7 @@ reviewer can open the items where they disagree.
 comparison behind `eclip diff A.jsonl B.jsonl`, rendered by [`format_diff`].
 */
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,7 @@ pub enum ItemsError {
 /// Writes [`ItemRecord`]s as JSON Lines to a file.
 pub struct ItemWriter {
     path: PathBuf,
-    out: BufWriter<std::fs::File>,
+    out: crate::output::AtomicFile,
     pub written: usize,
 }
 
@@ -91,13 +91,12 @@ impl ItemWriter {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let file = std::fs::File::create(path).map_err(io)?;
+        // Written to a temporary file, renamed onto `path` by `finish`: an interrupted run leaves
+        // no half-written file.
+        let out = crate::output::AtomicFile::create(path).map_err(io)?;
         Ok(ItemWriter {
             path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            out,
             written: 0,
         })
     }
@@ -113,9 +112,9 @@ impl ItemWriter {
         Ok(())
     }
 
-    /// Flushes; returns the number of records written.
-    pub fn finish(mut self) -> Result<usize, ItemsError> {
-        self.out.flush().map_err(|source| ItemsError::Io {
+    /// Flushes and renames the file into place; returns the number of records written.
+    pub fn finish(self) -> Result<usize, ItemsError> {
+        self.out.commit().map_err(|source| ItemsError::Io {
             path: self.path.clone(),
             source,
         })?;

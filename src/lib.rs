@@ -15,14 +15,17 @@ pub mod config;
 pub mod data;
 pub mod embed;
 pub mod eval;
+pub mod interrupt;
 pub mod items;
 pub mod limits;
 pub mod model;
+pub mod output;
 pub mod rag;
 pub mod report;
 pub mod run;
 pub mod runtime;
 pub mod saliency;
+pub mod strict;
 pub mod tui;
 pub mod workbench;
 

@@ -6,7 +6,9 @@ with a message naming the culprit instead of hanging or exhausting memory (docs/
 - image size ([`check_image_pixels`]): width × height from the file's header, before any pixel
   buffer is allocated, at most `[runtime] max_image_pixels` (default [`DEFAULT_MAX_IMAGE_PIXELS`]);
 - JPEG completeness ([`jpeg_is_complete`]): a file cut short is refused instead of decoded into a
-  partly grey image.
+  partly grey image;
+- DICOM element headers ([`check_dicom_meta`]): valid VRs and lengths inside the file, before
+  dicom-rs allocates what a corrupt header declares.
 
 The pixel limit is process-wide (set once by [`crate::workbench::Workbench::open`] from the
 config) because it guards every decoder, including the TUI's display decoder and heatmaps.
@@ -91,6 +93,106 @@ pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
     }
 }
 
+/// Checks the element headers of a DICOM file before it is parsed: the file meta group (always
+/// explicit VR little endian) and the top-level data set (explicit or implicit VR little endian, as
+/// the meta group's transfer syntax says): every VR is valid and every defined length fits in the
+/// file. dicom-rs allocates an element's declared length before reading it, so one corrupted VR or
+/// length in a 7 KB file made it request gigabytes (found by `tests/decoders_prop.rs`). The walk
+/// stops at the first undefined length (a sequence or encapsulated pixel data: their items are
+/// bounded by the file as they are read); files without the `DICM` marker, and big-endian or
+/// deflated data sets, are left to the parser.
+pub fn check_dicom_meta(bytes: &[u8]) -> Result<(), String> {
+    let start = match bytes.get(128..132) {
+        Some(b"DICM") => 132,
+        _ if bytes.starts_with(b"DICM") => 4,
+        _ => return Ok(()),
+    };
+    let corrupt = |at: usize, what: String| {
+        Err(format!(
+            "corrupt DICOM file at byte {at}: {what}; the file was not parsed"
+        ))
+    };
+    let mut at = start;
+    let mut implicit = false;
+    let mut in_meta = true;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let group = u16::from_le_bytes([head[0], head[1]]);
+        if in_meta && group != 0x0002 {
+            in_meta = false;
+            let syntax = transfer_syntax(bytes, start);
+            match syntax.as_deref() {
+                Some("1.2.840.10008.1.2") => implicit = true,
+                Some("1.2.840.10008.1.2.2" | "1.2.840.10008.1.2.1.99") => return Ok(()),
+                _ => {}
+            }
+        }
+        let (len, header) = if implicit && !in_meta {
+            (u32::from_le_bytes([head[4], head[5], head[6], head[7]]), 8)
+        } else {
+            let vr = [head[4], head[5]];
+            if !vr.iter().all(u8::is_ascii_uppercase) {
+                return corrupt(at, format!("{vr:?} is not a value representation"));
+            }
+            if LONG_VRS.contains(&&vr) {
+                let Some(l) = bytes.get(at + 8..at + 12) else {
+                    return corrupt(at, "the file ends inside an element header".into());
+                };
+                (u32::from_le_bytes([l[0], l[1], l[2], l[3]]), 12)
+            } else {
+                (u32::from(u16::from_le_bytes([head[6], head[7]])), 8)
+            }
+        };
+        if len == u32::MAX {
+            break; // undefined length
+        }
+        let end = at.saturating_add(header).saturating_add(len as usize);
+        if end > bytes.len() {
+            return corrupt(
+                at,
+                format!(
+                    "an element of {len} bytes in a file of {} bytes",
+                    bytes.len()
+                ),
+            );
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// Value representations with a 4-byte length in explicit VR.
+const LONG_VRS: [&[u8; 2]; 13] = [
+    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+];
+
+/// The transfer syntax UID (0002,0010) of a meta group starting at `start`, if it is readable.
+fn transfer_syntax(bytes: &[u8], start: usize) -> Option<String> {
+    let mut at = start;
+    while let Some(head) = bytes.get(at..at + 8) {
+        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
+            return None;
+        }
+        let element = u16::from_le_bytes([head[2], head[3]]);
+        let long = LONG_VRS.contains(&&[head[4], head[5]]);
+        let (len, header) = if long {
+            let l = bytes.get(at + 8..at + 12)?;
+            (u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize, 12)
+        } else {
+            (usize::from(u16::from_le_bytes([head[6], head[7]])), 8)
+        };
+        let value = bytes.get(at + header..at + header + len)?;
+        if element == 0x0010 {
+            return Some(
+                String::from_utf8_lossy(value)
+                    .trim_end_matches(['\0', ' '])
+                    .to_string(),
+            );
+        }
+        at += header + len;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +215,29 @@ mod tests {
             "{e}"
         );
         assert!(check_image_pixels(u64::MAX, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn a_dicom_meta_header_with_a_corrupt_vr_or_length_is_refused() {
+        let good = include_bytes!("../tests/data/parity/gen_windowed.dcm");
+        assert!(check_dicom_meta(good).is_ok());
+        // Byte 232 is the `U` of the transfer syntax's `UI`.
+        let mut bad = good.to_vec();
+        bad[232] = 0;
+        let e = check_dicom_meta(&bad).expect_err("bad VR");
+        assert!(e.contains("byte 228"), "{e}");
+        // Byte 480 is the `C` of Photometric Interpretation's `CS`, in the data set.
+        let mut bad = good.to_vec();
+        bad[480] = 0;
+        assert!(check_dicom_meta(&bad).is_err(), "a bad VR in the data set");
+        let mut long = good.to_vec();
+        long[234] = 0xFF;
+        long[235] = 0xFF;
+        assert!(check_dicom_meta(&long).is_err(), "a length past the end");
+        assert!(
+            check_dicom_meta(b"not a dicom").is_ok(),
+            "left to the parser"
+        );
     }
 
     #[test]

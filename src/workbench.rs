@@ -126,7 +126,8 @@ impl Workbench {
         let cache = if opts.no_cache {
             EmbeddingCache::disabled()
         } else {
-            EmbeddingCache::open(opts.cache_dir.as_deref())?
+            // An unusable cache folder is one warning (`cache.warning()`), not the end of the run.
+            EmbeddingCache::open_or_warn(opts.cache_dir.as_deref())
         };
         let mut models = Vec::new();
         for m in &config.models {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use core_support::{test_model_dir, write_config, write_dataset, write_images};
+use core_support::{emb_files, test_model_dir, write_config, write_dataset, write_images};
 
 fn eclip<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eclip"))
@@ -74,22 +74,6 @@ fn cached_summary_args(cfg: &Path, cache: &Path, batch: &str) -> Vec<String> {
         "summary",
     ];
     args.iter().map(|s| s.to_string()).collect()
-}
-
-fn emb_files(cache: &Path) -> Vec<PathBuf> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "emb") {
-                out.push(p);
-            }
-        }
-    }
-    let mut v = Vec::new();
-    walk(cache, &mut v);
-    v
 }
 
 #[test]

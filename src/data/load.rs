@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::strict::explain;
+
 use super::{ClassPrompts, Dataset, LabelerSpec, Row, SkippedRow, SplitRoles};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +45,9 @@ struct DatasetToml {
     splits: SplitsToml,
     #[serde(default)]
     labeler: LabelerSpec,
-    /// Provenance written by `eclip-data recipe` (name, seed, split list and its SHA-256, inputs'
-    /// hashes, options; docs/recipes.md). Free-form for the workbench: accepted, not interpreted.
-    #[serde(default)]
-    #[allow(dead_code)]
-    recipe: Option<toml::Table>,
+    /// A dataset recipe's provenance (docs/recipes.md): kept in the file, ignored here.
+    #[serde(default, rename = "recipe")]
+    _recipe: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,8 +90,8 @@ impl Dataset {
     /// Loads the dataset described by `dataset.toml` at `path`.
     pub fn load(path: &Path) -> Result<Dataset, DataError> {
         let path = absolute(path.to_path_buf());
-        let meta: DatasetToml =
-            toml::from_str(&read_text(&path)?).map_err(|e| invalid(&path, e.to_string()))?;
+        let meta: DatasetToml = toml::from_str(&read_text(&path)?)
+            .map_err(|e| invalid(&path, explain(&e.to_string())))?;
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for c in &meta.zeroshot_classes {
             if !meta.labels.contains(c) {
@@ -137,6 +137,40 @@ impl Dataset {
             .filter(|(_, r)| r.split == split)
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// Patients (the manifest's `patient` column) whose loaded rows are in more than one split;
+    /// `None` when there is no such patient or no `patient` column.
+    pub fn patient_leakage(&self) -> Option<super::PatientLeakage> {
+        let mut by_patient: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+        for r in &self.rows {
+            if let Some(p) = &r.patient {
+                *by_patient
+                    .entry(p.as_str())
+                    .or_default()
+                    .entry(r.split.clone())
+                    .or_default() += 1;
+            }
+        }
+        let leaked: Vec<(&str, BTreeMap<String, usize>)> = by_patient
+            .into_iter()
+            .filter(|(_, splits)| splits.len() > 1)
+            .collect();
+        if leaked.is_empty() {
+            return None;
+        }
+        Some(super::PatientLeakage {
+            patients: leaked.len(),
+            rows: leaked.iter().flat_map(|(_, s)| s.values()).sum(),
+            examples: leaked
+                .into_iter()
+                .take(super::LEAKAGE_EXAMPLES)
+                .map(|(p, splits)| super::LeakedPatient {
+                    patient: p.to_string(),
+                    splits,
+                })
+                .collect(),
+        })
     }
 
     /// Manifest split names in first-seen order.
@@ -196,8 +230,8 @@ fn check_labeler(path: &Path, spec: &LabelerSpec, labels: &[String]) -> Result<(
 }
 
 fn load_prompts(path: &Path, classes: &[String]) -> Result<Vec<ClassPrompts>, DataError> {
-    let parsed: PromptsJson =
-        serde_json::from_str(&read_text(path)?).map_err(|e| invalid(path, e.to_string()))?;
+    let parsed: PromptsJson = serde_json::from_str(&read_text(path)?)
+        .map_err(|e| invalid(path, explain(&e.to_string())))?;
     if parsed.format_version != 1 {
         return Err(invalid(
             path,
@@ -243,13 +277,13 @@ struct Columns {
 type Manifest = (Vec<Row>, Vec<SkippedRow>, Vec<SkippedRow>);
 
 fn load_manifest(path: &Path, labels: &[String]) -> Result<Manifest, DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(file);
+        .from_reader(bytes.as_slice());
     let header = reader
         .byte_headers()
         .map_err(|e| invalid(path, format!("cannot read header: {e}")))?
@@ -268,13 +302,16 @@ fn load_manifest(path: &Path, labels: &[String]) -> Result<Manifest, DataError> 
     };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (mut rows, mut skipped, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    let mut lines = LineCounter::new(&bytes);
     for (i, record) in reader.byte_records().enumerate() {
-        // Header is line 1; without quoted newlines record i sits on line i + 2, and csv tells us exactly.
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| p.line() as usize);
+        // Header is line 1; without quoted newlines record i sits on line i + 2. The line is
+        // counted from the record's byte offset: csv's own line number is one short after a
+        // `\r\n` (the record starts at the `\n` of the previous line).
+        let byte = match &record {
+            Ok(r) => r.position().map(csv::Position::byte),
+            Err(e) => e.position().map(csv::Position::byte),
+        };
+        let line = byte.map_or(i + 2, |b| lines.line_at(b as usize));
         let result = record
             .map_err(|e| format!("unreadable CSV record ({e})"))
             .and_then(|r| parse_row(&r, &cols, &base, line));
@@ -295,6 +332,45 @@ fn load_manifest(path: &Path, labels: &[String]) -> Result<Manifest, DataError> 
         }
     }
     Ok((rows, skipped, warnings))
+}
+
+/// 1-based line numbers of byte offsets, for offsets visited in increasing order (one pass).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    newlines: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line of the first byte at or after `byte` that is not a line end (where a record
+    /// starting at `byte` really begins).
+    fn line_at(&mut self, byte: usize) -> usize {
+        let mut b = byte.min(self.bytes.len());
+        while b < self.bytes.len() && matches!(self.bytes[b], b'\r' | b'\n') {
+            b += 1;
+        }
+        if b < self.offset {
+            // Out of order (never for csv's records): count from the start.
+            self.offset = 0;
+            self.newlines = 0;
+        }
+        // A line ends at `\n`, or at a `\r` not followed by `\n` (csv accepts both).
+        let ends = |i: usize| {
+            self.bytes[i] == b'\n'
+                || (self.bytes[i] == b'\r' && self.bytes.get(i + 1) != Some(&b'\n'))
+        };
+        self.newlines += (self.offset..b).filter(|&i| ends(i)).count();
+        self.offset = b;
+        self.newlines + 1
+    }
 }
 
 fn field<'a>(r: &'a csv::ByteRecord, idx: usize, name: &str) -> Result<&'a str, String> {
@@ -420,6 +496,58 @@ mod tests {
         assert!(ds.skipped[1].reason.contains("expected 0 or 1"));
         assert!(ds.skipped[2].reason.contains("UTF-8"));
         assert_eq!(ds.prompts[0].negative, vec!["no edema".to_string()]);
+    }
+
+    #[test]
+    fn crlf_manifests_give_the_same_line_numbers() {
+        let d = tempfile::tempdir().unwrap();
+        let csv = b"image,report,split,edema,nodule\r\na.png,ok,train,1,0\r\na.png,\"two\r\nlines\",train,1,0\r\na.png,r,test,2,0\r\na.png,r,test\r\nmissing.png,r,test,0,0\r\n";
+        let ds = Dataset::load(&write_dataset(d.path(), csv)).unwrap();
+        let kept: Vec<usize> = ds.rows.iter().map(|r| r.line).collect();
+        assert_eq!(kept, vec![2, 3]);
+        let lines: Vec<usize> = ds.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![5, 6, 7], "{:?}", ds.skipped);
+        assert!(
+            ds.skipped[0].reason.contains("manifest.csv:5"),
+            "{:?}",
+            ds.skipped
+        );
+    }
+
+    #[test]
+    fn patients_in_two_splits_are_counted_with_examples() {
+        let d = tempfile::tempdir().unwrap();
+        let mut csv = b"image,report,split,patient,edema,nodule\n".to_vec();
+        for (split, patient) in [
+            ("train", "p1"),
+            ("train", "p1"),
+            ("test", "p1"),
+            ("train", "p2"),
+            ("val", "p3"),
+            ("test", "p3"),
+            ("test", ""),
+            ("train", ""),
+        ] {
+            csv.extend_from_slice(format!("a.png,r,{split},{patient},0,0\n").as_bytes());
+        }
+        let ds = Dataset::load(&write_dataset(d.path(), &csv)).unwrap();
+        let l = ds.patient_leakage().expect("p1 and p3 leak");
+        assert_eq!((l.patients, l.rows), (2, 5));
+        assert_eq!(l.examples[0].patient, "p1");
+        assert_eq!(l.examples[0].splits["train"], 2);
+        let line = l.describe("t");
+        assert!(
+            line.contains("p1 (test 1, train 2)") && line.contains("p3"),
+            "{line}"
+        );
+        // Without a patient column there is nothing to report.
+        let plain = b"image,report,split,edema,nodule\na.png,r,train,0,0\na.png,r,test,0,0\n";
+        assert!(
+            Dataset::load(&write_dataset(d.path(), plain))
+                .unwrap()
+                .patient_leakage()
+                .is_none()
+        );
     }
 
     #[test]

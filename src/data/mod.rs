@@ -8,7 +8,7 @@ them, so a run goes on with what it can do and says what it left out.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod load;
 
@@ -72,6 +72,55 @@ pub struct Dataset {
     pub warnings: Vec<SkippedRow>,
     /// The report labeler's rules (`[labeler]`; the built-in demo rules when the table is absent).
     pub labeler: LabelerSpec,
+}
+
+/// At most this many patients are named as examples of leakage.
+pub const LEAKAGE_EXAMPLES: usize = 5;
+
+/// Patients whose rows are in more than one manifest split (docs/formats.md §1.1 promises none):
+/// what a model fitted on one split may have seen of another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientLeakage {
+    /// Patients in more than one split.
+    pub patients: usize,
+    /// Loaded rows of those patients.
+    pub rows: usize,
+    /// Up to [`LEAKAGE_EXAMPLES`] of them (in patient-id order) with their rows per split.
+    pub examples: Vec<LeakedPatient>,
+}
+
+/// One patient found in several splits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeakedPatient {
+    pub patient: String,
+    /// Split name → rows of this patient in it.
+    pub splits: BTreeMap<String, usize>,
+}
+
+impl PatientLeakage {
+    /// One line for warnings and errors: counts and the examples.
+    pub fn describe(&self, dataset: &str) -> String {
+        let examples: Vec<String> = self
+            .examples
+            .iter()
+            .map(|e| {
+                let splits: Vec<String> =
+                    e.splits.iter().map(|(s, n)| format!("{s} {n}")).collect();
+                format!("{} ({})", e.patient, splits.join(", "))
+            })
+            .collect();
+        format!(
+            "dataset {dataset}: {} patient(s) with {} rows appear in more than one split (patient leakage), e.g. {}{}",
+            self.patients,
+            self.rows,
+            examples.join("; "),
+            if self.patients > self.examples.len() {
+                "; ..."
+            } else {
+                ""
+            }
+        )
+    }
 }
 
 /// Which built-in labeler rules a dataset starts from.

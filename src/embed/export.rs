@@ -7,7 +7,7 @@ the manifest CSV, i.e. the pandas `read_csv` index) and `line` (int64, the CSV l
 embeddings go to `DIR/<dataset>/<model>/prompts.npz` as `<class>.positive` / `<class>.negative`.
 Names are sanitised to `[A-Za-z0-9._-]`.
 */
-use std::fs::File;
+use crate::output::AtomicFile;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array1;
@@ -78,7 +78,7 @@ pub fn write_npz(
     let mut written = Vec::new();
     for (split, s) in &emb.splits {
         let path = dir.join(format!("{}.npz", safe_name(split)));
-        let file = File::create(&path).map_err(|e| fail(&path, &e))?;
+        let file = AtomicFile::create(&path).map_err(|e| fail(&path, &e))?;
         let mut npz = NpzWriter::new(file);
         let row: Array1<i64> = s.rows.iter().map(|&i| records[i] as i64).collect();
         let line: Array1<i64> = s.rows.iter().map(|&i| ds.rows[i].line as i64).collect();
@@ -88,11 +88,12 @@ pub fn write_npz(
             .map_err(|e| fail(&path, &e))?;
         npz.add_array("row", &row).map_err(|e| fail(&path, &e))?;
         npz.add_array("line", &line).map_err(|e| fail(&path, &e))?;
-        npz.finish().map_err(|e| fail(&path, &e))?;
+        let file = npz.finish().map_err(|e| fail(&path, &e))?;
+        file.commit().map_err(|e| fail(&path, &e))?;
         written.push(path);
     }
     let path = dir.join("prompts.npz");
-    let file = File::create(&path).map_err(|e| fail(&path, &e))?;
+    let file = AtomicFile::create(&path).map_err(|e| fail(&path, &e))?;
     let mut npz = NpzWriter::new(file);
     for c in &emb.prompts {
         npz.add_array(format!("{}.positive", c.name), &c.positive)
@@ -100,7 +101,8 @@ pub fn write_npz(
         npz.add_array(format!("{}.negative", c.name), &c.negative)
             .map_err(|e| fail(&path, &e))?;
     }
-    npz.finish().map_err(|e| fail(&path, &e))?;
+    let file = npz.finish().map_err(|e| fail(&path, &e))?;
+    file.commit().map_err(|e| fail(&path, &e))?;
     written.push(path);
     Ok(written)
 }

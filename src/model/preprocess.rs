@@ -582,6 +582,7 @@ fn decode_dicom(
 ) -> Result<Planes, ImageError> {
     use dicom_object::{OpenFileOptions, file::ReadPreamble};
     use dicom_pixeldata::PixelDecoder;
+    crate::limits::check_dicom_meta(bytes).map_err(|m| ImageError::new(path, m))?;
     let obj = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Auto)
         .from_reader(Cursor::new(bytes))

@@ -2,8 +2,9 @@
 `model.json` (docs/formats.md §2): the manifest written by `onnx-export/` that names a model's two
 graphs, their tensor names, the preprocessing and the tokenizer.
 
-Parsing is strict where a wrong value would silently change the numbers (format version, resize rule,
-mean/std length, channels) and lenient elsewhere (`provenance` is kept as free-form JSON).
+Parsing is strict: unknown keys (top level, `image`, `text`) are errors naming the key, with a
+"did you mean" from [`crate::strict::explain`], as are values that would silently change the numbers
+(format version, resize rule, mean/std length, channels); only `provenance` is free-form JSON.
 */
 use std::path::{Path, PathBuf};
 
@@ -105,6 +106,7 @@ impl Resize {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     pub format_version: u32,
     pub name: String,
@@ -123,6 +125,7 @@ pub struct ModelSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageSpec {
     pub file: String,
     pub input: String,
@@ -147,6 +150,7 @@ impl ImageSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TextSpec {
     pub file: String,
     pub input_ids: String,
@@ -167,7 +171,7 @@ impl ModelSpec {
         })?;
         let spec: ModelSpec = serde_json::from_str(&text).map_err(|e| ModelError::Manifest {
             path: path.clone(),
-            message: e.to_string(),
+            message: crate::strict::explain(&e.to_string()),
         })?;
         spec.validate()
             .map_err(|message| ModelError::Manifest { path, message })?;

@@ -19,7 +19,8 @@ pub fn write_reports_csv<'a>(
         path: path.display().to_string(),
         source: e,
     };
-    let mut w = csv::Writer::from_path(path).map_err(|e| err(e.into()))?;
+    let file = crate::output::AtomicFile::create(path).map_err(err)?;
+    let mut w = csv::Writer::from_writer(file);
     w.write_record(["study_id", "report"])
         .map_err(|e| err(e.into()))?;
     for (id, report) in rows {
@@ -28,7 +29,8 @@ pub fn write_reports_csv<'a>(
         w.write_record([id.to_string(), flat])
             .map_err(|e| err(e.into()))?;
     }
-    w.flush().map_err(err)
+    let file = w.into_inner().map_err(|e| err(e.into_error()))?;
+    file.commit().map_err(err)
 }
 
 /// Write `<model>__<setting>.generated.csv` and `.reference.csv` for every entry of `summary`.

@@ -338,18 +338,11 @@ fn read_cache(dir: &Path, key: &str) -> Option<String> {
 }
 
 fn write_cache(dir: &Path, key: &str, content: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{key}.{}.{:?}.tmp",
-        std::process::id(),
-        std::thread::current().id()
-    ));
     let json = serde_json::to_string(&CacheEntry {
         content: content.to_owned(),
     })
     .map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, cache_path(dir, key))
+    crate::output::write_bytes(&cache_path(dir, key), json.as_bytes())
 }
 
 #[cfg(test)]

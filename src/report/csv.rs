@@ -25,9 +25,10 @@ pub fn write_csv<W: Write>(out: W, summaries: &[EvalSummary]) -> Result<(), ::cs
 
 /// Write the CSV report to `path`.
 pub fn write_csv_file(path: &Path, summaries: &[EvalSummary]) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(|e| ReportError::io(path, e))?;
-    write_csv(std::io::BufWriter::new(file), summaries).map_err(|source| ReportError::Csv {
+    let mut file = crate::output::AtomicFile::create(path).map_err(|e| ReportError::io(path, e))?;
+    write_csv(&mut file, summaries).map_err(|source| ReportError::Csv {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    file.commit().map_err(|e| ReportError::io(path, e))
 }

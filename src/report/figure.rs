@@ -85,7 +85,8 @@ pub(super) fn write(dir: &Path, name: &str, svg: &str) -> Result<[PathBuf; 2], R
     write_scaled(dir, name, svg, theme::PNG_SCALE)
 }
 
-/// [`write`] with the PNG at `scale` PNG pixels per SVG pixel.
+/// [`write`] with the PNG at `scale` PNG pixels per SVG pixel. Both files are written to a temp
+/// file and renamed ([`crate::output::write_bytes`]).
 pub(super) fn write_scaled(
     dir: &Path,
     name: &str,
@@ -94,12 +95,13 @@ pub(super) fn write_scaled(
 ) -> Result<[PathBuf; 2], ReportError> {
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
-    std::fs::write(&svg_path, svg).map_err(|e| ReportError::io(&svg_path, e))?;
+    crate::output::write_bytes(&svg_path, svg.as_bytes())
+        .map_err(|e| ReportError::io(&svg_path, e))?;
     let bytes = png(svg, scale).map_err(|message| ReportError::Plot {
         path: png_path.clone(),
         message,
     })?;
-    std::fs::write(&png_path, bytes).map_err(|e| ReportError::io(&png_path, e))?;
+    crate::output::write_bytes(&png_path, &bytes).map_err(|e| ReportError::io(&png_path, e))?;
     Ok([svg_path, png_path])
 }
 

@@ -27,6 +27,8 @@ pub struct ReportRequest {
     pub quiet: bool,
     /// The command line, for the record.
     pub command: Vec<String>,
+    /// SIGINT / SIGTERM / SIGHUP: checked between datasets and before the files are written.
+    pub interrupts: crate::interrupt::Interrupts,
 }
 
 impl ReportRequest {
@@ -51,6 +53,8 @@ pub enum HeadlessError {
     Items(#[from] crate::items::ItemsError),
     #[error("no dataset could be evaluated: {0}")]
     Nothing(String),
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 /// Evaluate every dataset with every model that embedded it, print the summary table to stdout and
@@ -69,7 +73,17 @@ pub fn report(
         Some(p) => Some(crate::items::ItemWriter::create(p)?),
         None => None,
     };
-    let mut left_out = Vec::new();
+    req.interrupts.check()?;
+    let mut left_out: Vec<String> = wb
+        .datasets
+        .iter()
+        .filter_map(|d| d.dataset.as_ref().err())
+        .cloned()
+        .collect();
+    let cache_warning = wb.cache.warning();
+    if let Some(w) = &cache_warning {
+        eprintln!("warning: {w}");
+    }
     let loaded = wb.datasets.iter().filter_map(|d| d.dataset.as_ref().ok());
     for w in settings
         .eval
@@ -81,6 +95,13 @@ pub fn report(
         for w in &ds.dataset.warnings {
             eprintln!("warning: {}", w.reason);
         }
+        if let Some(l) = ds.dataset.patient_leakage() {
+            eprintln!(
+                "warning: {} (--strict makes this an error)",
+                l.describe(&ds.name)
+            );
+        }
+        print_skipped(ds);
         for run in &ds.runs {
             if let Err(e) = &run.result {
                 ok = false;
@@ -150,7 +171,11 @@ pub fn report(
                 .extend(notes.into_iter().map(|n| format!("items: {n}")));
         }
         saliency_runs.extend(sal.map(|s| (ds.dataset.name.clone(), s)));
+        if let Some(w) = &cache_warning {
+            summary.notes.push(format!("cache: {w}"));
+        }
         summaries.push(summary);
+        req.interrupts.check()?;
     }
     for l in &left_out {
         eprintln!("left out: {l}");
@@ -161,7 +186,8 @@ pub fn report(
     for s in &summaries {
         println!("{}", table::render(s));
     }
-    let inputs = inputs::gather(wb, req.command.clone())?;
+    let mut inputs = inputs::gather(wb, req.command.clone())?;
+    inputs::add_run_facts(&mut inputs, results);
     if let (Some(w), Some(p)) = (items_out, &req.items) {
         let n = w.finish()?;
         eprintln!("wrote {n} item records to {}", p.display());
@@ -200,6 +226,38 @@ pub fn report(
         eprintln!("wrote {}", path.display());
     }
     Ok(ok)
+}
+
+/// Rows left out while loading and embedding, and rebuilt cache chunks, on stderr (at most five
+/// lines of each per dataset or model, with the count).
+fn print_skipped(ds: &DatasetEmbeddings) {
+    let list = |what: &str, reasons: Vec<&str>| {
+        if reasons.is_empty() {
+            return;
+        }
+        eprintln!("{what}: {} row(s) skipped", reasons.len());
+        for r in reasons.iter().take(5) {
+            eprintln!("  skipped: {r}");
+        }
+        if reasons.len() > 5 {
+            eprintln!("  ... and {} more", reasons.len() - 5);
+        }
+    };
+    let data = &ds.dataset;
+    list(
+        &format!("{} (loading)", ds.name),
+        data.skipped.iter().map(|s| s.reason.as_str()).collect(),
+    );
+    for run in &ds.runs {
+        let Ok(r) = &run.result else { continue };
+        list(
+            &format!("{} / {} (embedding)", ds.name, run.model),
+            r.stats.skipped.iter().map(|s| s.reason.as_str()).collect(),
+        );
+        for p in &r.stats.cache_problems {
+            eprintln!("warning: {} / {}: {p}", ds.name, run.model);
+        }
+    }
 }
 
 /// The RAG task on one dataset, its rows and settings merged into `summary` (after

@@ -96,6 +96,8 @@ pub fn gather(wb: &Workbench, command: Vec<String>) -> Result<RecordInputs, Repo
                     negative: p.negative.clone(),
                 })
                 .collect(),
+            patient_leakage: d.patient_leakage(),
+            ..DatasetRecord::default()
         });
     }
     Ok(RecordInputs {
@@ -109,6 +111,24 @@ pub fn gather(wb: &Workbench, command: Vec<String>) -> Result<RecordInputs, Repo
         models,
         datasets,
     })
+}
+
+/// What the embedding run adds to the dataset records: rows each model left out while embedding and
+/// the cache chunks it rebuilt.
+pub fn add_run_facts(inputs: &mut RecordInputs, results: &[crate::workbench::DatasetEmbeddings]) {
+    for ds in results {
+        let Some(rec) = inputs.datasets.iter_mut().find(|d| d.name == ds.name) else {
+            continue;
+        };
+        for run in &ds.runs {
+            if let Ok(r) = &run.result {
+                rec.skipped_while_embedding
+                    .insert(run.model.clone(), r.stats.skipped.len());
+                rec.rebuilt_cache_chunks
+                    .insert(run.model.clone(), r.stats.cache_problems.len());
+            }
+        }
+    }
 }
 
 /// Numeric provenance values per model (family = provenance `variant`, else `family`, else the

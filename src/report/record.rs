@@ -36,7 +36,7 @@ pub struct PromptRecord {
 }
 
 /// One dataset as it was evaluated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DatasetRecord {
     pub name: String,
     pub path: PathBuf,
@@ -44,8 +44,19 @@ pub struct DatasetRecord {
     pub sha256: String,
     pub sha256_of: String,
     pub rows: usize,
+    /// Manifest rows left out while loading (absent image, bad label, ...).
     pub skipped_rows: usize,
     pub prompts: Vec<PromptRecord>,
+    /// Model → rows left out while embedding (image unreadable or undecodable), besides
+    /// `skipped_rows`.
+    #[serde(default)]
+    pub skipped_while_embedding: BTreeMap<String, usize>,
+    /// Model → damaged cache chunks found, deleted and recomputed.
+    #[serde(default)]
+    pub rebuilt_cache_chunks: BTreeMap<String, usize>,
+    /// Patients in more than one split, when the manifest has a `patient` column and some are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_leakage: Option<crate::data::PatientLeakage>,
 }
 
 /// The runtime the embeddings were computed with.
@@ -135,7 +146,7 @@ fn write_json<T: Serialize>(path: &Path, what: &str, value: &T) -> Result<(), Re
         what: what.into(),
         source,
     })?;
-    std::fs::write(path, text + "\n").map_err(|e| ReportError::io(path, e))
+    crate::output::write_bytes(path, (text + "\n").as_bytes()).map_err(|e| ReportError::io(path, e))
 }
 
 /// Write the record beside an already written CSV; returns the record's path.

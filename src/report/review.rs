@@ -347,6 +347,7 @@ pub fn render(
 
     inputs_section(&mut o, inputs);
     groups_section(&mut o, summaries);
+    leakage_section(&mut o, inputs);
     settings_section(&mut o, summaries);
     results_section(&mut o, summaries);
     figures_section(&mut o, figures, review_dir);
@@ -437,6 +438,25 @@ fn groups_section(o: &mut String, summaries: &[EvalSummary]) {
 }
 
 /// Seeds, resamples, grids, the RAG settings and every definition, with the verdict rule.
+/// Patients found in more than one split (`DatasetRecord::patient_leakage`), when any are.
+fn leakage_section(o: &mut String, inputs: &RecordInputs) {
+    let leaks: Vec<_> = inputs
+        .datasets
+        .iter()
+        .filter_map(|d| Some((d.name.as_str(), d.patient_leakage.as_ref()?)))
+        .collect();
+    if leaks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## Patient leakage\n\nPatients whose images are in more than one split: a probe or retriever fitted on one split has seen them, so scores on the other may be optimistic (`--strict` refuses such a dataset).\n"
+    );
+    for (name, l) in leaks {
+        let _ = writeln!(o, "- {}", l.describe(name));
+    }
+}
+
 fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
     if let Some(s) = summaries.first() {
         let c = &s.config;
@@ -639,6 +659,6 @@ pub fn write_review(
     figures: &[PathBuf],
 ) -> Result<(), ReportError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::write(path, render(inputs, summaries, figures, dir))
+    crate::output::write_bytes(path, render(inputs, summaries, figures, dir).as_bytes())
         .map_err(|e| ReportError::io(path, e))
 }

@@ -94,7 +94,7 @@ impl SaliencySettings {
     /// Parses and validates the raw section (an empty table gives the defaults).
     pub fn from_table(table: &toml::Table) -> Result<SaliencySettings, SettingsError> {
         let s = SaliencySettings::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-            let msg = e.message().to_string();
+            let msg = crate::strict::explain(e.message());
             // serde names the key in its message; keep it whole.
             bad("section", msg)
         })?;

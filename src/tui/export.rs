@@ -244,11 +244,13 @@ pub fn write_csv(dir: &Path, tab: Tab, table: &TableData) -> Result<PathBuf, sup
         path: path.clone(),
         source,
     };
-    let mut w = csv::Writer::from_path(&path).map_err(wrap)?;
+    let file = crate::output::AtomicFile::create(&path).map_err(|e| wrap(e.into()))?;
+    let mut w = csv::Writer::from_writer(file);
     w.write_record(&table.0).map_err(wrap)?;
     for r in &table.1 {
         w.write_record(r).map_err(wrap)?;
     }
-    w.flush().map_err(|e| wrap(e.into()))?;
+    let file = w.into_inner().map_err(|e| wrap(e.into_error().into()))?;
+    file.commit().map_err(|e| wrap(e.into()))?;
     Ok(path)
 }

@@ -21,8 +21,13 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
   skipped rows and cache rebuilds for the `!` panel and the quit summary;
 - [`export`], [`summary`]: CSV of the current view and the table printed on quit.
 
-The terminal is restored on every exit path: a drop guard on normal return and errors, and a
-panic hook (installed by `ratatui::try_init`, extended here to release the mouse) on panics. When
+The terminal is restored on every exit path ([`restore_terminal`]: mouse capture off, alternate
+screen left, cursor shown, raw mode off): a drop guard on normal return and errors, a panic hook on
+panics, and a signal hook ([`crate::interrupt::watch`]) on SIGTERM, SIGHUP and SIGINT, which asks
+the loop to quit (the guard then restores) and restores and exits itself if the loop has not ended
+within [`SIGNAL_GRACE`]. After a signal the summary table is not printed; stderr says which signal
+stopped it and the exit code is 128 + the signal number; background jobs end with the process
+(`_exit`; finished cache chunks are whole: temp + rename). When
 stdout is not a terminal ([`is_terminal`] is false) the binary prints its headless summary instead.
 */
 pub mod app;
@@ -62,6 +67,8 @@ pub enum Error {
         #[source]
         source: csv::Error,
     },
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 /// What the TUI is started with.
@@ -80,13 +87,54 @@ pub fn is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
+/// Puts the terminal back as the shell had it: mouse capture off, alternate screen left, cursor
+/// shown, raw mode off. Idempotent; errors are ignored (the terminal may be gone, e.g. on SIGHUP).
+pub fn restore_terminal() {
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = crossterm::terminal::disable_raw_mode();
+}
+
+/// How long the UI loop has after a signal to quit by itself before the signal thread restores
+/// the terminal and exits.
+pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
+/// The signal that ended the session (0: none).
+static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+fn signalled() -> Option<crate::interrupt::Interrupted> {
+    match SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        signal => Some(crate::interrupt::Interrupted { signal }),
+    }
+}
+
+/// On SIGTERM / SIGHUP / SIGINT: remember it, wake the loop with a quit key (Ctrl-C quits in
+/// every mode), and after [`SIGNAL_GRACE`] restore the terminal and exit if still running.
+fn install_signal_hook(tx: Sender<Event>) -> std::io::Result<()> {
+    crate::interrupt::watch(move |sig| {
+        SIGNALLED.store(sig, std::sync::atomic::Ordering::SeqCst);
+        let quit = crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('c'),
+            crossterm::event::KeyModifiers::CONTROL,
+        );
+        let _ = tx.send(Event::Key(quit));
+        std::thread::sleep(SIGNAL_GRACE);
+        restore_terminal();
+        signal_hook::low_level::exit(128 + sig);
+    })
+}
+
 /// Restores the terminal when dropped, whatever way `run` is left.
 struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-        ratatui::restore();
+        restore_terminal();
     }
 }
 
@@ -119,8 +167,7 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     let guard = TerminalGuard;
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-        ratatui::restore();
+        restore_terminal();
         hook(info);
     }));
     crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
@@ -132,6 +179,7 @@ pub fn run(launch: Launch) -> Result<(), Error> {
 
     let (tx, rx) = unbounded::<Event>();
     let (qtx, qrx) = unbounded::<worker::QueryMsg>();
+    install_signal_hook(tx.clone())?;
     spawn_input(tx.clone())?;
     worker::spawn_queries(launch.encoder, qrx, tx.clone())?;
     let (stx, srx) = unbounded::<event::SaliencyRequest>();
@@ -145,6 +193,9 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     };
     let result = event_loop(&mut terminal, &mut app, &rx, &senders);
     drop(guard);
+    if let Some(i) = signalled() {
+        return Err(i.into());
+    }
     result?;
     print!("{}", summary::render(&app.state.overview));
     print!("{}", problems::quit_text(&app.state));
@@ -186,7 +237,7 @@ fn event_loop(
     rx: &Receiver<Event>,
     senders: &Senders,
 ) -> Result<(), Error> {
-    while app.state.running {
+    while app.state.running && signalled().is_none() {
         terminal.draw(|f| view::draw(f, &app.state))?;
         let Ok(first) = rx.recv() else {
             return Ok(());

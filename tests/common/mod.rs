@@ -40,6 +40,7 @@ pub fn inputs(s: &EvalSummary) -> RecordInputs {
                 positive: vec!["finding 0".into()],
                 negative: vec![],
             }],
+            ..DatasetRecord::default()
         }],
     }
 }

@@ -185,3 +185,20 @@ pub fn subset_dataset(dir: &Path, keep: &[(&str, usize)]) -> PathBuf {
     std::fs::copy(src.join("dataset.toml"), dir.join("dataset.toml")).unwrap();
     dir.join("dataset.toml")
 }
+
+/// Every embedding cache chunk (`*.emb`) under `cache`.
+pub fn emb_files(cache: &Path) -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "emb") {
+                out.push(p);
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(cache, &mut v);
+    v
+}

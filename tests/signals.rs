@@ -1,0 +1,249 @@
+//! Issue 13, signals: a headless `--report` stopped by SIGINT exits 130 with the cache intact and
+//! says how to resume, and the rerun reuses the cached chunks and writes the same CSV as an
+//! uninterrupted run; the TUI killed by SIGTERM or SIGHUP leaves the terminal as it found it
+//! (alternate screen left, cursor shown, mouse released, cooked mode), in a real terminal (tmux).
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+mod core_support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use core_support::{emb_files, test_model_dir, write_config, write_dataset, write_images};
+
+/// `n` images (a third test, the rest train) and a one-model config with a fast `[eval]`.
+fn setup(dir: &Path, n: usize) -> PathBuf {
+    let data = dir.join("data");
+    let names = write_images(&data, n);
+    let rows: Vec<Vec<u8>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let split = if i % 3 == 0 { "test" } else { "train" };
+            format!("{name},report number {i},{split},{}", i % 2).into_bytes()
+        })
+        .collect();
+    let rows: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+    let ds = write_dataset(&data, &rows);
+    let cfg = dir.join("wb.toml");
+    write_config(&cfg, &[("M", &test_model_dir())], &ds);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(
+        "[eval]\nbootstrap = 20\nprobe_fractions = [1.0]\nprobe_seeds = [0]\ngap_shift = [0.0]\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+fn report_args(cfg: &Path, cache: &Path, csv: &Path) -> Vec<String> {
+    [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--batch-size",
+        "1",
+        "--report",
+        csv.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn run(args: &[String]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_eclip"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn sigint_during_a_report_stops_after_the_batch_and_the_rerun_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = 300;
+    let cfg = setup(tmp.path(), n);
+    let cache = tmp.path().join("cache");
+    let csv = tmp.path().join("out.csv");
+    let args = report_args(&cfg, &cache, &csv);
+    let child = Command::new(env!("CARGO_BIN_EXE_eclip"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while emb_files(&cache).len() < 5 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no cache chunk appeared"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted by SIGINT") && err.contains("Rerun the same command"),
+        "{err}"
+    );
+    assert!(!csv.exists(), "no report from an interrupted run");
+    let kept = emb_files(&cache);
+    assert!(kept.len() < n, "the run finished before the signal");
+    let inodes: Vec<(PathBuf, u64)> = kept
+        .iter()
+        .map(|p| (p.clone(), std::fs::metadata(p).unwrap().ino()))
+        .collect();
+    let temps: Vec<_> = std::fs::read_dir(kept[0].parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .collect();
+    assert!(temps.is_empty(), "a clean stop leaves no temporary file");
+
+    // The rerun: the chunks of the interrupted run are read, not rewritten (same inodes).
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (p, ino) in &inodes {
+        assert_eq!(
+            std::fs::metadata(p).unwrap().ino(),
+            *ino,
+            "{} was recomputed",
+            p.display()
+        );
+    }
+    let resumed = std::fs::read_to_string(&csv).unwrap();
+
+    // An uninterrupted run in a fresh cache writes the same CSV.
+    let fresh_csv = tmp.path().join("fresh.csv");
+    let o = run(&report_args(&cfg, &tmp.path().join("cache2"), &fresh_csv));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(resumed, std::fs::read_to_string(&fresh_csv).unwrap());
+}
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs (install it: apt-get install tmux)")
+    }
+
+    fn screen(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-t", "eclip"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn flag(&self, name: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", "eclip", name]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+/// Starts the TUI in tmux, sends `signal` once it is drawn, and checks the terminal afterwards.
+fn tui_signal_restores_the_terminal(signal: &str, code: i32) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = setup(dir, 12);
+    let bin = env!("CARGO_BIN_EXE_eclip");
+    let pid = dir.join("pid");
+    // The inner sh records its pid and execs eclip (same pid, in the foreground of the pane);
+    // after it ends: the exit status and the tty modes.
+    let script = format!(
+        "cd '{d}' && sh -c 'echo $$ > {pid}; exec \"$0\" \"$@\"' '{bin}' --config '{cfg}' --cache-dir '{d}/cache'; \
+         echo EXIT=$?; stty -a > '{d}/stty'; touch '{d}/done'; sleep 600",
+        d = dir.display(),
+        pid = pid.display(),
+        cfg = cfg.display(),
+    );
+    let t = Tmux {
+        socket: format!("eclip-sig-{}-{signal}", std::process::id()),
+    };
+    let mut new = vec!["new-session", "-d", "-s", "eclip", "-x", "100", "-y", "30"];
+    let env: Vec<String> = ["ORT_DYLIB_PATH", "ECLIP_ORT_DIR", "PATH", "HOME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect();
+    for e in &env {
+        new.push("-e");
+        new.push(e);
+    }
+    new.push(&script);
+    let out = t.cmd(&new);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    t.wait_for("the TUI", Duration::from_secs(60), |s| {
+        s.contains("1 Overview")
+    });
+    assert_eq!(
+        t.flag("#{alternate_on}"),
+        "1",
+        "the TUI is on the alternate screen"
+    );
+    let pid = std::fs::read_to_string(&pid).unwrap().trim().to_string();
+    let kill = Command::new("kill")
+        .args([format!("-{signal}"), pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let s = t.wait_for("the exit status", Duration::from_secs(20), |s| {
+        s.contains("EXIT=")
+    });
+    let start = Instant::now();
+    while !dir.join("done").exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        s.contains(&format!("EXIT={code}")),
+        "exit 128 + signal:\n{s}"
+    );
+    assert_eq!(t.flag("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(t.flag("#{mouse_any_flag}"), "0", "mouse capture released");
+    assert_eq!(t.flag("#{cursor_flag}"), "1", "cursor shown");
+    let stty = std::fs::read_to_string(dir.join("stty")).unwrap();
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "tty back in cooked mode:\n{stty}"
+    );
+}
+
+#[test]
+fn sigterm_in_the_tui_restores_the_terminal() {
+    tui_signal_restores_the_terminal("TERM", 143);
+}
+
+#[test]
+fn sighup_in_the_tui_restores_the_terminal() {
+    tui_signal_restores_the_terminal("HUP", 129);
+}
