@@ -19,9 +19,20 @@ pub enum Event {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
-    JobQueued { job: String },
-    Progress { job: String, done: u64, total: u64 },
-    JobFinished { job: String, error: Option<String> },
+    /// The clock, a few times a second: expires status messages.
+    Tick(std::time::Instant),
+    JobQueued {
+        job: String,
+    },
+    Progress {
+        job: String,
+        done: u64,
+        total: u64,
+    },
+    JobFinished {
+        job: String,
+        error: Option<String>,
+    },
     Update(Update),
     Reply(QueryReply),
     Exported(Result<PathBuf, String>),
@@ -43,7 +54,8 @@ pub enum Action {
 pub enum Update {
     /// Header facts learnt while loading (the execution provider actually used, cache state).
     Header(HeaderInfo),
-    /// The split the live queries search, with thumbnails per item (`None` where unreadable).
+    /// A split the live queries can search (the gallery names its dataset and split), with
+    /// thumbnails per item (`None` where unreadable).
     Gallery(Arc<Gallery>, Vec<Option<Thumb>>),
     /// Finished metric rows; a row replaces an earlier one with the same (dataset, model, task,
     /// setting, metric), any other is appended.
@@ -54,8 +66,10 @@ pub enum Update {
         rows: Vec<MetricRow>,
         running: Vec<String>,
     },
-    /// Plot data of the Probe and Geometry tabs.
+    /// Plot data of the Probe and Geometry tabs, for the dataset it names (replaces earlier data
+    /// of that dataset).
     Plots(PlotData),
+    /// RAG results of the dataset it names.
     Rag(RagView),
 }
 

@@ -15,7 +15,7 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 - [`state`]: plain data and the view models built from evaluation output;
 - [`app`]: `App::handle(Event) -> Action`, the only place the state changes;
 - [`keys`]: the key table feeding dispatch, footer and help;
-- [`view`]: one pure drawing module per tab;
+- [`view`]: pure drawing modules; [`tabs`]: per-tab modules (state, lines, drawing, export rows);
 - [`worker`]: the job and query threads; [`search`]: cosine + top-k;
 - [`export`], [`summary`]: CSV of the current view and the table printed on quit.
 
@@ -32,6 +32,7 @@ pub mod layout;
 pub mod search;
 pub mod state;
 pub mod summary;
+pub mod tabs;
 pub mod view;
 pub mod worker;
 
@@ -127,6 +128,7 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     let (tx, rx) = unbounded::<Event>();
     let (qtx, qrx) = unbounded::<worker::QueryMsg>();
     spawn_input(tx.clone())?;
+    spawn_ticks(tx.clone())?;
     worker::spawn_queries(launch.encoder, qrx, tx.clone())?;
     worker::spawn_jobs(launch.jobs, tx.clone())?;
 
@@ -153,6 +155,20 @@ fn spawn_input(tx: Sender<Event>) -> std::io::Result<()> {
                 if tx.send(ev).is_err() {
                     return;
                 }
+            }
+        })?;
+    Ok(())
+}
+
+/// How often the clock ticks (status messages expire on ticks).
+const TICK: Duration = Duration::from_millis(500);
+
+fn spawn_ticks(tx: Sender<Event>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("eclip-ticks".into())
+        .spawn(move || {
+            while tx.send(Event::Tick(std::time::Instant::now())).is_ok() {
+                std::thread::sleep(TICK);
             }
         })?;
     Ok(())

@@ -70,6 +70,8 @@ pub(super) fn gallery() -> Gallery {
     let b_img = norm(a_img.mapv(|v| v * v + 0.05));
     let b_txt = norm(a_txt.mapv(|v| v + 0.1));
     Gallery {
+        dataset: "cxr-demo".into(),
+        split: "test".into(),
         items,
         classes: vec![
             "cardiomegaly".into(),
@@ -188,6 +190,7 @@ pub(super) fn plots() -> PlotData {
             .iter()
             .map(|f| base + 0.03 + 0.1 * (f * 10.0f64).log10())
             .collect(),
+        ci: Vec::new(),
     };
     let edges: Vec<f64> = (0..=10).map(|i| -0.2 + 0.1 * i as f64).collect();
     let hist = |m: &str, shift: usize| CosineHistogram {
@@ -216,6 +219,7 @@ pub(super) fn plots() -> PlotData {
         values: vec![top - 0.2, top - 0.05, top, top - 0.08, top - 0.25],
     };
     PlotData {
+        dataset: "cxr-demo".into(),
         probe: vec![curve("CLIP", 0.55), curve("eCLIP", 0.6)],
         histograms: vec![hist("CLIP", 0), hist("eCLIP", 1)],
         pca: vec![pca("CLIP", 0.8), pca("eCLIP", 0.5)],
@@ -304,11 +308,14 @@ pub(super) fn rag() -> RagView {
             ],
         },
     ];
-    super::launch::rag_view(&RagSummary {
-        rows: Vec::new(),
-        per_model,
-        notes: Vec::new(),
-    })
+    super::launch::rag_view(
+        "cxr-demo",
+        &RagSummary {
+            rows: Vec::new(),
+            per_model,
+            notes: Vec::new(),
+        },
+    )
 }
 
 pub(super) fn header() -> HeaderInfo {

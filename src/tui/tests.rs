@@ -243,9 +243,9 @@ fn overview_refreshes_as_rows_arrive_and_selection_clamps() {
     for _ in 0..20 {
         app.handle(key('j'));
     }
-    assert_eq!(app.state.overview_pos.selected, 7);
+    assert_eq!(app.state.overview_tab.pos.selected, 7);
     app.handle(code(KeyCode::PageUp));
-    assert_eq!(app.state.overview_pos.selected, 0);
+    assert_eq!(app.state.overview_tab.pos.selected, 0);
 }
 
 #[test]
@@ -266,14 +266,14 @@ fn mouse_clicks_tabs_and_rows_and_wheel_scrolls() {
     assert_eq!(app.state.tab, Tab::Overview);
     // Body starts on row 2; border row 2, table header row 3, first line row 4.
     app.handle(click(10, 6));
-    assert_eq!(app.state.overview_pos.selected, 2);
+    assert_eq!(app.state.overview_tab.pos.selected, 2);
     app.handle(Event::Mouse(MouseEvent {
         kind: MouseEventKind::ScrollDown,
         column: 10,
         row: 10,
         modifiers: KeyModifiers::NONE,
     }));
-    assert_eq!(app.state.overview_pos.selected, 3);
+    assert_eq!(app.state.overview_tab.pos.selected, 3);
 }
 
 #[test]

@@ -6,7 +6,7 @@ model and the gap-shift curves of all models in one chart.
 */
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Line as CLine, Points};
@@ -16,20 +16,15 @@ use super::theme::Theme;
 use super::{model_columns, placeholder};
 use crate::tui::state::{AppState, CosineHistogram, GapShiftCurve, PcaScatter};
 
-/// "gap 0.812 · alignment 1.204 · uniformity -2.310" for one model from the geometry rows.
-pub fn numbers(state: &AppState, model: &str) -> String {
-    let Some(m) = state.overview.models.iter().position(|x| x == model) else {
-        return String::new();
-    };
+/// "modality_gap 0.812 · alignment 1.204 · ..." of one model, from the geometry rows
+/// (`tabs::refresh` picks them for the chosen dataset).
+fn numbers<'a>(state: &'a AppState, model: &str) -> &'a str {
     state
-        .overview
-        .lines_of_task("geometry")
-        .filter_map(|l| {
-            let v = l.values.get(m)?.as_ref()?.value?;
-            Some(format!("{} {v:.3}", l.metric))
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
+        .derived
+        .geometry
+        .iter()
+        .find(|(m, _)| m == model)
+        .map_or("", |(_, t)| t.as_str())
 }
 
 fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ([f64; 2], [f64; 2]) {
@@ -132,22 +127,29 @@ fn draw_hist(frame: &mut Frame<'_>, area: Rect, i: usize, h: &CosineHistogram) {
         .max(1e-9);
     let chart = Chart::new(vec![
         Dataset::default()
-            .name("matched")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Theme::model(0).fg(Color::Green))
             .data(&matched),
         Dataset::default()
-            .name("unmatched")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Theme::model(0).fg(Color::Red))
             .data(&unmatched),
     ])
-    .block(Block::default().borders(Borders::ALL).title(Span::styled(
-        format!(" {} cosines ", h.model),
-        Theme::model(i),
-    )))
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(
+                format!(" {} image–text cosines ", h.model),
+                Theme::model(i),
+            ))
+            .title_bottom(Line::from(vec![
+                Span::styled(" ─ matched ", Style::new().fg(Color::Green)),
+                Span::styled("─ unmatched ", Style::new().fg(Color::Red)),
+                Span::styled("│ x: cosine · y: density ", Theme::DIM),
+            ])),
+    )
     .x_axis(
         Axis::default()
             .bounds([x0, x1])
@@ -157,7 +159,15 @@ fn draw_hist(frame: &mut Frame<'_>, area: Rect, i: usize, h: &CosineHistogram) {
             ])
             .style(Theme::DIM),
     )
-    .y_axis(Axis::default().bounds([0.0, ymax * 1.05]).style(Theme::DIM));
+    .y_axis(
+        Axis::default()
+            .bounds([0.0, ymax * 1.05])
+            .labels(vec![
+                Span::raw("0"),
+                Span::raw(format!("{:.2}", ymax * 1.05)),
+            ])
+            .style(Theme::DIM),
+    );
     frame.render_widget(chart, area);
 }
 
@@ -173,25 +183,33 @@ fn draw_gap_shift(frame: &mut Frame<'_>, area: Rect, curves: &[GapShiftCurve]) {
         })
         .collect();
     let (xb, yb) = bounds(data.iter().flatten().copied());
+    let mut legend = vec![Span::raw(" ")];
+    for (i, c) in curves.iter().enumerate() {
+        legend.push(Span::styled(format!("─ {} ", c.model), Theme::model(i)));
+    }
+    let metric = curves.first().map_or("", |c| c.metric.as_str());
+    legend.push(Span::styled(
+        format!("│ x: λ (shift along the gap) · y: {metric} "),
+        Theme::DIM,
+    ));
     let datasets = curves
         .iter()
         .zip(&data)
         .enumerate()
-        .map(|(i, (c, d))| {
+        .map(|(i, (_, d))| {
             Dataset::default()
-                .name(c.model.clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Theme::model(i))
                 .data(d)
         })
         .collect();
-    let metric = curves.first().map_or("", |c| c.metric.as_str());
     let chart = Chart::new(datasets)
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" gap shift → {metric} ")),
+                .title(format!(" gap shift → {metric} "))
+                .title_bottom(Line::from(legend)),
         )
         .x_axis(
             Axis::default()
