@@ -383,24 +383,20 @@ impl App {
     /// (query → image), with its rank in every model's top-k.
     fn open_item(&mut self) {
         let s = &mut self.state;
-        let Some(g) = s.gallery.clone() else {
+        if s.gallery.is_none() {
             return;
-        };
+        }
         let rt = &s.retrieval;
-        let name = |i: usize| {
-            g.items
-                .get(i)
-                .and_then(|it| it.image.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
         let (item, query) = match rt.mode {
             RetrievalMode::ImageToText => {
                 if rt.results.is_empty() {
                     s.say("pick an image first (↑↓)");
                     return;
                 }
-                (rt.item, format!("image {} → reports", name(rt.item)))
+                (
+                    rt.item,
+                    "its own report's rank, the reports retrieved".to_string(),
+                )
             }
             RetrievalMode::TextToImage => {
                 let Some(hit) = rt.results.get(rt.column).and_then(|m| m.hits.get(rt.rank)) else {

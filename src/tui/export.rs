@@ -100,11 +100,13 @@ fn hits_table(state: &AppState, tab: Tab) -> TableData {
     (header, rows)
 }
 
-/// Linear probe: the curves (mean, min, max over seeds per fraction).
+/// Linear probe: the curves (mean with its interval, min and max over seeds per fraction).
 fn probe_table(state: &AppState) -> TableData {
-    let header = ["model", "metric", "fraction", "mean", "min", "max"]
-        .map(s)
-        .to_vec();
+    let header = [
+        "model", "metric", "fraction", "mean", "ci_low", "ci_high", "min", "max",
+    ]
+    .map(s)
+    .to_vec();
     let rows = state
         .plots
         .probe
@@ -116,6 +118,8 @@ fn probe_table(state: &AppState) -> TableData {
                     c.metric.clone(),
                     c.fractions[k].to_string(),
                     opt(c.mean.get(k).copied()),
+                    opt(c.ci.get(k).copied().flatten().map(|x| x.0)),
+                    opt(c.ci.get(k).copied().flatten().map(|x| x.1)),
                     opt(c.min.get(k).copied()),
                     opt(c.max.get(k).copied()),
                 ]

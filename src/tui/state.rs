@@ -215,11 +215,13 @@ pub struct PairIndex {
 pub fn reversed_row(row: &MetricRow) -> Option<MetricRow> {
     let c = row.comparison.as_ref()?;
     let swapped = crate::eval::rows::Comparison::new(&c.candidate, &c.baseline);
+    // `0.0 - v`, not `-v`: a zero delta stays +0 (no "-0.000").
+    let neg = |v: f64| 0.0 - v;
     Some(MetricRow {
         model: swapped.label(),
-        value: row.value.map(|v| -v),
-        ci_low: row.ci_high.map(|v| -v),
-        ci_high: row.ci_low.map(|v| -v),
+        value: row.value.map(neg),
+        ci_low: row.ci_high.map(neg),
+        ci_high: row.ci_low.map(neg),
         comparison: Some(swapped),
         ..row.clone()
     })

@@ -22,8 +22,9 @@ use crate::eval::metrics::Setting;
 pub struct Derived {
     /// Retrieval lines (indices into `OverviewTable::lines`) with the pair's delta.
     pub retrieval: Vec<overview::ViewLine>,
-    /// Per model of the Geometry tab's PCA panels: "modality_gap 0.812 · alignment 1.204 · ...".
-    pub geometry: Vec<(String, String)>,
+    /// Per model of the Geometry tab's PCA panels: its geometry numbers ("gap 0.812",
+    /// "alignment 1.204", ...), in row order.
+    pub geometry: Vec<(String, Vec<String>)>,
 }
 
 /// Applies the chosen dataset and split: the gallery, plots and RAG results shown. Returns the
@@ -130,16 +131,19 @@ fn derive(state: &AppState, dataset: &str, pair: Option<PairIndex>) -> Derived {
                 .models
                 .iter()
                 .position(|m| *m == p.model)
-                .map_or(String::new(), |m| {
+                .map_or(Vec::new(), |m| {
                     t.lines
                         .iter()
                         .filter(|l| l.dataset == dataset && l.task == "geometry")
                         .filter_map(|l| {
                             let v = l.values.get(m)?.as_ref()?.value?;
-                            Some(format!("{} {v:.3}", l.metric))
+                            let name = match l.metric.as_str() {
+                                "modality_gap" => "gap",
+                                other => other,
+                            };
+                            Some(format!("{name} {v:.3}"))
                         })
-                        .collect::<Vec<_>>()
-                        .join(" · ")
+                        .collect()
                 });
             (p.model.clone(), text)
         })

@@ -16,15 +16,25 @@ use super::theme::Theme;
 use super::{model_columns, placeholder};
 use crate::tui::state::{AppState, CosineHistogram, GapShiftCurve, PcaScatter};
 
-/// "modality_gap 0.812 · alignment 1.204 · ..." of one model, from the geometry rows
-/// (`tabs::refresh` picks them for the chosen dataset).
-fn numbers<'a>(state: &'a AppState, model: &str) -> &'a str {
-    state
-        .derived
-        .geometry
-        .iter()
-        .find(|(m, _)| m == model)
-        .map_or("", |(_, t)| t.as_str())
+/// "gap 0.812 · alignment 1.204 · ..." of one model from the geometry rows (`tabs::refresh` picks
+/// them for the chosen dataset), as many numbers as fit in `width` characters.
+fn numbers(state: &AppState, model: &str, width: usize) -> String {
+    let Some((_, all)) = state.derived.geometry.iter().find(|(m, _)| m == model) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for n in all {
+        let next = if out.is_empty() {
+            n.clone()
+        } else {
+            format!("{out} · {n}")
+        };
+        if next.chars().count() > width {
+            break;
+        }
+        out = next;
+    }
+    out
 }
 
 fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ([f64; 2], [f64; 2]) {
@@ -59,7 +69,8 @@ fn draw_pca(frame: &mut Frame<'_>, area: Rect, state: &AppState, i: usize, p: &P
         .copied()
         .chain([p.gap_from, p.gap_to]);
     let (xb, yb) = bounds(all);
-    let nums = numbers(state, &p.model);
+    let room = (area.width as usize).saturating_sub(p.model.chars().count() + 6);
+    let nums = numbers(state, &p.model, room);
     let title = Line::from(vec![
         Span::styled(format!(" {} ", p.model), Theme::model(i)),
         Span::raw(format!("{nums} ")),
@@ -140,14 +151,20 @@ fn draw_hist(frame: &mut Frame<'_>, area: Rect, i: usize, h: &CosineHistogram) {
     .block(
         Block::default()
             .borders(Borders::ALL)
-            .title(Span::styled(
-                format!(" {} image–text cosines ", h.model),
-                Theme::model(i),
-            ))
+            .title(Line::from(vec![
+                Span::styled(format!(" {} ", h.model), Theme::model(i)),
+                Span::styled(
+                    if area.width >= 40 {
+                        "x: image–text cosine · y: density "
+                    } else {
+                        "x:cos y:density "
+                    },
+                    Theme::DIM,
+                ),
+            ]))
             .title_bottom(Line::from(vec![
                 Span::styled(" ─ matched ", Style::new().fg(Color::Green)),
                 Span::styled("─ unmatched ", Style::new().fg(Color::Red)),
-                Span::styled("│ x: cosine · y: density ", Theme::DIM),
             ])),
     )
     .x_axis(
@@ -182,16 +199,18 @@ fn draw_gap_shift(frame: &mut Frame<'_>, area: Rect, curves: &[GapShiftCurve]) {
                 .collect()
         })
         .collect();
-    let (xb, yb) = bounds(data.iter().flatten().copied());
+    let (_, yb) = bounds(data.iter().flatten().copied());
+    // The x-axis spans the λ values themselves, so its end labels are the sweep's ends.
+    let lambdas = curves.iter().flat_map(|c| c.shifts.iter().copied());
+    let xb = lambdas.fold([f64::INFINITY, f64::NEG_INFINITY], |[a, b], x| {
+        [a.min(x), b.max(x)]
+    });
+    let xb = if xb[1] > xb[0] { xb } else { [-1.0, 1.0] };
     let mut legend = vec![Span::raw(" ")];
     for (i, c) in curves.iter().enumerate() {
         legend.push(Span::styled(format!("─ {} ", c.model), Theme::model(i)));
     }
     let metric = curves.first().map_or("", |c| c.metric.as_str());
-    legend.push(Span::styled(
-        format!("│ x: λ (shift along the gap) · y: {metric} "),
-        Theme::DIM,
-    ));
     let datasets = curves
         .iter()
         .zip(&data)
@@ -208,7 +227,17 @@ fn draw_gap_shift(frame: &mut Frame<'_>, area: Rect, curves: &[GapShiftCurve]) {
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" gap shift → {metric} "))
+                .title(Line::from(vec![
+                    Span::raw(" gap shift "),
+                    Span::styled(
+                        if area.width >= 48 {
+                            format!("x:λ along the gap · y:{metric} ")
+                        } else {
+                            format!("x:λ y:{metric} ")
+                        },
+                        Theme::DIM,
+                    ),
+                ]))
                 .title_bottom(Line::from(legend)),
         )
         .x_axis(

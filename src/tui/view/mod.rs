@@ -183,6 +183,9 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         return;
     }
     let text = match (&state.status, state.mode == InputMode::Editing) {
+        (_, true) if state.tab == Tab::Overview => {
+            "filter: metric names with every typed word · Enter keeps it, Esc clears it".to_string()
+        }
         (_, true) => "typing: Enter runs the query, Esc cancels".to_string(),
         (Some(s), _) => s.clone(),
         (None, _) => {
