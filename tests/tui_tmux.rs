@@ -3,7 +3,8 @@
 //! Starts `eclip --config <cfg>` in a detached tmux session of 120×40 (a private tmux server, so a
 //! user's tmux is untouched), then drives it like a user: waits for the gallery, picks a zero-shot
 //! class, types a prompt, opens an image, visits every tab, opens and closes help, waits for the
-//! evaluation to finish and checks the Overview, quits with `q`, and checks the exit status, the
+//! evaluation to finish and checks the Overview, sorts (`o`) and filters it (`/`, `f`), swaps the
+//! baseline (`b`), switches the split (`s`) and opens a Retrieval item (`Enter`), quits with `q`, and checks the exit status, the
 //! summary table printed after the TUI closed, that the alternate screen was left and that the tty
 //! is back in canonical mode with echo (`stty -a` run in the same pane afterwards).
 //!
@@ -186,6 +187,75 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
         s.contains("metrics ·") && s.contains("Δ"),
         "metric table with deltas:\n{s}"
     );
+
+    // Sorting and filtering the Overview.
+    t.keys(&["o"]);
+    t.wait_text("sort |Δ|", short);
+    t.keys(&["o"]);
+    t.wait_text("sort adj. p", short);
+    t.keys(&["o"]);
+    t.wait_text("sort family", short);
+    t.keys(&["/"]);
+    t.type_text("r@10");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("· /r@10", short);
+    assert!(
+        s.contains("retrieval/i2t r@10") && !s.contains("zeroshot/argmax"),
+        "only the r@10 lines:\n{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("the filter cleared", short, |s| {
+        !s.contains("· /r@10") && s.contains("zeroshot/argmax")
+    });
+    t.keys(&["f"]);
+    t.wait_text("significant only", short);
+    t.keys(&["f"]);
+    t.wait_for("all lines again", short, |s| {
+        !s.contains("significant only")
+    });
+
+    // The baseline chooser: eCLIP as the baseline reverses the deltas; back again.
+    t.keys(&["b"]);
+    t.wait_text("baseline model (A)", short);
+    t.keys(&["j", "Enter"]);
+    t.wait_text("Δ CLIP−eCLIP", short);
+    t.keys(&["b"]);
+    t.wait_text("baseline model (A)", short);
+    t.keys(&["k", "Enter"]);
+    t.wait_text("Δ eCLIP−CLIP", short);
+
+    // The split chooser: another split for the live queries, then Retrieval searches it.
+    t.keys(&["s"]);
+    let s = t.wait_text("split (live queries)", short);
+    assert!(
+        s.contains("▶ test"),
+        "the current split is highlighted:\n{s}"
+    );
+    t.keys(&["j", "Enter"]);
+    let s = t.wait_for("another split", short, |s| {
+        !s.contains("split test") && s.contains("split ")
+    });
+    assert!(
+        s.contains("split train") || s.contains("split val"),
+        "header shows the chosen split:\n{s}"
+    );
+    t.keys(&["3"]);
+    t.keys(&["j"]);
+    t.wait_for("retrieved reports of the new split", short, |s| {
+        s.matches("own report").count() == 2
+    });
+    // Enter opens the item: its report and its rank per model; Esc closes it.
+    t.keys(&["Enter"]);
+    t.wait_text("its own report's rank", short);
+    t.keys(&["Escape"]);
+    t.wait_for("item closed", short, |s| {
+        !s.contains("its own report's rank")
+    });
+    t.keys(&["s"]);
+    t.wait_text("split (live queries)", short);
+    t.keys(&["k", "Enter"]);
+    t.wait_text("split test", short);
+    t.keys(&["1"]);
     t.keys(&["4"]);
     t.wait_text("linear probe", short);
     t.keys(&["5"]);

@@ -154,7 +154,7 @@ fn draw_hist(frame: &mut Frame<'_>, area: Rect, i: usize, h: &CosineHistogram) {
             .title(Line::from(vec![
                 Span::styled(format!(" {} ", h.model), Theme::model(i)),
                 Span::styled(
-                    if area.width >= 40 {
+                    if area.width >= 44 {
                         "x: image–text cosine · y: density "
                     } else {
                         "x:cos y:density "
