@@ -56,6 +56,8 @@ fn gallery(n: usize, d: usize) -> Gallery {
         })
         .collect();
     Gallery {
+        dataset: "synthetic".into(),
+        split: "test".into(),
         items,
         classes,
         models,

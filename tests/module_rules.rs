@@ -138,6 +138,11 @@ const TUI: &[(&str, &[&str], &str)] = &[
         "views draw state; layout constants and events have their own modules",
     ),
     (
+        "tui::tabs",
+        &["app", "worker", "launch"],
+        "a tab module holds its state, lines, drawing and export rows; the app drives it",
+    ),
+    (
         "tui::worker",
         &["app"],
         "the event type lives in tui::event",

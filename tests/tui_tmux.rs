@@ -3,7 +3,8 @@
 //! Starts `eclip --config <cfg>` in a detached tmux session of 120×40 (a private tmux server, so a
 //! user's tmux is untouched), then drives it like a user: waits for the gallery, picks a zero-shot
 //! class, types a prompt, opens an image, visits every tab, opens and closes help, waits for the
-//! evaluation to finish and checks the Overview, quits with `q`, and checks the exit status, the
+//! evaluation to finish and checks the Overview, sorts (`o`) and filters it (`/`, `f`), swaps the
+//! baseline (`b`), switches the split (`s`) and opens a Retrieval item (`Enter`), quits with `q`, and checks the exit status, the
 //! summary table printed after the TUI closed, that the alternate screen was left and that the tty
 //! is back in canonical mode with echo (`stty -a` run in the same pane afterwards).
 //!
@@ -89,7 +90,13 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
         !s.contains("Embeddings are loading")
     });
     t.keys(&["]"]);
-    let s = t.wait_text("class: cardiomegaly", short);
+    // The query line names the query at once; the hits follow (no "searching…" left).
+    let answered = |q: &'static str| move |s: &str| s.contains(q) && !s.contains("searching…");
+    let s = t.wait_for(
+        "class: cardiomegaly answered",
+        short,
+        answered("class: cardiomegaly"),
+    );
     assert!(s.contains("▶ 1."), "a ranked, selected hit per model:\n{s}");
 
     // Type a prompt: it runs through both text towers on the query thread.
@@ -97,7 +104,11 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
     t.type_text("enlarged heart");
     t.wait_text("enlarged heart", short);
     t.keys(&["Enter"]);
-    let s = t.wait_text("prompt: enlarged heart", short);
+    let s = t.wait_for(
+        "the prompt answered",
+        short,
+        answered("prompt: enlarged heart"),
+    );
     assert_eq!(s.matches("▶ 1.").count(), 1, "one selected hit:\n{s}");
     assert!(
         s.matches(" 2. ").count() >= 2,
@@ -121,10 +132,10 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
 
     // Help overlay lists the keys, Esc closes it.
     t.keys(&["?"]);
-    t.wait_text("keys (? or Esc closes)", short);
+    t.wait_text("keys (? or Esc closes", short);
     t.keys(&["Escape"]);
     t.wait_for("help closed", short, |s| {
-        !s.contains("keys (? or Esc closes)")
+        !s.contains("keys (? or Esc closes")
     });
 
     // The evaluation finishes; Overview, Probe and Geometry show its results.
@@ -138,6 +149,72 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
         s.contains("metrics ·") && s.contains("Δ"),
         "metric table with deltas:\n{s}"
     );
+
+    // Sorting and filtering the Overview.
+    t.keys(&["o"]);
+    t.wait_text("sort |Δ|", short);
+    t.keys(&["o"]);
+    t.wait_text("sort adj. p", short);
+    t.keys(&["o"]);
+    t.wait_text("sort family", short);
+    t.keys(&["/"]);
+    t.type_text("r@10");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("· /r@10", short);
+    assert!(
+        s.contains("retrieval/i2t r@10") && !s.contains("zeroshot/argmax"),
+        "only the r@10 lines:\n{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("the filter cleared", short, |s| {
+        !s.contains("· /r@10") && s.contains("zeroshot/argmax")
+    });
+    t.keys(&["f"]);
+    t.wait_text("significant only", short);
+    t.keys(&["f"]);
+    t.wait_for("all lines again", short, |s| {
+        !s.contains("significant only")
+    });
+
+    // The baseline chooser: eCLIP as the baseline reverses the deltas; back again.
+    t.keys(&["b"]);
+    t.wait_text("baseline model (A)", short);
+    t.keys(&["j", "Enter"]);
+    t.wait_text("Δ CLIP−eCLIP", short);
+    t.keys(&["b"]);
+    t.wait_text("baseline model (A)", short);
+    t.keys(&["k", "Enter"]);
+    t.wait_text("Δ eCLIP−CLIP", short);
+
+    // The split chooser: another split for the live queries, then Retrieval searches it.
+    t.keys(&["s"]);
+    let s = t.wait_text("split (live queries)", short);
+    assert!(
+        s.contains("▶ test"),
+        "the current split is highlighted:\n{s}"
+    );
+    t.keys(&["j", "Enter"]);
+    // The next split after `test` (the demo has a single-positive `test_5x200`, `train`, `val`).
+    t.wait_for("another split in the header", short, |s| {
+        !s.contains("split test │") && s.contains(" │ split ")
+    });
+    t.keys(&["3"]);
+    t.keys(&["j"]);
+    t.wait_for("retrieved reports of the new split", short, |s| {
+        s.matches("own report").count() == 2
+    });
+    // Enter opens the item: its report and its rank per model; Esc closes it.
+    t.keys(&["Enter"]);
+    t.wait_text("its own report's rank", short);
+    t.keys(&["Escape"]);
+    t.wait_for("item closed", short, |s| {
+        !s.contains("its own report's rank")
+    });
+    t.keys(&["s"]);
+    t.wait_text("split (live queries)", short);
+    t.keys(&["k", "Enter"]);
+    t.wait_text("split test │", short);
+    t.keys(&["1"]);
     t.keys(&["4"]);
     t.wait_text("linear probe", short);
     t.keys(&["5"]);

@@ -5,7 +5,7 @@
 //! `model.json` is broken, over a slice of the demo data whose test images all have an expert
 //! heatmap (`tests/subset`), with a small `[saliency]` section. The test checks that the footer
 //! announces the broken model and `!` shows its error, opens a zero-shot hit, toggles the heatmap
-//! overlay (`m`), toggles the saliency view (`s`) and waits for both models' maps and scores,
+//! overlay (`m`), toggles the saliency view (`v`) and waits for both models' maps and scores,
 //! goes back with Esc, quits, and checks the exit status and that the quit summary lists the
 //! problem. Needs `tmux` and ONNX Runtime, like `tests/tui_tmux.rs`.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
@@ -73,7 +73,7 @@ fn tmux_saliency_view_beside_the_heatmap_and_the_problems_panel() {
     t.wait_text("+heatmap", short);
 
     // The saliency view: both models' maps beside the expert heatmap, with scores.
-    t.keys(&["s"]);
+    t.keys(&["v"]);
     let s = t.wait_for("both maps and scores", long, |s| {
         s.contains("agreement with the expert heatmap")
             && !s.contains("computing…")

@@ -20,10 +20,10 @@ use super::event::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
 use super::keys::{Command, command_for};
 use super::layout::THUMB_CELLS;
 use super::state::{
-    AppState, InputMode, JobState, JobStatus, OpenedImage, OverviewTable, RetrievalMode,
-    SaliencyPane, Tab, Thumb, Thumbs,
+    AppState, Chooser, ChooserKind, GalleryEntry, InputMode, ItemView, JobState, JobStatus,
+    OpenedImage, OverviewTable, RetrievalMode, RetrievedReport, SaliencyPane, Tab, Thumb, Thumbs,
 };
-use super::view;
+use super::{tabs, view};
 use crate::eval::MetricRow;
 
 /// The app: its state and nothing else.
@@ -48,6 +48,10 @@ impl App {
                 self.rebuild_opened();
                 Action::None
             }
+            Event::Tick(now) => {
+                self.state.tick(now);
+                Action::None
+            }
             Event::JobQueued { job } => {
                 self.job(&job).state = JobState::Running;
                 Action::None
@@ -60,7 +64,7 @@ impl App {
             }
             Event::JobFinished { job, error } => {
                 if let Some(e) = &error {
-                    self.state.status = Some(format!("{job} failed: {e}"));
+                    self.state.say(format!("{job} failed: {e}"));
                     self.state.families_running.clear();
                 }
                 self.job(&job).state = match error {
@@ -87,7 +91,7 @@ impl App {
                 Action::None
             }
             Event::Exported(r) => {
-                self.state.status = Some(match r {
+                self.state.say(match r {
                     Ok(p) => format!("exported {}", p.display()),
                     Err(e) => format!("export failed: {e}"),
                 });
@@ -117,7 +121,11 @@ impl App {
         let s = &mut self.state;
         match update {
             Update::Header(h) => {
+                let (dataset, split) = (s.header.dataset.clone(), s.header.split.clone());
                 s.header = h;
+                if !s.datasets.is_empty() {
+                    (s.header.dataset, s.header.split) = (dataset, split);
+                }
                 s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
             }
             Update::Metrics(rows) => {
@@ -130,8 +138,14 @@ impl App {
                 s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
                 s.families_running = running;
             }
-            Update::Plots(p) => s.plots = p,
-            Update::Rag(r) => s.rag = r,
+            Update::Plots(p) => {
+                s.plots_all.retain(|x| x.dataset != p.dataset);
+                s.plots_all.push(p);
+            }
+            Update::Rag(r) => {
+                s.rag_all.retain(|x| x.dataset != r.dataset);
+                s.rag_all.push(r);
+            }
             Update::Problems(list) => {
                 let mut seen: std::collections::HashSet<_> =
                     s.problems.list.iter().cloned().collect();
@@ -142,17 +156,31 @@ impl App {
                 }
             }
             Update::Gallery(g, thumbs) => {
-                s.thumbs = Thumbs(
+                let thumbs = Thumbs(
                     thumbs
                         .iter()
                         .map(|t| t.as_ref().and_then(thumb_protocol))
                         .collect(),
                 );
-                s.gallery = Some(g.clone());
-                return Action::ShareGallery(g);
+                s.galleries
+                    .retain(|e| !(e.gallery.dataset == g.dataset && e.gallery.split == g.split));
+                s.galleries.push(GalleryEntry {
+                    gallery: g,
+                    thumbs: std::sync::Arc::new(thumbs),
+                });
             }
         }
-        Action::None
+        self.reselect()
+    }
+
+    /// Applies the chosen dataset, split and pair to what every tab shows.
+    fn reselect(&mut self) -> Action {
+        let changed = tabs::select(&mut self.state);
+        tabs::refresh(&mut self.state);
+        match changed {
+            Some(g) => Action::ShareGallery(g),
+            None => Action::None,
+        }
     }
 
     fn on_reply(&mut self, reply: QueryReply) {
@@ -168,7 +196,7 @@ impl App {
             s.retrieval.pending = None;
         }
         match reply.result {
-            Err(e) => s.status = Some(e),
+            Err(e) => s.say(e),
             Ok(QueryAnswer::Hits(h)) if zs => {
                 s.zeroshot.results = h;
                 s.zeroshot.rank = 0;
@@ -238,6 +266,9 @@ impl App {
         if self.state.mode == InputMode::Editing && !ctrl_c {
             return self.on_edit_key(key);
         }
+        if self.state.chooser.is_some() && !ctrl_c {
+            return self.on_chooser_key(key);
+        }
         match command_for(&key, self.state.tab) {
             Some(c) => self.on_command(c),
             None => Action::None,
@@ -247,6 +278,24 @@ impl App {
     fn on_edit_key(&mut self, key: KeyEvent) -> Action {
         use crossterm::event::KeyCode;
         let tab = self.state.tab;
+        if tab == Tab::Overview {
+            // The metric filter applies as it is typed.
+            let filter = &mut self.state.overview_tab.filter;
+            match key.code {
+                KeyCode::Esc => {
+                    filter.clear();
+                    self.state.mode = InputMode::Normal;
+                }
+                KeyCode::Enter => self.state.mode = InputMode::Normal,
+                KeyCode::Backspace => {
+                    filter.pop();
+                }
+                KeyCode::Char(c) => filter.push(c),
+                _ => return Action::None,
+            }
+            tabs::refresh(&mut self.state);
+            return Action::None;
+        }
         let buffer = match tab {
             Tab::Retrieval => &mut self.state.retrieval.query,
             _ => &mut self.state.zeroshot.prompt,
@@ -265,6 +314,7 @@ impl App {
                 }
                 if tab == Tab::Retrieval {
                     self.state.retrieval.truth = None;
+                    self.state.retrieval.opened = None;
                     return self.query(QueryKind::PromptToImages(text), true);
                 }
                 self.state.zeroshot.class = None;
@@ -274,6 +324,147 @@ impl App {
             _ => {}
         }
         Action::None
+    }
+
+    /// Opens a chooser of `kind` with the current choice highlighted.
+    fn open_chooser(&mut self, kind: ChooserKind) {
+        let s = &mut self.state;
+        let (options, current): (Vec<String>, &str) = match kind {
+            ChooserKind::Dataset => (s.datasets.clone(), &s.header.dataset),
+            ChooserKind::Split => (
+                s.galleries
+                    .iter()
+                    .filter(|e| e.gallery.dataset == s.header.dataset)
+                    .map(|e| e.gallery.split.clone())
+                    .collect(),
+                &s.header.split,
+            ),
+            ChooserKind::Baseline => (s.overview.models.clone(), &s.baseline),
+            ChooserKind::Candidate => (s.overview.models.clone(), &s.candidate),
+        };
+        if options.is_empty() {
+            s.say(format!("no {} to choose yet", kind.title()));
+            return;
+        }
+        let selected = options.iter().position(|o| o == current).unwrap_or(0);
+        s.chooser = Some(Chooser {
+            kind,
+            options,
+            selected,
+        });
+    }
+
+    fn on_chooser_key(&mut self, key: KeyEvent) -> Action {
+        use crossterm::event::KeyCode;
+        let Some(ch) = self.state.chooser.as_mut() else {
+            return Action::None;
+        };
+        let n = ch.options.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => ch.selected = ch.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => ch.selected = (ch.selected + 1).min(n - 1),
+            KeyCode::Esc | KeyCode::Char('q') => self.state.chooser = None,
+            KeyCode::Enter => {
+                let (kind, choice) = (ch.kind, ch.options[ch.selected].clone());
+                self.state.chooser = None;
+                return self.choose(kind, choice);
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    /// Applies a choice: the dataset or split shown, or one side of the compared pair (choosing
+    /// the other side's model swaps the two).
+    fn choose(&mut self, kind: ChooserKind, choice: String) -> Action {
+        let s = &mut self.state;
+        match kind {
+            ChooserKind::Dataset => {
+                if s.header.dataset != choice {
+                    s.header.dataset = choice;
+                    s.overview_tab.pos.selected = 0;
+                }
+            }
+            ChooserKind::Split => s.header.split = choice,
+            ChooserKind::Baseline => {
+                if s.candidate == choice {
+                    s.candidate = s.baseline.clone();
+                }
+                s.baseline = choice;
+            }
+            ChooserKind::Candidate => {
+                if s.baseline == choice {
+                    s.baseline = s.candidate.clone();
+                }
+                s.candidate = choice;
+            }
+        }
+        self.reselect()
+    }
+
+    /// Opens the Retrieval tab's item: the query image (image → report) or the selected hit
+    /// (query → image), with its rank in every model's top-k.
+    fn open_item(&mut self) {
+        let s = &mut self.state;
+        if s.gallery.is_none() {
+            return;
+        }
+        let rt = &s.retrieval;
+        let (item, query) = match rt.mode {
+            RetrievalMode::ImageToText => {
+                if rt.results.is_empty() {
+                    s.say("pick an image first (↑↓)");
+                    return;
+                }
+                (
+                    rt.item,
+                    "its own report's rank, the reports retrieved".to_string(),
+                )
+            }
+            RetrievalMode::TextToImage => {
+                let Some(hit) = rt.results.get(rt.column).and_then(|m| m.hits.get(rt.rank)) else {
+                    s.say("type a query first (/)");
+                    return;
+                };
+                (hit.item, format!("query: {}", rt.query))
+            }
+        };
+        let ranks = rt
+            .results
+            .iter()
+            .map(|m| {
+                let rank = m.hits.iter().position(|h| h.item == item).map(|r| r + 1);
+                (m.model.clone(), rank)
+            })
+            .collect();
+        let retrieved = match rt.mode {
+            RetrievalMode::ImageToText => rt
+                .results
+                .iter()
+                .map(|m| {
+                    let hits = m
+                        .hits
+                        .iter()
+                        .enumerate()
+                        .map(|(r, h)| RetrievedReport {
+                            rank: r + 1,
+                            score: h.score,
+                            item: h.item,
+                            own: rt.truth == Some(h.item),
+                        })
+                        .collect();
+                    (m.model.clone(), hits)
+                })
+                .collect(),
+            RetrievalMode::TextToImage => Vec::new(),
+        };
+        s.retrieval.opened = Some(ItemView {
+            item,
+            query,
+            ranks,
+            retrieved,
+            scroll: 0,
+        });
     }
 
     fn on_command(&mut self, c: Command) -> Action {
@@ -301,9 +492,29 @@ impl App {
                     }
                 } else if s.zeroshot.opened.is_some() && s.tab == Tab::ZeroShot {
                     s.zeroshot.opened = None;
+                } else if s.retrieval.opened.is_some() && s.tab == Tab::Retrieval {
+                    s.retrieval.opened = None;
+                } else if s.tab == Tab::Overview
+                    && (!s.overview_tab.filter.is_empty() || s.overview_tab.significant_only)
+                {
+                    s.overview_tab.filter.clear();
+                    s.overview_tab.significant_only = false;
+                    tabs::refresh(s);
                 } else {
                     s.status = None;
                 }
+            }
+            Command::ChooseDataset => self.open_chooser(ChooserKind::Dataset),
+            Command::ChooseSplit => self.open_chooser(ChooserKind::Split),
+            Command::ChooseBaseline => self.open_chooser(ChooserKind::Baseline),
+            Command::ChooseCandidate => self.open_chooser(ChooserKind::Candidate),
+            Command::CycleSort => {
+                s.overview_tab.sort = s.overview_tab.sort.next();
+                tabs::refresh(s);
+            }
+            Command::ToggleSignificant => {
+                s.overview_tab.significant_only = !s.overview_tab.significant_only;
+                tabs::refresh(s);
             }
             Command::NextTab => s.tab = s.tab.next(),
             Command::PrevTab => s.tab = s.tab.prev(),
@@ -313,6 +524,7 @@ impl App {
                 s.mode = InputMode::Editing;
                 if s.tab == Tab::Retrieval {
                     s.retrieval.mode = RetrievalMode::TextToImage;
+                    s.retrieval.opened = None;
                 }
             }
             Command::ToggleDirection => {
@@ -321,6 +533,7 @@ impl App {
                     RetrievalMode::TextToImage => RetrievalMode::ImageToText,
                 };
                 s.retrieval.results.clear();
+                s.retrieval.opened = None;
                 if s.retrieval.mode == RetrievalMode::ImageToText && s.gallery.is_some() {
                     let item = s.retrieval.item;
                     s.retrieval.truth = Some(item);
@@ -330,7 +543,7 @@ impl App {
             Command::PrevClass | Command::NextClass => {
                 let n = s.gallery.as_ref().map_or(0, |g| g.classes.len());
                 if n == 0 {
-                    s.status = Some("no zero-shot classes loaded yet".into());
+                    s.say("no zero-shot classes loaded yet");
                     return Action::None;
                 }
                 let c = match (s.zeroshot.class, c) {
@@ -349,7 +562,9 @@ impl App {
                 return self.query(QueryKind::ClassToImages(c), false);
             }
             Command::Open => {
-                if s.tab == Tab::ZeroShot {
+                if s.tab == Tab::Retrieval {
+                    self.open_item();
+                } else if s.tab == Tab::ZeroShot {
                     let hit = s
                         .zeroshot
                         .results
@@ -363,8 +578,8 @@ impl App {
             }
             Command::ToggleHeatmap => match s.zeroshot.opened.as_mut() {
                 Some(o) if o.overlay.is_some() => o.show_heatmap = !o.show_heatmap,
-                Some(_) => s.status = Some("this image has no heatmap".into()),
-                None => s.status = Some("open an image first (Enter)".into()),
+                Some(_) => s.say("this image has no heatmap"),
+                None => s.say("open an image first (Enter)"),
             },
             Command::ToggleSaliency => return self.toggle_saliency(),
             // Handled by `on_problems_command`.
@@ -390,7 +605,7 @@ impl App {
         Action::None
     }
 
-    /// `s` on an opened image: show / hide the saliency view; the first time (and again after
+    /// `v` on an opened image: show / hide the saliency view; the first time (and again after
     /// a failure) ask the saliency thread for it.
     fn toggle_saliency(&mut self) -> Action {
         let s = &mut self.state;
@@ -462,10 +677,14 @@ impl App {
                 (pos as isize + delta).clamp(0, len as isize - 1) as usize
             }
         };
+        if s.tab == Tab::Retrieval
+            && let Some(o) = s.retrieval.opened.as_mut()
+        {
+            o.scroll = (o.scroll as isize + delta).clamp(0, u16::MAX as isize) as u16;
+            return Action::None;
+        }
         match s.tab {
-            Tab::Overview => {
-                s.overview_pos.selected = step(s.overview_pos.selected, s.overview.lines.len())
-            }
+            Tab::Overview => s.overview_tab.move_by(delta),
             Tab::ZeroShot => {
                 let len = hits_len(&s.zeroshot.results, s.zeroshot.column);
                 s.zeroshot.rank = step(s.zeroshot.rank, len);
@@ -508,12 +727,11 @@ impl App {
                     self.state.tab = tab;
                     return Action::None;
                 }
-                if self.state.tab == Tab::Overview {
-                    if let Some(line) =
-                        view::overview::line_at(&self.state, view::body_area(size), pos)
-                    {
-                        self.state.overview_pos.selected = line;
-                    }
+                if self.state.tab == Tab::Overview
+                    && let Some(line) =
+                        tabs::overview::line_at(&self.state, view::body_area(size), pos)
+                {
+                    self.state.overview_tab.pos.selected = line;
                 }
                 Action::None
             }

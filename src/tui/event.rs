@@ -21,6 +21,8 @@ pub enum Event {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// The clock, a few times a second: expires status messages.
+    Tick(std::time::Instant),
     JobQueued {
         job: String,
     },
@@ -58,7 +60,8 @@ pub enum Action {
 pub enum Update {
     /// Header facts learnt while loading (the execution provider actually used, cache state).
     Header(HeaderInfo),
-    /// The split the live queries search, with thumbnails per item (`None` where unreadable).
+    /// A split the live queries can search (the gallery names its dataset and split), with
+    /// thumbnails per item (`None` where unreadable).
     Gallery(Arc<Gallery>, Vec<Option<Thumb>>),
     /// Finished metric rows; a row replaces an earlier one with the same (dataset, model, task,
     /// setting, metric), any other is appended.
@@ -69,8 +72,10 @@ pub enum Update {
         rows: Vec<MetricRow>,
         running: Vec<String>,
     },
-    /// Plot data of the Probe and Geometry tabs.
+    /// Plot data of the Probe and Geometry tabs, for the dataset it names (replaces earlier data
+    /// of that dataset).
     Plots(PlotData),
+    /// RAG results of the dataset it names.
     Rag(RagView),
     /// Problems found while loading or embedding (added to the `!` panel; repeats are dropped).
     Problems(Vec<Problem>),

@@ -16,7 +16,7 @@ use crate::eval::rows::cell as opt;
 /// The data behind what `tab` shows.
 pub fn view_table(state: &AppState, tab: Tab) -> TableData {
     match tab {
-        Tab::Overview => overview_table(state),
+        Tab::Overview => super::tabs::overview::export_rows(state),
         Tab::ZeroShot | Tab::Retrieval => hits_table(state, tab),
         Tab::Probe => probe_table(state),
         Tab::Geometry => geometry_table(state),
@@ -35,17 +35,6 @@ fn item_name(state: &AppState, i: usize) -> String {
         .as_ref()
         .and_then(|g| g.items.get(i))
         .map_or(String::new(), |it| it.image.display().to_string())
-}
-
-/// Overview: every metric row, in the tidy CSV's columns.
-fn overview_table(state: &AppState) -> TableData {
-    let header = crate::eval::rows::COLUMNS.map(s).to_vec();
-    let rows = state
-        .rows
-        .iter()
-        .map(|r| crate::eval::rows::record(r).to_vec())
-        .collect();
-    (header, rows)
 }
 
 /// Whether gallery item `item` answers the current query: for a zero-shot class query, the item
@@ -111,11 +100,13 @@ fn hits_table(state: &AppState, tab: Tab) -> TableData {
     (header, rows)
 }
 
-/// Linear probe: the curves (mean, min, max over seeds per fraction).
+/// Linear probe: the curves (mean with its interval, min and max over seeds per fraction).
 fn probe_table(state: &AppState) -> TableData {
-    let header = ["model", "metric", "fraction", "mean", "min", "max"]
-        .map(s)
-        .to_vec();
+    let header = [
+        "model", "metric", "fraction", "mean", "ci_low", "ci_high", "min", "max",
+    ]
+    .map(s)
+    .to_vec();
     let rows = state
         .plots
         .probe
@@ -127,6 +118,8 @@ fn probe_table(state: &AppState) -> TableData {
                     c.metric.clone(),
                     c.fractions[k].to_string(),
                     opt(c.mean.get(k).copied()),
+                    opt(c.ci.get(k).copied().flatten().map(|x| x.0)),
+                    opt(c.ci.get(k).copied().flatten().map(|x| x.1)),
                     opt(c.min.get(k).copied()),
                     opt(c.max.get(k).copied()),
                 ]

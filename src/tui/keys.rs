@@ -28,11 +28,22 @@ pub enum Command {
     Help,
     Export,
     ToggleHeatmap,
+    /// Zero-shot, opened image: each model's saliency beside the expert heatmap.
     ToggleSaliency,
+    /// The problems panel (load errors, skipped rows, cache rebuilds, failed jobs).
     ToggleProblems,
     PrevClass,
     NextClass,
     ToggleDirection,
+    /// Open a chooser: dataset, split (live queries), baseline or candidate model.
+    ChooseDataset,
+    ChooseSplit,
+    ChooseBaseline,
+    ChooseCandidate,
+    /// Overview: next sort order (family → |Δ| → adjusted p).
+    CycleSort,
+    /// Overview: only significantly better/worse lines.
+    ToggleSignificant,
 }
 
 /// One key as written in the table.
@@ -83,47 +94,80 @@ pub struct Binding {
     pub hint: Option<&'static str>,
 }
 
-const SEARCH_TABS: &[Tab] = &[Tab::ZeroShot, Tab::Retrieval];
+const QUERY_TABS: &[Tab] = &[Tab::ZeroShot, Tab::Retrieval];
 const COLUMN_TABS: &[Tab] = &[Tab::ZeroShot, Tab::Retrieval];
+const OVERVIEW: &[Tab] = &[Tab::Overview];
 
 use KeySpec::{Char, Code, Ctrl};
 
-/// Every binding, in help-overlay order.
+const fn global(
+    keys: &'static [KeySpec],
+    label: &'static str,
+    help: &'static str,
+    command: Command,
+    hint: Option<&'static str>,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        help,
+        command,
+        scope: Scope::Global,
+        hint,
+    }
+}
+
+const fn on(
+    tabs: &'static [Tab],
+    keys: &'static [KeySpec],
+    label: &'static str,
+    help: &'static str,
+    command: Command,
+    hint: Option<&'static str>,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        help,
+        command,
+        scope: Scope::Tabs(tabs),
+        hint,
+    }
+}
+
+/// Every binding, in help-overlay order. Help texts stay short: the overlay shows them in two
+/// columns on an 80×24 terminal.
 pub const BINDINGS: &[Binding] = &[
-    Binding {
-        keys: &[Char('?')],
-        label: "?",
-        help: "show / hide this help",
-        command: Command::Help,
-        scope: Scope::Global,
-        hint: Some("help"),
-    },
-    Binding {
-        keys: &[Char('q'), Ctrl('c')],
-        label: "q",
-        help: "quit (prints a summary table)",
-        command: Command::Quit,
-        scope: Scope::Global,
-        hint: Some("quit"),
-    },
-    Binding {
-        keys: &[Code(KeyCode::Tab)],
-        label: "Tab",
-        help: "next tab",
-        command: Command::NextTab,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[Code(KeyCode::BackTab)],
-        label: "S-Tab",
-        help: "previous tab",
-        command: Command::PrevTab,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[
+    global(
+        &[Char('?')],
+        "?",
+        "show / hide this help",
+        Command::Help,
+        Some("help"),
+    ),
+    global(
+        &[Char('q'), Ctrl('c')],
+        "q",
+        "quit (prints the summary table)",
+        Command::Quit,
+        Some("quit"),
+    ),
+    global(
+        &[Code(KeyCode::Tab)],
+        "Tab",
+        "next tab",
+        Command::NextTab,
+        None,
+    ),
+    global(
+        &[Code(KeyCode::BackTab)],
+        "S-Tab",
+        "previous tab",
+        Command::PrevTab,
+        None,
+    ),
+    global(
+        &[
             Char('1'),
             Char('2'),
             Char('3'),
@@ -131,132 +175,184 @@ pub const BINDINGS: &[Binding] = &[
             Char('5'),
             Char('6'),
         ],
-        label: "1-6",
-        help: "go to tab 1-6",
-        command: Command::GoTab(0),
-        scope: Scope::Global,
-        hint: Some("tabs"),
-    },
-    Binding {
-        keys: &[Code(KeyCode::Up), Char('k')],
-        label: "↑/k",
-        help: "move up",
-        command: Command::Up,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[Code(KeyCode::Down), Char('j')],
-        label: "↓/j",
-        help: "move down",
-        command: Command::Down,
-        scope: Scope::Global,
-        hint: Some("move"),
-    },
-    Binding {
-        keys: &[Code(KeyCode::Left), Char('h')],
-        label: "←/h",
-        help: "previous model column",
-        command: Command::Left,
-        scope: Scope::Tabs(COLUMN_TABS),
-        hint: None,
-    },
-    Binding {
-        keys: &[Code(KeyCode::Right), Char('l')],
-        label: "→/l",
-        help: "next model column",
-        command: Command::Right,
-        scope: Scope::Tabs(COLUMN_TABS),
-        hint: None,
-    },
-    Binding {
-        keys: &[Code(KeyCode::PageUp)],
-        label: "PgUp",
-        help: "page up",
-        command: Command::PageUp,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[Code(KeyCode::PageDown)],
-        label: "PgDn",
-        help: "page down",
-        command: Command::PageDown,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[Char('/')],
-        label: "/",
-        help: "type a prompt / query (Enter runs it, Esc cancels)",
-        command: Command::Search,
-        scope: Scope::Tabs(SEARCH_TABS),
-        hint: Some("prompt"),
-    },
-    Binding {
-        keys: &[Char('['), Char(']')],
-        label: "[ ]",
-        help: "previous / next class as the query",
-        command: Command::NextClass,
-        scope: Scope::Tabs(&[Tab::ZeroShot]),
-        hint: Some("class"),
-    },
-    Binding {
-        keys: &[Code(KeyCode::Enter)],
-        label: "Enter",
-        help: "open the selected image (class probabilities of every model)",
-        command: Command::Open,
-        scope: Scope::Tabs(&[Tab::ZeroShot]),
-        hint: Some("open"),
-    },
-    Binding {
-        keys: &[Char('m')],
-        label: "m",
-        help: "toggle the expert heatmap overlay on an opened image",
-        command: Command::ToggleHeatmap,
-        scope: Scope::Tabs(&[Tab::ZeroShot]),
-        hint: None,
-    },
-    Binding {
-        keys: &[Char('s')],
-        label: "s",
-        help: "each model's saliency beside the expert heatmap, with scores",
-        command: Command::ToggleSaliency,
-        scope: Scope::Tabs(&[Tab::ZeroShot]),
-        hint: None,
-    },
-    Binding {
-        keys: &[Char('!')],
-        label: "!",
-        help: "problems: load errors, skipped rows, cache rebuilds",
-        command: Command::ToggleProblems,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[Char('t')],
-        label: "t",
-        help: "switch image→report / query→image",
-        command: Command::ToggleDirection,
-        scope: Scope::Tabs(&[Tab::Retrieval]),
-        hint: Some("direction"),
-    },
-    Binding {
-        keys: &[Code(KeyCode::Esc)],
-        label: "Esc",
-        help: "back (close image, help or prompt)",
-        command: Command::Back,
-        scope: Scope::Global,
-        hint: None,
-    },
-    Binding {
-        keys: &[Char('e')],
-        label: "e",
-        help: "export this view's data to CSV in the current folder",
-        command: Command::Export,
-        scope: Scope::Global,
-        hint: Some("export CSV"),
-    },
+        "1-6",
+        "go to tab 1-6",
+        Command::GoTab(0),
+        Some("tabs"),
+    ),
+    global(
+        &[Code(KeyCode::Up), Char('k')],
+        "↑/k",
+        "move up",
+        Command::Up,
+        None,
+    ),
+    global(
+        &[Code(KeyCode::Down), Char('j')],
+        "↓/j",
+        "move down / scroll",
+        Command::Down,
+        None,
+    ),
+    on(
+        COLUMN_TABS,
+        &[Code(KeyCode::Left), Char('h')],
+        "←/h",
+        "previous model column",
+        Command::Left,
+        None,
+    ),
+    on(
+        COLUMN_TABS,
+        &[Code(KeyCode::Right), Char('l')],
+        "→/l",
+        "next model column",
+        Command::Right,
+        None,
+    ),
+    global(
+        &[Code(KeyCode::PageUp)],
+        "PgUp",
+        "page up",
+        Command::PageUp,
+        None,
+    ),
+    global(
+        &[Code(KeyCode::PageDown)],
+        "PgDn",
+        "page down",
+        Command::PageDown,
+        None,
+    ),
+    global(
+        &[Char('d')],
+        "d",
+        "choose the dataset",
+        Command::ChooseDataset,
+        Some("data"),
+    ),
+    global(
+        &[Char('s')],
+        "s",
+        "choose the split of live queries",
+        Command::ChooseSplit,
+        None,
+    ),
+    global(
+        &[Char('b')],
+        "b",
+        "choose the baseline model (A)",
+        Command::ChooseBaseline,
+        Some("base"),
+    ),
+    global(
+        &[Char('c')],
+        "c",
+        "choose the candidate model (B)",
+        Command::ChooseCandidate,
+        None,
+    ),
+    on(
+        OVERVIEW,
+        &[Char('/')],
+        "/",
+        "filter metric names, Enter keeps",
+        Command::Search,
+        Some("filter"),
+    ),
+    on(
+        OVERVIEW,
+        &[Char('o')],
+        "o",
+        "sort: family, |Δ|, adjusted p",
+        Command::CycleSort,
+        Some("sort"),
+    ),
+    on(
+        OVERVIEW,
+        &[Char('f')],
+        "f",
+        "significant lines only / all",
+        Command::ToggleSignificant,
+        Some("signif."),
+    ),
+    on(
+        QUERY_TABS,
+        &[Char('/')],
+        "/",
+        "type a prompt / query, Enter runs",
+        Command::Search,
+        Some("query"),
+    ),
+    on(
+        &[Tab::ZeroShot],
+        &[Char('['), Char(']')],
+        "[ ]",
+        "previous / next class as query",
+        Command::NextClass,
+        Some("class"),
+    ),
+    on(
+        &[Tab::ZeroShot],
+        &[Code(KeyCode::Enter)],
+        "Enter",
+        "open image: class probabilities",
+        Command::Open,
+        Some("open"),
+    ),
+    on(
+        &[Tab::Retrieval],
+        &[Code(KeyCode::Enter)],
+        "Enter",
+        "open item: report, rank per model",
+        Command::Open,
+        Some("open"),
+    ),
+    on(
+        &[Tab::ZeroShot],
+        &[Char('m')],
+        "m",
+        "heatmap overlay (opened image)",
+        Command::ToggleHeatmap,
+        None,
+    ),
+    on(
+        &[Tab::ZeroShot],
+        &[Char('v')],
+        "v",
+        "saliency vs expert (opened image)",
+        Command::ToggleSaliency,
+        None,
+    ),
+    global(
+        &[Char('!')],
+        "!",
+        "problems: errors, skipped rows",
+        Command::ToggleProblems,
+        None,
+    ),
+    on(
+        &[Tab::Retrieval],
+        &[Char('t')],
+        "t",
+        "image→report / query→image",
+        Command::ToggleDirection,
+        Some("direction"),
+    ),
+    global(
+        &[Code(KeyCode::Esc)],
+        "Esc",
+        "back: close item, help, chooser",
+        Command::Back,
+        None,
+    ),
+    global(
+        &[Char('e')],
+        "e",
+        "export this view's data to CSV",
+        Command::Export,
+        Some("export"),
+    ),
 ];
 
 /// The command a key press means on `tab`, if any.
@@ -274,11 +370,20 @@ pub fn command_for(key: &KeyEvent, tab: Tab) -> Option<Command> {
         })
 }
 
-/// Footer hints for `tab`: (keys, hint).
+/// Footer hints for `tab`, most useful first: help, then the tab's own keys, then the other
+/// global ones (the footer drops hints from the end when the terminal is narrow).
 pub fn footer_hints(tab: Tab) -> Vec<(&'static str, &'static str)> {
-    BINDINGS
+    let hinted = |b: &&Binding| b.scope.covers(tab) && b.hint.is_some();
+    let help = BINDINGS.iter().filter(|b| b.command == Command::Help);
+    let own = BINDINGS
         .iter()
-        .filter(|b| b.scope.covers(tab))
+        .filter(|b| matches!(b.scope, Scope::Tabs(_)));
+    let rest = BINDINGS
+        .iter()
+        .filter(|b| b.scope == Scope::Global && b.command != Command::Help);
+    help.chain(own)
+        .chain(rest)
+        .filter(hinted)
         .filter_map(|b| Some((b.label, b.hint?)))
         .collect()
 }
@@ -307,7 +412,12 @@ mod tests {
 
     #[test]
     fn scoped_keys_do_nothing_elsewhere() {
-        assert_eq!(command_for(&key(KeyCode::Char('/')), Tab::Overview), None);
+        assert_eq!(command_for(&key(KeyCode::Char('/')), Tab::Rag), None);
+        assert_eq!(command_for(&key(KeyCode::Char('o')), Tab::ZeroShot), None);
+        assert_eq!(
+            command_for(&key(KeyCode::Char('o')), Tab::Overview),
+            Some(Command::CycleSort)
+        );
         assert_eq!(
             command_for(&key(KeyCode::Char('/')), Tab::Retrieval),
             Some(Command::Search)
@@ -331,7 +441,13 @@ mod tests {
     #[test]
     fn footer_hints_are_short() {
         let hints = footer_hints(Tab::ZeroShot);
-        assert!(hints.contains(&("/", "prompt")));
+        assert!(hints.contains(&("/", "query")));
+        assert_eq!(hints[0], ("?", "help"));
+        assert_eq!(hints[1], ("/", "query"), "the tab's own keys come next");
+        assert!(
+            BINDINGS.iter().all(|b| b.help.chars().count() <= 33),
+            "help texts fit the two-column overlay at 80 columns"
+        );
         assert!(hints.iter().all(|(_, h)| h.len() <= 16), "{hints:?}");
     }
 }

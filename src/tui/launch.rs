@@ -1,11 +1,12 @@
 /*!
 From an opened [`Workbench`] to a [`Launch`]: the glue between the core/evaluation code and the TUI.
 
-It owns the translation of the workbench's types into the TUI's view models — the test split of
-the first dataset becomes the live-query [`Gallery`] (its cached embeddings, class embeddings from
+It owns the translation of the workbench's types into the TUI's view models — each split of
+every dataset becomes a live-query [`Gallery`] (its cached embeddings, class embeddings from
 the prompt embeddings, half-block thumbnails), [`EvalSummary`] becomes [`PlotData`] and metric rows —
-and the order of the background jobs: embed (cache first) → evaluate → RAG ([`crate::run`],
-on the same embeddings). The evaluate job forwards each task family's rows as soon as
+and the order of the background jobs: embed (cache first; the test galleries) → evaluate → RAG
+([`crate::run`], on the same embeddings, every dataset in config order) → the other splits'
+galleries (last, so that decoding their thumbnails delays no result). The evaluate job forwards each task family's rows as soon as
 `evaluate` finishes it ([`Update::FamilyDone`], with the families still running), then the summary's
 rows, which replace them. Nothing here draws or computes a metric; the numbers come from
 [`crate::run::evaluate`], exactly as in the report, with the [`Settings`] checked at start-up.
@@ -104,23 +105,40 @@ fn short_provider(p: &str) -> String {
     p.trim_end_matches("ExecutionProvider").to_string()
 }
 
-/// The first dataset's embeddings, handed from the embed job to the jobs after it.
-type Slot = Arc<Mutex<Option<Arc<DatasetEmbeddings>>>>;
+/// Every dataset's embeddings, handed from the embed job to the jobs after it.
+type Slot = Arc<Mutex<Vec<Arc<DatasetEmbeddings>>>>;
 
-fn embeddings(slot: &Slot) -> Result<Arc<DatasetEmbeddings>, JobError> {
-    slot.lock()
-        .map_err(|_| "embedding results lost")?
-        .clone()
-        .ok_or_else(|| "nothing to evaluate: embedding did not finish".into())
+fn embeddings(slot: &Slot) -> Result<Vec<Arc<DatasetEmbeddings>>, JobError> {
+    let all = slot.lock().map_err(|_| "embedding results lost")?.clone();
+    if all.is_empty() {
+        return Err("nothing to evaluate: embedding did not finish".into());
+    }
+    Ok(all)
 }
 
-/// The TUI session of a workbench: embed, then evaluate the first loaded dataset.
+/// The gallery of `split` with its thumbnails, published to the UI; `false` when there is none.
+fn publish_gallery(ctx: &JobContext, emb: &DatasetEmbeddings, split: &str) -> bool {
+    let models: Vec<&ModelEmbeddings> = emb.successful();
+    let Some(g) = gallery(&emb.dataset, &models, split) else {
+        return false;
+    };
+    let thumbs = g
+        .items
+        .iter()
+        .take(THUMB_MAX)
+        .map(|i| thumbnail(&i.image, THUMB_PX))
+        .collect();
+    ctx.publish(Update::Gallery(Arc::new(g), thumbs));
+    true
+}
+
+/// The TUI session of a workbench: embed, then evaluate every loaded dataset.
 pub fn launch(wb: Workbench, settings: Settings) -> Launch {
     let head = header(&wb);
     let wb = Arc::new(wb);
     let settings = Arc::new(settings);
     let encoder = ModelEncoder(wb.loaded_models());
-    let slot: Slot = Arc::new(Mutex::new(None));
+    let slot: Slot = Arc::new(Mutex::new(Vec::new()));
     let (sal_wb, settings_saliency) = (wb.clone(), settings.saliency.clone());
     let embed_job = {
         let (wb, slot, head) = (wb.clone(), slot.clone(), head.clone());
@@ -136,15 +154,14 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                 ..EmbedOptions::default()
             };
             ctx.publish(Update::Problems(problems::load_problems(&wb)));
-            let mut all = wb.embed_all(&opts);
+            let all = wb.embed_all(&opts);
             ctx.publish(Update::Problems(problems::embed_problems(&wb, &all)));
             if all.is_empty() {
                 return Err("no dataset could be loaded (! lists why)".into());
             }
-            let first = all.remove(0);
-            let runs: Vec<_> = first
-                .runs
+            let runs: Vec<_> = all
                 .iter()
+                .flat_map(|d| &d.runs)
                 .filter_map(|r| r.result.as_ref().ok())
                 .collect();
             let computed: usize = runs
@@ -162,19 +179,15 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                 (true, c) => format!("{c}/{total} computed"),
             };
             ctx.publish(Update::Header(h));
-            let models: Vec<&ModelEmbeddings> = first.successful();
-            if let Some(g) = gallery(&first.dataset, &models) {
-                let thumbs = g
-                    .items
-                    .iter()
-                    .take(THUMB_MAX)
-                    .map(|i| thumbnail(&i.image, THUMB_PX))
-                    .collect();
-                ctx.publish(Update::Gallery(Arc::new(g), thumbs));
+            for d in &all {
+                publish_gallery(ctx, d, &d.dataset.splits.test);
             }
             // Models that failed are in the problems; the job fails only when none embedded.
-            let none = models.is_empty();
-            *slot.lock().map_err(|_| "embedding results lost")? = Some(Arc::new(first));
+            let none = !all
+                .iter()
+                .any(|d| d.runs.iter().any(|r| r.result.is_ok()));
+            *slot.lock().map_err(|_| "embedding results lost")? =
+                all.into_iter().map(Arc::new).collect();
             if none {
                 Err("no model produced embeddings (! lists why)".into())
             } else {
@@ -186,14 +199,14 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
         let (settings, slot) = (settings.clone(), slot.clone());
         let groups = run::model_groups(&wb.config);
         Job::new("evaluate", move |ctx: &JobContext| {
-            let emb = embeddings(&slot)?;
-            let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
-            if models.is_empty() {
-                return Err("no model produced embeddings".into());
-            }
-            let mut finished = 0;
-            let summary =
-                run::evaluate_groups(&emb.dataset, &models, &groups, &settings.eval, &mut |p| {
+            for emb in embeddings(&slot)? {
+                let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
+                if models.is_empty() {
+                    continue;
+                }
+                let mut finished = 0;
+                let summary =
+                    run::evaluate_groups(&emb.dataset, &models, &groups, &settings.eval, &mut |p| {
                     ctx.progress(p.done as u64, p.total as u64);
                     if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
                         finished = finished.max(i + 1);
@@ -206,38 +219,61 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                         });
                     }
                 });
-            ctx.publish(Update::Metrics(summary.rows.clone()));
-            ctx.publish(Update::Plots(plots(&summary)));
+                ctx.publish(Update::Metrics(summary.rows.clone()));
+                ctx.publish(Update::Plots(plots(&summary)));
+            }
             Ok(())
         })
     };
-    let rag_job = Job::new("rag", move |ctx: &JobContext| {
-        let emb = embeddings(&slot)?;
-        let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
-        if models.is_empty() {
-            return Err("no model produced embeddings".into());
-        }
-        let progress = |p: &RagProgress| ctx.progress(p.done as u64, p.total as u64);
-        if let Some((summary, _)) =
-            run::rag::run_for(&wb, &settings.rag, &emb.dataset, &models, &progress)?
-        {
-            ctx.publish(Update::Metrics(summary.rows.clone()));
-            ctx.publish(Update::Rag(rag_view(&summary)));
+    let rag_job = {
+        let slot = slot.clone();
+        Job::new("rag", move |ctx: &JobContext| {
+            for emb in embeddings(&slot)? {
+                let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
+                if models.is_empty() {
+                    continue;
+                }
+                let progress = |p: &RagProgress| ctx.progress(p.done as u64, p.total as u64);
+                if let Some((summary, _)) =
+                    run::rag::run_for(&wb, &settings.rag, &emb.dataset, &models, &progress)?
+                {
+                    ctx.publish(Update::Metrics(summary.rows.clone()));
+                    ctx.publish(Update::Rag(rag_view(&emb.dataset.name, &summary)));
+                }
+            }
+            Ok(())
+        })
+    };
+    // The other splits (train, val, a single-positive split) for the split chooser.
+    let splits_job = Job::new("galleries", move |ctx: &JobContext| {
+        for emb in embeddings(&slot)? {
+            let first = emb.successful();
+            let Some(m) = first.first() else {
+                continue;
+            };
+            let splits: Vec<String> = m
+                .splits
+                .keys()
+                .filter(|s| **s != emb.dataset.splits.test)
+                .cloned()
+                .collect();
+            for split in splits {
+                publish_gallery(ctx, &emb, &split);
+            }
         }
         Ok(())
     });
     Launch {
         header: head,
-        jobs: vec![embed_job, eval_job, rag_job],
+        jobs: vec![embed_job, eval_job, rag_job, splits_job],
         encoder: Some(Box::new(encoder)),
         saliency: Some(Box::new(WorkbenchSaliency::new(sal_wb, settings_saliency))),
     }
 }
 
-/// The test split of `dataset` under every model, with class embeddings; `None` when a model has
-/// no test split or the models embedded different rows.
-pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings]) -> Option<Gallery> {
-    let split = &dataset.splits.test;
+/// The split `split` of `dataset` under every model, with class embeddings; `None` when a model
+/// has no such split or the models embedded different rows.
+pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings], split: &str) -> Option<Gallery> {
     let first = models.first()?.splits.get(split)?;
     let mut out = Vec::new();
     for m in models {
@@ -280,6 +316,8 @@ pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings]) -> Option<Gallery
         })
         .collect::<Vec<_>>();
     (items.len() == first.rows.len()).then(|| Gallery {
+        dataset: dataset.name.clone(),
+        split: split.to_string(),
         items,
         classes: models[0].prompts.iter().map(|p| p.name.clone()).collect(),
         models: out,
@@ -288,7 +326,7 @@ pub fn gallery(dataset: &Dataset, models: &[&ModelEmbeddings]) -> Option<Gallery
 
 /// The RAG tab's view of a run: one column per `model · generator`, grouped by generator so each
 /// generator's models sit side by side; items in query order.
-pub fn rag_view(s: &RagSummary) -> RagView {
+pub fn rag_view(dataset: &str, s: &RagSummary) -> RagView {
     let mut generators: Vec<&str> = Vec::new();
     for m in &s.per_model {
         if !generators.contains(&m.generator.as_str()) {
@@ -304,7 +342,10 @@ pub fn rag_view(s: &RagSummary) -> RagView {
             })
             .collect()
     };
-    let mut view = RagView::default();
+    let mut view = RagView {
+        dataset: dataset.to_string(),
+        ..RagView::default()
+    };
     for g in generators {
         for m in s.per_model.iter().filter(|m| m.generator == g) {
             view.models.push(format!("{} · {}", m.model, m.generator));
@@ -329,7 +370,10 @@ pub fn rag_view(s: &RagSummary) -> RagView {
 
 /// The figure data of an evaluation, as the Probe and Geometry tabs draw it.
 pub fn plots(s: &EvalSummary) -> PlotData {
-    let mut p = PlotData::default();
+    let mut p = PlotData {
+        dataset: s.dataset.clone(),
+        ..PlotData::default()
+    };
     for mp in &s.plots {
         let curve = mp
             .probe_curves
@@ -347,6 +391,8 @@ pub fn plots(s: &EvalSummary) -> PlotData {
                 mean: c.points.iter().map(|x| x.mean).collect(),
                 min: c.points.iter().map(|x| spread(f64::min, x)).collect(),
                 max: c.points.iter().map(|x| spread(f64::max, x)).collect(),
+                // Filled from the metric rows when they are shown (`tabs::refresh`).
+                ci: Vec::new(),
             });
         }
         if let Some(h) = &mp.cosine {

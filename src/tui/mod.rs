@@ -15,9 +15,9 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 - [`state`]: plain data and the view models built from evaluation output;
 - [`app`]: `App::handle(Event) -> Action`, the only place the state changes;
 - [`keys`]: the key table feeding dispatch, footer and help;
-- [`view`]: one pure drawing module per tab;
+- [`view`]: pure drawing modules; [`tabs`]: per-tab modules (state, lines, drawing, export rows);
 - [`worker`]: the job and query threads; [`search`]: cosine + top-k;
-- [`saliency_job`]: the saliency thread (`s` on an opened image); [`problems`]: load errors,
+- [`saliency_job`]: the saliency thread (`v` on an opened image); [`problems`]: load errors,
   skipped rows and cache rebuilds for the `!` panel and the quit summary;
 - [`export`], [`summary`]: CSV of the current view and the table printed on quit.
 
@@ -41,6 +41,7 @@ pub mod saliency_job;
 pub mod search;
 pub mod state;
 pub mod summary;
+pub mod tabs;
 pub mod view;
 pub mod worker;
 
@@ -78,7 +79,7 @@ pub struct Launch {
     pub jobs: Vec<Job>,
     /// Encodes typed prompts; without it only class queries and image queries work.
     pub encoder: Option<Box<dyn PromptEncoder>>,
-    /// Computes the saliency view of an opened image (`s`); without it the view says so.
+    /// Computes the saliency view of an opened image (`v`); without it the view says so.
     pub saliency: Option<Box<dyn saliency_job::SaliencyEngine>>,
 }
 
@@ -181,6 +182,7 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     let (qtx, qrx) = unbounded::<worker::QueryMsg>();
     install_signal_hook(tx.clone())?;
     spawn_input(tx.clone())?;
+    spawn_ticks(tx.clone())?;
     worker::spawn_queries(launch.encoder, qrx, tx.clone())?;
     let (stx, srx) = unbounded::<event::SaliencyRequest>();
     saliency_job::spawn_saliency(launch.saliency, srx, tx.clone())?;
@@ -218,6 +220,20 @@ fn spawn_input(tx: Sender<Event>) -> std::io::Result<()> {
                 if tx.send(ev).is_err() {
                     return;
                 }
+            }
+        })?;
+    Ok(())
+}
+
+/// How often the clock ticks (status messages expire on ticks).
+const TICK: Duration = Duration::from_millis(500);
+
+fn spawn_ticks(tx: Sender<Event>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("eclip-ticks".into())
+        .spawn(move || {
+            while tx.send(Event::Tick(std::time::Instant::now())).is_ok() {
+                std::thread::sleep(TICK);
             }
         })?;
     Ok(())

@@ -1,5 +1,5 @@
 /*!
-The saliency view of an opened image (issue 16, `s` on the Zero-shot tab): each model's saliency
+The saliency view of an opened image (issue 16, `v` on the Zero-shot tab): each model's saliency
 map beside the expert heatmap, with the agreement scores of that image.
 
 Saliency is expensive (an occlusion map is hundreds of encoder runs), so it follows the query

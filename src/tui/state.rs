@@ -175,6 +175,56 @@ pub struct OverviewLine {
     pub values: Vec<Option<Estimate>>,
     /// One entry per comparison, in [`OverviewTable::comparisons`] order.
     pub deltas: Vec<Option<Delta>>,
+    /// The same comparisons the other way round (`A - B`), judged by the same rule.
+    pub reversed: Vec<Option<Delta>>,
+}
+
+impl OverviewLine {
+    /// `task/setting metric`, the name the Overview lists and filters.
+    pub fn name(&self) -> String {
+        if self.setting.is_empty() {
+            format!("{} {}", self.task, self.metric)
+        } else {
+            format!("{}/{} {}", self.task, self.setting, self.metric)
+        }
+    }
+
+    /// The delta of a pair found by [`OverviewTable::pair`].
+    pub fn delta(&self, pair: Option<PairIndex>) -> Option<Delta> {
+        let p = pair?;
+        let deltas = if p.reversed {
+            &self.reversed
+        } else {
+            &self.deltas
+        };
+        *deltas.get(p.comparison)?
+    }
+}
+
+/// Where the comparison of a chosen (baseline, candidate) pair is: its index in
+/// [`OverviewTable::comparisons`] and whether it was computed the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairIndex {
+    pub comparison: usize,
+    pub reversed: bool,
+}
+
+/// The comparison row `A - B` of a row `B - A`: the same paired comparison with the sign flipped
+/// (value negated, interval mirrored, same p-values and items), so that [`Delta::of_row`] judges
+/// it by the one verdict rule. `None` for a row that is no comparison.
+pub fn reversed_row(row: &MetricRow) -> Option<MetricRow> {
+    let c = row.comparison.as_ref()?;
+    let swapped = crate::eval::rows::Comparison::new(&c.candidate, &c.baseline);
+    // `0.0 - v`, not `-v`: a zero delta stays +0 (no "-0.000").
+    let neg = |v: f64| 0.0 - v;
+    Some(MetricRow {
+        model: swapped.label(),
+        value: row.value.map(neg),
+        ci_low: row.ci_high.map(neg),
+        ci_high: row.ci_low.map(neg),
+        comparison: Some(swapped),
+        ..row.clone()
+    })
 }
 
 /// The metric table: metrics × models plus `B - A` deltas.
@@ -183,6 +233,8 @@ pub struct OverviewTable {
     pub models: Vec<String>,
     /// Comparison names as they appear in the rows' `model` field ("eCLIP - CLIP").
     pub comparisons: Vec<String>,
+    /// The typed comparisons, aligned with `comparisons`.
+    pub pairs: Vec<crate::eval::rows::Comparison>,
     pub lines: Vec<OverviewLine>,
 }
 
@@ -196,9 +248,10 @@ impl OverviewTable {
         };
         for row in rows {
             if !table.models.contains(&row.model) {
-                if row.is_comparison() {
+                if let Some(c) = &row.comparison {
                     if !table.comparisons.contains(&row.model) {
                         table.comparisons.push(row.model.clone());
+                        table.pairs.push(c.clone());
                     }
                 } else {
                     table.models.push(row.model.clone());
@@ -223,6 +276,7 @@ impl OverviewTable {
                         direction: crate::eval::metrics::direction(&row.task, &row.metric),
                         values: vec![None; table.models.len()],
                         deltas: vec![None; table.comparisons.len()],
+                        reversed: vec![None; table.comparisons.len()],
                     });
                     table.lines.len() - 1
                 }
@@ -237,14 +291,30 @@ impl OverviewTable {
                 });
             } else if let Some(c) = table.comparisons.iter().position(|c| *c == row.model) {
                 line.deltas[c] = Some(Delta::of_row(row));
+                line.reversed[c] = reversed_row(row).map(|r| Delta::of_row(&r));
             }
         }
         table
     }
 
-    /// Lines of one task family (e.g. every line whose task contains "retrieval").
-    pub fn lines_of_task<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a OverviewLine> {
-        self.lines.iter().filter(move |l| l.task.contains(task))
+    /// The comparison `candidate - baseline`, or the reverse one the run computed; `None` when
+    /// the run has no paired comparison of the two (it pairs every model with the first).
+    pub fn pair(&self, baseline: &str, candidate: &str) -> Option<PairIndex> {
+        self.pairs.iter().enumerate().find_map(|(i, c)| {
+            if c.baseline == baseline && c.candidate == candidate {
+                Some(PairIndex {
+                    comparison: i,
+                    reversed: false,
+                })
+            } else if c.baseline == candidate && c.candidate == baseline {
+                Some(PairIndex {
+                    comparison: i,
+                    reversed: true,
+                })
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -275,6 +345,9 @@ pub struct GalleryEmbeddings {
 /// What live queries search: the split's items and each model's cached embeddings.
 #[derive(Debug, Clone)]
 pub struct Gallery {
+    /// The dataset and split the items come from (the header's `data` and `split`).
+    pub dataset: String,
+    pub split: String,
     pub items: Vec<GalleryItem>,
     pub classes: Vec<String>,
     pub models: Vec<GalleryEmbeddings>,
@@ -306,7 +379,7 @@ pub struct OpenedImage {
     pub image: Option<Protocol>,
     pub overlay: Option<Protocol>,
     pub show_heatmap: bool,
-    /// The saliency view (`s`): each model's map beside the expert heatmap.
+    /// The saliency view (`v`): each model's map beside the expert heatmap.
     pub show_saliency: bool,
     pub saliency: SaliencyPane,
 }
@@ -475,6 +548,35 @@ pub struct RetrievalState {
     pub column: usize,
     pub rank: usize,
     pub pending: Option<u64>,
+    /// The item opened with `Enter`: its image, full report and rank per model.
+    pub opened: Option<ItemView>,
+}
+
+/// One retrieved report of an opened item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetrievedReport {
+    /// 1-based rank.
+    pub rank: usize,
+    pub score: f32,
+    /// The gallery item whose report it is.
+    pub item: usize,
+    /// Whether it is the query image's own report.
+    pub own: bool,
+}
+
+/// A gallery item opened in the Retrieval tab, with what the view shows about it, filled when it
+/// is opened (never while drawing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView {
+    pub item: usize,
+    /// What the ranks answer ("image test_00001.png → reports", "query: ...").
+    pub query: String,
+    /// Per model: the item's 1-based rank in that model's top-k, `None` when not in it.
+    pub ranks: Vec<(String, Option<usize>)>,
+    /// Image → report: each model's retrieved reports, shown in full.
+    pub retrieved: Vec<(String, Vec<RetrievedReport>)>,
+    /// First line shown of the scrolled text.
+    pub scroll: u16,
 }
 
 /// Probe accuracy vs label fraction for one model, with the spread across seeds.
@@ -487,6 +589,9 @@ pub struct ProbeCurve {
     pub mean: Vec<f64>,
     pub min: Vec<f64>,
     pub max: Vec<f64>,
+    /// The interval of the mean per fraction, from the probe's metric rows (the t-interval over
+    /// seeds the tables and the review show); `None` where the run has no row.
+    pub ci: Vec<Option<(f64, f64)>>,
 }
 
 /// Matched vs unmatched cosine histograms of one model (shared bin edges).
@@ -519,9 +624,10 @@ pub struct GapShiftCurve {
     pub values: Vec<f64>,
 }
 
-/// Everything the Geometry and Probe tabs plot, per model.
+/// Everything the Geometry and Probe tabs plot, per model, for one dataset.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlotData {
+    pub dataset: String,
     pub probe: Vec<ProbeCurve>,
     pub histograms: Vec<CosineHistogram>,
     pub pca: Vec<PcaScatter>,
@@ -550,9 +656,10 @@ pub struct RagItemView {
     pub error: Option<String>,
 }
 
-/// RAG results per model, items aligned across models by position.
+/// RAG results per model of one dataset, items aligned across models by position.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RagView {
+    pub dataset: String,
     pub models: Vec<String>,
     pub items: Vec<Vec<RagItemView>>,
 }
@@ -563,6 +670,44 @@ pub struct ListPos {
     pub selected: usize,
 }
 
+/// A gallery that arrived from the embed job, with its thumbnails.
+#[derive(Debug, Clone)]
+pub struct GalleryEntry {
+    pub gallery: std::sync::Arc<Gallery>,
+    pub thumbs: std::sync::Arc<Thumbs>,
+}
+
+/// What a popup chooser picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChooserKind {
+    Dataset,
+    Split,
+    Baseline,
+    Candidate,
+}
+
+impl ChooserKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            ChooserKind::Dataset => "dataset",
+            ChooserKind::Split => "split (live queries)",
+            ChooserKind::Baseline => "baseline model (A)",
+            ChooserKind::Candidate => "candidate model (B)",
+        }
+    }
+}
+
+/// An open popup chooser: its options and the highlighted one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chooser {
+    pub kind: ChooserKind,
+    pub options: Vec<String>,
+    pub selected: usize,
+}
+
+/// How long a status message stays on screen.
+pub const STATUS_TTL: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// The whole TUI state.
 #[derive(Debug)]
 pub struct AppState {
@@ -572,8 +717,13 @@ pub struct AppState {
     pub mode: InputMode,
     pub help: bool,
     pub running: bool,
-    /// Last message for the status line (export done, query failed, ...).
+    /// Last message for the status line (export done, query failed, ...); set with
+    /// [`AppState::say`], cleared by the tick after [`STATUS_TTL`].
     pub status: Option<String>,
+    /// The tick time at which `status` was set (`None` until the first tick after it).
+    pub status_at: Option<std::time::Instant>,
+    /// The time of the last tick event.
+    pub clock: Option<std::time::Instant>,
     /// Terminal size (columns, rows), for mouse hit-testing and image sizing.
     pub size: (u16, u16),
     pub rows: Vec<MetricRow>,
@@ -581,13 +731,28 @@ pub struct AppState {
     /// gauge); empty when none is running.
     pub families_running: Vec<String>,
     pub overview: OverviewTable,
-    pub overview_pos: ListPos,
+    /// The Overview tab: sorting, filter, the visible lines of the chosen dataset and pair.
+    pub overview_tab: crate::tui::tabs::overview::OverviewState,
+    /// Lines and numbers of the other tabs for the chosen dataset and pair.
+    pub derived: crate::tui::tabs::Derived,
+    /// Every dataset with results or a gallery, in arrival order; `header.dataset` is the chosen one.
+    pub datasets: Vec<String>,
+    /// The chosen pair: deltas are `candidate - baseline`.
+    pub baseline: String,
+    pub candidate: String,
+    pub chooser: Option<Chooser>,
+    /// Every gallery (dataset × split) that arrived; `gallery` is the chosen one.
+    pub galleries: Vec<GalleryEntry>,
     pub gallery: Option<std::sync::Arc<Gallery>>,
-    pub thumbs: Thumbs,
+    pub thumbs: std::sync::Arc<Thumbs>,
     pub zeroshot: ZeroShotState,
     pub retrieval: RetrievalState,
+    /// Plot data of every dataset; `plots` is the chosen dataset's.
+    pub plots_all: Vec<PlotData>,
     pub plots: PlotData,
     pub geometry_model: usize,
+    /// RAG results of every dataset; `rag` is the chosen dataset's.
+    pub rag_all: Vec<RagView>,
     pub rag: RagView,
     pub rag_pos: ListPos,
     /// Load errors, skipped rows, cache rebuilds (the `!` panel; failed jobs are added from `jobs`).
@@ -602,36 +767,75 @@ pub struct AppState {
 impl AppState {
     pub fn new(header: HeaderInfo, picker: Picker) -> AppState {
         let overview = OverviewTable::from_rows(&header.models, &[]);
+        let model = |i: usize| header.models.get(i).cloned().unwrap_or_default();
+        let (baseline, candidate) = (model(0), model(1));
         AppState {
             tab: Tab::Overview,
-            header,
             jobs: Vec::new(),
             mode: InputMode::Normal,
             help: false,
             running: true,
             status: None,
+            status_at: None,
+            clock: None,
             size: (80, 24),
             rows: Vec::new(),
             families_running: Vec::new(),
             overview,
-            overview_pos: ListPos::default(),
+            overview_tab: Default::default(),
+            derived: Default::default(),
+            datasets: Vec::new(),
+            baseline,
+            candidate,
+            chooser: None,
+            galleries: Vec::new(),
             gallery: None,
-            thumbs: Thumbs::default(),
+            thumbs: Default::default(),
             zeroshot: ZeroShotState::default(),
             retrieval: RetrievalState::default(),
+            plots_all: Vec::new(),
             plots: PlotData::default(),
             geometry_model: 0,
+            rag_all: Vec::new(),
             rag: RagView::default(),
             rag_pos: ListPos::default(),
             problems: ProblemsState::default(),
             picker,
             k: 10,
             next_query: 1,
+            header,
         }
     }
 
     pub fn model_count(&self) -> usize {
         self.header.models.len().max(1)
+    }
+
+    /// Shows `message` on the status line until [`STATUS_TTL`] after the current tick.
+    pub fn say(&mut self, message: impl Into<String>) {
+        self.status = Some(message.into());
+        self.status_at = self.clock;
+    }
+
+    /// The tick: stamps a new message, clears one older than [`STATUS_TTL`].
+    pub fn tick(&mut self, now: std::time::Instant) {
+        self.clock = Some(now);
+        if self.status.is_none() {
+            return;
+        }
+        match self.status_at {
+            None => self.status_at = Some(now),
+            Some(at) if now.saturating_duration_since(at) >= STATUS_TTL => {
+                self.status = None;
+                self.status_at = None;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The chosen pair's place among the run's comparisons.
+    pub fn pair(&self) -> Option<PairIndex> {
+        self.overview.pair(&self.baseline, &self.candidate)
     }
 }
 

@@ -70,6 +70,8 @@ pub(super) fn gallery() -> Gallery {
     let b_img = norm(a_img.mapv(|v| v * v + 0.05));
     let b_txt = norm(a_txt.mapv(|v| v + 0.1));
     Gallery {
+        dataset: "cxr-demo".into(),
+        split: "test".into(),
         items,
         classes: vec![
             "cardiomegaly".into(),
@@ -172,6 +174,69 @@ pub(super) fn metrics() -> Vec<MetricRow> {
     rows
 }
 
+/// Linear-probe rows as the suite emits them (task `linear_probe`, setting `fraction=<f>`): the
+/// Probe tab's table takes its intervals from them. Means match [`plots`]' curves.
+pub(super) fn probe_rows() -> Vec<MetricRow> {
+    let mut rows = Vec::new();
+    for (f, a, b) in [(0.01, 0.45, 0.5), (0.1, 0.55, 0.6), (1.0, 0.65, 0.7)] {
+        let setting = crate::eval::metrics::Setting::Fraction(f).label();
+        rows.push(metric(
+            "CLIP",
+            "linear_probe",
+            &setting,
+            "accuracy",
+            a,
+            None,
+        ));
+        rows.push(metric(
+            "eCLIP",
+            "linear_probe",
+            &setting,
+            "accuracy",
+            b,
+            None,
+        ));
+        let mut d = metric(
+            "eCLIP - CLIP",
+            "linear_probe",
+            &setting,
+            "accuracy",
+            b - a,
+            Some(0.03),
+        );
+        d.ci_low = Some(0.01);
+        d.ci_high = Some(0.09);
+        d.n = 3;
+        rows.push(d);
+    }
+    rows
+}
+
+/// A second dataset: the same rows, gallery and plots under another name, with other values.
+pub(super) fn second_dataset() -> (Vec<MetricRow>, Gallery, PlotData) {
+    let name = "chexpert-5x200";
+    let rows = metrics()
+        .into_iter()
+        .map(|mut r| {
+            r.dataset = name.into();
+            r.value = r.value.map(|v| v * 0.5);
+            r.ci_low = r.ci_low.map(|v| v * 0.5);
+            r.ci_high = r.ci_high.map(|v| v * 0.5);
+            r
+        })
+        .collect();
+    let mut g = gallery();
+    g.dataset = name.into();
+    g.items.truncate(4);
+    for m in &mut g.models {
+        m.image = m.image.slice(ndarray::s![..4, ..]).to_owned();
+        m.text = m.text.slice(ndarray::s![..4, ..]).to_owned();
+    }
+    let mut p = plots();
+    p.dataset = name.into();
+    (rows, g, p)
+}
+
 pub(super) fn plots() -> PlotData {
     let fr = vec![0.01, 0.1, 1.0];
     let curve = |m: &str, base: f64| ProbeCurve {
@@ -190,6 +255,7 @@ pub(super) fn plots() -> PlotData {
             .iter()
             .map(|f| base + 0.03 + 0.1 * (f * 10.0f64).log10())
             .collect(),
+        ci: Vec::new(),
     };
     let edges: Vec<f64> = (0..=10).map(|i| -0.2 + 0.1 * i as f64).collect();
     let hist = |m: &str, shift: usize| CosineHistogram {
@@ -218,6 +284,7 @@ pub(super) fn plots() -> PlotData {
         values: vec![top - 0.2, top - 0.05, top, top - 0.08, top - 0.25],
     };
     PlotData {
+        dataset: "cxr-demo".into(),
         probe: vec![curve("CLIP", 0.55), curve("eCLIP", 0.6)],
         histograms: vec![hist("CLIP", 0), hist("eCLIP", 1)],
         pca: vec![pca("CLIP", 0.8), pca("eCLIP", 0.5)],
@@ -306,11 +373,14 @@ pub(super) fn rag() -> RagView {
             ],
         },
     ];
-    super::launch::rag_view(&RagSummary {
-        rows: Vec::new(),
-        per_model,
-        notes: Vec::new(),
-    })
+    super::launch::rag_view(
+        "cxr-demo",
+        &RagSummary {
+            rows: Vec::new(),
+            per_model,
+            notes: Vec::new(),
+        },
+    )
 }
 
 pub(super) fn header() -> HeaderInfo {
@@ -343,6 +413,7 @@ pub(super) fn loaded_app(size: (u16, u16)) -> App {
         },
         Event::Update(Update::Gallery(g, thumbs())),
         Event::Update(Update::Metrics(metrics())),
+        Event::Update(Update::Metrics(probe_rows())),
         Event::Update(Update::Plots(plots())),
         Event::Update(Update::Rag(rag())),
     ] {

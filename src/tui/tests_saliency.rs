@@ -1,4 +1,4 @@
-//! The saliency view (`s`, issue 16) and the problems panel (`!`, issue 13) without a terminal:
+//! The saliency view (`v`, issue 16) and the problems panel (`!`, issue 13) without a terminal:
 //! state-machine tests through `App::handle` and insta snapshots at 80×24 and 120×40.
 //!
 //! Saliency data is small and computed, not typed in: a 32×32 image and a heatmap with one blob
@@ -182,11 +182,11 @@ fn saliency_view_snapshots_and_scores() {
         open_item0(&mut app);
         let s = screen(&app);
         assert!(
-            s.contains("s saliency"),
+            s.contains("v saliency"),
             "the image view names the key:\n{s}"
         );
         // `s` asks the saliency thread; until it answers, the panels say so.
-        let Action::Saliency(req) = drive(&mut app, key('s')) else {
+        let Action::Saliency(req) = drive(&mut app, key('v')) else {
             panic!("s must ask for saliency");
         };
         assert_eq!((req.item, req.targets.len()), (0, 2));
@@ -232,7 +232,7 @@ fn saliency_view_snapshots_and_scores() {
         let o = app.state.zeroshot.opened.as_ref().expect("still open");
         assert!(!o.show_saliency);
         // Showing it again needs no new computation.
-        assert!(matches!(drive(&mut app, key('s')), Action::None));
+        assert!(matches!(drive(&mut app, key('v')), Action::None));
         drive(&mut app, code(KeyCode::Esc));
         drive(&mut app, code(KeyCode::Esc));
         assert!(app.state.zeroshot.opened.is_none());
@@ -245,7 +245,7 @@ fn saliency_panels_are_coloured_half_blocks_where_the_maps_are_hot() {
     let mut app = app_with_heatmap((120, 40), dir.path());
     open_item0(&mut app);
     let mut engine = ClosedForm;
-    drive_saliency(&mut app, key('s'), Some(&mut engine));
+    drive_saliency(&mut app, key('v'), Some(&mut engine));
     let buf = render(&app);
     let buf = buf.buffer();
     // Each panel's picture: the cells holding `▀` inside its column, a square of 2h × h cells.
@@ -294,7 +294,7 @@ fn saliency_needs_an_opened_image_with_a_heatmap_and_drops_stale_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut app = app_with_heatmap((80, 24), dir.path());
     drive(&mut app, key('2'));
-    assert!(matches!(drive(&mut app, key('s')), Action::None));
+    assert!(matches!(drive(&mut app, key('v')), Action::None));
     assert_eq!(
         app.state.status.as_deref(),
         Some("open an image first (Enter)")
@@ -305,7 +305,7 @@ fn saliency_needs_an_opened_image_with_a_heatmap_and_drops_stale_answers() {
     let first = &app.state.zeroshot.results[0].hits[0];
     assert_ne!(first.item, 0);
     drive(&mut app, code(KeyCode::Enter));
-    assert!(matches!(drive(&mut app, key('s')), Action::None));
+    assert!(matches!(drive(&mut app, key('v')), Action::None));
     assert!(
         app.state
             .status
@@ -317,7 +317,7 @@ fn saliency_needs_an_opened_image_with_a_heatmap_and_drops_stale_answers() {
     drive(&mut app, code(KeyCode::Esc));
     // Item 0: ask, then an answer to another id is dropped; the engine's error is shown.
     open_item0(&mut app);
-    let Action::Saliency(req) = drive(&mut app, key('s')) else {
+    let Action::Saliency(req) = drive(&mut app, key('v')) else {
         panic!("asks");
     };
     app.handle(Event::Saliency(SaliencyReply {
@@ -340,7 +340,7 @@ fn saliency_needs_an_opened_image_with_a_heatmap_and_drops_stale_answers() {
     assert!(s.contains("no saliency: saliency is off"), "{s}");
     // After a failure `s` asks again.
     assert!(matches!(
-        drive_saliency(&mut app, key('s'), None),
+        drive_saliency(&mut app, key('v'), None),
         Action::Saliency(_)
     ));
 }
@@ -411,7 +411,7 @@ fn problems_panel_lists_everything_wrapped_and_scrolls() {
         assert!(s.contains("missing_15.png"), "scrolled to the end:\n{s}");
         // Navigation keys scroll the panel, not the tab behind it.
         assert_eq!(app.state.tab, Tab::Overview);
-        assert_eq!(app.state.overview_pos.selected, 0);
+        assert_eq!(app.state.overview_tab.pos.selected, 0);
         drive(&mut app, code(KeyCode::PageUp));
         assert_eq!(
             app.state.problems.scroll,

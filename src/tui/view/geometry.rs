@@ -6,7 +6,7 @@ model and the gap-shift curves of all models in one chart.
 */
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Line as CLine, Points};
@@ -16,20 +16,25 @@ use super::theme::Theme;
 use super::{model_columns, placeholder};
 use crate::tui::state::{AppState, CosineHistogram, GapShiftCurve, PcaScatter};
 
-/// "gap 0.812 · alignment 1.204 · uniformity -2.310" for one model from the geometry rows.
-pub fn numbers(state: &AppState, model: &str) -> String {
-    let Some(m) = state.overview.models.iter().position(|x| x == model) else {
+/// "gap 0.812 · alignment 1.204 · ..." of one model from the geometry rows (`tabs::refresh` picks
+/// them for the chosen dataset), as many numbers as fit in `width` characters.
+fn numbers(state: &AppState, model: &str, width: usize) -> String {
+    let Some((_, all)) = state.derived.geometry.iter().find(|(m, _)| m == model) else {
         return String::new();
     };
-    state
-        .overview
-        .lines_of_task("geometry")
-        .filter_map(|l| {
-            let v = l.values.get(m)?.as_ref()?.value?;
-            Some(format!("{} {v:.3}", l.metric))
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
+    let mut out = String::new();
+    for n in all {
+        let next = if out.is_empty() {
+            n.clone()
+        } else {
+            format!("{out} · {n}")
+        };
+        if next.chars().count() > width {
+            break;
+        }
+        out = next;
+    }
+    out
 }
 
 fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ([f64; 2], [f64; 2]) {
@@ -64,7 +69,8 @@ fn draw_pca(frame: &mut Frame<'_>, area: Rect, state: &AppState, i: usize, p: &P
         .copied()
         .chain([p.gap_from, p.gap_to]);
     let (xb, yb) = bounds(all);
-    let nums = numbers(state, &p.model);
+    let room = (area.width as usize).saturating_sub(p.model.chars().count() + 6);
+    let nums = numbers(state, &p.model, room);
     let title = Line::from(vec![
         Span::styled(format!(" {} ", p.model), Theme::model(i)),
         Span::raw(format!("{nums} ")),
@@ -132,22 +138,35 @@ fn draw_hist(frame: &mut Frame<'_>, area: Rect, i: usize, h: &CosineHistogram) {
         .max(1e-9);
     let chart = Chart::new(vec![
         Dataset::default()
-            .name("matched")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Theme::model(0).fg(Color::Green))
             .data(&matched),
         Dataset::default()
-            .name("unmatched")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Theme::model(0).fg(Color::Red))
             .data(&unmatched),
     ])
-    .block(Block::default().borders(Borders::ALL).title(Span::styled(
-        format!(" {} cosines ", h.model),
-        Theme::model(i),
-    )))
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(Line::from(vec![
+                Span::styled(format!(" {} ", h.model), Theme::model(i)),
+                Span::styled(
+                    if area.width >= 44 {
+                        "x: image–text cosine · y: density "
+                    } else {
+                        "x:cos y:density "
+                    },
+                    Theme::DIM,
+                ),
+            ]))
+            .title_bottom(Line::from(vec![
+                Span::styled(" ─ matched ", Style::new().fg(Color::Green)),
+                Span::styled("─ unmatched ", Style::new().fg(Color::Red)),
+            ])),
+    )
     .x_axis(
         Axis::default()
             .bounds([x0, x1])
@@ -157,7 +176,15 @@ fn draw_hist(frame: &mut Frame<'_>, area: Rect, i: usize, h: &CosineHistogram) {
             ])
             .style(Theme::DIM),
     )
-    .y_axis(Axis::default().bounds([0.0, ymax * 1.05]).style(Theme::DIM));
+    .y_axis(
+        Axis::default()
+            .bounds([0.0, ymax * 1.05])
+            .labels(vec![
+                Span::raw("0"),
+                Span::raw(format!("{:.2}", ymax * 1.05)),
+            ])
+            .style(Theme::DIM),
+    );
     frame.render_widget(chart, area);
 }
 
@@ -172,26 +199,46 @@ fn draw_gap_shift(frame: &mut Frame<'_>, area: Rect, curves: &[GapShiftCurve]) {
                 .collect()
         })
         .collect();
-    let (xb, yb) = bounds(data.iter().flatten().copied());
+    let (_, yb) = bounds(data.iter().flatten().copied());
+    // The x-axis spans the λ values themselves, so its end labels are the sweep's ends.
+    let lambdas = curves.iter().flat_map(|c| c.shifts.iter().copied());
+    let xb = lambdas.fold([f64::INFINITY, f64::NEG_INFINITY], |[a, b], x| {
+        [a.min(x), b.max(x)]
+    });
+    let xb = if xb[1] > xb[0] { xb } else { [-1.0, 1.0] };
+    let mut legend = vec![Span::raw(" ")];
+    for (i, c) in curves.iter().enumerate() {
+        legend.push(Span::styled(format!("─ {} ", c.model), Theme::model(i)));
+    }
+    let metric = curves.first().map_or("", |c| c.metric.as_str());
     let datasets = curves
         .iter()
         .zip(&data)
         .enumerate()
-        .map(|(i, (c, d))| {
+        .map(|(i, (_, d))| {
             Dataset::default()
-                .name(c.model.clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Theme::model(i))
                 .data(d)
         })
         .collect();
-    let metric = curves.first().map_or("", |c| c.metric.as_str());
     let chart = Chart::new(datasets)
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" gap shift → {metric} ")),
+                .title(Line::from(vec![
+                    Span::raw(" gap shift "),
+                    Span::styled(
+                        if area.width >= 48 {
+                            format!("x:λ along the gap · y:{metric} ")
+                        } else {
+                            format!("x:λ y:{metric} ")
+                        },
+                        Theme::DIM,
+                    ),
+                ]))
+                .title_bottom(Line::from(legend)),
         )
         .x_axis(
             Axis::default()

@@ -9,7 +9,6 @@ The layout helpers ([`body_area`], [`tab_at`]) are shared with [`crate::tui::app
 hit-testing, so clicks land where things are drawn.
 */
 pub mod geometry;
-pub mod overview;
 pub mod probe;
 pub mod problems;
 pub mod rag;
@@ -24,8 +23,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, LineGauge, Paragraph, Row, Table, Tabs, Wrap};
 
-use super::keys::{BINDINGS, footer_hints};
-use super::state::{AppState, InputMode, JobState, Tab};
+use super::keys::{BINDINGS, Binding, footer_hints};
+use super::state::{AppState, Chooser, InputMode, JobState, Tab};
 use theme::Theme;
 
 /// The body rectangle of a terminal of `size` (columns, rows).
@@ -83,7 +82,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
         tabs,
     );
     match state.tab {
-        Tab::Overview => overview::draw(frame, body, state),
+        Tab::Overview => super::tabs::overview::draw(frame, body, state),
         Tab::ZeroShot => zeroshot::draw(frame, body, state),
         Tab::Retrieval => retrieval::draw(frame, body, state),
         Tab::Probe => probe::draw(frame, body, state),
@@ -92,6 +91,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
     }
     draw_status(frame, status, state);
     draw_footer(frame, footer, state);
+    if let Some(c) = &state.chooser {
+        draw_chooser(frame, body, c);
+    }
     if state.problems.open {
         problems::draw(frame, body, state);
     }
@@ -100,33 +102,67 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
     }
 }
 
+/// The header: models (the chosen pair marked A and B), dataset, split, execution provider and
+/// cache. On a narrow terminal the field names go first, then the cache and provider, so the
+/// models, dataset and split stay readable.
 fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let h = &state.header;
+    let value = |v: &str| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let fields = [
+        ("data", value(&h.dataset)),
+        ("split", value(&h.split)),
+        ("EP", value(&h.provider)),
+        ("cache", value(&h.cache)),
+    ];
+    let width = area.width as usize;
+    // (labels shown, fields kept): drop labels first, then the last fields.
+    let mut line = Line::default();
+    for (labels, keep) in [(true, 4), (false, 4), (false, 3), (false, 2)] {
+        line = header_line(state, &fields[..keep], labels);
+        if line.width() <= width {
+            break;
+        }
+    }
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn header_line<'a>(state: &AppState, fields: &[(&str, String)], labels: bool) -> Line<'a> {
     let mut spans = vec![Span::styled(" eclip ", Theme::TITLE)];
-    for (i, m) in h.models.iter().enumerate() {
+    for (i, m) in state.header.models.iter().enumerate() {
         if i > 0 {
-            spans.push(Span::raw(" vs "));
+            spans.push(Span::raw(" "));
+        }
+        let mark = if *m == state.baseline {
+            "A:"
+        } else if *m == state.candidate {
+            "B:"
+        } else {
+            ""
+        };
+        if !mark.is_empty() && state.header.models.len() > 1 {
+            spans.push(Span::styled(mark, Theme::DIM));
         }
         spans.push(Span::styled(
             m.clone(),
             Theme::model(i).add_modifier(Modifier::BOLD),
         ));
     }
-    let field = |k: &str, v: &str| {
-        [
-            Span::styled(format!(" │ {k} "), Theme::DIM),
-            Span::raw(if v.is_empty() {
-                "-".to_string()
-            } else {
-                v.to_string()
-            }),
-        ]
-    };
-    spans.extend(field("data", &h.dataset));
-    spans.extend(field("split", &h.split));
-    spans.extend(field("EP", &h.provider));
-    spans.extend(field("cache", &h.cache));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    for (k, v) in fields {
+        let sep = if labels {
+            format!(" │ {k} ")
+        } else {
+            " │ ".to_string()
+        };
+        spans.push(Span::styled(sep, Theme::DIM));
+        spans.push(Span::raw(v.clone()));
+    }
+    Line::from(spans)
 }
 
 fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
@@ -152,6 +188,9 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         return;
     }
     let text = match (&state.status, state.mode == InputMode::Editing) {
+        (_, true) if state.tab == Tab::Overview => {
+            "filter: metric names with every typed word · Enter keeps it, Esc clears it".to_string()
+        }
         (_, true) => "typing: Enter runs the query, Esc cancels".to_string(),
         (Some(s), _) => s.clone(),
         (None, _) => {
@@ -172,35 +211,48 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     frame.render_widget(Paragraph::new(Span::styled(text, Theme::DIM)), area);
 }
 
+/// The footer: key hints, most useful first, as many as fit (`?` lists every key).
 fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let mut spans = problems::footer_spans(state);
+    let mut used: usize = spans.iter().map(|s| s.width()).sum();
     for (keys, hint) in footer_hints(state.tab) {
+        let w = keys.chars().count() + hint.chars().count() + 3;
+        if used + w > area.width as usize {
+            break;
+        }
+        used += w;
         spans.push(Span::styled(format!(" {keys} "), Theme::KEY));
         spans.push(Span::raw(format!("{hint} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+fn help_row<'a>(b: &Binding, tab: Tab, with_scope: bool) -> Row<'a> {
+    let style = if b.scope.covers(tab) {
+        Style::default()
+    } else {
+        Theme::DIM
+    };
+    let mut cells = vec![b.label.to_string(), b.help.to_string()];
+    if with_scope {
+        cells.push(match b.scope {
+            super::keys::Scope::Global => "all tabs".to_string(),
+            super::keys::Scope::Tabs(t) => {
+                t.iter().map(|t| t.title()).collect::<Vec<_>>().join(", ")
+            }
+        });
+    }
+    Row::new(cells).style(style)
+}
+
+/// The help overlay: every binding (keys of other tabs dimmed); in two columns when one does not
+/// fit the terminal's height.
 fn draw_help(frame: &mut Frame<'_>, area: Rect, tab: Tab) {
-    let rows: Vec<Row> = BINDINGS
-        .iter()
-        .map(|b| {
-            let style = if b.scope.covers(tab) {
-                Style::default()
-            } else {
-                Theme::DIM
-            };
-            let scope = match b.scope {
-                super::keys::Scope::Global => "all tabs".to_string(),
-                super::keys::Scope::Tabs(t) => {
-                    t.iter().map(|t| t.title()).collect::<Vec<_>>().join(", ")
-                }
-            };
-            Row::new(vec![b.label.to_string(), b.help.to_string(), scope]).style(style)
-        })
-        .collect();
-    let h = (rows.len() as u16 + 2).min(area.height);
-    let w = area.width.min(100);
+    let n = BINDINGS.len() as u16;
+    let two = n + 2 > area.height;
+    let rows_per_col = if two { n.div_ceil(2) } else { n };
+    let h = (rows_per_col + 2).min(area.height);
+    let w = if two { area.width } else { area.width.min(100) };
     let popup = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -208,21 +260,70 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, tab: Tab) {
         h,
     );
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(6),
-                Constraint::Fill(3),
-                Constraint::Fill(1),
-            ],
-        )
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" keys (? or Esc closes) "),
-        ),
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" keys (? or Esc closes; dim: other tabs) ");
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    if two {
+        let cols: [Rect; 2] =
+            Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(inner);
+        for (col, chunk) in cols.iter().zip(BINDINGS.chunks(rows_per_col as usize)) {
+            let rows: Vec<Row> = chunk.iter().map(|b| help_row(b, tab, false)).collect();
+            frame.render_widget(
+                Table::new(rows, [Constraint::Length(5), Constraint::Fill(1)]),
+                *col,
+            );
+        }
+    } else {
+        let rows: Vec<Row> = BINDINGS.iter().map(|b| help_row(b, tab, true)).collect();
+        frame.render_widget(
+            Table::new(
+                rows,
+                [
+                    Constraint::Length(6),
+                    Constraint::Fill(3),
+                    Constraint::Fill(1),
+                ],
+            ),
+            inner,
+        );
+    }
+}
+
+/// A chooser popup in the body: its options, the highlighted one reversed.
+fn draw_chooser(frame: &mut Frame<'_>, body: Rect, c: &Chooser) {
+    let title = format!(" {} (↑↓ Enter, Esc) ", c.kind.title());
+    let w = (c
+        .options
+        .iter()
+        .map(|o| o.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(title.chars().count())
+        + 4)
+    .min(body.width as usize) as u16;
+    let h = (c.options.len() as u16 + 2).min(body.height);
+    let popup = Rect::new(
+        body.x + (body.width - w) / 2,
+        body.y + (body.height - h) / 2,
+        w,
+        h,
+    );
+    let items: Vec<ratatui::widgets::ListItem> = c
+        .options
+        .iter()
+        .map(|o| ratatui::widgets::ListItem::new(o.clone()))
+        .collect();
+    let mut ls = ratatui::widgets::ListState::default().with_selected(Some(c.selected));
+    frame.render_widget(Clear, popup);
+    frame.render_stateful_widget(
+        ratatui::widgets::List::new(items)
+            .highlight_style(Theme::SELECTED)
+            .highlight_symbol("▶ ")
+            .block(Block::default().borders(Borders::ALL).title(title)),
         popup,
+        &mut ls,
     );
 }
 

@@ -1,7 +1,9 @@
 /*!
 Linear-probe tab: accuracy (or the probe's metric) against the fraction of training labels, one
-line per model (mean over seeds) with the seed range drawn as dots above and below, on a log
-x-axis; a table with the same numbers underneath.
+line per model (mean over seeds) with its interval drawn as dots above and below (the interval of
+the probe's metric rows; the seed range where the run has none), on a log x-axis; the legend and
+axis names sit under the chart, outside the data. A table underneath gives the same means with
+their intervals and the seed range.
 */
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,7 +19,8 @@ use crate::tui::state::{AppState, ProbeCurve};
 /// Chart points of a curve: (log10 fraction, value).
 type Points = Vec<(f64, f64)>;
 
-/// Mean, min and max series of a curve on a log10 x-axis.
+/// Mean and interval-end series of a curve on a log10 x-axis (the interval of the rows, else the
+/// seed range).
 fn series(c: &ProbeCurve) -> (Points, Points) {
     let x = |f: f64| f.max(1e-12).log10();
     let mean = c
@@ -29,10 +32,22 @@ fn series(c: &ProbeCurve) -> (Points, Points) {
     let spread = c
         .fractions
         .iter()
-        .zip(c.min.iter().zip(&c.max))
-        .flat_map(|(f, (lo, hi))| [(x(*f), *lo), (x(*f), *hi)])
+        .enumerate()
+        .flat_map(|(k, f)| {
+            let ends = c.ci.get(k).copied().flatten().or_else(|| {
+                let (lo, hi) = (c.min.get(k)?, c.max.get(k)?);
+                Some((*lo, *hi))
+            });
+            ends.map(|(lo, hi)| [(x(*f), lo), (x(*f), hi)])
+        })
+        .flatten()
         .collect();
     (mean, spread)
+}
+
+/// Whether every point has an interval from the rows (else the chart shows the seed range).
+fn has_ci(c: &ProbeCurve) -> bool {
+    !c.fractions.is_empty() && c.ci.len() == c.fractions.len() && c.ci.iter().all(Option::is_some)
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
@@ -67,11 +82,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     } else {
         (x0 - 1.0, x0 + 1.0)
     };
+    // No names: the legend is drawn under the chart, where it cannot cover the 100% points.
     let mut datasets = Vec::new();
+    let mut legend = vec![Span::raw(" ")];
+    let ci_everywhere = curves.iter().all(has_ci);
     for (i, (c, (mean, spread))) in curves.iter().zip(&all).enumerate() {
         datasets.push(
             Dataset::default()
-                .name(format!("{} mean", c.model))
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Theme::model(i))
@@ -79,24 +96,34 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         );
         datasets.push(
             Dataset::default()
-                .name(format!("{} seed min/max", c.model))
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Scatter)
                 .style(Theme::model(i))
                 .data(spread),
         );
+        legend.push(Span::styled(format!("─ {} ", c.model), Theme::model(i)));
     }
+    legend.push(Span::styled(
+        if ci_everywhere {
+            "· 95% CI │ x: label fraction (log) · y: "
+        } else {
+            "· seed range │ x: label fraction (log) · y: "
+        },
+        Theme::DIM,
+    ));
     let x_labels: Vec<Span> = curves[0]
         .fractions
         .iter()
         .map(|f| Span::raw(format!("{}%", f * 100.0)))
         .collect();
     let metric = curves[0].metric.clone();
+    legend.push(Span::styled(format!("{metric} "), Theme::DIM));
     let chart = Chart::new(datasets)
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" linear probe {metric} vs label fraction (log x) ")),
+                .title(format!(" linear probe {metric} vs label fraction "))
+                .title_bottom(ratatui::text::Line::from(legend)),
         )
         .x_axis(
             Axis::default()
@@ -129,8 +156,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|b| b.0);
         for (i, c) in curves.iter().enumerate() {
+            let ci =
+                c.ci.get(k)
+                    .copied()
+                    .flatten()
+                    .map_or(String::new(), |(lo, hi)| {
+                        format!(" {}", super::interval(lo, hi, false))
+                    });
             let text = match (c.mean.get(k), c.min.get(k), c.max.get(k)) {
-                (Some(m), Some(lo), Some(hi)) => format!("{m:.3} ({lo:.3}–{hi:.3})"),
+                (Some(m), Some(lo), Some(hi)) => format!("{m:.3}{ci} seeds {lo:.3}–{hi:.3}"),
                 _ => "-".into(),
             };
             let style = if best == Some(i) && curves.len() > 1 {
@@ -145,7 +179,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let mut widths = vec![Constraint::Length(8)];
     widths.extend(curves.iter().map(|_| Constraint::Fill(1)));
     frame.render_widget(
-        titled_table(rows, widths, header, " mean over seeds (min–max) "),
+        titled_table(
+            rows,
+            widths,
+            header,
+            " mean over seeds (95% CI) and the seed range ",
+        ),
         table_area,
     );
 }

@@ -1,7 +1,10 @@
 /*!
 Retrieval tab. Image → report: pick a gallery image (↑/↓) and see each model's top-k reports,
 the image's own report marked ✓. Query → image (`/`): a report-like text against the images.
-Below, the recall@k table of both directions from the evaluation rows.
+`Enter` opens an item: its thumbnail and labels, its full report, its rank in every model's top-k
+and (image → report) every retrieved report in full, scrolled with ↑/↓. Below, the recall@k table
+of both directions from the evaluation rows: each model's value with its interval and the chosen
+pair's delta with its interval, coloured by the one verdict rule.
 */
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,13 +15,14 @@ use ratatui_image::Image;
 
 use super::theme::Theme;
 use super::zeroshot::{draw_hits, query_line};
-use super::{model_columns, num, placeholder, titled_table};
+use super::{model_columns, placeholder, titled_table};
 use crate::tui::layout::THUMB_CELLS;
-use crate::tui::state::{AppState, Gallery, RetrievalMode};
+use crate::tui::state::{AppState, Gallery, ItemView, RetrievalMode};
+use crate::tui::tabs::overview::{ViewLine, delta_cell, est, header_cells};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let rt = &state.retrieval;
-    let recall: Vec<_> = state.overview.lines_of_task("retrieval").collect();
+    let recall = &state.derived.retrieval;
     let table_h = if recall.is_empty() {
         0
     } else {
@@ -49,7 +53,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     };
     frame.render_widget(Paragraph::new(query_line(state, label, text, extra)), top);
     if table_h > 0 {
-        draw_recall(frame, bottom, state, &recall);
+        draw_recall(frame, bottom, state, recall);
     }
     let Some(gallery) = state.gallery.as_deref() else {
         placeholder(
@@ -63,6 +67,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         );
         return;
     };
+    if let Some(item) = &rt.opened {
+        draw_item(frame, mid, state, gallery, item);
+        return;
+    }
     match rt.mode {
         RetrievalMode::ImageToText => {
             let [pick, results] =
@@ -198,40 +206,106 @@ fn draw_picker(frame: &mut Frame<'_>, area: Rect, state: &AppState, gallery: &Ga
     );
 }
 
-fn draw_recall(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    state: &AppState,
-    lines: &[&crate::tui::state::OverviewLine],
-) {
+fn draw_recall(frame: &mut Frame<'_>, area: Rect, state: &AppState, lines: &[ViewLine]) {
     let t = &state.overview;
-    let mut header = vec![Cell::from("direction / metric")];
-    for (i, m) in t.models.iter().enumerate() {
-        header.push(Cell::from(Span::styled(m.clone(), Theme::model(i))));
-    }
-    for c in &t.comparisons {
-        header.push(Cell::from(format!("Δ {c}")));
-    }
-    let rows = lines.iter().map(|l| {
-        let mut cells = vec![Cell::from(format!("{} {}", l.setting, l.metric))];
-        cells.extend(
-            l.values
-                .iter()
-                .map(|v| Cell::from(num(v.and_then(|e| e.value)))),
-        );
-        cells.extend(l.deltas.iter().map(|d| {
-            let v = d
-                .and_then(|d| d.value)
-                .map_or("-".into(), |v| format!("{v:+.3}"));
-            let verdict = d.map_or(crate::tui::state::Verdict::NotJudged, |d| d.verdict);
-            Cell::from(Span::styled(v, Theme::verdict(verdict)))
-        }));
+    let wide = area.width >= 24 + (t.models.len() as u16 + 1) * 22;
+    let header = header_cells(state, "direction / metric", wide);
+    let rows = lines.iter().map(|v| {
+        let l = &t.lines[v.line];
+        let mut cells = vec![Cell::from(v.name.clone())];
+        cells.extend(l.values.iter().map(|e| Cell::from(est(e, wide))));
+        cells.push(delta_cell(&v.delta, wide));
         Row::new(cells)
     });
-    let mut widths = vec![Constraint::Min(24)];
-    widths.extend((0..t.models.len() + t.comparisons.len()).map(|_| Constraint::Length(14)));
+    let w = if wide { 22 } else { 8 };
+    let mut widths = vec![Constraint::Min(16)];
+    widths.extend((0..=t.models.len()).map(|_| Constraint::Length(w)));
+    let title = if wide {
+        " recall@k of the evaluation (test split) · value (95% CI) ".to_string()
+    } else {
+        " recall@k of the evaluation (wider terminal: CIs) ".to_string()
+    };
+    frame.render_widget(titled_table(rows, widths, header, title), area);
+}
+
+/// An opened item: thumbnail and labels, ranks per model, the full report, and (image → report)
+/// every model's retrieved reports in full; one scrolled paragraph.
+fn draw_item(frame: &mut Frame<'_>, area: Rect, state: &AppState, gallery: &Gallery, o: &ItemView) {
+    let Some(item) = gallery.items.get(o.item) else {
+        return;
+    };
+    let name = item
+        .image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {name} · {} ", o.query))
+        .title_bottom(" ↑↓ PgUp/PgDn scroll · Esc back ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [head, text] =
+        Layout::vertical([Constraint::Length(THUMB_CELLS.1), Constraint::Min(0)]).areas(inner);
+    if let Some(Some(p)) = state.thumbs.0.get(o.item) {
+        frame.render_widget(
+            Image::new(p),
+            Rect::new(head.x, head.y, THUMB_CELLS.0.min(head.width), head.height),
+        );
+    }
+    let labels = if item.labels.is_empty() {
+        "(no labels)".to_string()
+    } else {
+        item.labels.join(", ")
+    };
+    let mut ranks = vec![Span::raw("rank ")];
+    for (m, (model, rank)) in o.ranks.iter().enumerate() {
+        if m > 0 {
+            ranks.push(Span::raw(" · "));
+        }
+        let r = rank.map_or(format!("not in top-{}", state.k), |r| r.to_string());
+        ranks.push(Span::styled(format!("{model} {r}"), Theme::model(m)));
+    }
+    let x = head.x + THUMB_CELLS.0 + 1;
     frame.render_widget(
-        titled_table(rows, widths, header, " recall@k (test split) "),
-        area,
+        Paragraph::new(vec![
+            Line::from(Span::styled(labels, Theme::TRUTH)),
+            Line::from(ranks),
+            Line::from(Span::styled(
+                format!("dataset row {} · {}", item.row, item.image.display()),
+                Theme::DIM,
+            )),
+        ]),
+        Rect::new(x, head.y, head.right().saturating_sub(x), head.height),
+    );
+    let mut lines = vec![
+        Line::from(Span::styled("report:", Theme::HEADER_ROW)),
+        Line::from(item.report.clone()),
+    ];
+    for (m, (model, hits)) in o.retrieved.iter().enumerate() {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!("retrieved by {model}:"),
+            Theme::model(m).add_modifier(ratatui::style::Modifier::BOLD),
+        )));
+        for r in hits {
+            let (rank, score, own) = (r.rank, r.score, r.own);
+            let report = gallery.items.get(r.item).map_or("", |i| i.report.as_str());
+            let style = if own { Theme::TRUTH } else { Style::new() };
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{rank:>2}. {score:.3} {}", if own { "✓ " } else { "" }),
+                    style,
+                ),
+                Span::styled(report.to_string(), style),
+            ]));
+        }
+    }
+    let max = lines.len().saturating_sub(1) as u16;
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((o.scroll.min(max), 0)),
+        text,
     );
 }

@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, gallery: &Gallery, opened: &Opene
     } else {
         spans.push(Span::raw("saliency"));
     }
-    spans.push(Span::styled("  s/Esc back", Theme::DIM));
+    spans.push(Span::styled("  v/Esc back", Theme::DIM));
     frame.render_widget(Paragraph::new(Line::from(spans)), info);
 
     let models: Vec<&str> = gallery.models.iter().map(|m| m.model.as_str()).collect();

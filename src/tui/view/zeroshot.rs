@@ -57,18 +57,17 @@ pub fn query_line<'a>(state: &AppState, label: &'a str, text: &'a str, extra: St
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let zs = &state.zeroshot;
-    let extra = if zs.pending.is_some() {
-        "searching…".to_string()
+    // The active query only: the prompt being typed, else what the results answer (a class query
+    // replaces an earlier typed prompt on this line).
+    let editing = state.tab == Tab::ZeroShot && state.mode == InputMode::Editing;
+    let (text, extra) = if editing {
+        (zs.prompt.as_str(), String::new())
+    } else if zs.pending.is_some() {
+        (zs.query_label.as_str(), "searching…".to_string())
     } else {
-        zs.query_label.clone()
+        (zs.query_label.as_str(), String::new())
     };
-    let editing_here = state.tab == Tab::ZeroShot;
-    let line = query_line(
-        state,
-        "prompt",
-        if editing_here { &zs.prompt } else { "" },
-        extra,
-    );
+    let line = query_line(state, "query", text, extra);
     frame.render_widget(Paragraph::new(line), top);
     let Some(gallery) = state.gallery.as_deref() else {
         placeholder(
@@ -276,7 +275,7 @@ fn draw_opened(
     let title = format!(
         " {}class probabilities (softmax of logit_scale·cos, model.json) · ✓ ground truth ",
         match gallery.items.get(opened.item).map(|i| i.heatmap.is_some()) {
-            Some(true) if opened.overlay.is_some() => "m heatmap · s saliency · ",
+            Some(true) if opened.overlay.is_some() => "m heatmap · v saliency · ",
             Some(true) => "s saliency · ",
             _ => "",
         }
