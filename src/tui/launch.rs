@@ -183,9 +183,7 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                 publish_gallery(ctx, d, &d.dataset.splits.test);
             }
             // Models that failed are in the problems; the job fails only when none embedded.
-            let none = !all
-                .iter()
-                .any(|d| d.runs.iter().any(|r| r.result.is_ok()));
+            let none = !all.iter().any(|d| d.runs.iter().any(|r| r.result.is_ok()));
             *slot.lock().map_err(|_| "embedding results lost")? =
                 all.into_iter().map(Arc::new).collect();
             if none {
@@ -205,20 +203,25 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                     continue;
                 }
                 let mut finished = 0;
-                let summary =
-                    run::evaluate_groups(&emb.dataset, &models, &groups, &settings.eval, &mut |p| {
-                    ctx.progress(p.done as u64, p.total as u64);
-                    if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
-                        finished = finished.max(i + 1);
-                        ctx.publish(Update::FamilyDone {
-                            rows: p.rows,
-                            running: TASK_FAMILIES[finished..]
-                                .iter()
-                                .map(|f| f.to_string())
-                                .collect(),
-                        });
-                    }
-                });
+                let summary = run::evaluate_groups(
+                    &emb.dataset,
+                    &models,
+                    &groups,
+                    &settings.eval,
+                    &mut |p| {
+                        ctx.progress(p.done as u64, p.total as u64);
+                        if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
+                            finished = finished.max(i + 1);
+                            ctx.publish(Update::FamilyDone {
+                                rows: p.rows,
+                                running: TASK_FAMILIES[finished..]
+                                    .iter()
+                                    .map(|f| f.to_string())
+                                    .collect(),
+                            });
+                        }
+                    },
+                );
                 ctx.publish(Update::Metrics(summary.rows.clone()));
                 ctx.publish(Update::Plots(plots(&summary)));
             }

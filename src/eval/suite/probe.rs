@@ -11,9 +11,9 @@ use super::zeroshot::ArgmaxData;
 use super::{Run, SplitViews};
 use crate::eval::MetricRow;
 use crate::eval::classify;
+use crate::eval::groups::ReplicateInfo;
 use crate::eval::inference::probe::{FractionInversion, fraction_inversions, probe_fraction};
 use crate::eval::inference::replicates::GroupEstimate;
-use crate::eval::groups::ReplicateInfo;
 use crate::eval::inference::replicates::{Pairing, SignCheck, between_replicate_sd};
 use crate::eval::metrics::{Setting, Task};
 use crate::eval::probe::{self, FitSettings, Split};
@@ -462,9 +462,11 @@ impl<'a> ProbeSetup<'a> {
                     .iter()
                     .flat_map(|&m| results[m][f].iter().filter(|o| full(o).is_finite()))
                     .collect();
-                let Ok(est) = probe_fraction(fraction, 1, units.len(), n, &run.boot, |_, u, idx| {
-                    self.stat(metric, units[u], idx)
-                }) else {
+                let Ok(est) =
+                    probe_fraction(fraction, 1, units.len(), n, &run.boot, |_, u, idx| {
+                        self.stat(metric, units[u], idx)
+                    })
+                else {
                     continue;
                 };
                 let e = &est.models[0];
@@ -516,10 +518,12 @@ impl<'a> ProbeSetup<'a> {
                     }
                     units.extend(both);
                 }
-                let Ok(est) = probe_fraction(fraction, 2, units.len(), n, &run.boot, |m, u, idx| {
-                    let (a, b) = units[u];
-                    self.stat(metric, if m == 0 { a } else { b }, idx)
-                }) else {
+                let Ok(est) =
+                    probe_fraction(fraction, 2, units.len(), n, &run.boot, |m, u, idx| {
+                        let (a, b) = units[u];
+                        self.stat(metric, if m == 0 { a } else { b }, idx)
+                    })
+                else {
                     continue;
                 };
                 let d = &est.deltas[0];
