@@ -192,7 +192,8 @@ fn replicate_groups_get_group_rows_and_group_comparisons() {
             .iter()
             .any(|r| r["metric"].starts_with("auroc_delong:"))
     );
-    // The probe rows pool replicate × probe seed.
+    // The probe rows: the group comparison resamples (replicate, probe seed) units, then test
+    // items, so `n` is the test items (as on each replicate's own row) and the replicates are 2.
     let p = find(
         &rows,
         "eCLIP - CLIP",
@@ -200,7 +201,13 @@ fn replicate_groups_get_group_rows_and_group_comparisons() {
         "fraction=1",
         "macro_f1",
     );
-    assert_eq!((p["n"].as_str(), p["replicates"].as_str()), ("2", "2"));
+    let own = find(&rows, "CLIP#0", "linear_probe", "fraction=1", "macro_f1");
+    assert_eq!(
+        (p["n"].as_str(), p["replicates"].as_str()),
+        (own["n"].as_str(), "2")
+    );
+    assert!(num(p, "n") > 2.0, "n counts test items, not fits: {p:?}");
+    assert!(!p["ci_low"].is_empty() && !p["p_value"].is_empty(), "{p:?}");
     // The review compares the groups and counts their replicates.
     let md = std::fs::read_to_string(&review).unwrap();
     assert!(

@@ -161,8 +161,8 @@ fn broken_model_and_bad_manifest_are_shown_and_the_rest_works() {
         Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
     );
     assert!(app.state.zeroshot.opened.is_some());
-    let Action::Saliency(req) = drive(&mut app, key('s')) else {
-        panic!("s asks for saliency: {:?}", app.state.status);
+    let Action::Saliency(req) = drive(&mut app, key('v')) else {
+        panic!("v asks for saliency: {:?}", app.state.status);
     };
     assert!(screen(&app).contains("computing…"));
     let no = AtomicBool::new(false);

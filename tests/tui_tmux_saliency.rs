@@ -68,7 +68,7 @@ fn tmux_saliency_view_beside_the_heatmap_and_the_problems_panel() {
     t.wait_text("class: cardiomegaly", short);
     t.keys(&["Enter"]);
     let s = t.wait_text("class probabilities", short);
-    assert!(s.contains("m heatmap · s saliency"), "keys named:\n{s}");
+    assert!(s.contains("m heatmap · v saliency"), "keys named:\n{s}");
     t.keys(&["m"]);
     t.wait_text("+heatmap", short);
 

@@ -348,6 +348,7 @@ pub fn render(
     inputs_section(&mut o, inputs);
     groups_section(&mut o, summaries);
     leakage_section(&mut o, inputs);
+    rows_left_out_section(&mut o, inputs);
     settings_section(&mut o, summaries);
     results_section(&mut o, summaries);
     figures_section(&mut o, figures, review_dir);
@@ -455,6 +456,50 @@ fn leakage_section(o: &mut String, inputs: &RecordInputs) {
     for (name, l) in leaks {
         let _ = writeln!(o, "- {}", l.describe(name));
     }
+}
+
+/// Rows a dataset lost before the metrics saw them (unreadable manifest rows, images that failed to
+/// decode while embedding) and damaged cache chunks that were recomputed: counts per dataset and
+/// model, with where the details are (stderr, the record, the TUI's `!` panel).
+fn rows_left_out_section(o: &mut String, inputs: &RecordInputs) {
+    let lines = rows_left_out(inputs);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## Rows left out\n\nEvery metric above is computed without these rows; each one is named with its file and manifest line on stderr (and in the TUI's `!` panel), the counts are in the record.\n"
+    );
+    for l in lines {
+        let _ = writeln!(o, "- {l}");
+    }
+}
+
+fn rows_left_out(inputs: &RecordInputs) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &inputs.datasets {
+        if d.skipped_rows > 0 {
+            out.push(format!(
+                "{}: {} manifest row(s) skipped while loading (of {})",
+                d.name,
+                d.skipped_rows,
+                d.rows + d.skipped_rows
+            ));
+        }
+        for (model, n) in d.skipped_while_embedding.iter().filter(|(_, n)| **n > 0) {
+            out.push(format!(
+                "{}: {n} row(s) left out while embedding with {model} (image could not be decoded)",
+                d.name
+            ));
+        }
+        for (model, n) in d.rebuilt_cache_chunks.iter().filter(|(_, n)| **n > 0) {
+            out.push(format!(
+                "{}: {n} damaged cache chunk(s) of {model} deleted and recomputed",
+                d.name
+            ));
+        }
+    }
+    out
 }
 
 fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
@@ -661,4 +706,51 @@ pub fn write_review(
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::output::write_bytes(path, render(inputs, summaries, figures, dir).as_bytes())
         .map_err(|e| ReportError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::record::{DatasetRecord, RecordInputs, RuntimeRecord};
+
+    #[test]
+    fn rows_left_out_are_listed_per_dataset_and_model() {
+        let mut d = DatasetRecord {
+            name: "demo".into(),
+            rows: 98,
+            skipped_rows: 2,
+            ..DatasetRecord::default()
+        };
+        d.skipped_while_embedding.insert("CLIP".into(), 1);
+        d.skipped_while_embedding.insert("eCLIP".into(), 0);
+        d.rebuilt_cache_chunks.insert("eCLIP".into(), 3);
+        let inputs = RecordInputs {
+            tool: "eclip".into(),
+            tool_version: "0".into(),
+            command: vec![],
+            runtime: RuntimeRecord {
+                onnx_runtime_version: "1".into(),
+                execution_provider: "cpu".into(),
+            },
+            models: vec![],
+            datasets: vec![d],
+        };
+        assert_eq!(
+            super::rows_left_out(&inputs),
+            [
+                "demo: 2 manifest row(s) skipped while loading (of 100)",
+                "demo: 1 row(s) left out while embedding with CLIP (image could not be decoded)",
+                "demo: 3 damaged cache chunk(s) of eCLIP deleted and recomputed",
+            ]
+        );
+        let mut o = String::new();
+        super::rows_left_out_section(&mut o, &inputs);
+        assert!(o.contains("## Rows left out"), "{o}");
+        let clean = RecordInputs {
+            datasets: vec![DatasetRecord::default()],
+            ..inputs
+        };
+        let mut o = String::new();
+        super::rows_left_out_section(&mut o, &clean);
+        assert!(o.is_empty(), "{o}");
+    }
 }

@@ -276,7 +276,7 @@ fn draw_opened(
         " {}class probabilities (softmax of logit_scale·cos, model.json) · ✓ ground truth ",
         match gallery.items.get(opened.item).map(|i| i.heatmap.is_some()) {
             Some(true) if opened.overlay.is_some() => "m heatmap · v saliency · ",
-            Some(true) => "s saliency · ",
+            Some(true) => "v saliency · ",
             _ => "",
         }
     );
