@@ -28,7 +28,7 @@ use crate::eval::rows::Comparison;
 use crate::eval::summary::EvalSummary;
 
 /// Metric families with the tasks/settings they cover.
-const FAMILIES: [(&str, &str, Option<&str>); 7] = [
+const FAMILIES: [(&str, &str, Option<&str>); 8] = [
     (
         "Zero-shot classification (argmax, single-label)",
         "zeroshot",
@@ -44,6 +44,7 @@ const FAMILIES: [(&str, &str, Option<&str>); 7] = [
     ("Embedding geometry", "geometry", None),
     ("Gap-shift sweep", "gap_shift", None),
     ("RAG report generation", "rag", None),
+    ("Saliency agreement with expert gaze", "saliency", None),
 ];
 
 /// The title of a family verdict's line (`FAMILIES` by task and setting).
