@@ -155,8 +155,8 @@ fn builtin_generators_rows_items_and_export() {
         ..RagConfig::default()
     };
     let s = rag::run(&ds, &models, &cfg, &|_| {}).expect("runs");
-    // 2 models x 2 generators x 7 metrics, then B - A per generator x 7 metrics.
-    assert_eq!(s.rows.len(), 42);
+    // 2 models x 2 generators x 8 metrics, then B - A per generator x 8 metrics.
+    assert_eq!(s.rows.len(), 48);
     assert!(
         s.rows
             .iter()
@@ -168,6 +168,7 @@ fn builtin_generators_rows_items_and_export() {
             "bleu4",
             "sentence_bleu2",
             "meteor",
+            "meteor_listwise",
             "rougeL",
             "label_f1_micro",
             "label_f1_macro",
@@ -237,7 +238,7 @@ fn llm_generator_through_loopback_server() {
     cfg.llm.timeout_s = 2.0;
     cfg.llm.cache_dir = Some(cache.path().to_path_buf());
     let s = rag::run(&ds, &models, &cfg, &|_| {}).expect("runs");
-    assert_eq!(s.rows.len(), 21);
+    assert_eq!(s.rows.len(), 24); // (A, B, B - A) x 8 metrics
     assert!(s.rows.iter().all(|r| r.setting == "llm:mistral-test"));
     let item = &s.per_model[1].items[0];
     // The server echoes the last user message: the query's numbered snippets.
@@ -339,7 +340,7 @@ fn external_text_corpus_from_iu_xray_csv() {
         ..RagConfig::default()
     };
     let s = rag::run_with_corpus(&ds, &models, Some(&corpus), &cfg, &|_| {}).expect("runs");
-    assert_eq!(s.rows.len(), 42);
+    assert_eq!(s.rows.len(), 48);
     for m in &s.per_model {
         for item in &m.items {
             assert!(item.snippets.iter().all(|t| texts.contains(t)));

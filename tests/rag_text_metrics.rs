@@ -9,7 +9,7 @@
 //! `PYTHONPATH=onnx-export/src .venv/bin/python onnx-export/scripts/make_text_metric_refs.py`.
 use eclip_workbench::rag::porter;
 use eclip_workbench::rag::text_metrics::{
-    corpus_bleu, meteor_text, rouge_l, sentence_bleu_text, tokenize_wordpunct,
+    corpus_bleu, meteor_listwise, meteor_text, rouge_l, sentence_bleu_text, tokenize_wordpunct,
 };
 use serde_json::Value;
 
@@ -116,5 +116,31 @@ fn bleu_and_rouge_match_sacrebleu_and_rouge_score() {
                 "{name} pair {i} rougeL: got {got}, rouge-score {want}"
             );
         }
+    }
+}
+
+/// The eCLIP authors' METEOR over lists of reports: NLTK 3.10.4 `meteor_score([references],
+/// hypotheses)` with a WordNet stand-in without synonyms, values in
+/// `tests/data/rag/meteor_listwise_refs.json` written by
+/// `onnx-export/scripts/make_meteor_listwise_refs.py` (repeats, case and whole-string stem
+/// differences, reordering, no match).
+#[test]
+fn listwise_meteor_matches_nltk_on_report_lists() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/rag/meteor_listwise_refs.json"
+    ))
+    .expect("reference file is in the repo");
+    let refs: Value = serde_json::from_str(&text).expect("valid JSON");
+    let corpora = refs["corpora"].as_object().expect("corpora object");
+    assert!(corpora.len() >= 4);
+    for (name, c) in corpora {
+        let (hyps, refs_) = (strings(&c["hypotheses"]), strings(&c["references"]));
+        let want = c["meteor_listwise"].as_f64().expect("number");
+        let got = meteor_listwise(&hyps, &refs_);
+        assert!(
+            (got - want).abs() <= 1e-12,
+            "{name}: got {got}, NLTK {want}"
+        );
     }
 }

@@ -122,6 +122,7 @@ template = "prompt.txt"
                 "bleu4",
                 "sentence_bleu2",
                 "meteor",
+                "meteor_listwise",
                 "rougeL",
                 "label_f1_micro",
                 "label_f1_macro",

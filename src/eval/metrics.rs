@@ -247,6 +247,8 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Rag, "bleu4", HigherBetter, false),
     m(Task::Rag, "sentence_bleu2", HigherBetter, false),
     m(Task::Rag, "meteor", HigherBetter, false),
+    // The eCLIP authors' METEOR: one NLTK METEOR over the list of reports (rag::text_metrics).
+    m(Task::Rag, "meteor_listwise", HigherBetter, false),
     m(Task::Rag, "rougeL", HigherBetter, false),
     m(Task::Rag, "label_f1_micro", HigherBetter, true),
     m(Task::Rag, "label_f1_macro", HigherBetter, false),

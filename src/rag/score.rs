@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use super::encoder::EncoderScores;
 use super::labeler::{self, Confusion, LabelOutcome, Labeler};
-use super::text_metrics::{BleuStats, meteor_text, rouge_l, sentence_bleu_text};
+use super::text_metrics::{BleuStats, meteor_listwise, meteor_text, rouge_l, sentence_bleu_text};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
 use crate::eval::groups::{ModelGroup, ModelGroups};
@@ -13,12 +13,15 @@ use crate::eval::stats::BootstrapConfig;
 
 /// Metric names, in row order. `sentence_bleu2` (NLTK `sentence_bleu`, weights (0.5, 0.5), no
 /// smoothing, `wordpunct` tokens, averaged over reports: the eCLIP paper's BLEU-2) and `meteor`
-/// (NLTK METEOR without WordNet synonyms, averaged) sit next to the corpus BLEU rows.
-pub const METRICS: [&str; 7] = [
+/// (NLTK METEOR without WordNet synonyms, averaged) sit next to the corpus BLEU rows;
+/// `meteor_listwise` is the eCLIP authors' METEOR (one NLTK METEOR over the list of reports,
+/// [`meteor_listwise`]).
+pub const METRICS: [&str; 8] = [
     "bleu2",
     "bleu4",
     "sentence_bleu2",
     "meteor",
+    "meteor_listwise",
     "rougeL",
     "label_f1_micro",
     "label_f1_macro",
@@ -40,6 +43,9 @@ pub(crate) struct ItemScores {
     sentence_bleu2: f64,
     meteor: f64,
     rouge: f64,
+    /// The texts, for the list-level METEOR.
+    generated: String,
+    reference: String,
     confusion: Vec<Confusion>,
     encoder: Option<EncoderScores>,
 }
@@ -70,6 +76,8 @@ pub(crate) fn item_scores(
         sentence_bleu2: sentence_bleu_text(&item.generated, &item.reference, 2),
         meteor: meteor_text(&item.generated, &item.reference),
         rouge: rouge_l(&item.generated, &item.reference),
+        generated: item.generated.clone(),
+        reference: item.reference.clone(),
         confusion: labeler::confusion(&pred, &refv),
         encoder,
     }
@@ -101,6 +109,11 @@ pub(crate) fn statistic(metric: &str, scores: &[&ItemScores], idx: &[usize]) -> 
             idx.iter().map(|&i| scores[i].sentence_bleu2).sum::<f64>() / idx.len() as f64
         }
         "meteor" => idx.iter().map(|&i| scores[i].meteor).sum::<f64>() / idx.len() as f64,
+        "meteor_listwise" => {
+            let hyps: Vec<&str> = idx.iter().map(|&i| scores[i].generated.as_str()).collect();
+            let refs: Vec<&str> = idx.iter().map(|&i| scores[i].reference.as_str()).collect();
+            meteor_listwise(&hyps, &refs)
+        }
         "bertscore_p" => encoder_mean(scores, idx, |e| e.bertscore.precision),
         "bertscore_r" => encoder_mean(scores, idx, |e| e.bertscore.recall),
         "bertscore_f1" => encoder_mean(scores, idx, |e| e.bertscore.f1),
@@ -299,6 +312,8 @@ mod tests {
             sentence_bleu2: sentence_bleu_text(generated, reference, 2),
             meteor: meteor_text(generated, reference),
             rouge: rouge_l(generated, reference),
+            generated: generated.to_string(),
+            reference: reference.to_string(),
             confusion: Vec::new(),
             encoder: None,
         }

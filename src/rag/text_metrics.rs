@@ -311,6 +311,15 @@ pub fn meteor<S: AsRef<str>>(hypothesis: &[S], reference: &[S]) -> f64 {
     (1.0 - penalty) * fmean
 }
 
+/// The eCLIP authors' METEOR (`eclip/utils/eval_metrics.py` lines 48–53, ykumards/eCLIP @5f79125):
+/// NLTK's `meteor_score([references], hypotheses)` called with the whole lists of report strings,
+/// so each report is one "word" of [`meteor`] (lower-cased, Porter-stemmed as a whole, matched in
+/// list order): one score for the list, rewarding generated reports identical to their reference
+/// and in order, not a per-report average. Checked against NLTK in `tests/rag_text_metrics.rs`.
+pub fn meteor_listwise<S: AsRef<str>>(hypotheses: &[S], references: &[S]) -> f64 {
+    meteor(hypotheses, references)
+}
+
 /// [`meteor`] on [`tokenize_wordpunct`] tokens: the per-report value to average.
 pub fn meteor_text(hypothesis: &str, reference: &str) -> f64 {
     meteor(
