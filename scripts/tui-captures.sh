@@ -39,7 +39,7 @@ t send-keys -t cap 1; shot "1 Overview"
 t send-keys -t cap 2; t send-keys -t cap /; t send-keys -t cap -l "enlarged cardiac silhouette"; t send-keys -t cap Enter
 wait_for "prompt: enlarged" 20; shot "2 Zero-shot: a typed prompt, top images per model"
 t send-keys -t cap Enter; wait_for "class probabilities" 20; shot "2 Zero-shot: an opened image, class probabilities of both models"
-t send-keys -t cap Escape; t send-keys -t cap 3; t send-keys -t cap j; wait_for "own report" 20; shot "3 Retrieval: image to report"
+t send-keys -t cap Escape; t send-keys -t cap 3; t send-keys -t cap j; wait_for "image 2/" 20; shot "3 Retrieval: image to report"
 t send-keys -t cap 4; shot "4 Linear probe"
 t send-keys -t cap 5; shot "5 Geometry"
 t send-keys -t cap 6; shot "6 RAG"

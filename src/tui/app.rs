@@ -132,11 +132,13 @@ impl App {
                 s.families_running.clear();
                 merge_rows(&mut s.rows, rows);
                 s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
+                default_pair(s);
             }
             Update::FamilyDone { rows, running } => {
                 merge_rows(&mut s.rows, rows);
                 s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
                 s.families_running = running;
+                default_pair(s);
             }
             Update::Plots(p) => {
                 s.plots_all.retain(|x| x.dataset != p.dataset);
@@ -773,4 +775,17 @@ fn merge_rows(rows: &mut Vec<MetricRow>, new: Vec<MetricRow>) {
     // Adjusted over the rows present: while families are still running the families are
     // partial; once the summary has arrived the values are the review's.
     crate::eval::metrics::adjust(rows);
+}
+
+/// When the chosen pair has no comparison in the run but the run has comparisons (replicate groups:
+/// the run compares the groups, e.g. `eCLIP - CLIP`, not `CLIP#1 - CLIP#0`), choose the run's first
+/// comparison, so the first screen shows the verdicts the review shows.
+fn default_pair(s: &mut AppState) {
+    if s.overview.pair(&s.baseline, &s.candidate).is_some() {
+        return;
+    }
+    if let Some(c) = s.overview.pairs.first() {
+        s.baseline = c.baseline.clone();
+        s.candidate = c.candidate.clone();
+    }
 }
