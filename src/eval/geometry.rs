@@ -244,30 +244,8 @@ pub fn cosine_histograms(
 /// Mean cosine between groups: entry (a, b) over all pairs (u in a, v in b), distinct items when
 /// a = b. `None` where a group is empty (or a singleton on the diagonal).
 pub fn group_cosine_matrix(u: ArrayView2<f32>, groups: &[Vec<usize>]) -> Vec<Vec<Option<f64>>> {
-    let sums: Vec<Array1<f64>> = groups
-        .iter()
-        .map(|g| sum_rows(u.select(Axis(0), g).view()))
-        .collect();
-    let self_dots: Vec<f64> = groups
-        .iter()
-        .map(|g| g.iter().map(|&i| dot_f32(u.row(i), u.row(i))).sum())
-        .collect();
-    (0..groups.len())
-        .map(|a| {
-            (0..groups.len())
-                .map(|b| {
-                    let (na, nb) = (groups[a].len(), groups[b].len());
-                    if a == b {
-                        (na >= 2).then(|| {
-                            (sums[a].dot(&sums[a]) - self_dots[a]) / (na * (na - 1)) as f64
-                        })
-                    } else {
-                        (na > 0 && nb > 0).then(|| sums[a].dot(&sums[b]) / (na * nb) as f64)
-                    }
-                })
-                .collect()
-        })
-        .collect()
+    // The cross matrix of a modality with itself: its diagonal leaves out each item's self-cosine.
+    group_cross_cosine_matrix(u, u, groups)
 }
 
 /// Mean cosine between the images of one group and the texts of another: entry (a, b) over all

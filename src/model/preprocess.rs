@@ -127,10 +127,18 @@ impl Preprocessor {
     }
 
     /// A stable description that goes into cache keys: any change here invalidates cached images.
+    /// `dicom-voi-lut`: DICOM decoding applies the VOI LUT Sequence first (older caches windowed
+    /// such files); `pillow13`: the bicubic rules follow Pillow 13's pass order (older caches of tall
+    /// or upscaled images differ at rounding level).
     pub fn cache_tag(&self) -> String {
         format!(
-            "pre-v1;{};dicom-voi;size={};channels={};mean={:?};std={:?}",
+            "pre-v1;{}{};dicom-voi-lut;size={};channels={};mean={:?};std={:?}",
             self.resize.name(),
+            if self.resize.bicubic() {
+                ";pillow13"
+            } else {
+                ""
+            },
             self.size,
             self.channels,
             self.mean,
