@@ -8,13 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cfg="${1:-$root/fixtures/workbench.toml}"
-bin="${ECLIP_BIN:-}"
-if [ -z "$bin" ]; then
-  for b in "${CARGO_TARGET_DIR:-$root/target}/release/eclip" "${CARGO_TARGET_DIR:-$root/target}/debug/eclip"; do
-    [ -x "$b" ] && bin="$b" && break
-  done
-fi
-[ -n "$bin" ] || { echo "no eclip binary: run cargo build first or set ECLIP_BIN" >&2; exit 1; }
+. "$root/scripts/eclip-bin.sh"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$bin" --config "$cfg" --quiet --report "$tmp/out.csv" --plots "$tmp/figs" > /dev/null

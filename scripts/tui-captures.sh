@@ -10,13 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cfg="${1:-$root/fixtures/workbench.toml}"
 shift || true
 extra="$*"
-bin="${ECLIP_BIN:-}"
-if [ -z "$bin" ]; then
-  for b in "${CARGO_TARGET_DIR:-$root/target}/release/eclip" "${CARGO_TARGET_DIR:-$root/target}/debug/eclip"; do
-    [ -x "$b" ] && bin="$b" && break
-  done
-fi
-[ -n "$bin" ] || { echo "no eclip binary: run cargo build first or set ECLIP_BIN" >&2; exit 1; }
+. "$root/scripts/eclip-bin.sh"
 sock="eclip-captures-$$"
 t() { tmux -L "$sock" -f /dev/null "$@"; }
 trap 't kill-server 2>/dev/null || true' EXIT
