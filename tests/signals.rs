@@ -4,6 +4,7 @@
 //! (alternate screen left, cursor shown, mouse released, cooked mode), in a real terminal (tmux).
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod core_support;
+mod tmux_support;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use core_support::{emb_files, test_model_dir, write_config, write_dataset, write_images};
+use tmux_support::Tmux;
 
 /// `n` images (a third test, the rest train) and a one-model config with a fast `[eval]`.
 fn setup(dir: &Path, n: usize) -> PathBuf {
@@ -126,51 +128,6 @@ fn sigint_during_a_report_stops_after_the_batch_and_the_rerun_resumes() {
     assert_eq!(resumed, std::fs::read_to_string(&fresh_csv).unwrap());
 }
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs (install it: apt-get install tmux)")
-    }
-
-    fn screen(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-t", "eclip"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn flag(&self, name: &str) -> String {
-        let out = self.cmd(&["display-message", "-p", "-t", "eclip", name]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "timed out after {timeout:?} waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 /// Starts the TUI in tmux, sends `signal` once it is drawn, and checks the terminal afterwards.
 fn tui_signal_restores_the_terminal(signal: &str, code: i32) {
     let tmp = tempfile::tempdir().unwrap();
@@ -187,21 +144,7 @@ fn tui_signal_restores_the_terminal(signal: &str, code: i32) {
         pid = pid.display(),
         cfg = cfg.display(),
     );
-    let t = Tmux {
-        socket: format!("eclip-sig-{}-{signal}", std::process::id()),
-    };
-    let mut new = vec!["new-session", "-d", "-s", "eclip", "-x", "100", "-y", "30"];
-    let env: Vec<String> = ["ORT_DYLIB_PATH", "ECLIP_ORT_DIR", "PATH", "HOME"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
-        .collect();
-    for e in &env {
-        new.push("-e");
-        new.push(e);
-    }
-    new.push(&script);
-    let out = t.cmd(&new);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let t = Tmux::start(&format!("eclip-sig-{signal}"), &script, (100, 30));
     t.wait_for("the TUI", Duration::from_secs(60), |s| {
         s.contains("1 Overview")
     });

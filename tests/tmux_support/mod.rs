@@ -74,6 +74,12 @@ impl Tmux {
         }
     }
 
+    /// A tmux format variable of the pane, e.g. `#{alternate_on}`.
+    pub fn flag(&self, name: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", &self.session, name]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     pub fn wait_text(&self, text: &str, timeout: Duration) -> String {
         self.wait_for(&format!("'{text}'"), timeout, |s| s.contains(text))
     }
