@@ -250,10 +250,6 @@ pub(crate) struct Namespace {
 pub(crate) type Entries = HashMap<Key, Vec<f32>>;
 
 impl Namespace {
-    pub(crate) fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// Reads every valid chunk; broken ones are deleted and reported.
     pub(crate) fn load(&self) -> (Entries, Vec<CacheProblem>) {
         let mut entries = Entries::new();

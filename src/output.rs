@@ -79,11 +79,6 @@ impl AtomicFile {
         })
     }
 
-    /// The destination path.
-    pub(crate) fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Flushes, syncs and renames the temporary file onto the destination.
     pub(crate) fn commit(mut self) -> std::io::Result<()> {
         let Some(w) = self.file.take() else {
@@ -137,32 +132,6 @@ pub(crate) fn write_atomic<E: From<std::io::Error>>(
     fill(&mut f)?;
     f.commit()?;
     Ok(())
-}
-
-/// For writers that take a path (plotters' `SVGBackend`): `write` writes to a temporary path beside
-/// `dest`, which is renamed onto `dest` when `write` succeeds and created the file (a writer may
-/// decline to write anything); on failure the temporary file is removed. `io_err` converts a
-/// rename error.
-pub(crate) fn write_via_path<T, E>(
-    dest: &Path,
-    write: impl FnOnce(&Path) -> Result<T, E>,
-    io_err: impl FnOnce(std::io::Error) -> E,
-) -> Result<T, E> {
-    let tmp = parent_dir(dest).join(temp_name());
-    match write(&tmp) {
-        Ok(v) if tmp.exists() => match std::fs::rename(&tmp, dest) {
-            Ok(()) => Ok(v),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(io_err(e))
-            }
-        },
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
 }
 
 /// Writes `bytes` to `dest` atomically.

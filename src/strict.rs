@@ -16,7 +16,10 @@ This module imports no other crate module, so every layer (the bottom `data` inc
 pub(crate) const MIN_SIMILARITY: f64 = 0.8;
 
 /// The known name closest to `unknown`, when it is close enough to be a typo.
-pub(crate) fn closest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = unknown.to_lowercase();
     known
         .into_iter()

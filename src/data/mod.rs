@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 mod load;
 
-pub(crate) use load::DataError;
+pub use load::DataError;
 
 /// Which manifest split plays which role in the evaluations.
 #[derive(Debug, Clone, PartialEq, Eq)]

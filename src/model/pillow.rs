@@ -70,7 +70,12 @@ pub(crate) struct Taps<W> {
 }
 
 /// Pillow's `precompute_coeffs` for resizing `in_len` samples to `out_len`, outputs `outs` only.
-pub(crate) fn coeffs(filter: Filter, in_len: usize, out_len: usize, outs: Range<usize>) -> Vec<Taps<f64>> {
+pub(crate) fn coeffs(
+    filter: Filter,
+    in_len: usize,
+    out_len: usize,
+    outs: Range<usize>,
+) -> Vec<Taps<f64>> {
     let scale = in_len as f64 / out_len as f64;
     let filterscale = if scale < 1.0 { 1.0 } else { scale };
     let support = filter.support() * filterscale;

@@ -218,11 +218,6 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// Numeric provenance values (e.g. `train_fraction`) for metric-vs-value curves.
-    pub(crate) fn provenance_number(&self, key: &str) -> Option<f64> {
-        self.provenance.get(key).and_then(serde_json::Value::as_f64)
-    }
-
     pub(crate) fn image_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.image.file)
     }
@@ -255,7 +250,6 @@ mod tests {
         write(d.path(), GOOD);
         let spec = ModelSpec::load(d.path()).unwrap();
         assert_eq!(spec.embed_dim, 128);
-        assert_eq!(spec.provenance_number("train_fraction"), Some(0.1));
     }
 
     #[test]

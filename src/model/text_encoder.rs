@@ -19,7 +19,7 @@ use ort::value::{TensorElementType, TensorRef};
 use serde::{Deserialize, Serialize};
 
 use super::{ModelError, TextTokenizer, check_outlet, lock, sha256_file};
-use crate::runtime::{ProviderInfo, Runtime};
+use crate::runtime::Runtime;
 
 /// The manifest's file name.
 pub(crate) const MANIFEST: &str = "text_encoder.json";
@@ -149,7 +149,6 @@ pub struct TextEncoder {
     pub(crate) tokenizer: TextTokenizer,
     /// SHA-256 of the graph and of the tokenizer file.
     pub sha256: (String, String),
-    pub(crate) provider: ProviderInfo,
     session: Mutex<Session>,
 }
 
@@ -169,7 +168,7 @@ impl TextEncoder {
         let (graph, tok) = (dir.join(&spec.file), dir.join(&spec.tokenizer));
         let sha256 = (sha256_file(&graph)?, sha256_file(&tok)?);
         let tokenizer = TextTokenizer::load_longest(&tok, spec.max_length, spec.pad_token_id)?;
-        let (session, provider) =
+        let (session, _provider) =
             runtime.session(&graph, &format!("text encoder {}", spec.file))?;
         let graph_err = |m: String| ModelError::Manifest {
             path: graph.clone(),
@@ -198,7 +197,6 @@ impl TextEncoder {
             spec,
             tokenizer,
             sha256,
-            provider,
             session: Mutex::new(session),
         })
     }

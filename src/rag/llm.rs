@@ -125,11 +125,6 @@ impl LlmClient {
         }
     }
 
-    /// The resolved chat-completions URL.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     /// The exact request body sent for `messages`.
     pub(crate) fn request_body(&self, messages: &[Message]) -> String {
         serde_json::to_string(&ChatRequest {

@@ -181,7 +181,11 @@ pub fn tokenize_wordpunct(text: &str) -> Vec<String> {
 /// As NLTK: 0 when no unigram matches; an order without matches contributes
 /// `w * ln(f64::MIN_POSITIVE)` (NLTK's `sys.float_info.min`), so the score is tiny but not 0.
 /// BLEU-2 as the eCLIP authors compute it is `weights = [0.5, 0.5]`.
-pub(crate) fn sentence_bleu<S: AsRef<str>>(hypothesis: &[S], reference: &[S], weights: &[f64]) -> f64 {
+pub(crate) fn sentence_bleu<S: AsRef<str>>(
+    hypothesis: &[S],
+    reference: &[S],
+    weights: &[f64],
+) -> f64 {
     let hyp: Vec<&str> = hypothesis.iter().map(AsRef::as_ref).collect();
     let refr: Vec<&str> = reference.iter().map(AsRef::as_ref).collect();
     fn counts<'a, 'b>(toks: &'b [&'a str], n: usize) -> HashMap<&'b [&'a str], u64> {

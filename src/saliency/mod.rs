@@ -332,7 +332,8 @@ pub struct SaliencyRun {
     pub over_limit: usize,
     /// Wall time spent computing (not reading the cache).
     pub(crate) compute_time: Duration,
-    pub(crate) cache_problems: Vec<CacheProblem>,
+    /// Broken cache chunks found (and deleted) while reading the map cache.
+    pub cache_problems: Vec<CacheProblem>,
 }
 
 /// Cache namespace description of a model's maps under `settings`.
