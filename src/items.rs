@@ -64,7 +64,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ItemsError {
-    #[error("items file {path}: {source}")]
+    #[error("items file {path}")]
     Io {
         path: PathBuf,
         #[source]

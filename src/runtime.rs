@@ -105,7 +105,7 @@ pub enum RuntimeError {
         "ONNX Runtime is already loaded from {loaded}; cannot switch to {requested} in the same process"
     )]
     AlreadyLoaded { loaded: PathBuf, requested: PathBuf },
-    #[error("creating the ONNX Runtime environment failed: {0}")]
+    #[error("creating the ONNX Runtime environment failed")]
     Environment(#[source] ort::Error),
     #[error(
         "--device cuda: the CUDA execution provider could not be used for {model}: {message}.\n  Fix: install the GPU library with `{INSTALL_HINT} --gpu`, put the CUDA 13 / cuDNN 9 libraries on LD_LIBRARY_PATH, or run with --device cpu"
