@@ -36,11 +36,16 @@ pub(crate) mod strict;
 pub mod tui;
 pub mod workbench;
 
+pub use cache::EmbeddingCache;
 pub use config::{Config, ConfigError};
 pub use data::Dataset;
+pub use embed::EmbedOptions;
 pub use eval::metrics::{Direction, Setting, Task, Verdict};
 pub use eval::rows::Comparison;
 pub use eval::summary::EvalSummary;
 pub use eval::{MetricRow, ModelEmbeddings};
+pub use interrupt::{Interrupted, Interrupts};
+pub use model::Model;
 pub use run::{Settings, SettingsError, evaluate};
-pub use workbench::{DatasetEmbeddings, Workbench};
+pub use runtime::{Device, Runtime, RuntimeOptions};
+pub use workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
