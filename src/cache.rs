@@ -33,9 +33,9 @@ const VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 32 + 4 + 4;
 
 /// SHA-256 digest used for namespaces and content keys.
-pub type Key = [u8; 32];
+pub(crate) type Key = [u8; 32];
 
-pub fn sha256(bytes: &[u8]) -> Key {
+pub(crate) fn sha256(bytes: &[u8]) -> Key {
     Sha256::digest(bytes).into()
 }
 
@@ -117,7 +117,7 @@ impl EmbeddingCache {
     /// ([`crate::output::is_stale_temp`]: older than [`crate::output::STALE_TEMP_AGE`], so a
     /// concurrent writer's files are left alone). When the folder is unusable the run goes on
     /// uncached: the returned cache stores nothing and [`EmbeddingCache::warning`] says why.
-    pub fn open_or_warn(dir: Option<&Path>) -> EmbeddingCache {
+    pub(crate) fn open_or_warn(dir: Option<&Path>) -> EmbeddingCache {
         let cache = match Self::open(dir) {
             Ok(c) => c,
             Err(e) => {
@@ -172,7 +172,7 @@ impl EmbeddingCache {
 
     /// Removes temporary files left by killed writers (see [`EmbeddingCache::open_or_warn`]);
     /// returns how many.
-    pub fn clean_stale_temps(&self) -> usize {
+    pub(crate) fn clean_stale_temps(&self) -> usize {
         let Some(root) = &self.root else { return 0 };
         walk_files(&root.join("v1"))
             .into_iter()
@@ -186,7 +186,7 @@ impl EmbeddingCache {
     }
 
     /// The namespace for everything described by `description` (hashed) with embeddings of `dim`.
-    pub fn namespace(&self, description: &str, dim: usize) -> Namespace {
+    pub(crate) fn namespace(&self, description: &str, dim: usize) -> Namespace {
         let key = sha256(description.as_bytes());
         Namespace {
             dir: self
@@ -217,7 +217,7 @@ impl EmbeddingCache {
 }
 
 /// `~/.cache/eclip-workbench` on Linux (from the `directories` crate).
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "eclip-workbench").map(|d| d.cache_dir().to_path_buf())
 }
 
@@ -238,7 +238,7 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Embeddings of one kind under one model configuration.
 #[derive(Debug, Clone)]
-pub struct Namespace {
+pub(crate) struct Namespace {
     dir: Option<PathBuf>,
     key: Key,
     dim: usize,
@@ -247,15 +247,11 @@ pub struct Namespace {
 }
 
 /// Cached embeddings of a namespace, by content key.
-pub type Entries = HashMap<Key, Vec<f32>>;
+pub(crate) type Entries = HashMap<Key, Vec<f32>>;
 
 impl Namespace {
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// Reads every valid chunk; broken ones are deleted and reported.
-    pub fn load(&self) -> (Entries, Vec<CacheProblem>) {
+    pub(crate) fn load(&self) -> (Entries, Vec<CacheProblem>) {
         let mut entries = Entries::new();
         let mut problems = Vec::new();
         let Some(dir) = &self.dir else {
@@ -328,7 +324,7 @@ impl Namespace {
     /// Writes one chunk atomically (temp file + rename). `values` is `keys.len() × dim`, row-major.
     /// A write that fails (read-only folder, full disk) does not stop the run: the first failure is
     /// kept as the cache's [`EmbeddingCache::warning`] and nothing more is written this run.
-    pub fn write_chunk(&self, keys: &[Key], values: &[f32]) -> Result<(), CacheError> {
+    pub(crate) fn write_chunk(&self, keys: &[Key], values: &[f32]) -> Result<(), CacheError> {
         let Some(dir) = &self.dir else { return Ok(()) };
         if keys.is_empty() {
             return Ok(());

@@ -18,14 +18,14 @@ use serde::de::DeserializeOwned;
 use crate::runtime::Device;
 
 /// Relative location of the bundled demo config.
-pub const DEFAULT_CONFIG: &str = "fixtures/workbench.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "fixtures/workbench.toml";
 /// Images per ONNX Runtime call unless the config or `--batch-size` says otherwise.
 pub const DEFAULT_BATCH: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -41,31 +41,31 @@ pub enum ConfigError {
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RuntimeSection {
+pub(crate) struct RuntimeSection {
     #[serde(default)]
-    pub device: Device,
+    pub(crate) device: Device,
     /// Intra-op threads per session; 0 = ONNX Runtime's default.
     #[serde(default)]
-    pub threads: usize,
+    pub(crate) threads: usize,
     #[serde(default)]
-    pub ort_dylib: Option<PathBuf>,
+    pub(crate) ort_dylib: Option<PathBuf>,
     /// Images/texts per ONNX Runtime call (default [`DEFAULT_BATCH`]).
     #[serde(default)]
-    pub batch_size: Option<usize>,
+    pub(crate) batch_size: Option<usize>,
     /// Largest image (width x height, from the header, before decoding) accepted; default
     /// [`crate::limits::DEFAULT_MAX_IMAGE_PIXELS`].
     #[serde(default)]
-    pub max_image_pixels: Option<std::num::NonZeroU64>,
+    pub(crate) max_image_pixels: Option<std::num::NonZeroU64>,
 }
 
 /// One model folder to load. A `[[models]]` entry with `replicates` gives one per replicate, named
 /// `<name>#<i>` (`i` = position in the list, from 0) and carrying the entry's name as `group`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ModelEntry {
-    pub name: String,
-    pub path: PathBuf,
+pub(crate) struct ModelEntry {
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
     /// The `[[models]]` entry's name when it lists `replicates`; `None` for a single `path`.
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
 }
 
 /// A `[[models]]` entry as written: `path` (one trained model) or `replicates` (the same recipe
@@ -82,20 +82,20 @@ struct RawModelEntry {
 
 /// A `[[models]]` entry with `replicates`: its name and its replicates' model names (in order).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicateGroup {
-    pub name: String,
-    pub replicates: Vec<String>,
+pub(crate) struct ReplicateGroup {
+    pub(crate) name: String,
+    pub(crate) replicates: Vec<String>,
 }
 
 /// The model name of replicate `i` of the `[[models]]` entry `name`.
-pub fn replicate_name(name: &str, i: usize) -> String {
+pub(crate) fn replicate_name(name: &str, i: usize) -> String {
     format!("{name}#{i}")
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DatasetEntry {
-    pub path: PathBuf,
+pub(crate) struct DatasetEntry {
+    pub(crate) path: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,16 +120,16 @@ struct RawConfig {
 pub struct Config {
     /// The file it came from.
     pub path: PathBuf,
-    pub runtime: RuntimeSection,
+    pub(crate) runtime: RuntimeSection,
     /// Every model folder to load, replicates expanded, in file order.
-    pub models: Vec<ModelEntry>,
+    pub(crate) models: Vec<ModelEntry>,
     /// The `[[models]]` entries that list `replicates`.
-    pub groups: Vec<ReplicateGroup>,
-    pub datasets: Vec<DatasetEntry>,
-    pub eval: toml::Table,
-    pub rag: toml::Table,
+    pub(crate) groups: Vec<ReplicateGroup>,
+    pub(crate) datasets: Vec<DatasetEntry>,
+    pub(crate) eval: toml::Table,
+    pub(crate) rag: toml::Table,
     /// `[saliency]`, read by `saliency::SaliencySettings::from_table`.
-    pub saliency: toml::Table,
+    pub(crate) saliency: toml::Table,
 }
 
 impl Config {
@@ -221,7 +221,7 @@ impl Config {
 
     /// Deserialises a raw section (`[eval]`, `[rag]`) into the owner's typed settings; missing
     /// keys take the type's serde defaults.
-    pub fn section<T: DeserializeOwned>(
+    pub(crate) fn section<T: DeserializeOwned>(
         &self,
         name: &str,
         table: &toml::Table,
@@ -232,7 +232,7 @@ impl Config {
         })
     }
 
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.runtime.batch_size.unwrap_or(DEFAULT_BATCH)
     }
 }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// The signals that stop a run.
-pub const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+pub(crate) const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 
 /// A run stopped by a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +38,7 @@ impl Interrupted {
 }
 
 /// `SIGINT`, `SIGTERM`, `SIGHUP` or `signal N`.
-pub fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     match signal {
         SIGINT => "SIGINT".into(),
         SIGTERM => "SIGTERM".into(),
@@ -69,7 +69,7 @@ impl Interrupts {
     }
 
     /// The signal that stopped the run, if one did.
-    pub fn interrupted(&self) -> Option<Interrupted> {
+    pub(crate) fn interrupted(&self) -> Option<Interrupted> {
         if !self.cancel.load(Ordering::Relaxed) {
             return None;
         }
@@ -87,7 +87,7 @@ impl Interrupts {
 }
 
 /// Calls `on_signal` on a background thread for every SIGINT, SIGTERM or SIGHUP (the TUI's hook).
-pub fn watch(on_signal: impl Fn(i32) + Send + 'static) -> std::io::Result<()> {
+pub(crate) fn watch(on_signal: impl Fn(i32) + Send + 'static) -> std::io::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new(SIGNALS)?;
     std::thread::Builder::new()
         .name("eclip-signals".into())

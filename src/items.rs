@@ -64,7 +64,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ItemsError {
-    #[error("items file {path}: {source}")]
+    #[error("items file {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -82,7 +82,7 @@ pub enum ItemsError {
 pub struct ItemWriter {
     path: PathBuf,
     out: crate::output::AtomicFile,
-    pub written: usize,
+    pub(crate) written: usize,
 }
 
 impl ItemWriter {
@@ -153,32 +153,32 @@ pub fn read_items(path: &Path) -> Result<Vec<ItemRecord>, ItemsError> {
 
 /// One item on which the two files differ.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ItemDiff {
-    pub dataset: String,
-    pub task: String,
-    pub item: String,
-    pub a: ItemRecord,
-    pub b: ItemRecord,
+pub(crate) struct ItemDiff {
+    pub(crate) dataset: String,
+    pub(crate) task: String,
+    pub(crate) item: String,
+    pub(crate) a: ItemRecord,
+    pub(crate) b: ItemRecord,
     /// Predictions differ.
-    pub class_changed: bool,
+    pub(crate) class_changed: bool,
     /// `rank_b − rank_a` (positive: B ranks the answer lower), where both have a rank.
-    pub rank_change: Option<i64>,
+    pub(crate) rank_change: Option<i64>,
 }
 
 /// The comparison of two items files.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DiffReport {
-    pub model_a: Vec<String>,
-    pub model_b: Vec<String>,
+    pub(crate) model_a: Vec<String>,
+    pub(crate) model_b: Vec<String>,
     /// Items present in both (joined on dataset, task, item).
-    pub matched: usize,
-    pub only_a: usize,
-    pub only_b: usize,
+    pub(crate) matched: usize,
+    pub(crate) only_a: usize,
+    pub(crate) only_b: usize,
     /// Joined items whose image or text hash differs between the files (not the same item).
-    pub hash_mismatch: usize,
+    pub(crate) hash_mismatch: usize,
     /// Items where the predictions differ or the rank changed, most different first: prediction
     /// changes (with a correctness flip first), then by |rank change| descending, then by key.
-    pub disagreements: Vec<ItemDiff>,
+    pub(crate) disagreements: Vec<ItemDiff>,
 }
 
 type JoinKey = (String, String, String);

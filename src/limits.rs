@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Default `[runtime] max_image_pixels`: 100 megapixels, above the largest radiographs
 /// (about 4k × 5k = 20 MP) with room for scanned films.
-pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 100_000_000;
+pub(crate) const DEFAULT_MAX_IMAGE_PIXELS: u64 = 100_000_000;
 
 /// `threads` may be at most this many times the available cores.
-pub const THREADS_PER_CORE: usize = 4;
+pub(crate) const THREADS_PER_CORE: usize = 4;
 
 static MAX_IMAGE_PIXELS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_IMAGE_PIXELS);
 
@@ -30,12 +30,12 @@ pub fn set_max_image_pixels(n: u64) {
 }
 
 /// The current image size limit.
-pub fn max_image_pixels() -> u64 {
+pub(crate) fn max_image_pixels() -> u64 {
     MAX_IMAGE_PIXELS.load(Ordering::Relaxed)
 }
 
 /// `Err(message)` when a `width` × `height` image exceeds the limit.
-pub fn check_image_pixels(width: u64, height: u64) -> Result<(), String> {
+pub(crate) fn check_image_pixels(width: u64, height: u64) -> Result<(), String> {
     let max = max_image_pixels();
     let pixels = width.saturating_mul(height);
     if pixels > max {
@@ -48,12 +48,12 @@ pub fn check_image_pixels(width: u64, height: u64) -> Result<(), String> {
 }
 
 /// The available cores (1 when unknown).
-pub fn available_cores() -> usize {
+pub(crate) fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// The largest accepted `threads` on this machine.
-pub fn max_threads() -> usize {
+pub(crate) fn max_threads() -> usize {
     THREADS_PER_CORE * available_cores()
 }
 
@@ -63,13 +63,13 @@ pub fn max_threads() -> usize {
     "threads = {threads} is more than {THREADS_PER_CORE} x the {cores} available cores ({max}); set [runtime] threads (or --threads) to at most {max}, or 0 for ONNX Runtime's default"
 )]
 pub struct ThreadsError {
-    pub threads: usize,
-    pub cores: usize,
-    pub max: usize,
+    pub(crate) threads: usize,
+    pub(crate) cores: usize,
+    pub(crate) max: usize,
 }
 
 /// Check `threads` (0 = ONNX Runtime's default, always accepted).
-pub fn check_threads(threads: usize) -> Result<(), ThreadsError> {
+pub(crate) fn check_threads(threads: usize) -> Result<(), ThreadsError> {
     let (cores, max) = (available_cores(), max_threads());
     if threads > max {
         return Err(ThreadsError {
@@ -85,7 +85,7 @@ pub fn check_threads(threads: usize) -> Result<(), ThreadsError> {
 /// entropy-coded data `FF` is always stuffed (`FF 00`) or a restart marker, so the last `FF DA`
 /// (start of scan) and the last `FF D9` are markers; an EXIF thumbnail's own markers come before
 /// the main image's. A file cut anywhere after the headers has its last scan without an EOI.
-pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+pub(crate) fn jpeg_is_complete(bytes: &[u8]) -> bool {
     let last = |m: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == m);
     match (last(0xDA), last(0xD9)) {
         (Some(sos), Some(eoi)) => eoi > sos,
@@ -101,7 +101,7 @@ pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// stops at the first undefined length (a sequence or encapsulated pixel data: their items are
 /// bounded by the file as they are read); files without the `DICM` marker, and big-endian or
 /// deflated data sets, are left to the parser.
-pub fn check_dicom_meta(bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn check_dicom_meta(bytes: &[u8]) -> Result<(), String> {
     let start = match bytes.get(128..132) {
         Some(b"DICM") => 132,
         _ if bytes.starts_with(b"DICM") => 4,

@@ -22,17 +22,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Prefix of every temporary file name.
-pub const TEMP_PREFIX: &str = ".tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 
 /// A temporary file older than this is no longer being written (no writer keeps one open this
 /// long: a cache chunk is one batch) and may be removed.
-pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+pub(crate) const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A temporary file name no other writer uses: process id, a counter, and a random tag (process
 /// ids repeat across machines that share a directory).
-pub fn temp_name() -> String {
+pub(crate) fn temp_name() -> String {
     format!(
         "{TEMP_PREFIX}{}-{}-{:016x}",
         std::process::id(),
@@ -45,7 +45,7 @@ pub fn temp_name() -> String {
 /// [`TEMP_PREFIX`] and last modified more than `max_age` ago. Age alone decides: a writer on another
 /// machine sharing the folder (`--shard`, docs/scale.md) may have any pid, and every writer finishes
 /// a temporary file within seconds (one batch), so an hour-old one is abandoned.
-pub fn is_stale_temp(path: &Path, max_age: Duration) -> bool {
+pub(crate) fn is_stale_temp(path: &Path, max_age: Duration) -> bool {
     let temp = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -59,7 +59,7 @@ pub fn is_stale_temp(path: &Path, max_age: Duration) -> bool {
 
 /// A file being written: a temporary file beside `dest`, renamed onto it by [`AtomicFile::commit`];
 /// dropped without commit, the temporary file is removed and `dest` is untouched.
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     dest: PathBuf,
     tmp: PathBuf,
     file: Option<BufWriter<File>>,
@@ -67,7 +67,7 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Creates the temporary file (and `dest`'s parent folders).
-    pub fn create(dest: &Path) -> std::io::Result<AtomicFile> {
+    pub(crate) fn create(dest: &Path) -> std::io::Result<AtomicFile> {
         let dir = parent_dir(dest);
         std::fs::create_dir_all(&dir)?;
         let tmp = dir.join(temp_name());
@@ -79,13 +79,8 @@ impl AtomicFile {
         })
     }
 
-    /// The destination path.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Flushes, syncs and renames the temporary file onto the destination.
-    pub fn commit(mut self) -> std::io::Result<()> {
+    pub(crate) fn commit(mut self) -> std::io::Result<()> {
         let Some(w) = self.file.take() else {
             return Err(std::io::Error::other("file already committed"));
         };
@@ -129,7 +124,7 @@ impl Drop for AtomicFile {
 
 /// Writes `dest` atomically: `fill` writes the content into the temporary file, which is then
 /// renamed onto `dest` (see the module docs). On any error `dest` is untouched.
-pub fn write_atomic<E: From<std::io::Error>>(
+pub(crate) fn write_atomic<E: From<std::io::Error>>(
     dest: &Path,
     fill: impl FnOnce(&mut AtomicFile) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -139,34 +134,8 @@ pub fn write_atomic<E: From<std::io::Error>>(
     Ok(())
 }
 
-/// For writers that take a path (plotters' `SVGBackend`): `write` writes to a temporary path beside
-/// `dest`, which is renamed onto `dest` when `write` succeeds and created the file (a writer may
-/// decline to write anything); on failure the temporary file is removed. `io_err` converts a
-/// rename error.
-pub fn write_via_path<T, E>(
-    dest: &Path,
-    write: impl FnOnce(&Path) -> Result<T, E>,
-    io_err: impl FnOnce(std::io::Error) -> E,
-) -> Result<T, E> {
-    let tmp = parent_dir(dest).join(temp_name());
-    match write(&tmp) {
-        Ok(v) if tmp.exists() => match std::fs::rename(&tmp, dest) {
-            Ok(()) => Ok(v),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(io_err(e))
-            }
-        },
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
 /// Writes `bytes` to `dest` atomically.
-pub fn write_bytes(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_bytes(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic(dest, |f| f.write_all(bytes))
 }
 
@@ -188,9 +157,9 @@ pub enum OutputKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{flag} {}: {reason}; nothing was computed yet, fix the path and rerun", path.display())]
 pub struct OutputError {
-    pub flag: String,
-    pub path: PathBuf,
-    pub reason: String,
+    pub(crate) flag: String,
+    pub(crate) path: PathBuf,
+    pub(crate) reason: String,
 }
 
 /// Checks that `path` (given with `flag`) can be written before any work starts: for a file, it is

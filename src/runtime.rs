@@ -29,11 +29,11 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 
 /// The ONNX Runtime version the install script pins and the workbench was tested with.
-pub const ORT_VERSION: &str = "1.31.1";
+pub(crate) const ORT_VERSION: &str = "1.31.1";
 /// Oldest ONNX Runtime minor version `ort` 2.0.0-rc.15 (`api-23`) accepts: 1.23.
-pub const ORT_MIN_MINOR: u32 = 23;
+pub(crate) const ORT_MIN_MINOR: u32 = 23;
 /// The command that installs the pinned library where [`find_library`] looks.
-pub const INSTALL_HINT: &str = "./scripts/install-onnxruntime.sh";
+pub(crate) const INSTALL_HINT: &str = "./scripts/install-onnxruntime.sh";
 
 /// Which execution provider to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
@@ -61,9 +61,9 @@ impl fmt::Display for Device {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderInfo {
     /// "CUDAExecutionProvider" or "CPUExecutionProvider".
-    pub provider: String,
+    pub(crate) provider: String,
     /// Why: "requested", or the CUDA error that made `auto` fall back.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for ProviderInfo {
@@ -105,7 +105,7 @@ pub enum RuntimeError {
         "ONNX Runtime is already loaded from {loaded}; cannot switch to {requested} in the same process"
     )]
     AlreadyLoaded { loaded: PathBuf, requested: PathBuf },
-    #[error("creating the ONNX Runtime environment failed: {0}")]
+    #[error("creating the ONNX Runtime environment failed")]
     Environment(#[source] ort::Error),
     #[error(
         "--device cuda: the CUDA execution provider could not be used for {model}: {message}.\n  Fix: install the GPU library with `{INSTALL_HINT} --gpu`, put the CUDA 13 / cuDNN 9 libraries on LD_LIBRARY_PATH, or run with --device cpu"
@@ -148,14 +148,14 @@ impl fmt::Debug for Runtime {
 }
 
 /// The folder `scripts/install-onnxruntime.sh` installs into (same rule as the script).
-pub fn install_dir() -> Option<PathBuf> {
+pub(crate) fn install_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "eclip-workbench")
         .map(|d| d.data_dir().join("onnxruntime").join(ORT_VERSION))
 }
 
 /// Applies the lookup order of the module docs; the first rule that names a path wins, and that path
 /// must exist (a wrong `ORT_DYLIB_PATH` is an error, not a reason to look elsewhere).
-pub fn find_library(explicit: Option<&Path>) -> Result<LibraryLocation, RuntimeError> {
+pub(crate) fn find_library(explicit: Option<&Path>) -> Result<LibraryLocation, RuntimeError> {
     let from_env = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty());
     let candidate = if let Some(p) = from_env {
         Some(LibraryLocation {
@@ -258,7 +258,7 @@ impl Runtime {
     }
 
     /// Opens one ONNX graph on the configured device. `what` names it in errors ("eCLIP image.onnx").
-    pub fn session(
+    pub(crate) fn session(
         &self,
         path: &Path,
         what: &str,

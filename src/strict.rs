@@ -13,10 +13,13 @@ This module imports no other crate module, so every layer (the bottom `data` inc
 */
 
 /// The smallest Jaro–Winkler similarity at which a known name is suggested.
-pub const MIN_SIMILARITY: f64 = 0.8;
+pub(crate) const MIN_SIMILARITY: f64 = 0.8;
 
 /// The known name closest to `unknown`, when it is close enough to be a typo.
-pub fn closest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = unknown.to_lowercase();
     known
         .into_iter()
@@ -29,7 +32,7 @@ pub fn closest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> O
 /// `message` (a serde / toml / serde_json error text) with ``; did you mean `X`?`` appended when it
 /// reports an unknown field or variant and one of the names it lists as expected is close.
 /// Other messages are returned unchanged.
-pub fn explain(message: &str) -> String {
+pub(crate) fn explain(message: &str) -> String {
     let Some((unknown, expected)) = unknown_and_expected(message) else {
         return message.to_string();
     };

@@ -99,12 +99,12 @@ impl DatasetEmbeddings {
 }
 
 pub struct Workbench {
-    pub config: Config,
+    pub(crate) config: Config,
     pub runtime: Arc<Runtime>,
     pub models: Vec<ModelSlot>,
     pub datasets: Vec<DatasetSlot>,
     pub cache: EmbeddingCache,
-    pub batch_size: usize,
+    pub(crate) batch_size: usize,
 }
 
 impl Workbench {
@@ -174,7 +174,7 @@ impl Workbench {
     }
 
     /// Loaded models in config order.
-    pub fn loaded_models(&self) -> Vec<Arc<Model>> {
+    pub(crate) fn loaded_models(&self) -> Vec<Arc<Model>> {
         self.models
             .iter()
             .filter_map(|s| s.model.as_ref().ok().cloned())

@@ -42,9 +42,9 @@ pub struct Row {
 /// Zero-shot prompts of one class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassPrompts {
-    pub name: String,
-    pub positive: Vec<String>,
-    pub negative: Vec<String>,
+    pub(crate) name: String,
+    pub(crate) positive: Vec<String>,
+    pub(crate) negative: Vec<String>,
 }
 
 /// A manifest row that was left out, and why.
@@ -75,26 +75,26 @@ pub struct Dataset {
 }
 
 /// At most this many patients are named as examples of leakage.
-pub const LEAKAGE_EXAMPLES: usize = 5;
+pub(crate) const LEAKAGE_EXAMPLES: usize = 5;
 
 /// Patients whose rows are in more than one manifest split (docs/formats.md §1.1 promises none):
 /// what a model fitted on one split may have seen of another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientLeakage {
     /// Patients in more than one split.
-    pub patients: usize,
+    pub(crate) patients: usize,
     /// Loaded rows of those patients.
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Up to [`LEAKAGE_EXAMPLES`] of them (in patient-id order) with their rows per split.
-    pub examples: Vec<LeakedPatient>,
+    pub(crate) examples: Vec<LeakedPatient>,
 }
 
 /// One patient found in several splits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeakedPatient {
-    pub patient: String,
+pub(crate) struct LeakedPatient {
+    pub(crate) patient: String,
     /// Split name → rows of this patient in it.
-    pub splits: BTreeMap<String, usize>,
+    pub(crate) splits: BTreeMap<String, usize>,
 }
 
 impl PatientLeakage {
@@ -126,7 +126,7 @@ impl PatientLeakage {
 /// Which built-in labeler rules a dataset starts from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum BuiltinRules {
+pub(crate) enum BuiltinRules {
     /// The demo's rules for the demo's labels (`cardiomegaly`, `pleural_effusion`, `pneumothorax`,
     /// `nodule`, `consolidation`, `edema`) where the dataset has them, and `no_finding` as the
     /// derived label.
@@ -143,20 +143,20 @@ pub enum BuiltinRules {
 #[serde(deny_unknown_fields)]
 pub struct LabelerSpec {
     #[serde(default)]
-    pub builtin: BuiltinRules,
+    pub(crate) builtin: BuiltinRules,
     /// The label that is positive when no other label is (`""` for none). Default: `no_finding`
     /// with `builtin = "demo"`, none with `builtin = "none"`. It is scored only when every other
     /// dataset label has rules, since otherwise "nothing else is present" cannot be known.
     #[serde(default)]
-    pub no_finding: Option<String>,
+    pub(crate) no_finding: Option<String>,
     /// Rules per label; a label here replaces its built-in rule.
     #[serde(default)]
-    pub labels: BTreeMap<String, LabelRuleSpec>,
+    pub(crate) labels: BTreeMap<String, LabelRuleSpec>,
 }
 
 impl LabelerSpec {
     /// The derived "no finding" label, if any (see [`LabelerSpec::no_finding`]).
-    pub fn no_finding_label(&self) -> Option<&str> {
+    pub(crate) fn no_finding_label(&self) -> Option<&str> {
         match (&self.no_finding, self.builtin) {
             (Some(l), _) if l.is_empty() => None,
             (Some(l), _) => Some(l),
@@ -169,23 +169,23 @@ impl LabelerSpec {
 /// One label's rules in `[labeler.labels.NAME]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LabelRuleSpec {
+pub(crate) struct LabelRuleSpec {
     /// Literal phrases (case-insensitive, whole words, any run of whitespace between words).
     #[serde(default)]
-    pub phrases: Vec<String>,
+    pub(crate) phrases: Vec<String>,
     /// Regular expressions (Rust `regex` syntax, matched on the lower-cased report).
     #[serde(default)]
-    pub patterns: Vec<String>,
+    pub(crate) patterns: Vec<String>,
     /// Extra negation cues before a mention (added to the built-in NegEx-style cues).
     #[serde(default)]
-    pub negation_cues: Vec<String>,
+    pub(crate) negation_cues: Vec<String>,
     /// Extra negation cues after a mention in its clause (added to the built-in post-cues).
     #[serde(default)]
-    pub post_negation_cues: Vec<String>,
+    pub(crate) post_negation_cues: Vec<String>,
     /// A mention directly preceded by one of these words is not a mention ("pericardial" before
     /// "effusion").
     #[serde(default)]
-    pub not_after: Vec<String>,
+    pub(crate) not_after: Vec<String>,
 }
 
 /// A model, dataset or setting name as a file-name part: ASCII letters, digits, `-` and `_`, the rest `_`.

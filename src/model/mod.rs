@@ -12,10 +12,10 @@ mutexes): the embedding pipeline and the TUI's live prompt box share one `Arc<Mo
 Every output goes through [`check_and_normalize`]: the row count and embedding dimension must match,
 non-finite values are an error, and rows are L2-normalised whether or not the graph already did it.
 */
-pub mod pillow;
+pub(crate) mod pillow;
 pub mod preprocess;
 pub mod spec;
-pub mod text_encoder;
+pub(crate) mod text_encoder;
 mod tokenize;
 
 use std::path::{Path, PathBuf};
@@ -27,14 +27,14 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 use sha2::{Digest, Sha256};
 
 pub use preprocess::{ImageError, Preprocessor};
-pub use spec::ModelSpec;
+pub(crate) use spec::ModelSpec;
 pub use text_encoder::{EncodedText, Pooling, TextEncoder, TextEncoderSpec};
-pub use tokenize::{TextTokenizer, Tokens};
+pub(crate) use tokenize::{TextTokenizer, Tokens};
 
 use crate::runtime::{ProviderInfo, Runtime, RuntimeError};
 
 /// Texts per ONNX Runtime call in [`Model::encode_texts`].
-pub const TEXT_BATCH: usize = 64;
+pub(crate) const TEXT_BATCH: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -85,7 +85,7 @@ pub struct ModelHashes {
 pub struct Model {
     /// Name from the config (e.g. "CLIP"); `spec.name` is the exporter's name.
     pub name: String,
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     pub spec: ModelSpec,
     pub preprocessor: Preprocessor,
     pub tokenizer: TextTokenizer,
@@ -246,7 +246,7 @@ impl Model {
     }
 
     /// Runs the text graph on tokenised texts.
-    pub fn run_text(&self, tokens: &Tokens) -> Result<Array2<f32>, ModelError> {
+    pub(crate) fn run_text(&self, tokens: &Tokens) -> Result<Array2<f32>, ModelError> {
         let tx = &self.spec.text;
         let run_err = |e: ort::Error| ModelError::Run {
             model: self.name.clone(),
@@ -358,7 +358,7 @@ fn check_outlet(
 }
 
 /// Validates a raw `[n, d]` output and L2-normalises its rows.
-pub fn check_and_normalize(
+pub(crate) fn check_and_normalize(
     model: &str,
     file: &str,
     shape: &[i64],

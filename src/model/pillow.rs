@@ -24,7 +24,7 @@ const PRECISION_BITS: u32 = 32 - 8 - 2;
 
 /// A Pillow filter: its kernel and support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// `Image.BILINEAR` (triangle, support 1).
     Bilinear,
     /// `Image.BICUBIC` (Keys cubic with a = −0.5, support 2).
@@ -64,13 +64,18 @@ impl Filter {
 }
 
 /// One output sample's window into the input: first index and weights.
-pub struct Taps<W> {
-    pub first: usize,
-    pub weights: Vec<W>,
+pub(crate) struct Taps<W> {
+    pub(crate) first: usize,
+    pub(crate) weights: Vec<W>,
 }
 
 /// Pillow's `precompute_coeffs` for resizing `in_len` samples to `out_len`, outputs `outs` only.
-pub fn coeffs(filter: Filter, in_len: usize, out_len: usize, outs: Range<usize>) -> Vec<Taps<f64>> {
+pub(crate) fn coeffs(
+    filter: Filter,
+    in_len: usize,
+    out_len: usize,
+    outs: Range<usize>,
+) -> Vec<Taps<f64>> {
     let scale = in_len as f64 / out_len as f64;
     let filterscale = if scale < 1.0 { 1.0 } else { scale };
     let support = filter.support() * filterscale;
@@ -145,9 +150,9 @@ fn span<W>(taps: Option<&[Taps<W>]>, default: &Range<usize>) -> Range<usize> {
 
 /// The cropped region of a resize: output rows `rows` and columns `cols` of the `(nh, nw)` image.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Crop {
-    pub rows: Range<usize>,
-    pub cols: Range<usize>,
+pub(crate) struct Crop {
+    pub(crate) rows: Range<usize>,
+    pub(crate) cols: Range<usize>,
 }
 
 /// The arithmetic of one sample type: how a pass accumulates and stores.
@@ -202,7 +207,7 @@ impl Sample for u8 {
 /// Whether Pillow (13) runs the vertical pass first: when both passes are needed, the height shrinks
 /// and it shrinks by more than twice as many pixels as the width (`ImagingResampleInner`;
 /// Pillow 12 and earlier always go horizontal first).
-pub fn vertical_first(width: usize, height: usize, (nh, nw): (usize, usize)) -> bool {
+pub(crate) fn vertical_first(width: usize, height: usize, (nh, nw): (usize, usize)) -> bool {
     nw != width && nh < height && (height - nh) as i64 > 2 * (width as i64 - nw as i64)
 }
 
@@ -297,7 +302,7 @@ fn resample<T: Sample>(
 
 /// Pillow's resize of a mode `F` plane (f64 sums, f32 between passes, no clamping), cropped.
 #[allow(clippy::too_many_arguments)]
-pub fn resample_f32(
+pub(crate) fn resample_f32(
     plane: &[f32],
     width: usize,
     height: usize,
@@ -313,7 +318,7 @@ pub fn resample_f32(
 /// Pillow's resize of an 8-bit plane (mode `L`, or one band of `RGB`): fixed-point weights, each
 /// pass rounded and clamped to u8 (module docs), cropped.
 #[allow(clippy::too_many_arguments)]
-pub fn resample_u8(
+pub(crate) fn resample_u8(
     plane: &[u8],
     width: usize,
     height: usize,

@@ -13,14 +13,14 @@ use serde::Deserialize;
 use super::ModelError;
 
 /// The default resize rule (absent `image.resize` means this one).
-pub const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
+pub(crate) const RESIZE_RULE: &str = "shortest_edge_bilinear_center_crop";
 /// PIL's antialiased BICUBIC on mode `F` (float samples), with the workbench's geometry.
-pub const RESIZE_BICUBIC: &str = "shortest_edge_bicubic_center_crop";
+pub(crate) const RESIZE_BICUBIC: &str = "shortest_edge_bicubic_center_crop";
 
 /// open_clip's preprocessing (torchvision `Resize` + `CenterCrop` on the PIL image).
-pub const RESIZE_OPEN_CLIP: &str = "open_clip_bicubic_center_crop";
+pub(crate) const RESIZE_OPEN_CLIP: &str = "open_clip_bicubic_center_crop";
 /// transformers' `CLIPImageProcessor` with `resample = 3`.
-pub const RESIZE_HF: &str = "hf_bicubic_center_crop";
+pub(crate) const RESIZE_HF: &str = "hf_bicubic_center_crop";
 
 /// The resize rules of the contract (docs/formats.md §2.1 step 3). The `_reduce` rules are the fast
 /// mode: JPEG decoded at a reduced DCT scale, then an integer box reduction, then the filter. The
@@ -56,7 +56,7 @@ pub enum Geometry {
 }
 
 impl Resize {
-    pub const ALL: [Resize; 6] = [
+    pub(crate) const ALL: [Resize; 6] = [
         Resize::Bilinear,
         Resize::Bicubic,
         Resize::BilinearReduce,
@@ -66,7 +66,7 @@ impl Resize {
     ];
 
     /// The name used in `model.json`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Resize::Bilinear => RESIZE_RULE,
             Resize::Bicubic => RESIZE_BICUBIC,
@@ -78,21 +78,21 @@ impl Resize {
     }
 
     /// Whether the filter is PIL's bicubic (else the antialiased bilinear).
-    pub fn bicubic(self) -> bool {
+    pub(crate) fn bicubic(self) -> bool {
         !matches!(self, Resize::Bilinear | Resize::BilinearReduce)
     }
 
     /// Whether this is a fast rule (DCT-scaled JPEG decode and box reduction first).
-    pub fn reduces(self) -> bool {
+    pub(crate) fn reduces(self) -> bool {
         matches!(self, Resize::BilinearReduce | Resize::BicubicReduce)
     }
 
     /// Whether 8-bit images are resized on Pillow's 8-bit path (the library rules).
-    pub fn eight_bit(self) -> bool {
+    pub(crate) fn eight_bit(self) -> bool {
         matches!(self, Resize::OpenClipBicubic | Resize::HfBicubic)
     }
 
-    pub fn geometry(self) -> Geometry {
+    pub(crate) fn geometry(self) -> Geometry {
         match self {
             Resize::OpenClipBicubic => Geometry::Torchvision,
             Resize::HfBicubic => Geometry::Transformers,
@@ -100,7 +100,7 @@ impl Resize {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Resize> {
+    pub(crate) fn parse(name: &str) -> Option<Resize> {
         Resize::ALL.into_iter().find(|r| r.name() == name)
     }
 }
@@ -108,20 +108,20 @@ impl Resize {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     pub name: String,
     #[serde(default)]
     pub family: String,
     pub embed_dim: usize,
     #[serde(default)]
-    pub normalized: bool,
+    pub(crate) normalized: bool,
     #[serde(default)]
-    pub logit_scale: Option<f64>,
+    pub(crate) logit_scale: Option<f64>,
     pub image: ImageSpec,
     pub text: TextSpec,
     pub tokenizer: String,
     #[serde(default)]
-    pub provenance: serde_json::Value,
+    pub(crate) provenance: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -144,7 +144,7 @@ fn default_resize() -> String {
 
 impl ImageSpec {
     /// The validated resize rule ([`ModelSpec::load`] refuses unknown names; bilinear otherwise).
-    pub fn resize_rule(&self) -> Resize {
+    pub(crate) fn resize_rule(&self) -> Resize {
         Resize::parse(&self.resize).unwrap_or(Resize::Bilinear)
     }
 }
@@ -153,12 +153,12 @@ impl ImageSpec {
 #[serde(deny_unknown_fields)]
 pub struct TextSpec {
     pub file: String,
-    pub input_ids: String,
-    pub attention_mask: String,
-    pub output: String,
+    pub(crate) input_ids: String,
+    pub(crate) attention_mask: String,
+    pub(crate) output: String,
     pub context_length: usize,
     #[serde(default)]
-    pub pad_token_id: u32,
+    pub(crate) pad_token_id: u32,
 }
 
 impl ModelSpec {
@@ -218,18 +218,13 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// Numeric provenance values (e.g. `train_fraction`) for metric-vs-value curves.
-    pub fn provenance_number(&self, key: &str) -> Option<f64> {
-        self.provenance.get(key).and_then(serde_json::Value::as_f64)
-    }
-
-    pub fn image_path(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn image_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.image.file)
     }
-    pub fn text_path(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn text_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.text.file)
     }
-    pub fn tokenizer_path(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn tokenizer_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.tokenizer)
     }
 }
@@ -255,7 +250,6 @@ mod tests {
         write(d.path(), GOOD);
         let spec = ModelSpec::load(d.path()).unwrap();
         assert_eq!(spec.embed_dim, 128);
-        assert_eq!(spec.provenance_number("train_fraction"), Some(0.1));
     }
 
     #[test]

@@ -19,10 +19,10 @@ use ort::value::{TensorElementType, TensorRef};
 use serde::{Deserialize, Serialize};
 
 use super::{ModelError, TextTokenizer, check_outlet, lock, sha256_file};
-use crate::runtime::{ProviderInfo, Runtime};
+use crate::runtime::Runtime;
 
 /// The manifest's file name.
-pub const MANIFEST: &str = "text_encoder.json";
+pub(crate) const MANIFEST: &str = "text_encoder.json";
 
 /// How token states become one sentence embedding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub enum Pooling {
 
 impl Pooling {
     /// The `text_encoder.json` spelling.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Pooling::Mean => "mean",
             Pooling::Cls => "cls",
@@ -46,7 +46,7 @@ impl Pooling {
 
     /// The pooled embedding of one text's token states (rows = its non-padding tokens); `None`
     /// when there are no tokens.
-    pub fn pool(self, tokens: ArrayView2<f32>) -> Option<Array1<f32>> {
+    pub(crate) fn pool(self, tokens: ArrayView2<f32>) -> Option<Array1<f32>> {
         if tokens.nrows() == 0 {
             return None;
         }
@@ -61,33 +61,33 @@ impl Pooling {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TextEncoderSpec {
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// What the encoder is (e.g. `Bio_ClinicalBERT`), shown in records and reviews.
-    pub name: String,
+    pub(crate) name: String,
     /// The ONNX graph, relative to the folder.
-    pub file: String,
-    pub tokenizer: String,
-    pub input_ids: String,
-    pub attention_mask: String,
+    pub(crate) file: String,
+    pub(crate) tokenizer: String,
+    pub(crate) input_ids: String,
+    pub(crate) attention_mask: String,
     /// Output `[batch, tokens, hidden_size]`: the hidden states of `layer`.
-    pub output: String,
-    pub hidden_size: usize,
+    pub(crate) output: String,
+    pub(crate) hidden_size: usize,
     /// Which hidden state the graph outputs: 0 = the embeddings, `num_layers` = the last layer.
     pub layer: usize,
-    pub num_layers: usize,
+    pub(crate) num_layers: usize,
     pub pooling: Pooling,
     /// Tokens per text at most, special tokens included (longer texts are truncated).
-    pub max_length: usize,
-    pub pad_token_id: u32,
+    pub(crate) max_length: usize,
+    pub(crate) pad_token_id: u32,
     /// Token ids that get weight 0 in BERTScore (bert_score: the tokenizer's CLS and SEP ids).
-    pub special_token_ids: Vec<u32>,
+    pub(crate) special_token_ids: Vec<u32>,
     #[serde(default)]
-    pub provenance: serde_json::Value,
+    pub(crate) provenance: serde_json::Value,
 }
 
 impl TextEncoderSpec {
     /// Reads and checks `<dir>/text_encoder.json` (no ONNX Runtime needed: start-up checks use it).
-    pub fn load(dir: &Path) -> Result<TextEncoderSpec, ModelError> {
+    pub(crate) fn load(dir: &Path) -> Result<TextEncoderSpec, ModelError> {
         let path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {
             path: path.clone(),
@@ -144,12 +144,11 @@ pub struct EncodedText {
 
 /// A loaded text encoder.
 pub struct TextEncoder {
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     pub spec: TextEncoderSpec,
-    pub tokenizer: TextTokenizer,
+    pub(crate) tokenizer: TextTokenizer,
     /// SHA-256 of the graph and of the tokenizer file.
     pub sha256: (String, String),
-    pub provider: ProviderInfo,
     session: Mutex<Session>,
 }
 
@@ -169,7 +168,7 @@ impl TextEncoder {
         let (graph, tok) = (dir.join(&spec.file), dir.join(&spec.tokenizer));
         let sha256 = (sha256_file(&graph)?, sha256_file(&tok)?);
         let tokenizer = TextTokenizer::load_longest(&tok, spec.max_length, spec.pad_token_id)?;
-        let (session, provider) =
+        let (session, _provider) =
             runtime.session(&graph, &format!("text encoder {}", spec.file))?;
         let graph_err = |m: String| ModelError::Manifest {
             path: graph.clone(),
@@ -198,7 +197,6 @@ impl TextEncoder {
             spec,
             tokenizer,
             sha256,
-            provider,
             session: Mutex::new(session),
         })
     }

@@ -14,10 +14,10 @@ use super::ModelError;
 /// Token ids and attention mask of `n` texts, row-major `n × context_length`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tokens {
-    pub n: usize,
-    pub context_length: usize,
+    pub(crate) n: usize,
+    pub(crate) context_length: usize,
     pub ids: Vec<i64>,
-    pub mask: Vec<i64>,
+    pub(crate) mask: Vec<i64>,
 }
 
 /// A tokenizer configured for one model.
@@ -26,8 +26,8 @@ pub struct TextTokenizer {
     inner: Tokenizer,
     /// Rows are exactly this long ([`TextTokenizer::load`]), or at most this long, padded to the
     /// batch's longest text ([`TextTokenizer::load_longest`], for a text encoder).
-    pub context_length: usize,
-    pub pad_id: u32,
+    pub(crate) context_length: usize,
+    pub(crate) pad_id: u32,
     pad_to_longest: bool,
 }
 
@@ -41,7 +41,7 @@ impl std::fmt::Debug for TextTokenizer {
 }
 
 impl TextTokenizer {
-    pub fn load(
+    pub(crate) fn load(
         path: &Path,
         context_length: usize,
         pad_id: u32,
@@ -52,7 +52,7 @@ impl TextTokenizer {
     /// Like [`TextTokenizer::load`], but each batch is padded only to its longest text (truncated to
     /// `max_length` tokens, special tokens included), as `transformers` tokenizers do with
     /// `padding=True, truncation=True`: the text encoders of `[rag] text_encoder` take any length.
-    pub fn load_longest(
+    pub(crate) fn load_longest(
         path: &Path,
         max_length: usize,
         pad_id: u32,
@@ -141,7 +141,7 @@ impl TextTokenizer {
     }
 
     /// Settings that go into text cache keys.
-    pub fn cache_tag(&self) -> String {
+    pub(crate) fn cache_tag(&self) -> String {
         format!("tok-v1;ctx={};pad={}", self.context_length, self.pad_id)
     }
 }

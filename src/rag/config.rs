@@ -55,7 +55,7 @@ pub enum ClusterWith {
 
 impl ClusterWith {
     /// The config spelling.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ClusterWith::Model => "model",
             ClusterWith::TextEncoder => "text_encoder",

@@ -16,11 +16,11 @@ use super::{ModelRag, RagError, RagProgress};
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenStates {
     /// Hidden states of its tokens (padding left out), `tokens × hidden`.
-    pub tokens: Array2<f32>,
+    pub(crate) tokens: Array2<f32>,
     /// Per token: a special token (`[CLS]`, `[SEP]`), weight 0 in BERTScore.
-    pub special: Vec<bool>,
+    pub(crate) special: Vec<bool>,
     /// The encoder's pooled sentence embedding (not normalised).
-    pub pooled: Array1<f32>,
+    pub(crate) pooled: Array1<f32>,
 }
 
 /// A text encoder: texts in, one [`TokenStates`] per text out (the error names the encoder).
@@ -33,10 +33,10 @@ const CHUNK: usize = 32;
 
 /// The encoder-based scores of one item.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EncoderScores {
-    pub bertscore: BertScore,
+pub(crate) struct EncoderScores {
+    pub(crate) bertscore: BertScore,
     /// Cosine of the pooled embeddings of generated and reference report.
-    pub embedding_cosine: f64,
+    pub(crate) embedding_cosine: f64,
 }
 
 fn encoder_error(reason: String) -> RagError {
@@ -44,7 +44,7 @@ fn encoder_error(reason: String) -> RagError {
 }
 
 /// Pooled embeddings of `texts` (row `i` = `texts[i]`), encoding only the texts not yet in `memo`.
-pub fn pooled(
+pub(crate) fn pooled(
     encoder: &dyn TextEncoding,
     texts: &[String],
     memo: &mut HashMap<String, Array1<f32>>,
@@ -83,7 +83,7 @@ pub fn pooled(
 /// BERTScore and embedding cosine of every item of `per_model` without an error (`None` for failed
 /// items), aligned with `per_model[m].items`. Queries are taken [`CHUNK`] at a time: each
 /// distinct text among their references and generated reports is encoded once per chunk.
-pub fn item_scores(
+pub(crate) fn item_scores(
     encoder: &dyn TextEncoding,
     per_model: &[ModelRag],
     progress: &(dyn Fn(&RagProgress) + Sync),

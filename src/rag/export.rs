@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::data::safe_name;
 
 /// Write `(study_id, report)` rows with a `study_id,report` header.
-pub fn write_reports_csv<'a>(
+pub(crate) fn write_reports_csv<'a>(
     path: &Path,
     rows: impl IntoIterator<Item = (usize, &'a str)>,
 ) -> Result<(), RagError> {
@@ -34,7 +34,7 @@ pub fn write_reports_csv<'a>(
 }
 
 /// Write `<model>__<setting>.generated.csv` and `.reference.csv` for every entry of `summary`.
-pub fn export_summary(
+pub(crate) fn export_summary(
     dir: &Path,
     dataset: &Dataset,
     summary: &RagSummary,

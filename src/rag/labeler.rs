@@ -31,13 +31,13 @@ use regex::Regex;
 use crate::data::{BuiltinRules, LabelerSpec};
 
 /// The label that is positive when no other known label is.
-pub const NO_FINDING: &str = "no_finding";
+pub(crate) const NO_FINDING: &str = "no_finding";
 
 /// One mention of a label in a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub label: String,
-    pub negated: bool,
+    pub(crate) label: String,
+    pub(crate) negated: bool,
     /// Byte range `[start, end)` of the mention in the text.
     pub span: (usize, usize),
 }
@@ -75,7 +75,7 @@ fn rx(p: &str) -> Regex {
 }
 
 /// The demo's finding labels, which the built-in rules know.
-pub const DEMO_LABELS: [&str; 6] = [
+pub(crate) const DEMO_LABELS: [&str; 6] = [
     "cardiomegaly",
     "pleural_effusion",
     "pneumothorax",
@@ -174,7 +174,7 @@ fn phrase_regex(phrases: &[String]) -> Option<String> {
 
 impl Labeler {
     /// The demo's rules for its six findings, with `no_finding` derived.
-    pub fn demo() -> &'static Labeler {
+    pub(crate) fn demo() -> &'static Labeler {
         &DEMO
     }
 
@@ -234,13 +234,13 @@ impl Labeler {
     }
 
     /// Whether `label` has rules of its own.
-    pub fn has_rules(&self, label: &str) -> bool {
+    pub(crate) fn has_rules(&self, label: &str) -> bool {
         self.rules.iter().any(|r| r.label == label)
     }
 
     /// Whether the labeler scores `label` among `labels`: it has rules, or it is the derived "no
     /// finding" label and every other entry of `labels` has rules.
-    pub fn scores(&self, label: &str, labels: &[String]) -> bool {
+    pub(crate) fn scores(&self, label: &str, labels: &[String]) -> bool {
         if self.no_finding.as_deref() == Some(label) {
             labels
                 .iter()
@@ -388,28 +388,28 @@ pub fn known_labels() -> Vec<&'static str> {
 
 /// Per-label confusion counts of predicted against reference label vectors.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Confusion {
-    pub tp: u64,
-    pub fp: u64,
-    pub fn_: u64,
+pub(crate) struct Confusion {
+    pub(crate) tp: u64,
+    pub(crate) fp: u64,
+    pub(crate) fn_: u64,
 }
 
 impl Confusion {
-    pub fn add(&mut self, o: &Confusion) {
+    pub(crate) fn add(&mut self, o: &Confusion) {
         self.tp += o.tp;
         self.fp += o.fp;
         self.fn_ += o.fn_;
     }
 
     /// F1, `None` when the label has no positive in either vector (undefined).
-    pub fn f1(&self) -> Option<f64> {
+    pub(crate) fn f1(&self) -> Option<f64> {
         let denom = 2 * self.tp + self.fp + self.fn_;
         (denom > 0).then(|| 2.0 * self.tp as f64 / denom as f64)
     }
 }
 
 /// Confusion counts per label of one item.
-pub fn confusion(predicted: &[u8], reference: &[u8]) -> Vec<Confusion> {
+pub(crate) fn confusion(predicted: &[u8], reference: &[u8]) -> Vec<Confusion> {
     predicted
         .iter()
         .zip(reference)
@@ -423,7 +423,7 @@ pub fn confusion(predicted: &[u8], reference: &[u8]) -> Vec<Confusion> {
 
 /// Micro F1 (pooled counts) and macro F1 (mean over labels whose F1 is defined) from per-label
 /// counts summed over items. `None` when nothing is defined.
-pub fn f1_micro_macro(per_label: &[Confusion]) -> (Option<f64>, Option<f64>) {
+pub(crate) fn f1_micro_macro(per_label: &[Confusion]) -> (Option<f64>, Option<f64>) {
     let mut pooled = Confusion::default();
     for c in per_label {
         pooled.add(c);

@@ -26,8 +26,8 @@ use super::config::LlmConfig;
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
-    pub role: String,
-    pub content: String,
+    pub(crate) role: String,
+    pub(crate) content: String,
 }
 
 impl Message {
@@ -125,13 +125,8 @@ impl LlmClient {
         }
     }
 
-    /// The resolved chat-completions URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// The exact request body sent for `messages`.
-    pub fn request_body(&self, messages: &[Message]) -> String {
+    pub(crate) fn request_body(&self, messages: &[Message]) -> String {
         serde_json::to_string(&ChatRequest {
             model: &self.cfg.model,
             messages,
@@ -143,7 +138,7 @@ impl LlmClient {
     }
 
     /// Cache key: sha256 of the endpoint URL and the full request body.
-    pub fn cache_key(&self, body: &str) -> String {
+    pub(crate) fn cache_key(&self, body: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.url.as_bytes());
         h.update(b"\n");
@@ -315,7 +310,7 @@ impl LlmClient {
 }
 
 /// `base` as given when it already ends in `/chat/completions`, else `base` + `/v1/chat/completions`.
-pub fn endpoint_url(base: &str) -> String {
+pub(crate) fn endpoint_url(base: &str) -> String {
     let b = base.trim_end_matches('/');
     if b.ends_with("/chat/completions") {
         b.to_owned()

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::llm::Message;
 
 /// The built-in template.
-pub const DEFAULT_TEMPLATE: &str = include_str!("../../templates/rag_prompt.txt");
+pub(crate) const DEFAULT_TEMPLATE: &str = include_str!("../../templates/rag_prompt.txt");
 
 /// Why a template could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,21 +25,21 @@ pub enum TemplateError {
 
 /// A parsed prompt template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PromptTemplate {
-    pub system: String,
-    pub user: String,
+pub(crate) struct PromptTemplate {
+    pub(crate) system: String,
+    pub(crate) user: String,
 }
 
 /// A few-shot example: its snippets and its own report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FewShot {
-    pub snippets: Vec<String>,
-    pub report: String,
+pub(crate) struct FewShot {
+    pub(crate) snippets: Vec<String>,
+    pub(crate) report: String,
 }
 
 impl PromptTemplate {
     /// Parse template text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, TemplateError> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Self, TemplateError> {
         let invalid = |reason: &str| TemplateError::Invalid {
             path: origin.to_owned(),
             reason: reason.to_owned(),
@@ -72,7 +72,7 @@ impl PromptTemplate {
     }
 
     /// The template at `path`, or the built-in one.
-    pub fn load(path: Option<&Path>) -> Result<Self, TemplateError> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Self, TemplateError> {
         match path {
             None => Self::parse(DEFAULT_TEMPLATE, "templates/rag_prompt.txt (built in)"),
             Some(p) => {
@@ -86,7 +86,7 @@ impl PromptTemplate {
     }
 
     /// The user message for `snippets`.
-    pub fn user_message(&self, snippets: &[String]) -> String {
+    pub(crate) fn user_message(&self, snippets: &[String]) -> String {
         let list: Vec<String> = snippets
             .iter()
             .enumerate()
@@ -96,7 +96,7 @@ impl PromptTemplate {
     }
 
     /// System, few-shot user/assistant turns, then the query's user message.
-    pub fn messages(&self, shots: &[FewShot], snippets: &[String]) -> Vec<Message> {
+    pub(crate) fn messages(&self, shots: &[FewShot], snippets: &[String]) -> Vec<Message> {
         let mut out = vec![Message::new("system", self.system.clone())];
         for s in shots {
             out.push(Message::new("user", self.user_message(&s.snippets)));

@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Largest n-gram order the statistics keep.
-pub const MAX_ORDER: usize = 4;
+pub(crate) const MAX_ORDER: usize = 4;
 
 static PUNCT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"([\{-\~\[-\` -\&\(-\+\:-\@/])").expect("static regex"));
@@ -38,7 +38,7 @@ static DIGIT_DASH: LazyLock<Regex> =
 
 /// sacrebleu's `13a` tokeniser (mteval-v13a): punctuation split off, periods and commas split unless
 /// between digits, dashes after digits split.
-pub fn tokenize_13a(line: &str) -> Vec<String> {
+pub(crate) fn tokenize_13a(line: &str) -> Vec<String> {
     let mut s = line
         .replace("<skipped>", "")
         .replace("-\n", "")
@@ -60,18 +60,18 @@ pub fn tokenize_13a(line: &str) -> Vec<String> {
 
 /// Sufficient statistics of one segment for corpus BLEU up to order [`MAX_ORDER`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BleuStats {
+pub(crate) struct BleuStats {
     /// Clipped n-gram matches, n = 1..=MAX_ORDER.
-    pub correct: [u64; MAX_ORDER],
+    pub(crate) correct: [u64; MAX_ORDER],
     /// Hypothesis n-grams, n = 1..=MAX_ORDER.
-    pub total: [u64; MAX_ORDER],
-    pub sys_len: u64,
-    pub ref_len: u64,
+    pub(crate) total: [u64; MAX_ORDER],
+    pub(crate) sys_len: u64,
+    pub(crate) ref_len: u64,
 }
 
 impl BleuStats {
     /// Statistics of one hypothesis against its single reference.
-    pub fn segment(hypothesis: &str, reference: &str) -> Self {
+    pub(crate) fn segment(hypothesis: &str, reference: &str) -> Self {
         let hyp = tokenize_13a(hypothesis);
         let refr = tokenize_13a(reference);
         let mut out = BleuStats {
@@ -91,7 +91,7 @@ impl BleuStats {
     }
 
     /// Sum of the statistics (for a corpus or a bootstrap resample).
-    pub fn add(&mut self, other: &BleuStats) {
+    pub(crate) fn add(&mut self, other: &BleuStats) {
         for n in 0..MAX_ORDER {
             self.correct[n] += other.correct[n];
             self.total[n] += other.total[n];
@@ -102,7 +102,7 @@ impl BleuStats {
 
     /// Corpus BLEU of order `max_order` (1..=4) in [0, 1], as sacrebleu computes it from these
     /// statistics (`exp` smoothing, no effective order).
-    pub fn bleu(&self, max_order: usize) -> f64 {
+    pub(crate) fn bleu(&self, max_order: usize) -> f64 {
         let max_order = max_order.clamp(1, MAX_ORDER);
         let bp = if self.sys_len < self.ref_len {
             if self.sys_len > 0 {
@@ -181,7 +181,11 @@ pub fn tokenize_wordpunct(text: &str) -> Vec<String> {
 /// As NLTK: 0 when no unigram matches; an order without matches contributes
 /// `w * ln(f64::MIN_POSITIVE)` (NLTK's `sys.float_info.min`), so the score is tiny but not 0.
 /// BLEU-2 as the eCLIP authors compute it is `weights = [0.5, 0.5]`.
-pub fn sentence_bleu<S: AsRef<str>>(hypothesis: &[S], reference: &[S], weights: &[f64]) -> f64 {
+pub(crate) fn sentence_bleu<S: AsRef<str>>(
+    hypothesis: &[S],
+    reference: &[S],
+    weights: &[f64],
+) -> f64 {
     let hyp: Vec<&str> = hypothesis.iter().map(AsRef::as_ref).collect();
     let refr: Vec<&str> = reference.iter().map(AsRef::as_ref).collect();
     fn counts<'a, 'b>(toks: &'b [&'a str], n: usize) -> HashMap<&'b [&'a str], u64> {
@@ -277,7 +281,7 @@ fn match_equal(hyp: Enumerated, refr: Enumerated) -> (Vec<(usize, usize)>, Enume
 /// The synonym stage needs the WordNet database, which NLTK downloads at run time and no package
 /// here ships; NLTK run with a WordNet that knows no synonyms gives exactly these values (NLTK's
 /// synonym stage also matches a word to itself, which the earlier stages have already exhausted).
-pub fn meteor<S: AsRef<str>>(hypothesis: &[S], reference: &[S]) -> f64 {
+pub(crate) fn meteor<S: AsRef<str>>(hypothesis: &[S], reference: &[S]) -> f64 {
     let (alpha, beta, gamma) = (0.9, 3.0, 0.5);
     let enumerate = |v: &[S]| -> Enumerated {
         v.iter()
@@ -329,7 +333,7 @@ pub fn meteor_text(hypothesis: &str, reference: &str) -> f64 {
 }
 
 /// `rouge-score`'s tokeniser without stemming: lower-case, split on runs of non-`[a-z0-9]`.
-pub fn tokenize_rouge(text: &str) -> Vec<String> {
+pub(crate) fn tokenize_rouge(text: &str) -> Vec<String> {
     text.to_lowercase()
         .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
         .filter(|t| !t.is_empty())

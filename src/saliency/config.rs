@@ -15,7 +15,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Method::Occlusion => "occlusion",
             Method::Rise => "rise",
@@ -79,8 +79,8 @@ impl Default for SaliencySettings {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("[saliency] {key}: {message}")]
 pub struct SettingsError {
-    pub key: &'static str,
-    pub message: String,
+    pub(crate) key: &'static str,
+    pub(crate) message: String,
 }
 
 fn bad(key: &'static str, message: impl Into<String>) -> SettingsError {
@@ -92,7 +92,7 @@ fn bad(key: &'static str, message: impl Into<String>) -> SettingsError {
 
 impl SaliencySettings {
     /// Parses and validates the raw section (an empty table gives the defaults).
-    pub fn from_table(table: &toml::Table) -> Result<SaliencySettings, SettingsError> {
+    pub(crate) fn from_table(table: &toml::Table) -> Result<SaliencySettings, SettingsError> {
         let s = SaliencySettings::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
             let msg = crate::strict::explain(e.message());
             // serde names the key in its message; keep it whole.
@@ -103,7 +103,7 @@ impl SaliencySettings {
     }
 
     /// Range checks that do not depend on a model.
-    pub fn validate(&self) -> Result<(), SettingsError> {
+    pub(crate) fn validate(&self) -> Result<(), SettingsError> {
         if self.patch == 0 {
             return Err(bad("patch", "must be at least 1 pixel"));
         }
@@ -131,7 +131,7 @@ impl SaliencySettings {
     }
 
     /// Checks against a model's input side `size`.
-    pub fn validate_for(&self, size: u32, model: &str) -> Result<(), SettingsError> {
+    pub(crate) fn validate_for(&self, size: u32, model: &str) -> Result<(), SettingsError> {
         if self.method == Method::Occlusion && self.patch > size {
             return Err(bad(
                 "patch",
@@ -155,7 +155,7 @@ impl SaliencySettings {
 
     /// Everything that determines a map apart from the model, the image and the target; part of the
     /// cache namespace. Settings of the other method, the item limit and the budget are left out.
-    pub fn cache_tag(&self) -> String {
+    pub(crate) fn cache_tag(&self) -> String {
         match self.method {
             Method::Occlusion => format!(
                 "saliency-v1;occlusion;patch={};stride={};baseline=0",

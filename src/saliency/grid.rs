@@ -50,7 +50,13 @@ pub fn heatmap_on_grid(heatmap: &Array2<f64>, size: u32) -> Array2<f64> {
 }
 
 /// A fixation at (`x`, `y`) pixels of a `width × height` image → its pixel on the `size` grid.
-pub fn fixation_on_grid(x: f64, y: f64, width: usize, height: usize, size: u32) -> Option<Pixel> {
+pub(crate) fn fixation_on_grid(
+    x: f64,
+    y: f64,
+    width: usize,
+    height: usize,
+    size: u32,
+) -> Option<Pixel> {
     let (nh, nw) = preprocess::resized_shape(height, width, size);
     let s = size as usize;
     let (top, left) = ((nh - s) / 2, (nw - s) / 2);

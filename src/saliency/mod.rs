@@ -24,7 +24,7 @@ Maps live on the model's input grid (`size × size`, after resize and centre cro
 expert heatmap and its fixations on the same grid. [`compute_maps`] runs a list of items with the
 cache (the embedding cache's chunk format, [`crate::cache`]) and the item/time bounds.
 */
-pub mod config;
+pub(crate) mod config;
 pub mod grid;
 
 use std::path::PathBuf;
@@ -95,7 +95,7 @@ impl ImageEncoder for Model {
 
 /// The baseline value of an occluded / masked input element, in normalised space (= the
 /// channel mean of the model's normalisation).
-pub const BASELINE: f32 = 0.0;
+pub(crate) const BASELINE: f32 = 0.0;
 
 fn check_inputs<E: ImageEncoder + ?Sized>(
     enc: &E,
@@ -331,12 +331,13 @@ pub struct SaliencyRun {
     /// Items not computed because of `items` or `time_budget_s`.
     pub over_limit: usize,
     /// Wall time spent computing (not reading the cache).
-    pub compute_time: Duration,
+    pub(crate) compute_time: Duration,
+    /// Broken cache chunks found (and deleted) while reading the map cache.
     pub cache_problems: Vec<CacheProblem>,
 }
 
 /// Cache namespace description of a model's maps under `settings`.
-pub fn namespace_description(model: &Model, settings: &SaliencySettings) -> String {
+pub(crate) fn namespace_description(model: &Model, settings: &SaliencySettings) -> String {
     format!(
         "{};{}",
         crate::embed::image_namespace(model),
@@ -345,7 +346,7 @@ pub fn namespace_description(model: &Model, settings: &SaliencySettings) -> Stri
 }
 
 /// The cache key of one map: SHA-256 of the image file's SHA-256 and the target's f32 bytes.
-pub fn map_key(image_key: &Key, target: &[f32]) -> Key {
+pub(crate) fn map_key(image_key: &Key, target: &[f32]) -> Key {
     let mut bytes = Vec::with_capacity(32 + 4 * target.len());
     bytes.extend_from_slice(image_key);
     for v in target {
