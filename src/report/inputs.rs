@@ -110,6 +110,7 @@ pub fn gather(wb: &Workbench, command: Vec<String>) -> Result<RecordInputs, Repo
         },
         models,
         datasets,
+        interrupted: None,
     })
 }
 

@@ -76,6 +76,18 @@ pub struct RecordInputs {
     pub runtime: RuntimeRecord,
     pub models: Vec<ModelRecord>,
     pub datasets: Vec<DatasetRecord>,
+    /// Set when a signal stopped the evaluation: the record holds the datasets evaluated before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<InterruptedRecord>,
+}
+
+/// A run stopped by a signal during the evaluation (docs/limits.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterruptedRecord {
+    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+    pub signal: String,
+    /// The datasets that were not (fully) evaluated; rerunning the same command evaluates them.
+    pub not_evaluated: Vec<String>,
 }
 
 /// The full record.

@@ -734,6 +734,7 @@ mod tests {
             },
             models: vec![],
             datasets: vec![d],
+            interrupted: None,
         };
         assert_eq!(
             super::rows_left_out(&inputs),
