@@ -438,6 +438,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_evaluation_stops_early_and_returns_nothing() {
+        let (ds, models) = synthetic(&SyntheticSpec::default());
+        let cfg = small_cfg();
+        let cancel = AtomicBool::new(false);
+        let mut steps = 0;
+        let s = evaluate_groups_until(&ds, &models, &[], &cfg, &mut |_| steps += 1, &cancel);
+        assert!(s.is_some_and(|s| !s.rows.is_empty()));
+        // Set after the first family: the remaining families are skipped, nothing is returned.
+        let cancel = AtomicBool::new(false);
+        let mut stages = Vec::new();
+        let s = evaluate_groups_until(
+            &ds,
+            &models,
+            &[],
+            &cfg,
+            &mut |p| {
+                stages.push(p.rows.len());
+                cancel.store(true, Ordering::Relaxed);
+            },
+            &cancel,
+        );
+        assert!(s.is_none());
+        assert!(stages[0] > 0, "the first family ran");
+        assert!(stages[1..].iter().all(|&n| n == 0), "{stages:?}");
+        assert!(stages.len() < steps, "probe steps were skipped: {stages:?}");
+    }
+
+    #[test]
     fn progress_hands_over_each_family_once_with_the_summary_rows() {
         let (ds, models) = synthetic(&SyntheticSpec::default());
         let mut steps: Vec<Progress> = Vec::new();
