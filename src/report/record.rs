@@ -51,6 +51,12 @@ pub struct DatasetRecord {
     /// `skipped_rows`.
     #[serde(default)]
     pub skipped_while_embedding: BTreeMap<String, usize>,
+    /// Every manifest row of `skipped_rows`: `manifest:line: reason`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// Model → every row of `skipped_while_embedding`: `manifest:line: reason`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_while_embedding_rows: BTreeMap<String, Vec<String>>,
     /// Model → damaged cache chunks found, deleted and recomputed.
     #[serde(default)]
     pub rebuilt_cache_chunks: BTreeMap<String, usize>,
