@@ -488,6 +488,10 @@ fn unwritable_output_paths_fail_before_anything_is_embedded() {
         ("--review", "."),
         ("--plots", "afile"),
         ("--items", "afile/items.jsonl"),
+        // A read-only file system (we may be root: permissions alone would not stop a write).
+        ("--report", "/proc/eclip-test/out.csv"),
+        ("--json", "/proc/eclip-test.json"),
+        ("--plots", "/proc/eclip-test-figures"),
     ] {
         let cache = d.join("cache");
         let start = std::time::Instant::now();
