@@ -4,11 +4,13 @@ Signals: SIGINT, SIGTERM and SIGHUP stop a run cleanly instead of killing it mid
 
 - Headless (`--report`, `embed`, `summary`): [`Interrupts::install`] makes the first signal set the
   embedding pipeline's cancel flag, so the run stops after the batch in flight (every finished batch
-  is already a whole cache chunk); the binary then prints how to resume (rerun the same command) and
+  is already a whole cache chunk), and the evaluation polls the same flag (the report keeps the
+  datasets fully evaluated); the binary then prints how to resume (rerun the same command) and
   exits with [`Interrupted::exit_code`], 128 + the signal number (130 for SIGINT, 143 for SIGTERM,
   129 for SIGHUP). A second signal of the same kind kills at once (the default action).
-- The TUI ([`watch`]) gets the signal on a thread of its own, which asks the UI loop to quit and
-  restores the terminal itself if the loop has not ended within a grace period.
+- The TUI ([`watch`]) gets the signal on a thread of its own, which asks the UI loop to quit (the
+  loop then cancels and joins its jobs) and restores the terminal itself if the loop has not ended
+  within a grace period.
 
 Built on `signal-hook` (no unsafe code here). This module imports no other crate module.
 */

@@ -79,17 +79,22 @@ impl AtomicFile {
         })
     }
 
-    /// Flushes, syncs and renames the temporary file onto the destination.
+    /// Flushes, syncs and renames the temporary file onto the destination. On failure (the last
+    /// buffered bytes do not fit on a full disk, the rename is refused) the temporary file is
+    /// removed and the destination is untouched.
     pub(crate) fn commit(mut self) -> std::io::Result<()> {
         let Some(w) = self.file.take() else {
             return Err(std::io::Error::other("file already committed"));
         };
-        let file = w
+        let done = w
             .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&self.tmp, &self.dest)
+            .map_err(std::io::IntoInnerError::into_error)
+            .and_then(|file| file.sync_all())
+            .and_then(|()| std::fs::rename(&self.tmp, &self.dest));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        done
     }
 
     fn writer(&mut self) -> std::io::Result<&mut BufWriter<File>> {

@@ -488,6 +488,10 @@ fn unwritable_output_paths_fail_before_anything_is_embedded() {
         ("--review", "."),
         ("--plots", "afile"),
         ("--items", "afile/items.jsonl"),
+        // A read-only file system (we may be root: permissions alone would not stop a write).
+        ("--report", "/proc/eclip-test/out.csv"),
+        ("--json", "/proc/eclip-test.json"),
+        ("--plots", "/proc/eclip-test-figures"),
     ] {
         let cache = d.join("cache");
         let start = std::time::Instant::now();
@@ -589,4 +593,74 @@ fn progress_is_plain_lines_when_stderr_is_not_a_terminal() {
         !e.contains('\r') && !e.contains('\u{1b}'),
         "no bar drawing codes: {e:?}"
     );
+}
+
+#[test]
+fn the_review_and_the_json_list_every_row_left_out_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cfg = small_workbench(
+        d,
+        "[eval]\nbootstrap = 20\nprobe_fractions = [1.0]\nprobe_seeds = [0]\n",
+    );
+    let full = jpeg_bytes();
+    std::fs::write(d.join("cut.jpg"), &full[..full.len() / 2]).unwrap();
+    let manifest = d.join("manifest.csv");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    // Lines 12 and 13 (after the header and ten rows).
+    text.push_str("nope.png,report gone,test,0\ncut.jpg,report cut,test,1\n");
+    std::fs::write(&manifest, text).unwrap();
+    let o = eclip(
+        d,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-cache",
+            "--quiet",
+            "--report",
+            "out.csv",
+            "--review",
+            "review.md",
+            "--json",
+            "out.json",
+        ],
+    );
+    assert!(o.status.code() == Some(0), "{}", stderr(&o));
+    let review = std::fs::read_to_string(d.join("review.md")).unwrap();
+    let section = review
+        .split("## Rows left out")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no Rows left out section:\n{review}"));
+    let listed: Vec<&str> = section.lines().filter(|l| l.starts_with("  - ")).collect();
+    assert_eq!(listed.len(), 2, "{section}");
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.contains("nope.png") && l.contains(":12"))
+            && listed
+                .iter()
+                .any(|l| l.contains("cut.jpg") && l.contains(":13")),
+        "{section}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.json")).unwrap()).unwrap();
+    let ds = &json["record"]["datasets"][0];
+    let mut all: Vec<String> = ds["skipped"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            ds["skipped_while_embedding_rows"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .flat_map(|v| v.as_array().into_iter().flatten()),
+        )
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    assert_eq!(all.len(), 2, "{ds}");
+    assert!(all.iter().any(|r| r.contains("nope.png")), "{all:?}");
+    assert!(all.iter().any(|r| r.contains("cut.jpg")), "{all:?}");
 }

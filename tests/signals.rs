@@ -128,6 +128,137 @@ fn sigint_during_a_report_stops_after_the_batch_and_the_rerun_resumes() {
     assert_eq!(resumed, std::fs::read_to_string(&fresh_csv).unwrap());
 }
 
+/// Two datasets, `a` (`n_a` rows) then `b` (`n_b` rows), and a one-model config whose `[eval]`
+/// makes every evaluation take seconds (many bootstrap resamples and probe seeds).
+fn two_dataset_setup(dir: &Path, n_a: usize, n_b: usize) -> PathBuf {
+    let mut tomls = Vec::new();
+    for (name, n) in [("a", n_a), ("b", n_b)] {
+        let data = dir.join(name);
+        let images = write_images(&data, n);
+        let rows: Vec<Vec<u8>> = images
+            .iter()
+            .enumerate()
+            .map(|(i, img)| {
+                let split = ["test", "train", "val"][i % 3];
+                format!("{img},report {name} {i},{split},{}", i % 2).into_bytes()
+            })
+            .collect();
+        let rows: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+        let toml = write_dataset(&data, &rows);
+        let text = std::fs::read_to_string(&toml)
+            .unwrap()
+            .replace("name = \"t\"", &format!("name = \"{name}\""));
+        std::fs::write(&toml, text).unwrap();
+        tomls.push(toml);
+    }
+    let cfg = dir.join("wb.toml");
+    write_config(&cfg, &[("M", &test_model_dir())], &tomls[0]);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "[[datasets]]\npath = \"{}\"\n[eval]\nbootstrap = 4000\nprobe_fractions = [0.5, 1.0]\nprobe_seeds = [{}]\n",
+        tomls[1].display(),
+        (0..40).map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+#[test]
+fn sigint_during_the_evaluation_writes_the_finished_datasets_and_exits_130() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = two_dataset_setup(tmp.path(), 30, 240);
+    let cache = tmp.path().join("cache");
+    let csv = tmp.path().join("out.csv");
+    let child = Command::new(env!("CARGO_BIN_EXE_eclip"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--report",
+            csv.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut child = child;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    // b's retrieval step is done: a is fully evaluated, b's bootstrap of geometry is under way
+    // (seconds with 4000 resamples).
+    let mut err = String::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no evaluation progress for b:\n{err}"));
+        err.push_str(&line);
+        err.push('\n');
+        if line.ends_with("] b  retrieval") {
+            break;
+        }
+    }
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    reader.join().unwrap();
+    err.extend(rx.try_iter().map(|l| l + "\n"));
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        took < Duration::from_secs(8),
+        "stopped {took:?} after the signal:\n{err}"
+    );
+    assert!(
+        err.contains("not evaluated (interrupted by SIGINT): b;")
+            && err.contains("Rerun the same command to resume (embeddings are cached)")
+            && err.contains("interrupted by SIGINT: stopped"),
+        "{err}"
+    );
+    assert!(
+        !err.lines().any(|l| l.contains("[7/7] b")),
+        "b was evaluated to the end before the signal:\n{err}"
+    );
+    // a's outputs are written, complete; b has no row; the record says what happened.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let datasets: std::collections::BTreeSet<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    assert_eq!(datasets.into_iter().collect::<Vec<_>>(), ["a"], "{text}");
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("out.csv.record.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["interrupted"]["signal"], "SIGINT");
+    assert_eq!(
+        record["interrupted"]["not_evaluated"],
+        serde_json::json!(["b"])
+    );
+    let temps = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .count();
+    assert_eq!(temps, 0, "no temporary output file left");
+}
+
 /// Starts the TUI in tmux, sends `signal` once it is drawn, and checks the terminal afterwards.
 fn tui_signal_restores_the_terminal(signal: &str, code: i32) {
     let tmp = tempfile::tempdir().unwrap();

@@ -353,10 +353,27 @@ pub fn bootstrap_group_rows(
     boot: &BootstrapConfig,
     specs: &[Spec],
 ) -> BootstrappedRows {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    bootstrap_group_rows_until(dataset, names, groups, boot, specs, &never)
+}
+
+/// [`bootstrap_group_rows`] that stops before the next spec once `cancel` is set (the rows so far
+/// are returned; the caller discards them).
+pub fn bootstrap_group_rows_until(
+    dataset: &str,
+    names: &[String],
+    groups: &ModelGroups,
+    boot: &BootstrapConfig,
+    specs: &[Spec],
+    cancel: &std::sync::atomic::AtomicBool,
+) -> BootstrappedRows {
     let mut per_model: Vec<Vec<MetricRow>> = vec![Vec::new(); names.len()];
     let mut cmp = Vec::new();
     let gnames = groups.names();
     for spec in specs {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         let key = spec.key(dataset);
         let values: Vec<Estimate> = (0..names.len())
             .map(|m| {

@@ -59,6 +59,11 @@ pub enum HeadlessError {
 
 /// Evaluate every dataset with every model that embedded it, print the summary table to stdout and
 /// write the requested files. Returns `Ok(false)` when a model or dataset was left out.
+///
+/// A signal during the evaluation ([`ReportRequest::interrupts`]) stops it within about a second
+/// (the suite, the RAG and saliency steps check the flag); the files are still written for the
+/// datasets that were fully evaluated, the record names the ones that were not, and the run ends
+/// with [`HeadlessError::Interrupted`] (exit 128 + the signal).
 pub fn report(
     wb: &Workbench,
     settings: &Settings,
@@ -67,8 +72,6 @@ pub fn report(
 ) -> Result<bool, HeadlessError> {
     let mut ok =
         wb.models.iter().all(|m| m.model.is_ok()) && wb.datasets.iter().all(|d| d.dataset.is_ok());
-    let mut summaries = Vec::new();
-    let mut saliency_runs = Vec::new();
     let mut items_out = match &req.items {
         Some(p) => Some(crate::items::ItemWriter::create(p)?),
         None => None,
@@ -81,7 +84,100 @@ pub fn report(
         .cloned()
         .collect();
     let cache_warning = wb.cache.warning();
-    if let Some(w) = &cache_warning {
+    print_run_warnings(wb, settings, cache_warning.as_deref());
+    let mut done = Evaluated::default();
+    let mut not_evaluated: Vec<String> = Vec::new();
+    for (i, ds) in results.iter().enumerate() {
+        print_dataset_warnings(ds);
+        let step = evaluate_dataset(wb, settings, ds, req, items_out.as_mut(), &mut left_out)?;
+        match step {
+            Step::Done {
+                mut summary,
+                saliency,
+                ok: dataset_ok,
+            } => {
+                ok &= dataset_ok;
+                if let Some(w) = &cache_warning {
+                    summary.notes.push(format!("cache: {w}"));
+                }
+                done.saliency_runs
+                    .extend(saliency.map(|s| (ds.dataset.name.clone(), s)));
+                done.summaries.push(*summary);
+            }
+            Step::NoModel => ok = false,
+            Step::Interrupted => {
+                not_evaluated = results[i..].iter().map(|d| d.name.clone()).collect();
+                break;
+            }
+        }
+        if req.interrupts.interrupted().is_some() {
+            not_evaluated = results[i + 1..].iter().map(|d| d.name.clone()).collect();
+            break;
+        }
+    }
+    for l in &left_out {
+        eprintln!("left out: {l}");
+    }
+    let interrupted = req.interrupts.interrupted();
+    if done.summaries.is_empty() {
+        if let Some(i) = interrupted {
+            return Err(i.into());
+        }
+        return Err(HeadlessError::Nothing(left_out.join("; ")));
+    }
+    for s in &done.summaries {
+        println!("{}", table::render(s));
+    }
+    let mut inputs = inputs::gather(wb, req.command.clone())?;
+    inputs::add_run_facts(&mut inputs, results);
+    if let Some(i) = interrupted {
+        inputs.interrupted = Some(record::InterruptedRecord {
+            signal: crate::interrupt::signal_name(i.signal),
+            not_evaluated: not_evaluated.clone(),
+        });
+    }
+    if let (Some(w), Some(p)) = (items_out, &req.items) {
+        let n = w.finish()?;
+        eprintln!("wrote {n} item records to {}", p.display());
+    }
+    write_outputs(wb, req, &inputs, &done)?;
+    if let Some(i) = interrupted {
+        if !not_evaluated.is_empty() {
+            eprintln!(
+                "not evaluated (interrupted by {}): {}; the files above hold the other datasets. Rerun the same command to resume (embeddings are cached)",
+                crate::interrupt::signal_name(i.signal),
+                not_evaluated.join(", ")
+            );
+        }
+        return Err(i.into());
+    }
+    Ok(ok)
+}
+
+/// The datasets evaluated so far and their saliency runs.
+#[derive(Default)]
+struct Evaluated {
+    summaries: Vec<EvalSummary>,
+    saliency_runs: Vec<(String, run::saliency::SaliencyOutcome)>,
+}
+
+/// How one dataset's evaluation ended.
+enum Step {
+    /// Evaluated; `ok` is false when its RAG step or an LLM call failed.
+    Done {
+        summary: Box<EvalSummary>,
+        saliency: Option<run::saliency::SaliencyOutcome>,
+        ok: bool,
+    },
+    /// No model produced embeddings for it (named in `left_out`).
+    NoModel,
+    /// A signal stopped it before it was finished; nothing of it is kept.
+    Interrupted,
+}
+
+/// Warnings that concern the whole run: an unusable cache, protocols no dataset matches.
+fn print_run_warnings(wb: &Workbench, settings: &Settings, cache_warning: Option<&str>) {
+    if let Some(w) = cache_warning {
         eprintln!("warning: {w}");
     }
     let loaded = wb.datasets.iter().filter_map(|d| d.dataset.as_ref().ok());
@@ -91,114 +187,126 @@ pub fn report(
     {
         eprintln!("warning: {w}");
     }
-    for ds in results {
-        for w in &ds.dataset.warnings {
-            eprintln!("warning: {}", w.reason);
+}
+
+/// A dataset's loading warnings, patient leakage and skipped rows on stderr.
+fn print_dataset_warnings(ds: &DatasetEmbeddings) {
+    for w in &ds.dataset.warnings {
+        eprintln!("warning: {}", w.reason);
+    }
+    if let Some(l) = ds.dataset.patient_leakage() {
+        eprintln!(
+            "warning: {} (--strict makes this an error)",
+            l.describe(&ds.name)
+        );
+    }
+    print_skipped(ds);
+}
+
+/// The suite, the RAG and the saliency steps on one dataset, and its item records.
+fn evaluate_dataset(
+    wb: &Workbench,
+    settings: &Settings,
+    ds: &DatasetEmbeddings,
+    req: &ReportRequest,
+    items_out: Option<&mut crate::items::ItemWriter>,
+    left_out: &mut Vec<String>,
+) -> Result<Step, HeadlessError> {
+    let mut ok = true;
+    for run in &ds.runs {
+        if let Err(e) = &run.result {
+            ok = false;
+            left_out.push(format!("{} on {}: {e}", run.model, ds.name));
         }
-        if let Some(l) = ds.dataset.patient_leakage() {
+    }
+    let models: Vec<ModelEmbeddings> = ds.successful().into_iter().cloned().collect();
+    if models.is_empty() {
+        left_out.push(format!("{}: no model produced embeddings", ds.name));
+        return Ok(Step::NoModel);
+    }
+    let quiet = req.quiet;
+    let cancel = &*req.interrupts.cancel;
+    let start = std::time::Instant::now();
+    let mut progress = |p: Progress| {
+        if !quiet {
+            let t = start.elapsed().as_secs_f64();
             eprintln!(
-                "warning: {} (--strict makes this an error)",
-                l.describe(&ds.name)
+                "[{t:>6.1}s] [{}/{}] {} {} {}",
+                p.done, p.total, p.dataset, p.model, p.stage
             );
         }
-        print_skipped(ds);
-        for run in &ds.runs {
-            if let Err(e) = &run.result {
-                ok = false;
-                left_out.push(format!("{} on {}: {e}", run.model, ds.name));
-            }
-        }
-        let models: Vec<ModelEmbeddings> = ds.successful().into_iter().cloned().collect();
-        if models.is_empty() {
-            ok = false;
-            left_out.push(format!("{}: no model produced embeddings", ds.name));
-            continue;
-        }
-        let quiet = req.quiet;
-        let start = std::time::Instant::now();
-        let mut progress = |p: Progress| {
-            if !quiet {
-                let t = start.elapsed().as_secs_f64();
-                eprintln!(
-                    "[{t:>6.1}s] [{}/{}] {} {} {}",
-                    p.done, p.total, p.dataset, p.model, p.stage
-                );
-            }
-        };
-        let groups = run::model_groups(&wb.config);
-        let mut summary =
-            run::evaluate_groups(&ds.dataset, &models, &groups, &settings.eval, &mut progress);
-        if !rag_step(
-            wb,
-            settings,
-            &ds.dataset,
-            &models,
-            &mut summary,
-            quiet,
-            start,
-        ) {
-            ok = false;
-        }
-        for w in &summary.warnings {
-            eprintln!("warning: {w}");
-        }
-        let failed = summary.rag.as_ref().map_or(0, |r| r.failed_llm_items);
-        if failed > 0 {
-            ok = false;
-            left_out.push(format!(
-                "{}: {failed} LLM call(s) failed (those items are left out of the RAG metrics; see the notes)",
-                ds.name
-            ));
-        }
-        let sal = saliency_step(
-            wb,
-            settings,
-            &ds.dataset,
-            &models,
-            &mut summary,
-            quiet,
-            start,
-        );
-        if let Some(w) = items_out.as_mut() {
-            let mut hashes = run::items::Hashes::default();
-            let (records, notes) =
-                run::items::records(&ds.dataset, &models, sal.as_ref(), &mut hashes);
-            for r in &records {
-                w.write(r)?;
-            }
-            summary
-                .notes
-                .extend(notes.into_iter().map(|n| format!("items: {n}")));
-        }
-        saliency_runs.extend(sal.map(|s| (ds.dataset.name.clone(), s)));
-        if let Some(w) = &cache_warning {
-            summary.notes.push(format!("cache: {w}"));
-        }
-        summaries.push(summary);
-        req.interrupts.check()?;
+    };
+    let groups = run::model_groups(&wb.config);
+    let Some(mut summary) = run::evaluate_groups_until(
+        &ds.dataset,
+        &models,
+        &groups,
+        &settings.eval,
+        &mut progress,
+        cancel,
+    ) else {
+        return Ok(Step::Interrupted);
+    };
+    let steps = Steps { quiet, start };
+    ok &= rag_step(wb, settings, &ds.dataset, &models, &mut summary, steps);
+    if req.interrupts.interrupted().is_some() {
+        return Ok(Step::Interrupted);
     }
-    for l in &left_out {
-        eprintln!("left out: {l}");
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
     }
-    if summaries.is_empty() {
-        return Err(HeadlessError::Nothing(left_out.join("; ")));
+    let failed = summary.rag.as_ref().map_or(0, |r| r.failed_llm_items);
+    if failed > 0 {
+        ok = false;
+        left_out.push(format!(
+            "{}: {failed} LLM call(s) failed (those items are left out of the RAG metrics; see the notes)",
+            ds.name
+        ));
     }
-    for s in &summaries {
-        println!("{}", table::render(s));
+    let sal = saliency_step(
+        wb,
+        settings,
+        &ds.dataset,
+        &models,
+        &mut summary,
+        steps,
+        cancel,
+    );
+    if req.interrupts.interrupted().is_some() {
+        return Ok(Step::Interrupted);
     }
-    let mut inputs = inputs::gather(wb, req.command.clone())?;
-    inputs::add_run_facts(&mut inputs, results);
-    if let (Some(w), Some(p)) = (items_out, &req.items) {
-        let n = w.finish()?;
-        eprintln!("wrote {n} item records to {}", p.display());
+    if let Some(w) = items_out {
+        let mut hashes = run::items::Hashes::default();
+        let (records, notes) = run::items::records(&ds.dataset, &models, sal.as_ref(), &mut hashes);
+        for r in &records {
+            w.write(r)?;
+        }
+        summary
+            .notes
+            .extend(notes.into_iter().map(|n| format!("items: {n}")));
     }
+    Ok(Step::Done {
+        summary: Box::new(summary),
+        saliency: sal,
+        ok,
+    })
+}
+
+/// The CSV and its record, the JSON document, the figures and the review, as asked.
+fn write_outputs(
+    wb: &Workbench,
+    req: &ReportRequest,
+    inputs: &record::RecordInputs,
+    done: &Evaluated,
+) -> Result<(), HeadlessError> {
+    let summaries = &done.summaries;
     if let Some(csv_path) = &req.csv {
-        csv::write_csv_file(csv_path, &summaries)?;
-        let rec = record::write_record(csv_path, &inputs, &summaries)?;
+        csv::write_csv_file(csv_path, summaries)?;
+        let rec = record::write_record(csv_path, inputs, summaries)?;
         eprintln!("wrote {} and {}", csv_path.display(), rec.display());
     }
     if let Some(json) = &req.json {
-        record::write_json_report(json, &inputs, &summaries)?;
+        record::write_json_report(json, inputs, summaries)?;
         eprintln!("wrote {}", json.display());
     }
     // A review always has its figures: beside it in <stem>_figures/ unless --plots says where.
@@ -213,8 +321,8 @@ pub fn report(
     });
     let mut figures = Vec::new();
     if let Some(dir) = &plots_dir {
-        figures = plots::write_plots(dir, &summaries, &inputs::provenance(wb))?;
-        figures.extend(plots_saliency::write(dir, &saliency_runs)?);
+        figures = plots::write_plots(dir, summaries, &inputs::provenance(wb))?;
+        figures.extend(plots_saliency::write(dir, &done.saliency_runs)?);
         eprintln!(
             "wrote {} figure files (SVG and PNG) under {}",
             figures.len(),
@@ -222,10 +330,17 @@ pub fn report(
         );
     }
     if let Some(path) = &req.review {
-        review::write_review(path, &inputs, &summaries, &figures)?;
+        review::write_review(path, inputs, summaries, &figures)?;
         eprintln!("wrote {}", path.display());
     }
-    Ok(ok)
+    Ok(())
+}
+
+/// What the RAG and saliency steps print progress with.
+#[derive(Clone, Copy)]
+struct Steps {
+    quiet: bool,
+    start: std::time::Instant,
 }
 
 /// Rows left out while loading and embedding, and rebuilt cache chunks, on stderr (at most five
@@ -270,8 +385,7 @@ fn rag_step(
     dataset: &Dataset,
     models: &[ModelEmbeddings],
     summary: &mut EvalSummary,
-    quiet: bool,
-    start: std::time::Instant,
+    Steps { quiet, start }: Steps,
 ) -> bool {
     let progress = |p: &RagProgress| {
         let every = (p.total / 10).max(1);
@@ -305,13 +419,12 @@ fn saliency_step(
     dataset: &Dataset,
     models: &[ModelEmbeddings],
     summary: &mut EvalSummary,
-    quiet: bool,
-    start: std::time::Instant,
+    Steps { quiet, start }: Steps,
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Option<run::saliency::SaliencyOutcome> {
     let cfg = settings.saliency.as_ref()?;
     let boot = settings.eval.bootstrap_config();
-    let cancel = std::sync::atomic::AtomicBool::new(false);
-    match run::saliency::run(wb, cfg, &boot, dataset, models, &cancel) {
+    match run::saliency::run(wb, cfg, &boot, dataset, models, cancel) {
         Ok(out) => {
             if !quiet {
                 eprintln!(

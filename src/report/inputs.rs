@@ -87,6 +87,7 @@ pub fn gather(wb: &Workbench, command: Vec<String>) -> Result<RecordInputs, Repo
             sha256_of: "sha256 over sha256(dataset.toml), sha256(manifest), sha256(prompts), sha256(each image in manifest order)".into(),
             rows: d.rows.len(),
             skipped_rows: d.skipped.len(),
+            skipped: d.skipped.iter().map(|s| s.reason.clone()).collect(),
             prompts: d
                 .prompts
                 .iter()
@@ -110,6 +111,7 @@ pub fn gather(wb: &Workbench, command: Vec<String>) -> Result<RecordInputs, Repo
         },
         models,
         datasets,
+        interrupted: None,
     })
 }
 
@@ -124,6 +126,12 @@ pub fn add_run_facts(inputs: &mut RecordInputs, results: &[crate::workbench::Dat
             if let Ok(r) = &run.result {
                 rec.skipped_while_embedding
                     .insert(run.model.clone(), r.stats.skipped.len());
+                if !r.stats.skipped.is_empty() {
+                    rec.skipped_while_embedding_rows.insert(
+                        run.model.clone(),
+                        r.stats.skipped.iter().map(|s| s.reason.clone()).collect(),
+                    );
+                }
                 rec.rebuilt_cache_chunks
                     .insert(run.model.clone(), r.stats.cache_problems.len());
             }

@@ -51,6 +51,12 @@ pub struct DatasetRecord {
     /// `skipped_rows`.
     #[serde(default)]
     pub skipped_while_embedding: BTreeMap<String, usize>,
+    /// Every manifest row of `skipped_rows`: `manifest:line: reason`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// Model → every row of `skipped_while_embedding`: `manifest:line: reason`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_while_embedding_rows: BTreeMap<String, Vec<String>>,
     /// Model → damaged cache chunks found, deleted and recomputed.
     #[serde(default)]
     pub rebuilt_cache_chunks: BTreeMap<String, usize>,
@@ -76,6 +82,18 @@ pub struct RecordInputs {
     pub runtime: RuntimeRecord,
     pub models: Vec<ModelRecord>,
     pub datasets: Vec<DatasetRecord>,
+    /// Set when a signal stopped the evaluation: the record holds the datasets evaluated before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<InterruptedRecord>,
+}
+
+/// A run stopped by a signal during the evaluation (docs/limits.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterruptedRecord {
+    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+    pub signal: String,
+    /// The datasets that were not (fully) evaluated; rerunning the same command evaluates them.
+    pub not_evaluated: Vec<String>,
 }
 
 /// The full record.

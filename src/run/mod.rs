@@ -24,7 +24,7 @@ use crate::eval::summary::EvalSummary;
 use crate::rag::{RagConfig, RagError, RagProgress};
 use crate::workbench::Workbench;
 
-pub use crate::eval::suite::{TASK_FAMILIES, evaluate, evaluate_groups};
+pub use crate::eval::suite::{TASK_FAMILIES, evaluate, evaluate_groups, evaluate_groups_until};
 
 /// The evaluation settings of a config, resolved and validated.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,6 @@ galleries (last, so that decoding their thumbnails delays no result). The evalua
 rows, which replace them. Nothing here draws or computes a metric; the numbers come from
 [`crate::run::evaluate`], exactly as in the report, with the [`Settings`] checked at start-up.
 */
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
@@ -149,12 +148,15 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                 total: 0.into(),
             });
             let opts = EmbedOptions {
-                cancel: Arc::new(AtomicBool::new(false)),
+                cancel: ctx.cancel().clone(),
                 progress: gauge,
                 ..EmbedOptions::default()
             };
             ctx.publish(Update::Problems(problems::load_problems(&wb)));
             let all = wb.embed_all(&opts);
+            if ctx.cancelled() {
+                return Ok(()); // quitting: the finished batches are in the cache
+            }
             ctx.publish(Update::Problems(problems::embed_problems(&wb, &all)));
             if all.is_empty() {
                 return Err("no dataset could be loaded (! lists why)".into());
@@ -203,7 +205,7 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                     continue;
                 }
                 let mut finished = 0;
-                let summary = run::evaluate_groups(
+                let summary = run::evaluate_groups_until(
                     &emb.dataset,
                     &models,
                     &groups,
@@ -221,7 +223,11 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
                             });
                         }
                     },
+                    ctx.cancel(),
                 );
+                let Some(summary) = summary else {
+                    return Ok(()); // quitting: a half-evaluated dataset is not shown
+                };
                 ctx.publish(Update::Metrics(summary.rows.clone()));
                 ctx.publish(Update::Plots(plots(&summary)));
             }
@@ -232,6 +238,9 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
         let slot = slot.clone();
         Job::new("rag", move |ctx: &JobContext| {
             for emb in embeddings(&slot)? {
+                if ctx.cancelled() {
+                    return Ok(());
+                }
                 let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
                 if models.is_empty() {
                     continue;
@@ -250,6 +259,9 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
     // The other splits (train, val, a single-positive split) for the split chooser.
     let splits_job = Job::new("galleries", move |ctx: &JobContext| {
         for emb in embeddings(&slot)? {
+            if ctx.cancelled() {
+                return Ok(());
+            }
             let first = emb.successful();
             let Some(m) = first.first() else {
                 continue;

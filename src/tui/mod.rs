@@ -26,8 +26,11 @@ screen left, cursor shown, raw mode off): a drop guard on normal return and erro
 panics, and a signal hook ([`crate::interrupt::watch`]) on SIGTERM, SIGHUP and SIGINT, which asks
 the loop to quit (the guard then restores) and restores and exits itself if the loop has not ended
 within [`SIGNAL_GRACE`]. After a signal the summary table is not printed; stderr says which signal
-stopped it and the exit code is 128 + the signal number; background jobs end with the process
-(`_exit`; finished cache chunks are whole: temp + rename). When
+stopped it and the exit code is 128 + the signal number. On quit or a signal the background jobs
+end cooperatively: the terminal is restored, the session's cancel token is set (embedding stops
+after its batch, evaluation within a bootstrap spec, saliency within a map), and the job threads
+are joined for at most [`JOIN_WAIT`]; only a job still running after that wait is ended with the
+process (`_exit`, the fallback; finished cache chunks are whole: temp + rename). When
 stdout is not a terminal ([`is_terminal`] is false) the binary prints its headless summary instead.
 */
 pub mod app;
@@ -104,6 +107,13 @@ pub fn restore_terminal() {
 /// the terminal and exits.
 pub const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 
+/// How long quitting waits for the background jobs after setting the cancel token.
+pub const JOIN_WAIT: Duration = Duration::from_secs(2);
+
+/// Set once the UI loop has ended: the signal thread then leaves the exit to the main thread
+/// (which is joining the jobs) and only ends the process itself after [`JOIN_WAIT`] more.
+static LOOP_ENDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The signal that ended the session (0: none).
 static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
@@ -125,6 +135,11 @@ fn install_signal_hook(tx: Sender<Event>) -> std::io::Result<()> {
         );
         let _ = tx.send(Event::Key(quit));
         std::thread::sleep(SIGNAL_GRACE);
+        if LOOP_ENDED.load(std::sync::atomic::Ordering::SeqCst) {
+            // The main thread restored the terminal and is joining the jobs (bounded); this is
+            // only the last resort if that itself hangs.
+            std::thread::sleep(JOIN_WAIT + Duration::from_secs(1));
+        }
         restore_terminal();
         signal_hook::low_level::exit(128 + sig);
     })
@@ -185,8 +200,9 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     spawn_ticks(tx.clone())?;
     worker::spawn_queries(launch.encoder, qrx, tx.clone())?;
     let (stx, srx) = unbounded::<event::SaliencyRequest>();
-    saliency_job::spawn_saliency(launch.saliency, srx, tx.clone())?;
-    worker::spawn_jobs(launch.jobs, tx.clone())?;
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let saliency = saliency_job::spawn_saliency(launch.saliency, srx, tx.clone(), cancel.clone())?;
+    let jobs = worker::spawn_jobs_until(launch.jobs, tx.clone(), cancel.clone())?;
 
     let senders = Senders {
         queries: qtx,
@@ -194,14 +210,30 @@ pub fn run(launch: Launch) -> Result<(), Error> {
         events: tx,
     };
     let result = event_loop(&mut terminal, &mut app, &rx, &senders);
+    LOOP_ENDED.store(true, std::sync::atomic::Ordering::SeqCst);
     drop(guard);
+    // Cooperative end: cancel, let the saliency thread's channel close, wait a bounded time.
+    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(senders);
+    let joined = worker::join_within(vec![jobs, saliency], JOIN_WAIT);
     if let Some(i) = signalled() {
+        if !joined {
+            eprintln!(
+                "background jobs still running after {}s: ending them with the process",
+                JOIN_WAIT.as_secs()
+            );
+        }
         return Err(i.into());
     }
     result?;
     print!("{}", summary::render(&app.state.overview));
     print!("{}", problems::quit_text(&app.state));
     std::io::stdout().flush()?;
+    if !joined {
+        // The fallback after the bounded wait: a job still inside ONNX Runtime must not see its
+        // static destructors run under it, so the process ends without them (`_exit`).
+        signal_hook::low_level::exit(0);
+    }
     Ok(())
 }
 

@@ -103,15 +103,16 @@ pub fn request(state: &AppState, id: u64) -> Result<SaliencyRequest, String> {
 
 /// Starts the saliency thread; it ends when `rx`'s sender is dropped. Requests that a newer one
 /// replaced while a map was being computed are skipped.
+/// `cancel` (the session's token) stops a map being computed when the TUI quits.
 pub fn spawn_saliency(
     mut engine: Option<Box<dyn SaliencyEngine>>,
     rx: Receiver<SaliencyRequest>,
     tx: Sender<Event>,
+    cancel: std::sync::Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("eclip-saliency".into())
         .spawn(move || {
-            let cancel = AtomicBool::new(false);
             while let Ok(mut req) = rx.recv() {
                 while let Ok(newer) = rx.try_recv() {
                     req = newer;

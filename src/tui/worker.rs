@@ -15,7 +15,9 @@ Neither thread touches the terminal or [`crate::tui::state::AppState`].
 */
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use image::DynamicImage;
@@ -34,9 +36,21 @@ pub type JobError = Box<dyn std::error::Error + Send + Sync>;
 pub struct JobContext {
     name: String,
     tx: Sender<Event>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl JobContext {
+    /// The session's cancel token, set when the TUI quits or gets a signal: hand it to
+    /// `EmbedOptions::cancel` and `run::evaluate_groups_until`, check it between steps.
+    pub fn cancel(&self) -> &Arc<AtomicBool> {
+        &self.cancel
+    }
+
+    /// Whether the session is ending (the job should return).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
     /// Reports `done` of `total` steps.
     pub fn progress(&self, done: u64, total: u64) {
         let _ = self.tx.send(Event::Progress {
@@ -75,6 +89,17 @@ impl Job {
 
 /// Runs jobs in order on one thread. A failed job is reported and the next one still runs.
 pub fn spawn_jobs(jobs: Vec<Job>, tx: Sender<Event>) -> std::io::Result<JoinHandle<()>> {
+    spawn_jobs_until(jobs, tx, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`spawn_jobs`] with a cancel token: once `cancel` is set the running job sees it through
+/// [`JobContext::cancelled`] (embedding and evaluation stop within a batch or a bootstrap spec)
+/// and the jobs not yet started are skipped, so the thread ends soon after.
+pub fn spawn_jobs_until(
+    jobs: Vec<Job>,
+    tx: Sender<Event>,
+    cancel: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
     for job in &jobs {
         let _ = tx.send(Event::JobQueued {
             job: job.name.clone(),
@@ -84,9 +109,13 @@ pub fn spawn_jobs(jobs: Vec<Job>, tx: Sender<Event>) -> std::io::Result<JoinHand
         .name("eclip-jobs".into())
         .spawn(move || {
             for job in jobs {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
                 let ctx = JobContext {
                     name: job.name.clone(),
                     tx: tx.clone(),
+                    cancel: cancel.clone(),
                 };
                 let result = (job.run)(&ctx);
                 let sent = tx.send(Event::JobFinished {
@@ -101,6 +130,22 @@ pub fn spawn_jobs(jobs: Vec<Job>, tx: Sender<Event>) -> std::io::Result<JoinHand
 }
 
 pub use crate::run::error_chain;
+
+/// Waits until every thread of `handles` has ended or `limit` has passed; true when all ended
+/// (they are joined). The TUI's bounded wait for its jobs after setting the cancel token.
+pub fn join_within(handles: Vec<JoinHandle<()>>, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while handles.iter().any(|h| !h.is_finished()) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    true
+}
 
 /// Messages to the query thread.
 pub enum QueryMsg {
@@ -327,6 +372,54 @@ pub fn thumbnail(path: &Path, side: u32) -> Option<Thumb> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_sees_the_cancel_and_returns_and_later_jobs_are_skipped() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicBool::new(false));
+        let seen = started.clone();
+        let jobs = vec![
+            Job::new("long", move |ctx: &JobContext| {
+                seen.store(true, Ordering::SeqCst);
+                while !ctx.cancelled() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(())
+            }),
+            Job::new("never", |_: &JobContext| Err("must not run".into())),
+        ];
+        let handle = spawn_jobs_until(jobs, tx, cancel.clone()).unwrap();
+        while !started.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!handle.is_finished(), "the job runs until cancelled");
+        cancel.store(true, Ordering::SeqCst);
+        assert!(join_within(vec![handle], Duration::from_secs(2)));
+        let finished: Vec<String> = rx
+            .try_iter()
+            .filter_map(|e| match e {
+                Event::JobFinished { job, error } => Some(format!("{job}:{error:?}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finished, ["long:None"]);
+    }
+
+    #[test]
+    fn join_within_gives_up_on_a_thread_that_does_not_end() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let h = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let t = Instant::now();
+        assert!(!join_within(vec![h], Duration::from_millis(100)));
+        assert!(t.elapsed() < Duration::from_secs(2));
+        stop.store(true, Ordering::SeqCst);
+    }
 
     #[test]
     fn dicom_images_get_thumbnails_like_pngs() {

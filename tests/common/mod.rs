@@ -42,5 +42,6 @@ pub fn inputs(s: &EvalSummary) -> RecordInputs {
             }],
             ..DatasetRecord::default()
         }],
+        interrupted: None,
     }
 }

@@ -21,6 +21,8 @@ mod zeroshot;
 
 pub use geometry::UNIFORMITY_CI_MAX;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ndarray::ArrayView2;
 
 use crate::data::Dataset;
@@ -65,7 +67,38 @@ pub fn evaluate_groups(
     cfg: &EvalConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> EvalSummary {
+    suite(dataset, models, groups, cfg, progress, &NEVER)
+}
+
+/// Never set: the cancel flag of an evaluation that cannot be cancelled.
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// [`evaluate_groups`] that stops early when `cancel` is set (a signal, the TUI quitting): the
+/// flag is checked between task families, between bootstrap specs and between probe fits, so it
+/// returns within about one spec's or one fit's time. `None` when it was cancelled: a partly
+/// evaluated dataset is not a result.
+pub fn evaluate_groups_until(
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    groups: &[ModelGroup],
+    cfg: &EvalConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Option<EvalSummary> {
+    let summary = suite(dataset, models, groups, cfg, progress, cancel);
+    (!cancel.load(Ordering::Relaxed)).then_some(summary)
+}
+
+fn suite(
+    dataset: &Dataset,
+    models: &[ModelEmbeddings],
+    groups: &[ModelGroup],
+    cfg: &EvalConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> EvalSummary {
     let mut run = Run::new(dataset, models, cfg, progress);
+    run.cancel = cancel;
     let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
     run.groups = ModelGroups::resolve(groups, &names);
     let mut plots: Vec<ModelPlots> = models
@@ -143,7 +176,7 @@ pub fn evaluate_groups(
     let rows = done.add(run.bootstrap_rows(specs));
     run.step_with_rows("", TASK_FAMILIES[3], rows);
     let mut probe_rows = Vec::new();
-    if let (Some(t), Some(s)) = (&test, &shift) {
+    if let (Some(t), Some(s), false) = (&test, &shift, run.cancelled()) {
         run.figures(t, argmax.as_ref(), s, &mut plots);
         probe_rows = run.probes(t, argmax.as_ref(), &mut plots);
     }
@@ -215,6 +248,8 @@ struct Run<'a, 'p> {
     class_labels: Vec<Option<usize>>,
     /// The replicate groups over `models` (every model its own group unless configured).
     groups: ModelGroups,
+    /// Set to stop early ([`evaluate_groups_until`]); the rest of the work is skipped.
+    cancel: &'a AtomicBool,
 }
 
 impl<'a, 'p> Run<'a, 'p> {
@@ -254,7 +289,13 @@ impl<'a, 'p> Run<'a, 'p> {
             groups: ModelGroups::singletons(
                 &models.iter().map(|m| m.model.clone()).collect::<Vec<_>>(),
             ),
+            cancel: &NEVER,
         }
+    }
+
+    /// Whether the evaluation was asked to stop.
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     fn step(&mut self, model: &str, stage: &str) {
@@ -325,7 +366,14 @@ impl<'a, 'p> Run<'a, 'p> {
     /// ([`rows::bootstrap_rows`]).
     fn bootstrap_rows(&self, specs: Vec<Spec>) -> BootstrappedRows {
         let names: Vec<String> = self.models.iter().map(|m| m.model.clone()).collect();
-        rows::bootstrap_group_rows(&self.dataset.name, &names, &self.groups, &self.boot, &specs)
+        rows::bootstrap_group_rows_until(
+            &self.dataset.name,
+            &names,
+            &self.groups,
+            &self.boot,
+            &specs,
+            self.cancel,
+        )
     }
 
     fn finish(
@@ -387,6 +435,34 @@ mod tests {
             probe_seeds: vec![0, 1],
             ..EvalConfig::default()
         }
+    }
+
+    #[test]
+    fn a_cancelled_evaluation_stops_early_and_returns_nothing() {
+        let (ds, models) = synthetic(&SyntheticSpec::default());
+        let cfg = small_cfg();
+        let cancel = AtomicBool::new(false);
+        let mut steps = 0;
+        let s = evaluate_groups_until(&ds, &models, &[], &cfg, &mut |_| steps += 1, &cancel);
+        assert!(s.is_some_and(|s| !s.rows.is_empty()));
+        // Set after the first family: the remaining families are skipped, nothing is returned.
+        let cancel = AtomicBool::new(false);
+        let mut stages = Vec::new();
+        let s = evaluate_groups_until(
+            &ds,
+            &models,
+            &[],
+            &cfg,
+            &mut |p| {
+                stages.push(p.rows.len());
+                cancel.store(true, Ordering::Relaxed);
+            },
+            &cancel,
+        );
+        assert!(s.is_none());
+        assert!(stages[0] > 0, "the first family ran");
+        assert!(stages[1..].iter().all(|&n| n == 0), "{stages:?}");
+        assert!(stages.len() < steps, "probe steps were skipped: {stages:?}");
     }
 
     #[test]

@@ -52,6 +52,9 @@ impl<'a> Run<'a, '_> {
                 } else {
                     &cfg.probe_seeds
                 };
+                if self.cancelled() {
+                    return Vec::new();
+                }
                 let outcomes: Vec<(SeedOutcome, Vec<String>)> = seeds
                     .par_iter()
                     .map(|&seed| setup.run(m, fraction, seed, &cfg.probe_alphas, settings))
@@ -82,6 +85,9 @@ impl<'a> Run<'a, '_> {
             &setup.label_names,
         );
         self.warnings.extend(warnings);
+        if self.cancelled() {
+            return Vec::new();
+        }
         setup.rows_and_curves(self, &results, plots)
     }
 }

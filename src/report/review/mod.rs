@@ -13,6 +13,8 @@ p < 0.05, in the metric's good direction; "too few items" below 30 items (or 10 
 class on a per-class row). Secondary metrics carry
 Benjamini–Hochberg q-values and their own marks, but never decide a family.
 */
+mod facts;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,9 @@ use crate::eval::metrics::{self, FamilyVerdict, Verdict};
 use crate::eval::protocol::{ProtocolUse, review_paragraph};
 use crate::eval::rows::Comparison;
 use crate::eval::summary::EvalSummary;
+use facts::{
+    groups_section, inputs_section, interrupted_section, leakage_section, rows_left_out_section,
+};
 
 /// Metric families with the tasks/settings they cover.
 const FAMILIES: [(&str, &str, Option<&str>); 8] = [
@@ -314,7 +319,7 @@ fn probe_alpha_section(o: &mut String, s: &EvalSummary) {
     }
 }
 
-fn code_list(items: impl IntoIterator<Item = String>) -> String {
+pub(super) fn code_list(items: impl IntoIterator<Item = String>) -> String {
     items
         .into_iter()
         .map(|s| format!("`{s}`"))
@@ -350,159 +355,14 @@ pub fn render(
     groups_section(&mut o, summaries);
     leakage_section(&mut o, inputs);
     rows_left_out_section(&mut o, inputs);
+    interrupted_section(&mut o, inputs);
     settings_section(&mut o, summaries);
     results_section(&mut o, summaries);
     figures_section(&mut o, figures, review_dir);
     o
 }
 
-/// What was compared: models with file hashes and provenance, the runtime, the data and prompts.
-fn inputs_section(o: &mut String, inputs: &RecordInputs) {
-    let _ = writeln!(
-        o,
-        "## What was compared\n\n| model | path | files (SHA-256) | provenance |\n|---|---|---|---|"
-    );
-    for m in &inputs.models {
-        let files = m
-            .files
-            .iter()
-            .map(|(f, h)| format!("`{f}` `{h}`"))
-            .collect::<Vec<_>>()
-            .join("<br>");
-        let prov = serde_json::to_string(&m.provenance)
-            .unwrap_or_default()
-            .replace('|', "\\|");
-        let _ = writeln!(
-            o,
-            "| {} | `{}` | {} | `{}` |",
-            m.name,
-            m.path.display(),
-            files,
-            prov
-        );
-    }
-    let _ = writeln!(
-        o,
-        "\nRuntime: ONNX Runtime {} ({} execution provider).\n",
-        inputs.runtime.onnx_runtime_version, inputs.runtime.execution_provider
-    );
-    let _ = writeln!(
-        o,
-        "## Data\n\n| dataset | path | SHA-256 | rows | skipped |\n|---|---|---|---|---|"
-    );
-    for d in &inputs.datasets {
-        let _ = writeln!(
-            o,
-            "| {} | `{}` | `{}` ({}) | {} | {} |",
-            d.name,
-            d.path.display(),
-            d.sha256,
-            d.sha256_of,
-            d.rows,
-            d.skipped_rows
-        );
-    }
-    for d in &inputs.datasets {
-        let _ = writeln!(o, "\n<details><summary>Prompts of {}</summary>\n", d.name);
-        for p in &d.prompts {
-            let _ = writeln!(
-                o,
-                "- **{}**: positive {}; negative {}",
-                p.class,
-                code_list(p.positive.clone()),
-                if p.negative.is_empty() {
-                    "none".into()
-                } else {
-                    code_list(p.negative.clone())
-                }
-            );
-        }
-        let _ = writeln!(o, "\n</details>");
-    }
-}
-
-/// The replicate groups and their replicates (nothing without `replicates` in the config).
-fn groups_section(o: &mut String, summaries: &[EvalSummary]) {
-    let Some(s) = summaries.iter().find(|s| !s.groups.is_empty()) else {
-        return;
-    };
-    let _ = writeln!(
-        o,
-        "Replicates (training seeds, `[[models]] replicates`): {}. Each replicate has its own rows; \
-         the group's rows are means over its replicates and comparisons are between group means \
-         (replicate i of each group paired when the groups have as many).\n",
-        s.groups
-            .iter()
-            .map(|g| format!("{} = {}", g.name, code_list(g.replicates.clone())))
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-}
-
 /// Seeds, resamples, grids, the RAG settings and every definition, with the verdict rule.
-/// Patients found in more than one split (`DatasetRecord::patient_leakage`), when any are.
-fn leakage_section(o: &mut String, inputs: &RecordInputs) {
-    let leaks: Vec<_> = inputs
-        .datasets
-        .iter()
-        .filter_map(|d| Some((d.name.as_str(), d.patient_leakage.as_ref()?)))
-        .collect();
-    if leaks.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        o,
-        "\n## Patient leakage\n\nPatients whose images are in more than one split: a probe or retriever fitted on one split has seen them, so scores on the other may be optimistic (`--strict` refuses such a dataset).\n"
-    );
-    for (name, l) in leaks {
-        let _ = writeln!(o, "- {}", l.describe(name));
-    }
-}
-
-/// Rows a dataset lost before the metrics saw them (unreadable manifest rows, images that failed to
-/// decode while embedding) and damaged cache chunks that were recomputed: counts per dataset and
-/// model, with where the details are (stderr, the record, the TUI's `!` panel).
-fn rows_left_out_section(o: &mut String, inputs: &RecordInputs) {
-    let lines = rows_left_out(inputs);
-    if lines.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        o,
-        "\n## Rows left out\n\nEvery metric above is computed without these rows; each one is named with its file and manifest line on stderr (and in the TUI's `!` panel), the counts are in the record.\n"
-    );
-    for l in lines {
-        let _ = writeln!(o, "- {l}");
-    }
-}
-
-fn rows_left_out(inputs: &RecordInputs) -> Vec<String> {
-    let mut out = Vec::new();
-    for d in &inputs.datasets {
-        if d.skipped_rows > 0 {
-            out.push(format!(
-                "{}: {} manifest row(s) skipped while loading (of {})",
-                d.name,
-                d.skipped_rows,
-                d.rows + d.skipped_rows
-            ));
-        }
-        for (model, n) in d.skipped_while_embedding.iter().filter(|(_, n)| **n > 0) {
-            out.push(format!(
-                "{}: {n} row(s) left out while embedding with {model} (image could not be decoded)",
-                d.name
-            ));
-        }
-        for (model, n) in d.rebuilt_cache_chunks.iter().filter(|(_, n)| **n > 0) {
-            out.push(format!(
-                "{}: {n} damaged cache chunk(s) of {model} deleted and recomputed",
-                d.name
-            ));
-        }
-    }
-    out
-}
-
 fn settings_section(o: &mut String, summaries: &[EvalSummary]) {
     if let Some(s) = summaries.first() {
         let c = &s.config;
@@ -707,51 +567,4 @@ pub fn write_review(
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::output::write_bytes(path, render(inputs, summaries, figures, dir).as_bytes())
         .map_err(|e| ReportError::io(path, e))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::report::record::{DatasetRecord, RecordInputs, RuntimeRecord};
-
-    #[test]
-    fn rows_left_out_are_listed_per_dataset_and_model() {
-        let mut d = DatasetRecord {
-            name: "demo".into(),
-            rows: 98,
-            skipped_rows: 2,
-            ..DatasetRecord::default()
-        };
-        d.skipped_while_embedding.insert("CLIP".into(), 1);
-        d.skipped_while_embedding.insert("eCLIP".into(), 0);
-        d.rebuilt_cache_chunks.insert("eCLIP".into(), 3);
-        let inputs = RecordInputs {
-            tool: "eclip".into(),
-            tool_version: "0".into(),
-            command: vec![],
-            runtime: RuntimeRecord {
-                onnx_runtime_version: "1".into(),
-                execution_provider: "cpu".into(),
-            },
-            models: vec![],
-            datasets: vec![d],
-        };
-        assert_eq!(
-            super::rows_left_out(&inputs),
-            [
-                "demo: 2 manifest row(s) skipped while loading (of 100)",
-                "demo: 1 row(s) left out while embedding with CLIP (image could not be decoded)",
-                "demo: 3 damaged cache chunk(s) of eCLIP deleted and recomputed",
-            ]
-        );
-        let mut o = String::new();
-        super::rows_left_out_section(&mut o, &inputs);
-        assert!(o.contains("## Rows left out"), "{o}");
-        let clean = RecordInputs {
-            datasets: vec![DatasetRecord::default()],
-            ..inputs
-        };
-        let mut o = String::new();
-        super::rows_left_out_section(&mut o, &clean);
-        assert!(o.is_empty(), "{o}");
-    }
 }
