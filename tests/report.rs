@@ -73,8 +73,8 @@ fn csv_has_the_contract_columns_and_comparison_rows() {
         .find(|r| {
             r[0] == first.model
                 && r[4] == first.metric
-                && r[3] == first.setting
-                && r[2] == first.task
+                && r[3] == first.setting.label()
+                && &r[2] == first.task.name()
         })
         .unwrap();
     assert_eq!(back[5].parse::<f64>().unwrap(), first.value.unwrap());

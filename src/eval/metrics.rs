@@ -21,8 +21,9 @@ use super::inference::min_n::{MinimumN, SampleSize};
 use super::inference::multiplicity::Adjustment;
 use super::inference::pvalue::format_p;
 
-/// The task families, in the order the suite runs them (RAG last, after the suite).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The task families, in the order the suite runs them (RAG last, after the suite). Serialised as
+/// its CSV name ([`Task::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Task {
     Zeroshot,
     Retrieval,
@@ -84,8 +85,30 @@ impl fmt::Display for Task {
     }
 }
 
-/// The setting of a row: which variant of its task produced it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl Serialize for Task {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Task {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Task::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown task `{name}` (expected one of {})",
+                Task::ALL.map(Task::name).join(", ")
+            ))
+        })
+    }
+}
+
+/// The setting of a row: which variant of its task produced it. Serialised as its CSV label
+/// ([`Setting::label`]); reading one back needs the row's task ([`Setting::parse`]), which
+/// `MetricRow`'s deserialiser supplies. Two settings are equal when their labels are (so
+/// `Lambda(0.0)` and `Lambda(-0.0)` differ, as `lambda=0` and `lambda=-0` do), which makes them
+/// usable as map keys.
+#[derive(Debug, Clone)]
 pub enum Setting {
     /// No variant (geometry).
     None,
@@ -141,6 +164,74 @@ impl Setting {
     }
 }
 
+impl Setting {
+    /// Variant order, the bits of a number, a name: the identity that `Eq`, `Hash` and `Ord` use.
+    fn identity(&self) -> (u8, u64, &str) {
+        match self {
+            Setting::None => (0, 0, ""),
+            Setting::Argmax => (1, 0, ""),
+            Setting::Posneg => (2, 0, ""),
+            Setting::I2t => (3, 0, ""),
+            Setting::T2i => (4, 0, ""),
+            Setting::I2tUnique => (5, 0, ""),
+            Setting::Lambda(l) => (6, l.to_bits(), ""),
+            Setting::Fraction(f) => (7, f.to_bits(), ""),
+            Setting::Generator(g) => (8, 0, g),
+            Setting::Saliency(s) => (9, 0, s),
+        }
+    }
+
+    /// The number of a sweep point or label fraction.
+    fn number(&self) -> f64 {
+        match self {
+            Setting::Lambda(v) | Setting::Fraction(v) => *v,
+            _ => 0.0,
+        }
+    }
+}
+
+impl PartialEq for Setting {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+}
+
+impl Eq for Setting {}
+
+impl std::hash::Hash for Setting {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.identity().hash(h);
+    }
+}
+
+impl PartialOrd for Setting {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Variant order, then numbers by value (`total_cmp`), then names.
+impl Ord for Setting {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (self.identity(), other.identity());
+        a.0.cmp(&b.0)
+            .then_with(|| self.number().total_cmp(&other.number()))
+            .then_with(|| a.2.cmp(b.2))
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl Serialize for Setting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.label())
+    }
+}
+
 /// Which way a metric is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
@@ -170,8 +261,8 @@ pub struct MetricInfo {
     /// The family's headline metric (one per task and setting kind): the one metric whose verdict
     /// is the family's verdict ([`family_verdicts`]), Holm-adjusted with the other primaries.
     pub primary: bool,
-    /// The settings (CSV labels) in which a primary metric is primary; empty: every setting.
-    pub primary_in: &'static [&'static str],
+    /// The settings in which a primary metric is primary; empty: every setting.
+    pub primary_in: &'static [Setting],
     pub format: Format,
 }
 
@@ -191,7 +282,7 @@ const fn primary_in(
     task: Task,
     name: &'static str,
     direction: Direction,
-    settings: &'static [&'static str],
+    settings: &'static [Setting],
 ) -> MetricInfo {
     MetricInfo {
         primary_in: settings,
@@ -208,9 +299,14 @@ use Direction::{Descriptive, HigherBetter, LowerBetter};
 pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Zeroshot, "accuracy", HigherBetter, false),
     m(Task::Zeroshot, "balanced_accuracy", HigherBetter, false),
-    primary_in(Task::Zeroshot, "macro_f1", HigherBetter, &["argmax"]),
+    primary_in(Task::Zeroshot, "macro_f1", HigherBetter, &[Setting::Argmax]),
     m(Task::Zeroshot, "f1:", HigherBetter, false),
-    primary_in(Task::Zeroshot, "macro_auroc", HigherBetter, &["posneg"]),
+    primary_in(
+        Task::Zeroshot,
+        "macro_auroc",
+        HigherBetter,
+        &[Setting::Posneg],
+    ),
     m(Task::Zeroshot, "auroc:", HigherBetter, false),
     // DeLong's paired test of a per-class posneg AUROC delta (comparison rows only).
     m(Task::Zeroshot, "auroc_delong:", HigherBetter, false),
@@ -219,7 +315,12 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Zeroshot, "brier", LowerBetter, false),
     m(Task::Retrieval, "r@1", HigherBetter, false),
     m(Task::Retrieval, "r@5", HigherBetter, false),
-    primary_in(Task::Retrieval, "r@10", HigherBetter, &["i2t", "t2i"]),
+    primary_in(
+        Task::Retrieval,
+        "r@10",
+        HigherBetter,
+        &[Setting::I2t, Setting::T2i],
+    ),
     MetricInfo {
         format: Format::Rank,
         ..m(Task::Retrieval, "median_rank", LowerBetter, false)
@@ -273,8 +374,7 @@ pub const REGISTRY: &[MetricInfo] = &[
 ];
 
 /// The registry entry of (`task`, `metric`), matching per-label prefixes; `None` when unknown.
-pub fn lookup(task: &str, metric: &str) -> Option<&'static MetricInfo> {
-    let task = Task::parse(task)?;
+pub fn lookup(task: Task, metric: &str) -> Option<&'static MetricInfo> {
     REGISTRY.iter().find(|i| {
         i.task == task
             && (i.name == metric || (i.name.ends_with(':') && metric.starts_with(i.name)))
@@ -282,18 +382,18 @@ pub fn lookup(task: &str, metric: &str) -> Option<&'static MetricInfo> {
 }
 
 /// Whether (`task`, `setting`, `metric`) is its family's primary metric (see [`REGISTRY`]).
-pub fn is_primary(task: &str, setting: &str, metric: &str) -> bool {
+pub fn is_primary(task: Task, setting: &Setting, metric: &str) -> bool {
     lookup(task, metric)
-        .is_some_and(|i| i.primary && (i.primary_in.is_empty() || i.primary_in.contains(&setting)))
+        .is_some_and(|i| i.primary && (i.primary_in.is_empty() || i.primary_in.contains(setting)))
 }
 
 /// The direction of (`task`, `metric`); unknown metrics are descriptive (never judged).
-pub fn direction(task: &str, metric: &str) -> Direction {
+pub fn direction(task: Task, metric: &str) -> Direction {
     lookup(task, metric).map_or(Descriptive, |i| i.direction)
 }
 
 /// The display format of (`task`, `metric`) (scores when unknown).
-pub fn format(task: &str, metric: &str) -> Format {
+pub fn format(task: Task, metric: &str) -> Format {
     lookup(task, metric).map_or(Format::Score, |i| i.format)
 }
 
@@ -331,7 +431,7 @@ pub fn adjust(rows: &mut [MetricRow]) {
                         && r.dataset == dataset
                         && r.model == model
                         && r.p_value.is_some()
-                        && is_primary(&r.task, &r.setting, &r.metric) == primary
+                        && is_primary(r.task, &r.setting, &r.metric) == primary
                 })
                 .collect();
             let p: Vec<Option<f64>> = members.iter().map(|&i| rows[i].p_value).collect();
@@ -402,7 +502,7 @@ impl Verdict {
     /// group comparison whose replicates disagree in sign is [`Verdict::ReplicatesDisagree`].
     pub fn of_row(row: &MetricRow) -> Verdict {
         let verdict = Verdict::of(
-            direction(&row.task, &row.metric),
+            direction(row.task, &row.metric),
             row.value,
             row.ci_low.zip(row.ci_high),
             verdict_p(row),
@@ -471,8 +571,8 @@ pub struct FamilyVerdict<'a> {
     pub dataset: &'a str,
     /// The comparison label, `<B> - <A>`.
     pub comparison: &'a str,
-    pub task: &'a str,
-    pub setting: &'a str,
+    pub task: Task,
+    pub setting: &'a Setting,
     pub metric: &'a str,
     pub row: &'a MetricRow,
     pub verdict: Verdict,
@@ -485,11 +585,11 @@ pub struct FamilyVerdict<'a> {
 /// (per dataset, model pair, task and setting). Both the review and the TUI read this.
 pub fn family_verdicts(rows: &[MetricRow]) -> Vec<FamilyVerdict<'_>> {
     rows.iter()
-        .filter(|r| r.is_comparison() && is_primary(&r.task, &r.setting, &r.metric))
+        .filter(|r| r.is_comparison() && is_primary(r.task, &r.setting, &r.metric))
         .map(|r| FamilyVerdict {
             dataset: &r.dataset,
             comparison: &r.model,
-            task: &r.task,
+            task: r.task,
             setting: &r.setting,
             metric: &r.metric,
             row: r,
@@ -523,15 +623,15 @@ mod tests {
 
     #[test]
     fn registry_covers_prefixes_and_each_family_has_a_primary() {
-        assert_eq!(direction("zeroshot", "f1:edema"), HigherBetter);
-        assert_eq!(direction("geometry", "modality_gap"), LowerBetter);
-        assert_eq!(direction("gap_shift", "modality_gap"), Descriptive);
-        assert_eq!(direction("geometry", "cone_text"), Descriptive);
-        assert_eq!(direction("retrieval", "median_rank"), LowerBetter);
-        assert_eq!(direction("saliency", "kl"), LowerBetter);
-        assert_eq!(direction("saliency", "kl:edema"), LowerBetter);
-        assert_eq!(direction("saliency", "nss:edema"), HigherBetter);
-        assert_eq!(direction("nope", "accuracy"), Descriptive);
+        assert_eq!(direction(Task::Zeroshot, "f1:edema"), HigherBetter);
+        assert_eq!(direction(Task::Geometry, "modality_gap"), LowerBetter);
+        assert_eq!(direction(Task::GapShift, "modality_gap"), Descriptive);
+        assert_eq!(direction(Task::Geometry, "cone_text"), Descriptive);
+        assert_eq!(direction(Task::Retrieval, "median_rank"), LowerBetter);
+        assert_eq!(direction(Task::Saliency, "kl"), LowerBetter);
+        assert_eq!(direction(Task::Saliency, "kl:edema"), LowerBetter);
+        assert_eq!(direction(Task::Saliency, "nss:edema"), HigherBetter);
+        assert_eq!(direction(Task::Geometry, "accuracy"), Descriptive);
         for task in Task::ALL {
             if task != Task::GapShift {
                 assert!(
@@ -590,12 +690,12 @@ mod tests {
         );
     }
 
-    fn cmp_row(task: &str, setting: &str, metric: &str, p: Option<f64>, n: usize) -> MetricRow {
+    fn cmp_row(task: Task, setting: Setting, metric: &str, p: Option<f64>, n: usize) -> MetricRow {
         MetricRow {
             model: "B - A".into(),
             dataset: "d".into(),
-            task: task.into(),
-            setting: setting.into(),
+            task,
+            setting,
             metric: metric.into(),
             value: Some(0.1),
             ci_low: Some(0.05),
@@ -613,15 +713,27 @@ mod tests {
 
     #[test]
     fn primaries_follow_the_settings() {
-        assert!(is_primary("zeroshot", "argmax", "macro_f1"));
-        assert!(!is_primary("zeroshot", "posneg", "macro_f1"));
-        assert!(is_primary("zeroshot", "posneg", "macro_auroc"));
-        assert!(!is_primary("zeroshot", "argmax", "accuracy"));
-        assert!(is_primary("retrieval", "t2i", "r@10"));
-        assert!(!is_primary("retrieval", "i2t_unique", "r@10"));
-        assert!(is_primary("linear_probe", "fraction=0.1", "macro_f1"));
-        assert!(is_primary("rag", "top1", "label_f1_micro"));
-        assert!(!is_primary("gap_shift", "lambda=0.5", "modality_gap"));
+        assert!(is_primary(Task::Zeroshot, &Setting::Argmax, "macro_f1"));
+        assert!(!is_primary(Task::Zeroshot, &Setting::Posneg, "macro_f1"));
+        assert!(is_primary(Task::Zeroshot, &Setting::Posneg, "macro_auroc"));
+        assert!(!is_primary(Task::Zeroshot, &Setting::Argmax, "accuracy"));
+        assert!(is_primary(Task::Retrieval, &Setting::T2i, "r@10"));
+        assert!(!is_primary(Task::Retrieval, &Setting::I2tUnique, "r@10"));
+        assert!(is_primary(
+            Task::LinearProbe,
+            &Setting::Fraction(0.1),
+            "macro_f1"
+        ));
+        assert!(is_primary(
+            Task::Rag,
+            &Setting::Generator("top1".into()),
+            "label_f1_micro"
+        ));
+        assert!(!is_primary(
+            Task::GapShift,
+            &Setting::Lambda(0.5),
+            "modality_gap"
+        ));
     }
 
     #[test]
@@ -631,15 +743,15 @@ mod tests {
         // [0.03, 0.04, 0.04] (the procedures themselves are checked against statsmodels in
         // inference::multiplicity).
         let mut rows = vec![
-            cmp_row("zeroshot", "argmax", "macro_f1", Some(0.01), 100),
-            cmp_row("retrieval", "i2t", "r@10", Some(0.04), 100),
-            cmp_row("retrieval", "t2i", "r@10", Some(0.03), 100),
-            cmp_row("zeroshot", "argmax", "accuracy", Some(0.01), 100),
-            cmp_row("retrieval", "i2t", "r@1", Some(0.04), 100),
-            cmp_row("retrieval", "t2i", "r@1", Some(0.03), 100),
-            cmp_row("retrieval", "t2i", "mrr", None, 100),
+            cmp_row(Task::Zeroshot, Setting::Argmax, "macro_f1", Some(0.01), 100),
+            cmp_row(Task::Retrieval, Setting::I2t, "r@10", Some(0.04), 100),
+            cmp_row(Task::Retrieval, Setting::T2i, "r@10", Some(0.03), 100),
+            cmp_row(Task::Zeroshot, Setting::Argmax, "accuracy", Some(0.01), 100),
+            cmp_row(Task::Retrieval, Setting::I2t, "r@1", Some(0.04), 100),
+            cmp_row(Task::Retrieval, Setting::T2i, "r@1", Some(0.03), 100),
+            cmp_row(Task::Retrieval, Setting::T2i, "mrr", None, 100),
         ];
-        let mut other_pair = cmp_row("retrieval", "t2i", "r@1", Some(0.03), 100);
+        let mut other_pair = cmp_row(Task::Retrieval, Setting::T2i, "r@1", Some(0.03), 100);
         other_pair.model = "C - A".into();
         rows.push(other_pair);
         adjust(&mut rows);
@@ -675,12 +787,18 @@ mod tests {
 
     #[test]
     fn minimum_n_gives_too_few_items() {
-        let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 3);
+        let r = cmp_row(Task::Zeroshot, Setting::Argmax, "macro_f1", Some(0.002), 3);
         assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
-        let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 30);
+        let r = cmp_row(Task::Zeroshot, Setting::Argmax, "macro_f1", Some(0.002), 30);
         assert_eq!(Verdict::of_row(&r), Verdict::Better);
         // A per-class row needs 10 positives of its class as well.
-        let mut r = cmp_row("zeroshot", "posneg", "auroc:edema", Some(0.002), 500);
+        let mut r = cmp_row(
+            Task::Zeroshot,
+            Setting::Posneg,
+            "auroc:edema",
+            Some(0.002),
+            500,
+        );
         r.positives = Some(9);
         assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
         assert_eq!(
@@ -690,7 +808,13 @@ mod tests {
         r.positives = Some(10);
         assert_eq!(Verdict::of_row(&r), Verdict::Better);
         // Descriptive rows stay unjudged whatever their n.
-        let r = cmp_row("gap_shift", "lambda=0.5", "modality_gap", Some(0.002), 3);
+        let r = cmp_row(
+            Task::GapShift,
+            Setting::Lambda(0.5),
+            "modality_gap",
+            Some(0.002),
+            3,
+        );
         assert_eq!(Verdict::of_row(&r), Verdict::NotJudged);
     }
 
@@ -699,7 +823,7 @@ mod tests {
         use crate::eval::groups::ReplicateInfo;
         use crate::eval::inference::replicates::{Pairing, SignCheck};
         let with = |deltas: Vec<f64>, p: f64| {
-            let mut r = cmp_row("zeroshot", "argmax", "macro_f1", Some(p), 1000);
+            let mut r = cmp_row(Task::Zeroshot, Setting::Argmax, "macro_f1", Some(p), 1000);
             r.replicates = Some(ReplicateInfo::Comparison {
                 baseline: 3,
                 candidate: 3,
@@ -731,7 +855,13 @@ mod tests {
         small.n = 10;
         assert_eq!(Verdict::of_row(&small), Verdict::TooFewItems);
         // A plain comparison (no replicates) counts one replicate.
-        let plain = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.001), 1000);
+        let plain = cmp_row(
+            Task::Zeroshot,
+            Setting::Argmax,
+            "macro_f1",
+            Some(0.001),
+            1000,
+        );
         assert_eq!(
             family_verdicts(std::slice::from_ref(&plain))[0].replicates,
             1

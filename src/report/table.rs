@@ -26,17 +26,17 @@ pub fn render(s: &EvalSummary) -> String {
     header.extend(comparisons.iter().map(|c| format!("{c} (p)")));
     let mut lines: Vec<Vec<String>> = vec![header];
     for (task, setting, metric) in s.metric_keys() {
-        let mut line = vec![task.clone(), setting.clone(), metric.clone()];
+        let mut line = vec![task.name().to_owned(), setting.label(), metric.clone()];
         for m in &subjects {
             line.push(
-                s.row(m, &task, &setting, &metric)
+                s.row(m, task, &setting, &metric)
                     .map(|r| fmt_ci(r.value, r.ci_low, r.ci_high))
                     .unwrap_or_else(|| "-".into()),
             );
         }
         for c in &comparisons {
             line.push(
-                s.row(c, &task, &setting, &metric)
+                s.row(c, task, &setting, &metric)
                     .map(|r| {
                         let v = fmt_ci(r.value, r.ci_low, r.ci_high);
                         let mark = match Verdict::of_row(r) {

@@ -761,8 +761,8 @@ mod tests {
                     .find(|c| c.metric == curve)
                     .unwrap();
                 for pt in &c.points {
-                    let setting = Setting::Fraction(pt.fraction).label();
-                    let r = s.row(model, "linear_probe", &setting, metric).unwrap();
+                    let setting = Setting::Fraction(pt.fraction);
+                    let r = s.row(model, Task::LinearProbe, &setting, metric).unwrap();
                     let mut a = pt.alphas.clone();
                     a.sort_by(f64::total_cmp);
                     assert_eq!(r.value, Some(a[a.len() / 2]), "{model} {setting} {metric}");
@@ -778,7 +778,7 @@ mod tests {
             "α rows are per model only"
         );
         assert_eq!(
-            crate::eval::metrics::direction("linear_probe", "alpha"),
+            crate::eval::metrics::direction(Task::LinearProbe, "alpha"),
             crate::eval::metrics::Direction::Descriptive
         );
     }
