@@ -183,3 +183,55 @@ mod wire {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::metrics::{Setting, Task};
+    use super::rows::{self, RowKey, Subject};
+    use super::*;
+
+    fn probe_row() -> MetricRow {
+        let key = RowKey {
+            dataset: "d",
+            task: Task::LinearProbe,
+            setting: &Setting::Fraction(1.0),
+            metric: "macro_f1",
+        };
+        rows::row(Subject::Model("CLIP"), key, 0.5, (0.4, 0.6), 7, None)
+    }
+
+    #[test]
+    fn rows_serialise_task_and_setting_as_their_csv_strings_and_read_back_typed() {
+        let r = probe_row();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["task"], "linear_probe");
+        assert_eq!(json["setting"], "fraction=1");
+        let back: MetricRow = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.setting, Setting::Fraction(1.0));
+        // The same label reads as a RAG generator under task `rag`.
+        let mut json = serde_json::to_value(&r).unwrap();
+        json["task"] = "rag".into();
+        json["setting"] = "llm:m".into();
+        let rag: MetricRow = serde_json::from_value(json).unwrap();
+        assert_eq!(rag.setting, Setting::Generator("llm:m".into()));
+    }
+
+    #[test]
+    fn a_setting_foreign_to_its_task_or_an_unknown_task_is_an_error_naming_it() {
+        let mut json = serde_json::to_value(probe_row()).unwrap();
+        json["setting"] = "argmax".into();
+        let e = serde_json::from_value::<MetricRow>(json.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`argmax`") && e.contains("`linear_probe`"),
+            "{e}"
+        );
+        json["task"] = "probe".into();
+        let e = serde_json::from_value::<MetricRow>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown task `probe`"), "{e}");
+    }
+}
