@@ -9,8 +9,9 @@ use eclip_workbench::eval::summary::EvalSummary;
 use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
 use eclip_workbench::report::plots::{ModelProvenance, varying_provenance_key, write_plots};
 use eclip_workbench::report::record::{JsonReport, record_path, write_json_report, write_record};
-use eclip_workbench::report::{csv, review, table};
+use eclip_workbench::report::{csv, review};
 use eclip_workbench::run::evaluate;
+use eclip_workbench::run::table;
 
 fn summary(models: Vec<SyntheticModel>) -> EvalSummary {
     let spec = SyntheticSpec {

@@ -361,7 +361,7 @@ fn export_tables_hold_what_the_view_shows() {
 #[test]
 fn summary_lists_every_metric_with_deltas() {
     let app = loaded_app((80, 24));
-    let text = super::summary::render(&app.state.overview);
+    let text = crate::run::table::render_rows(&app.state.header.models, &app.state.rows);
     insta::assert_snapshot!("summary", text);
 }
 
