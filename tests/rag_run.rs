@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use eclip_workbench::data::{Dataset, Row, SplitRoles};
+use eclip_workbench::eval::metrics::{Setting, Task};
 use eclip_workbench::eval::{MetricRow, ModelEmbeddings, SplitEmbeddings};
 use eclip_workbench::rag::{self, RagConfig};
 use ndarray::Array2;
@@ -138,10 +139,12 @@ fn model(ds: &Dataset, name: &str, informative: bool) -> ModelEmbeddings {
     }
 }
 
-fn find<'a>(rows: &'a [MetricRow], model: &str, setting: &str, metric: &str) -> &'a MetricRow {
+/// The row of `model` for RAG generator `generator` and `metric`.
+fn find<'a>(rows: &'a [MetricRow], model: &str, generator: &str, metric: &str) -> &'a MetricRow {
+    let setting = Setting::Generator(generator.into());
     rows.iter()
         .find(|r| r.model == model && r.setting == setting && r.metric == metric)
-        .unwrap_or_else(|| panic!("no row {model} {setting} {metric}"))
+        .unwrap_or_else(|| panic!("no row {model} {generator} {metric}"))
 }
 
 #[test]
@@ -160,7 +163,7 @@ fn builtin_generators_rows_items_and_export() {
     assert!(
         s.rows
             .iter()
-            .all(|r| r.task == "rag" && r.dataset == "synthetic")
+            .all(|r| r.task == Task::Rag && r.dataset == "synthetic")
     );
     for setting in ["top1", "centroid"] {
         for metric in [
@@ -239,7 +242,11 @@ fn llm_generator_through_loopback_server() {
     cfg.llm.cache_dir = Some(cache.path().to_path_buf());
     let s = rag::run(&ds, &models, &cfg, &|_| {}).expect("runs");
     assert_eq!(s.rows.len(), 24); // (A, B, B - A) x 8 metrics
-    assert!(s.rows.iter().all(|r| r.setting == "llm:mistral-test"));
+    assert!(
+        s.rows
+            .iter()
+            .all(|r| r.setting == Setting::Generator("llm:mistral-test".into()))
+    );
     let item = &s.per_model[1].items[0];
     // The server echoes the last user message: the query's numbered snippets.
     assert!(

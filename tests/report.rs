@@ -9,8 +9,9 @@ use eclip_workbench::eval::summary::EvalSummary;
 use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
 use eclip_workbench::report::plots::{ModelProvenance, varying_provenance_key, write_plots};
 use eclip_workbench::report::record::{JsonReport, record_path, write_json_report, write_record};
-use eclip_workbench::report::{csv, review, table};
+use eclip_workbench::report::{csv, review};
 use eclip_workbench::run::evaluate;
+use eclip_workbench::run::table;
 
 fn summary(models: Vec<SyntheticModel>) -> EvalSummary {
     let spec = SyntheticSpec {
@@ -73,8 +74,8 @@ fn csv_has_the_contract_columns_and_comparison_rows() {
         .find(|r| {
             r[0] == first.model
                 && r[4] == first.metric
-                && r[3] == first.setting
-                && r[2] == first.task
+                && r[3] == first.setting.label()
+                && &r[2] == first.task.name()
         })
         .unwrap();
     assert_eq!(back[5].parse::<f64>().unwrap(), first.value.unwrap());

@@ -235,7 +235,7 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
     }
     assert!(s.contains("EXIT=0"), "exit status 0:\n{s}");
     assert!(
-        s.contains("the later model is significantly better/worse"),
+        s.contains("significantly better/worse for the later model"),
         "summary table printed:\n{s}"
     );
     assert!(

@@ -7,7 +7,7 @@ mod common;
 use eclip_workbench::eval::config::EvalConfig;
 use eclip_workbench::eval::groups::{self, ModelGroup};
 use eclip_workbench::eval::inference::multiplicity::Adjustment;
-use eclip_workbench::eval::metrics::{self, Verdict};
+use eclip_workbench::eval::metrics::{self, Setting, Task, Verdict};
 use eclip_workbench::eval::summary::EvalSummary;
 use eclip_workbench::eval::synthetic::{SyntheticModel, SyntheticSpec, synthetic};
 use eclip_workbench::report::review;
@@ -47,7 +47,7 @@ fn every_comparison_row_is_adjusted_and_no_interval_excludes_its_estimate() {
                     r.setting,
                     r.metric
                 );
-                let primary = metrics::is_primary(&r.task, &r.setting, &r.metric);
+                let primary = metrics::is_primary(r.task, &r.setting, &r.metric);
                 assert_eq!(a == Adjustment::Holm, primary, "{} {}", r.task, r.metric);
                 holm += usize::from(primary);
             }
@@ -77,7 +77,7 @@ fn every_comparison_row_is_adjusted_and_no_interval_excludes_its_estimate() {
     assert!(
         s.rows
             .iter()
-            .any(|r| r.task == "gap_shift" && r.ci_low.is_some())
+            .any(|r| r.task == Task::GapShift && r.ci_low.is_some())
     );
 }
 
@@ -100,7 +100,7 @@ fn assert_tui_matches_review(s: &EvalSummary, replicates: usize) {
             .find(|l| {
                 l.dataset == v.dataset
                     && l.task == v.task
-                    && l.setting == v.setting
+                    && l.setting == *v.setting
                     && l.metric == v.metric
             })
             .unwrap();
@@ -179,7 +179,9 @@ fn replicate_groups_the_review_and_the_tui_show_the_same_verdicts() {
         s.comparisons()
             .all(|r| r.p_value.is_none() || r.p_adjusted >= r.p_value)
     );
-    let g = s.row("eCLIP", "zeroshot", "argmax", "macro_f1").unwrap();
+    let g = s
+        .row("eCLIP", Task::Zeroshot, &Setting::Argmax, "macro_f1")
+        .unwrap();
     assert_eq!(groups::replicates_cell(g), 3);
     assert!(groups::replicate_sd(g).is_some());
     assert_tui_matches_review(&s, 3);
@@ -224,16 +226,19 @@ fn every_probe_row_has_an_interval_around_its_estimate_over_the_test_items() {
     let s = summary(5, SyntheticSpec::default().per_class);
     // The probes predict the zero-shot splits' items: argmax items for the single-label metrics,
     // the test split for the multi-label one.
-    let n_of = |setting: &str, metric: &str| {
-        s.row("CLIP", "zeroshot", setting, metric)
+    let n_of = |setting: Setting, metric: &str| {
+        s.row("CLIP", Task::Zeroshot, &setting, metric)
             .map(|r| r.n)
             .unwrap()
     };
-    let (single, multi) = (n_of("argmax", "accuracy"), n_of("posneg", "macro_auroc"));
+    let (single, multi) = (
+        n_of(Setting::Argmax, "accuracy"),
+        n_of(Setting::Posneg, "macro_auroc"),
+    );
     let probes: Vec<_> = s
         .rows
         .iter()
-        .filter(|r| r.task == "linear_probe" && !r.metric.starts_with("alpha"))
+        .filter(|r| r.task == Task::LinearProbe && !r.metric.starts_with("alpha"))
         .collect();
     // 2 models + 1 comparison, 3 metrics, 2 fractions.
     assert_eq!(probes.len(), 18);
@@ -267,7 +272,7 @@ fn every_probe_row_has_an_interval_around_its_estimate_over_the_test_items() {
     let alphas = s
         .rows
         .iter()
-        .filter(|r| r.task == "linear_probe" && r.metric.starts_with("alpha"))
+        .filter(|r| r.task == Task::LinearProbe && r.metric.starts_with("alpha"))
         .count();
     assert_eq!(alphas, 2 * 2 * 2);
 }

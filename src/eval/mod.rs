@@ -69,13 +69,16 @@ pub struct ModelEmbeddings {
 }
 
 /// One tidy result row: `model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value,
-/// p_adjusted,adjustment` ([`rows::COLUMNS`]).
+/// p_adjusted,adjustment` ([`rows::COLUMNS`]). `task` and `setting` are typed; they serialise to
+/// their CSV strings ([`metrics::Task::name`], [`metrics::Setting::label`]) and are read back
+/// through [`metrics::Setting::parse`] with the row's task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "wire::MetricRow")]
 pub struct MetricRow {
     pub model: String,
     pub dataset: String,
-    pub task: String,
-    pub setting: String,
+    pub task: metrics::Task,
+    pub setting: metrics::Setting,
     pub metric: String,
     /// `None` when the metric is undefined (e.g. AUROC of a class without positives).
     pub value: Option<f64>,
@@ -113,5 +116,122 @@ impl MetricRow {
     /// Whether this is a `B - A` comparison row.
     pub fn is_comparison(&self) -> bool {
         self.comparison.is_some()
+    }
+}
+
+/// The serialised form of a [`MetricRow`]: the setting as its CSV label, typed once the task is
+/// known.
+mod wire {
+    use serde::Deserialize;
+
+    use super::{groups, inference, metrics, rows};
+
+    #[derive(Deserialize)]
+    pub(super) struct MetricRow {
+        model: String,
+        dataset: String,
+        task: metrics::Task,
+        setting: String,
+        metric: String,
+        value: Option<f64>,
+        ci_low: Option<f64>,
+        ci_high: Option<f64>,
+        n: usize,
+        p_value: Option<f64>,
+        #[serde(default)]
+        p_adjusted: Option<f64>,
+        #[serde(default)]
+        adjustment: Option<inference::multiplicity::Adjustment>,
+        #[serde(default)]
+        p_bootstrap: Option<inference::pvalue::BootstrapPValue>,
+        #[serde(default)]
+        positives: Option<usize>,
+        #[serde(default)]
+        comparison: Option<rows::Comparison>,
+        #[serde(default)]
+        replicates: Option<groups::ReplicateInfo>,
+    }
+
+    impl TryFrom<MetricRow> for super::MetricRow {
+        type Error = String;
+
+        fn try_from(w: MetricRow) -> Result<Self, String> {
+            let setting = metrics::Setting::parse(w.task, &w.setting).ok_or_else(|| {
+                format!(
+                    "setting `{}` is not a setting of task `{}` (row {} / {} / {})",
+                    w.setting, w.task, w.model, w.dataset, w.metric
+                )
+            })?;
+            Ok(super::MetricRow {
+                model: w.model,
+                dataset: w.dataset,
+                task: w.task,
+                setting,
+                metric: w.metric,
+                value: w.value,
+                ci_low: w.ci_low,
+                ci_high: w.ci_high,
+                n: w.n,
+                p_value: w.p_value,
+                p_adjusted: w.p_adjusted,
+                adjustment: w.adjustment,
+                p_bootstrap: w.p_bootstrap,
+                positives: w.positives,
+                comparison: w.comparison,
+                replicates: w.replicates,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics::{Setting, Task};
+    use super::rows::{self, RowKey, Subject};
+    use super::*;
+
+    fn probe_row() -> MetricRow {
+        let key = RowKey {
+            dataset: "d",
+            task: Task::LinearProbe,
+            setting: &Setting::Fraction(1.0),
+            metric: "macro_f1",
+        };
+        rows::row(Subject::Model("CLIP"), key, 0.5, (0.4, 0.6), 7, None)
+    }
+
+    #[test]
+    fn rows_serialise_task_and_setting_as_their_csv_strings_and_read_back_typed() {
+        let r = probe_row();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["task"], "linear_probe");
+        assert_eq!(json["setting"], "fraction=1");
+        let back: MetricRow = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.setting, Setting::Fraction(1.0));
+        // The same label reads as a RAG generator under task `rag`.
+        let mut json = serde_json::to_value(&r).unwrap();
+        json["task"] = "rag".into();
+        json["setting"] = "llm:m".into();
+        let rag: MetricRow = serde_json::from_value(json).unwrap();
+        assert_eq!(rag.setting, Setting::Generator("llm:m".into()));
+    }
+
+    #[test]
+    fn a_setting_foreign_to_its_task_or_an_unknown_task_is_an_error_naming_it() {
+        let mut json = serde_json::to_value(probe_row()).unwrap();
+        json["setting"] = "argmax".into();
+        let e = serde_json::from_value::<MetricRow>(json.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`argmax`") && e.contains("`linear_probe`"),
+            "{e}"
+        );
+        json["task"] = "probe".into();
+        let e = serde_json::from_value::<MetricRow>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown task `probe`"), "{e}");
     }
 }

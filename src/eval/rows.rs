@@ -81,8 +81,8 @@ pub fn row(
     MetricRow {
         model,
         dataset: key.dataset.to_owned(),
-        task: key.task.name().to_owned(),
-        setting: key.setting.label(),
+        task: key.task,
+        setting: key.setting.clone(),
         metric: key.metric.to_owned(),
         value,
         ci_low: value.and(finite(lo)),
@@ -262,8 +262,8 @@ pub fn record(r: &MetricRow) -> [String; 14] {
     [
         r.model.clone(),
         r.dataset.clone(),
-        r.task.clone(),
-        r.setting.clone(),
+        r.task.name().to_owned(),
+        r.setting.label(),
         r.metric.clone(),
         cell(r.value),
         cell(r.ci_low),
@@ -452,7 +452,8 @@ mod tests {
         );
         assert_eq!((r.value, r.ci_low, r.p_value), (None, None, None));
         assert_eq!(r.model, "eCLIP - CLIP");
-        assert_eq!(r.setting, "fraction=0.1");
+        assert_eq!(r.setting, Setting::Fraction(0.1));
+        assert_eq!(record(&r)[3], "fraction=0.1");
         assert_eq!(r.comparison, Some(c));
         let r = row(Subject::Model("CLIP"), key, 0.5, (f64::NAN, 0.7), 3, None);
         assert_eq!((r.value, r.ci_low, r.ci_high), (Some(0.5), None, Some(0.7)));

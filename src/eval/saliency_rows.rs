@@ -133,8 +133,11 @@ mod tests {
         assert_eq!(get("A", "nss:nodule").n, 1);
         assert_eq!(get("A", "auc_judd").value, None, "undefined everywhere");
         assert_eq!(get("A", "auc_judd").n, 0);
-        assert_eq!(get("A", "kl").task, "saliency");
-        assert_eq!(get("A", "kl").setting, "occlusion:class");
+        assert_eq!(get("A", "kl").task, Task::Saliency);
+        assert_eq!(
+            get("A", "kl").setting,
+            Setting::Saliency("occlusion:class".into())
+        );
         let ci = (
             get("A", "nss").ci_low.unwrap(),
             get("A", "nss").ci_high.unwrap(),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::MetricRow;
 use super::config::EvalConfig;
 use super::geometry::{CosineHistograms, Pca2};
+use super::metrics::{Setting, Task};
 use super::protocol::ProtocolSettings;
 
 /// Everything evaluated on one dataset.
@@ -226,9 +227,15 @@ pub struct Progress {
 
 impl EvalSummary {
     /// The row of `model` for (task, setting, metric), if any.
-    pub fn row(&self, model: &str, task: &str, setting: &str, metric: &str) -> Option<&MetricRow> {
+    pub fn row(
+        &self,
+        model: &str,
+        task: Task,
+        setting: &Setting,
+        metric: &str,
+    ) -> Option<&MetricRow> {
         self.rows.iter().find(|r| {
-            r.model == model && r.task == task && r.setting == setting && r.metric == metric
+            r.model == model && r.task == task && r.setting == *setting && r.metric == metric
         })
     }
 
@@ -256,10 +263,10 @@ impl EvalSummary {
     }
 
     /// Distinct (task, setting, metric) keys in first-seen order.
-    pub fn metric_keys(&self) -> Vec<(String, String, String)> {
-        let mut keys: Vec<(String, String, String)> = Vec::new();
+    pub fn metric_keys(&self) -> Vec<(Task, Setting, String)> {
+        let mut keys: Vec<(Task, Setting, String)> = Vec::new();
         for r in &self.rows {
-            let k = (r.task.clone(), r.setting.clone(), r.metric.clone());
+            let k = (r.task, r.setting.clone(), r.metric.clone());
             if !keys.contains(&k) {
                 keys.push(k);
             }

@@ -6,11 +6,12 @@ module's siblings.
 */
 use std::path::PathBuf;
 
-use super::{ReportError, csv, inputs, plots, plots_saliency, record, review, table};
+use super::{ReportError, csv, inputs, plots, plots_saliency, record, review};
 use crate::data::Dataset;
 use crate::eval::ModelEmbeddings;
 use crate::eval::summary::{EvalSummary, Progress};
 use crate::rag::RagProgress;
+use crate::run::table;
 use crate::run::{self, Settings, SettingsError};
 use crate::workbench::{DatasetEmbeddings, Workbench};
 

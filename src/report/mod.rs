@@ -22,7 +22,6 @@ mod plots_calibration;
 pub mod plots_saliency;
 pub mod record;
 pub mod review;
-pub mod table;
 pub mod theme;
 
 pub use crate::data::safe_name;
@@ -61,33 +60,4 @@ impl ReportError {
     }
 }
 
-/// A number for people: up to 4 significant decimals, or "undefined".
-pub fn fmt_num(v: Option<f64>) -> String {
-    match v {
-        None => "undefined".into(),
-        Some(v) if v.abs() >= 100.0 => format!("{v:.1}"),
-        Some(v) => format!("{v:.4}"),
-    }
-}
-
-/// "0.5123 [0.4800, 0.5500]" (no interval part when there is none).
-pub fn fmt_ci(value: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
-    match (value, lo, hi) {
-        (Some(_), Some(l), Some(h)) => format!(
-            "{} [{}, {}]",
-            fmt_num(value),
-            fmt_num(Some(l)),
-            fmt_num(Some(h))
-        ),
-        _ => fmt_num(value),
-    }
-}
-
-/// A p-value for people: "<0.001" below one in a thousand.
-pub fn fmt_p(p: Option<f64>) -> String {
-    match p {
-        None => String::new(),
-        Some(p) if p < 0.001 => "<0.001".into(),
-        Some(p) => format!("{p:.3}"),
-    }
-}
+pub use crate::run::table::{fmt_ci, fmt_num, fmt_p};

@@ -787,8 +787,8 @@ fn probe_figure(s: &EvalSummary) -> Result<Option<String>, String> {
                         .points
                         .iter()
                         .map(|q| {
-                            let setting = Setting::Fraction(q.fraction).label();
-                            let row = s.row(&p.model, Task::LinearProbe.name(), &setting, metric);
+                            let setting = Setting::Fraction(q.fraction);
+                            let row = s.row(&p.model, Task::LinearProbe, &setting, metric);
                             Point {
                                 x: q.fraction * dodge,
                                 y: row.and_then(|r| r.value).unwrap_or(q.mean),
@@ -881,8 +881,8 @@ fn gap_shift_figure(s: &EvalSummary) -> Result<Option<String>, String> {
                         .gap_shift
                         .iter()
                         .filter_map(|g| {
-                            let setting = Setting::Lambda(g.lambda).label();
-                            let row = s.row(&p.model, Task::GapShift.name(), &setting, metric);
+                            let setting = Setting::Lambda(g.lambda);
+                            let row = s.row(&p.model, Task::GapShift, &setting, metric);
                             let y = row.and_then(|r| r.value).or_else(|| get(g))?;
                             Some(Point {
                                 x: g.lambda,
@@ -983,9 +983,8 @@ fn provenance_figure(
             families.push(&m.family);
         }
     }
-    let present: Vec<(&str, &str, String, &str)> = headline()
+    let present: Vec<(&str, Task, Setting, &str)> = headline()
         .into_iter()
-        .map(|(label, task, setting, metric)| (label, task.name(), setting.label(), metric))
         .filter(|h| {
             s.rows
                 .iter()
@@ -1004,7 +1003,7 @@ fn provenance_figure(
                         .filter(|m| m.family == *fam)
                         .filter_map(|m| {
                             let x = *m.values.get(key)?;
-                            let r = s.row(&m.model, task, setting, metric)?;
+                            let r = s.row(&m.model, *task, setting, metric)?;
                             Some(Point {
                                 x,
                                 y: r.value?,

@@ -13,6 +13,7 @@ It owns
 pub mod items;
 pub mod rag;
 pub mod saliency;
+pub mod table;
 
 use std::path::PathBuf;
 

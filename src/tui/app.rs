@@ -764,7 +764,7 @@ fn merge_rows(rows: &mut Vec<MetricRow>, new: Vec<MetricRow>) {
         (
             r.dataset.clone(),
             r.model.clone(),
-            r.task.clone(),
+            r.task,
             r.setting.clone(),
             r.metric.clone(),
         )

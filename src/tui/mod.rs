@@ -19,7 +19,8 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 - [`worker`]: the job and query threads; [`search`]: cosine + top-k;
 - [`saliency_job`]: the saliency thread (`v` on an opened image); [`problems`]: load errors,
   skipped rows and cache rebuilds for the `!` panel and the quit summary;
-- [`export`], [`summary`]: CSV of the current view and the table printed on quit.
+- [`export`]: CSV of the current view; the table printed on quit is `run::table`'s, the
+  `--report` one.
 
 The terminal is restored on every exit path ([`restore_terminal`]: mouse capture off, alternate
 screen left, cursor shown, raw mode off): a drop guard on normal return and errors, a panic hook on
@@ -43,7 +44,6 @@ pub mod problems;
 pub mod saliency_job;
 pub mod search;
 pub mod state;
-pub mod summary;
 pub mod tabs;
 pub mod view;
 pub mod worker;
@@ -226,7 +226,10 @@ pub fn run(launch: Launch) -> Result<(), Error> {
         return Err(i.into());
     }
     result?;
-    print!("{}", summary::render(&app.state.overview));
+    print!(
+        "{}",
+        crate::run::table::render_rows(&app.state.header.models, &app.state.rows)
+    );
     print!("{}", problems::quit_text(&app.state));
     std::io::stdout().flush()?;
     if !joined {

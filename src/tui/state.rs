@@ -123,7 +123,7 @@ pub enum InputMode {
     Editing,
 }
 
-pub use crate::eval::metrics::{Direction, Verdict};
+pub use crate::eval::metrics::{Direction, Setting, Task, Verdict};
 
 /// One value with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -167,8 +167,8 @@ impl Delta {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverviewLine {
     pub dataset: String,
-    pub task: String,
-    pub setting: String,
+    pub task: Task,
+    pub setting: Setting,
     pub metric: String,
     pub direction: Direction,
     /// One entry per model, in [`OverviewTable::models`] order.
@@ -182,7 +182,7 @@ pub struct OverviewLine {
 impl OverviewLine {
     /// `task/setting metric`, the name the Overview lists and filters.
     pub fn name(&self) -> String {
-        if self.setting.is_empty() {
+        if self.setting == Setting::None {
             format!("{} {}", self.task, self.metric)
         } else {
             format!("{}/{} {}", self.task, self.setting, self.metric)
@@ -270,10 +270,10 @@ impl OverviewTable {
                 None => {
                     table.lines.push(OverviewLine {
                         dataset: row.dataset.clone(),
-                        task: row.task.clone(),
+                        task: row.task,
                         setting: row.setting.clone(),
                         metric: row.metric.clone(),
-                        direction: crate::eval::metrics::direction(&row.task, &row.metric),
+                        direction: crate::eval::metrics::direction(row.task, &row.metric),
                         values: vec![None; table.models.len()],
                         deltas: vec![None; table.comparisons.len()],
                         reversed: vec![None; table.comparisons.len()],
@@ -847,8 +847,8 @@ mod tests {
         MetricRow {
             model: model.into(),
             dataset: "d".into(),
-            task: "zeroshot".into(),
-            setting: "argmax".into(),
+            task: Task::Zeroshot,
+            setting: Setting::Argmax,
             metric: metric.into(),
             value: Some(value),
             ci_low: Some(ci.0),

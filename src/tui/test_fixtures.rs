@@ -113,8 +113,8 @@ pub(super) fn thumbs() -> Vec<Option<Thumb>> {
 
 pub(super) fn metric(
     model: &str,
-    task: &str,
-    setting: &str,
+    task: Task,
+    setting: Setting,
     metric: &str,
     v: f64,
     p: Option<f64>,
@@ -122,8 +122,8 @@ pub(super) fn metric(
     MetricRow {
         model: model.into(),
         dataset: "cxr-demo".into(),
-        task: task.into(),
-        setting: setting.into(),
+        task,
+        setting,
         metric: metric.into(),
         value: Some(v),
         ci_low: Some(v - 0.05),
@@ -144,18 +144,30 @@ pub(super) fn metric(
 pub(super) fn metrics() -> Vec<MetricRow> {
     let mut rows = Vec::new();
     let spec = [
-        ("zeroshot", "argmax", "accuracy", 0.41, 0.52),
-        ("zeroshot", "posneg", "auroc_macro", 0.66, 0.71),
-        ("retrieval", "image_to_text", "R@1", 0.08, 0.11),
-        ("retrieval", "text_to_image", "R@1", 0.07, 0.07),
-        ("probe", "frac_0.1", "accuracy", 0.55, 0.53),
-        ("geometry", "test", "modality_gap", 0.82, 0.61),
-        ("geometry", "test", "alignment", 1.21, 1.02),
-        ("geometry", "test", "uniformity_image", -2.31, -2.52),
+        (Task::Zeroshot, Setting::Argmax, "accuracy", 0.41, 0.52),
+        (Task::Zeroshot, Setting::Posneg, "auroc_macro", 0.66, 0.71),
+        (Task::Retrieval, Setting::I2t, "R@1", 0.08, 0.11),
+        (Task::Retrieval, Setting::T2i, "R@1", 0.07, 0.07),
+        (
+            Task::LinearProbe,
+            Setting::Fraction(0.5),
+            "accuracy",
+            0.55,
+            0.53,
+        ),
+        (Task::Geometry, Setting::None, "modality_gap", 0.82, 0.61),
+        (Task::Geometry, Setting::None, "alignment", 1.21, 1.02),
+        (
+            Task::Geometry,
+            Setting::None,
+            "uniformity_image",
+            -2.31,
+            -2.52,
+        ),
     ];
     for (task, setting, m, a, b) in spec {
-        rows.push(metric("CLIP", task, setting, m, a, None));
-        rows.push(metric("eCLIP", task, setting, m, b, None));
+        rows.push(metric("CLIP", task, setting.clone(), m, a, None));
+        rows.push(metric("eCLIP", task, setting.clone(), m, b, None));
         let d = b - a;
         let mut r = metric(
             "eCLIP - CLIP",
@@ -179,27 +191,27 @@ pub(super) fn metrics() -> Vec<MetricRow> {
 pub(super) fn probe_rows() -> Vec<MetricRow> {
     let mut rows = Vec::new();
     for (f, a, b) in [(0.01, 0.45, 0.5), (0.1, 0.55, 0.6), (1.0, 0.65, 0.7)] {
-        let setting = crate::eval::metrics::Setting::Fraction(f).label();
+        let setting = Setting::Fraction(f);
         rows.push(metric(
             "CLIP",
-            "linear_probe",
-            &setting,
+            Task::LinearProbe,
+            setting.clone(),
             "accuracy",
             a,
             None,
         ));
         rows.push(metric(
             "eCLIP",
-            "linear_probe",
-            &setting,
+            Task::LinearProbe,
+            setting.clone(),
             "accuracy",
             b,
             None,
         ));
         let mut d = metric(
             "eCLIP - CLIP",
-            "linear_probe",
-            &setting,
+            Task::LinearProbe,
+            setting.clone(),
             "accuracy",
             b - a,
             Some(0.03),

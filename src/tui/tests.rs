@@ -361,7 +361,7 @@ fn export_tables_hold_what_the_view_shows() {
 #[test]
 fn summary_lists_every_metric_with_deltas() {
     let app = loaded_app((80, 24));
-    let text = super::summary::render(&app.state.overview);
+    let text = crate::run::table::render_rows(&app.state.header.models, &app.state.rows);
     insta::assert_snapshot!("summary", text);
 }
 
@@ -396,15 +396,15 @@ fn overview_fills_in_as_families_finish_and_the_summary_replaces_them() {
         done: 1,
         total: 11,
     });
-    let family = |tasks: &[&str]| -> Vec<MetricRow> {
+    let family = |tasks: &[Task]| -> Vec<MetricRow> {
         metrics()
             .into_iter()
-            .filter(|r| tasks.contains(&r.task.as_str()))
+            .filter(|r| tasks.contains(&r.task))
             .collect()
     };
     let running = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     // Zero-shot first, with a value the final summary will correct.
-    let mut zeroshot = family(&["zeroshot"]);
+    let mut zeroshot = family(&[Task::Zeroshot]);
     zeroshot[0].value = Some(0.99);
     app.handle(Event::Update(Update::FamilyDone {
         rows: zeroshot,
@@ -420,7 +420,7 @@ fn overview_fills_in_as_families_finish_and_the_summary_replaces_them() {
     assert!(!screen.contains("R@1"), "{screen}");
 
     app.handle(Event::Update(Update::FamilyDone {
-        rows: family(&["retrieval"]),
+        rows: family(&[Task::Retrieval]),
         running: running(&["geometry"]),
     }));
     assert_eq!(app.state.overview.lines.len(), 4);
@@ -438,8 +438,8 @@ fn overview_fills_in_as_families_finish_and_the_summary_replaces_them() {
     assert!(app.state.families_running.is_empty());
     let acc = &app.state.overview.lines[0];
     assert_eq!(
-        (acc.task.as_str(), acc.metric.as_str()),
-        ("zeroshot", "accuracy")
+        (acc.task, acc.metric.as_str()),
+        (Task::Zeroshot, "accuracy")
     );
     assert_eq!(acc.values[0].and_then(|e| e.value), Some(0.41));
     let screen = render(&app).to_string();
@@ -447,7 +447,14 @@ fn overview_fills_in_as_families_finish_and_the_summary_replaces_them() {
     assert!(!screen.contains("0.990"), "{screen}");
 
     // Later rows (RAG) are added, not merged away.
-    let rag = metric("CLIP", "rag", "k=3", "bleu", 0.2, None);
+    let rag = metric(
+        "CLIP",
+        Task::Rag,
+        Setting::Generator("k=3".into()),
+        "bleu",
+        0.2,
+        None,
+    );
     app.handle(Event::Update(Update::Metrics(vec![rag.clone()])));
     assert_eq!(app.state.rows.len(), metrics().len() + 1);
     assert_eq!(app.state.rows.last(), Some(&rag));
@@ -493,7 +500,7 @@ fn overview_sorts_by_delta_and_p_and_filters_by_name_and_verdict() {
     // `/` filters as it is typed; every word must match, case-insensitive.
     app.handle(key('/'));
     type_text(&mut app, "GEOMETRY u");
-    assert_eq!(names(&app), ["geometry/test uniformity_image"]);
+    assert_eq!(names(&app), ["geometry uniformity_image"]);
     app.handle(code(KeyCode::Enter));
     assert_eq!(app.state.mode, InputMode::Normal);
     assert_eq!(app.state.overview_tab.filter, "GEOMETRY u");
@@ -515,7 +522,7 @@ fn overview_sorts_by_delta_and_p_and_filters_by_name_and_verdict() {
         );
     }
     assert!(shown.contains(&"zeroshot/argmax accuracy".to_string()));
-    assert!(!shown.contains(&"retrieval/image_to_text R@1".to_string()));
+    assert!(!shown.contains(&"retrieval/i2t R@1".to_string()));
     let screen = render(&app).to_string();
     assert!(screen.contains("significant only"), "{screen}");
 }
@@ -549,7 +556,7 @@ fn baseline_choice_reverses_deltas_by_the_same_rule() {
         .state
         .rows
         .iter()
-        .find(|r| r.is_comparison() && r.metric == "accuracy" && r.task == "zeroshot")
+        .find(|r| r.is_comparison() && r.metric == "accuracy" && r.task == Task::Zeroshot)
         .expect("row");
     let mirrored = reversed_row(row).expect("comparison");
     assert_eq!(mirrored.model, "CLIP - eCLIP");

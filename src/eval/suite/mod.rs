@@ -427,6 +427,7 @@ impl<'a, 'p> Run<'a, 'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::metrics::Setting;
     use crate::eval::synthetic::{SyntheticSpec, synthetic};
 
     fn small_cfg() -> EvalConfig {
@@ -475,17 +476,14 @@ mod tests {
         assert_eq!(families, TASK_FAMILIES);
         // Each family's rows are exactly the summary's rows of its tasks, in summary order.
         for (p, tasks) in with_rows.iter().zip([
-            &["zeroshot"][..],
-            &["retrieval"],
-            &["geometry"],
-            &["gap_shift"],
-            &["linear_probe"],
+            &[Task::Zeroshot][..],
+            &[Task::Retrieval],
+            &[Task::Geometry],
+            &[Task::GapShift],
+            &[Task::LinearProbe],
         ]) {
-            let mut expected: Vec<&MetricRow> = s
-                .rows
-                .iter()
-                .filter(|r| tasks.contains(&r.task.as_str()))
-                .collect();
+            let mut expected: Vec<&MetricRow> =
+                s.rows.iter().filter(|r| tasks.contains(&r.task)).collect();
             let mut got: Vec<&MetricRow> = p.rows.iter().collect();
             let key = |r: &&MetricRow| (r.is_comparison(), r.model.clone());
             expected.sort_by_key(key);
@@ -549,65 +547,81 @@ mod tests {
         let s = evaluate(&ds, &models, &cfg, &mut |p| steps.push(p));
         assert_eq!(steps.last().map(|p| p.done), steps.last().map(|p| p.total));
         for (task, setting, metric) in [
-            ("zeroshot", "argmax", "accuracy"),
-            ("zeroshot", "argmax", "f1:finding_0"),
-            ("zeroshot", "posneg", "macro_auroc"),
-            ("retrieval", "i2t", "r@1"),
-            ("retrieval", "t2i", "mrr"),
-            ("retrieval", "i2t_unique", "r@10"),
-            ("geometry", "", "uniformity_text"),
-            ("gap_shift", "lambda=0.5", "r@1"),
-            ("linear_probe", "fraction=0.1", "accuracy"),
-            ("linear_probe", "fraction=0.1", "macro_auroc"),
+            (Task::Zeroshot, Setting::Argmax, "accuracy"),
+            (Task::Zeroshot, Setting::Argmax, "f1:finding_0"),
+            (Task::Zeroshot, Setting::Posneg, "macro_auroc"),
+            (Task::Retrieval, Setting::I2t, "r@1"),
+            (Task::Retrieval, Setting::T2i, "mrr"),
+            (Task::Retrieval, Setting::I2tUnique, "r@10"),
+            (Task::Geometry, Setting::None, "uniformity_text"),
+            (Task::GapShift, Setting::Lambda(0.5), "r@1"),
+            (Task::LinearProbe, Setting::Fraction(0.1), "accuracy"),
+            (Task::LinearProbe, Setting::Fraction(0.1), "macro_auroc"),
         ] {
             for model in ["CLIP", "eCLIP", "eCLIP - CLIP"] {
-                let r = s.row(model, task, setting, metric);
+                let r = s.row(model, task, &setting, metric);
                 assert!(
                     r.is_some_and(|r| r.value.is_some()),
                     "{model} {task} {setting} {metric}"
                 );
             }
-            let c = s.row("eCLIP - CLIP", task, setting, metric).unwrap();
+            let c = s.row("eCLIP - CLIP", task, &setting, metric).unwrap();
             assert!(c.p_value.is_some());
         }
         // Calibration rows (lower is better) for every model and their paired deltas.
         for metric in ["ece", "brier"] {
             for model in ["CLIP", "eCLIP", "eCLIP - CLIP"] {
-                let r = s.row(model, "zeroshot", "argmax", metric).unwrap();
+                let r = s
+                    .row(model, Task::Zeroshot, &Setting::Argmax, metric)
+                    .unwrap();
                 assert!(r.value.is_some() && r.ci_low.is_some(), "{model} {metric}");
             }
         }
-        let brier = s.row("CLIP", "zeroshot", "argmax", "brier").unwrap();
+        let brier = s
+            .row("CLIP", Task::Zeroshot, &Setting::Argmax, "brier")
+            .unwrap();
         assert!((0.0..=2.0).contains(&brier.value.unwrap()));
         // DeLong rows sit next to the bootstrap rows, comparisons only, with their own p.
         let d = s
             .row(
                 "eCLIP - CLIP",
-                "zeroshot",
-                "posneg",
+                Task::Zeroshot,
+                &Setting::Posneg,
                 "auroc_delong:finding_0",
             )
             .unwrap();
         let b = s
-            .row("eCLIP - CLIP", "zeroshot", "posneg", "auroc:finding_0")
+            .row(
+                "eCLIP - CLIP",
+                Task::Zeroshot,
+                &Setting::Posneg,
+                "auroc:finding_0",
+            )
             .unwrap();
         assert!((d.value.unwrap() - b.value.unwrap()).abs() < 1e-12);
         assert!(d.p_value.is_some_and(|p| (0.0..=1.0).contains(&p)));
         assert!(d.ci_low.unwrap() <= d.value.unwrap() && d.value <= d.ci_high);
         assert!(
-            s.row("CLIP", "zeroshot", "posneg", "auroc_delong:finding_0")
-                .is_none()
+            s.row(
+                "CLIP",
+                Task::Zeroshot,
+                &Setting::Posneg,
+                "auroc_delong:finding_0"
+            )
+            .is_none()
         );
         assert_eq!(s.plots[0].reliability.len(), 15);
         assert!(!s.plots[1].roc.is_empty());
         let gap = |m| {
-            s.row(m, "geometry", "", "modality_gap")
+            s.row(m, Task::Geometry, &Setting::None, "modality_gap")
                 .unwrap()
                 .value
                 .unwrap()
         };
         assert!(gap("eCLIP") < gap("CLIP"));
-        let acc = s.row("eCLIP", "zeroshot", "argmax", "accuracy").unwrap();
+        let acc = s
+            .row("eCLIP", Task::Zeroshot, &Setting::Argmax, "accuracy")
+            .unwrap();
         assert!(acc.ci_low.unwrap() <= acc.value.unwrap() && acc.value <= acc.ci_high);
         assert_eq!(s.plots.len(), 2);
         assert!(s.plots[0].group_cosine.is_some() && s.plots[0].pca.is_some());

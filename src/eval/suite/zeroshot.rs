@@ -299,13 +299,13 @@ pub(super) fn mark_positives<'r>(
         let Some(class) = class else {
             continue;
         };
-        r.positives = match (r.setting.as_str(), argmax, posneg) {
-            ("argmax", Some(a), _) => a
+        r.positives = match (&r.setting, argmax, posneg) {
+            (Setting::Argmax, Some(a), _) => a
                 .names
                 .iter()
                 .position(|n| n == class)
                 .map(|c| a.y_true.iter().filter(|&&y| y == c).count()),
-            ("posneg", _, Some(p)) => p
+            (Setting::Posneg, _, Some(p)) => p
                 .labels
                 .iter()
                 .find(|(n, _)| n == class)

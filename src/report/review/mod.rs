@@ -24,7 +24,7 @@ use crate::eval::MetricRow;
 use crate::eval::groups;
 use crate::eval::inference::multiplicity::Adjustment;
 use crate::eval::inference::replicates::SignCheck;
-use crate::eval::metrics::{self, FamilyVerdict, Verdict};
+use crate::eval::metrics::{self, FamilyVerdict, Setting, Task, Verdict};
 use crate::eval::protocol::{ProtocolUse, review_paragraph};
 use crate::eval::rows::Comparison;
 use crate::eval::summary::EvalSummary;
@@ -33,30 +33,35 @@ use facts::{
 };
 
 /// Metric families with the tasks/settings they cover.
-const FAMILIES: [(&str, &str, Option<&str>); 8] = [
+const FAMILIES: [(&str, Task, Option<Setting>); 8] = [
     (
         "Zero-shot classification (argmax, single-label)",
-        "zeroshot",
-        Some("argmax"),
+        Task::Zeroshot,
+        Some(Setting::Argmax),
     ),
     (
         "Zero-shot classification (posneg, multi-label)",
-        "zeroshot",
-        Some("posneg"),
+        Task::Zeroshot,
+        Some(Setting::Posneg),
     ),
-    ("Linear probes", "linear_probe", None),
-    ("Retrieval", "retrieval", None),
-    ("Embedding geometry", "geometry", None),
-    ("Gap-shift sweep", "gap_shift", None),
-    ("RAG report generation", "rag", None),
-    ("Saliency agreement with expert gaze", "saliency", None),
+    ("Linear probes", Task::LinearProbe, None),
+    ("Retrieval", Task::Retrieval, None),
+    ("Embedding geometry", Task::Geometry, None),
+    ("Gap-shift sweep", Task::GapShift, None),
+    ("RAG report generation", Task::Rag, None),
+    ("Saliency agreement with expert gaze", Task::Saliency, None),
 ];
 
+/// Whether `family` (a [`FAMILIES`] entry) covers rows of (`task`, `setting`).
+fn covers(family: &(&str, Task, Option<Setting>), task: Task, setting: &Setting) -> bool {
+    family.1 == task && family.2.as_ref().is_none_or(|x| x == setting)
+}
+
 /// The title of a family verdict's line (`FAMILIES` by task and setting).
-fn family_title(task: &str, setting: &str) -> &'static str {
+fn family_title(task: Task, setting: &Setting) -> &'static str {
     FAMILIES
         .iter()
-        .find(|(_, t, st)| *t == task && st.is_none_or(|x| x == setting))
+        .find(|f| covers(f, task, setting))
         .map_or("", |f| f.0)
 }
 
@@ -182,7 +187,7 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
     let retrieval: Vec<String> = s
         .rows
         .iter()
-        .filter(|r| r.task == "retrieval" && r.metric == "r@10" && !r.is_comparison())
+        .filter(|r| r.task == Task::Retrieval && r.metric == "r@10" && !r.is_comparison())
         .filter(|r| s.subjects().first() == Some(&r.model))
         .map(|r| format!("{} over {} queries", r.setting, r.n))
         .collect();
@@ -194,7 +199,7 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
             retrieval.join(", ")
         ));
     }
-    if s.rows.iter().any(|r| r.task == "gap_shift") {
+    if s.rows.iter().any(|r| r.task == Task::GapShift) {
         limits.push(
             "Gap-shift rows re-measure the models after moving embeddings along the gap vector; \
              they are descriptive and never judged."
@@ -251,7 +256,7 @@ fn limits_section(o: &mut String, s: &EvalSummary, verdicts: &[&FamilyVerdict]) 
 /// text `--report` prints on stderr).
 fn probe_limits(s: &EvalSummary) -> Vec<String> {
     let mut out = Vec::new();
-    if s.comparisons().any(|r| r.task == "linear_probe") {
+    if s.comparisons().any(|r| r.task == Task::LinearProbe) {
         out.push(format!(
             "Linear probes: `n` counts test items; below fraction 1 the interval and p-value \
              come from a two-level bootstrap (probe seeds {:?} resampled, then test items), so \
@@ -448,11 +453,12 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                 o,
                 "#### Secondary metrics (shown, not voted)\n\nPrimary metrics are in **bold**; `+`/`−`: the row alone is significantly better/worse for {b} (adjusted p), `?`: too few items.\n"
             );
-            for (title, task, setting) in FAMILIES {
-                let keys: Vec<(String, String, String)> = s
+            for family in &FAMILIES {
+                let title = family.0;
+                let keys: Vec<(Task, Setting, String)> = s
                     .metric_keys()
                     .into_iter()
-                    .filter(|(t, st, _)| t == task && setting.is_none_or(|x| x == st))
+                    .filter(|(t, st, _)| covers(family, *t, st))
                     .collect();
                 if keys.is_empty() {
                     continue;
@@ -464,11 +470,11 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                 );
                 for (t, st, m) in &keys {
                     let cell = |model: &str| {
-                        s.row(model, t, st, m)
+                        s.row(model, *t, st, m)
                             .map(|r| fmt_ci(r.value, r.ci_low, r.ci_high))
                             .unwrap_or_else(|| "-".into())
                     };
-                    let d = s.row(&cmp, t, st, m);
+                    let d = s.row(&cmp, *t, st, m);
                     let mark = d.map_or("", |r| match Verdict::of_row(r) {
                         Verdict::Better => " +",
                         Verdict::Worse => " −",
@@ -476,7 +482,7 @@ fn results_section(o: &mut String, summaries: &[EvalSummary]) {
                         Verdict::ReplicatesDisagree => " ~",
                         Verdict::NoDifference | Verdict::NotJudged => "",
                     });
-                    let metric = if metrics::is_primary(t, st, m) {
+                    let metric = if metrics::is_primary(*t, st, m) {
                         format!("**{m}**")
                     } else {
                         m.clone()

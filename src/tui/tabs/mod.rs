@@ -14,7 +14,7 @@ pub mod overview;
 use std::sync::Arc;
 
 use super::state::{AppState, Gallery, PairIndex, PlotData};
-use crate::eval::metrics::Setting;
+use crate::eval::metrics::{Setting, Task};
 
 /// What the Retrieval, Probe and Geometry tabs show of the metric rows, for the chosen dataset and
 /// pair.
@@ -115,7 +115,7 @@ fn derive(state: &AppState, dataset: &str, pair: Option<PairIndex>) -> Derived {
         .lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.dataset == dataset && l.task == "retrieval")
+        .filter(|(_, l)| l.dataset == dataset && l.task == Task::Retrieval)
         .map(|(i, l)| overview::ViewLine {
             line: i,
             name: format!("{} {}", l.setting, l.metric),
@@ -134,7 +134,7 @@ fn derive(state: &AppState, dataset: &str, pair: Option<PairIndex>) -> Derived {
                 .map_or(Vec::new(), |m| {
                     t.lines
                         .iter()
-                        .filter(|l| l.dataset == dataset && l.task == "geometry")
+                        .filter(|l| l.dataset == dataset && l.task == Task::Geometry)
                         .filter_map(|l| {
                             let v = l.values.get(m)?.as_ref()?.value?;
                             let name = match l.metric.as_str() {
@@ -164,10 +164,10 @@ fn probe_intervals(plots: &mut PlotData, state: &AppState, dataset: &str) {
             .fractions
             .iter()
             .map(|&f| {
-                let setting = Setting::Fraction(f).label();
+                let setting = Setting::Fraction(f);
                 let line = t.lines.iter().find(|l| {
                     l.dataset == dataset
-                        && l.task == "linear_probe"
+                        && l.task == Task::LinearProbe
                         && l.metric == c.metric
                         && l.setting == setting
                 })?;

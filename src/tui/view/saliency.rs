@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget, Wrap
 
 use super::num;
 use super::theme::Theme;
-use crate::eval::metrics::{Direction, direction};
+use crate::eval::metrics::{Direction, Task, direction};
 use crate::eval::saliency::Agreement;
 use crate::tui::state::{Gallery, OpenedImage, Panel, SaliencyPane, SaliencyView};
 
@@ -198,7 +198,7 @@ fn draw_scores(frame: &mut Frame<'_>, area: Rect, models: &[&str], view: Option<
         .zip(LABELS)
         .enumerate()
         .map(|(k, (name, label))| {
-            let arrow = match direction("saliency", name) {
+            let arrow = match direction(Task::Saliency, name) {
                 Direction::HigherBetter => "↑",
                 Direction::LowerBetter => "↓",
                 Direction::Descriptive => " ",

@@ -11,8 +11,6 @@ metric means adding one [`MetricInfo`] line to [`REGISTRY`]; a name the registry
 Settings are typed ([`Setting`]) while rows are built and formatted to their CSV string only at the
 row edge ([`Setting::label`]), so `fraction=1` or `lambda=-0.5` are never parsed back by consumers.
 */
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::MetricRow;
@@ -21,125 +19,8 @@ use super::inference::min_n::{MinimumN, SampleSize};
 use super::inference::multiplicity::Adjustment;
 use super::inference::pvalue::format_p;
 
-/// The task families, in the order the suite runs them (RAG last, after the suite).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Task {
-    Zeroshot,
-    Retrieval,
-    Geometry,
-    GapShift,
-    LinearProbe,
-    Rag,
-    /// Saliency agreement with expert heatmaps (a run-layer step, like RAG).
-    Saliency,
-}
-
-impl Task {
-    /// Every task, in report order.
-    pub const ALL: [Task; 7] = [
-        Task::Zeroshot,
-        Task::Retrieval,
-        Task::Geometry,
-        Task::GapShift,
-        Task::LinearProbe,
-        Task::Rag,
-        Task::Saliency,
-    ];
-
-    /// The `task` column of the CSV.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Task::Zeroshot => "zeroshot",
-            Task::Retrieval => "retrieval",
-            Task::Geometry => "geometry",
-            Task::GapShift => "gap_shift",
-            Task::LinearProbe => "linear_probe",
-            Task::Rag => "rag",
-            Task::Saliency => "saliency",
-        }
-    }
-
-    /// The task of a `task` column value.
-    pub fn parse(name: &str) -> Option<Task> {
-        Task::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// The progress stage that finishes the task's rows (`Progress::stage`).
-    pub const fn stage(self) -> &'static str {
-        match self {
-            Task::Zeroshot => "zero-shot",
-            Task::Retrieval => "retrieval",
-            Task::Geometry => "geometry",
-            Task::GapShift => "gap shift",
-            Task::LinearProbe => "linear probe",
-            Task::Rag => "rag",
-            Task::Saliency => "saliency",
-        }
-    }
-}
-
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The setting of a row: which variant of its task produced it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Setting {
-    /// No variant (geometry).
-    None,
-    /// Zero-shot argmax over class embeddings, single-positive split.
-    Argmax,
-    /// Zero-shot CheXzero positive/negative softmax, test split.
-    Posneg,
-    I2t,
-    T2i,
-    I2tUnique,
-    /// Gap-shift sweep point.
-    Lambda(f64),
-    /// Linear-probe label fraction.
-    Fraction(f64),
-    /// RAG generator (`top1`, `centroid`, `llm:<model>`).
-    Generator(String),
-    /// Saliency method and target (`occlusion:class`, `rise:report`).
-    Saliency(String),
-}
-
-impl Setting {
-    /// The `setting` column of the CSV (f64s in Rust's shortest round-trip form).
-    pub fn label(&self) -> String {
-        match self {
-            Setting::None => String::new(),
-            Setting::Argmax => "argmax".into(),
-            Setting::Posneg => "posneg".into(),
-            Setting::I2t => "i2t".into(),
-            Setting::T2i => "t2i".into(),
-            Setting::I2tUnique => "i2t_unique".into(),
-            Setting::Lambda(l) => format!("lambda={l}"),
-            Setting::Fraction(f) => format!("fraction={f}"),
-            Setting::Generator(g) | Setting::Saliency(g) => g.clone(),
-        }
-    }
-
-    /// The typed setting of a row of `task` (the inverse of [`Setting::label`]).
-    pub fn parse(task: Task, label: &str) -> Option<Setting> {
-        let num = |prefix: &str| label.strip_prefix(prefix)?.parse::<f64>().ok();
-        Some(match (task, label) {
-            (Task::Geometry, "") => Setting::None,
-            (Task::Zeroshot, "argmax") => Setting::Argmax,
-            (Task::Zeroshot, "posneg") => Setting::Posneg,
-            (Task::Retrieval, "i2t") => Setting::I2t,
-            (Task::Retrieval, "t2i") => Setting::T2i,
-            (Task::Retrieval, "i2t_unique") => Setting::I2tUnique,
-            (Task::GapShift, _) => Setting::Lambda(num("lambda=")?),
-            (Task::LinearProbe, _) => Setting::Fraction(num("fraction=")?),
-            (Task::Rag, g) => Setting::Generator(g.to_owned()),
-            (Task::Saliency, s) => Setting::Saliency(s.to_owned()),
-            _ => return None,
-        })
-    }
-}
+mod key;
+pub use key::{Setting, Task};
 
 /// Which way a metric is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,8 +51,8 @@ pub struct MetricInfo {
     /// The family's headline metric (one per task and setting kind): the one metric whose verdict
     /// is the family's verdict ([`family_verdicts`]), Holm-adjusted with the other primaries.
     pub primary: bool,
-    /// The settings (CSV labels) in which a primary metric is primary; empty: every setting.
-    pub primary_in: &'static [&'static str],
+    /// The settings in which a primary metric is primary; empty: every setting.
+    pub primary_in: &'static [Setting],
     pub format: Format,
 }
 
@@ -191,7 +72,7 @@ const fn primary_in(
     task: Task,
     name: &'static str,
     direction: Direction,
-    settings: &'static [&'static str],
+    settings: &'static [Setting],
 ) -> MetricInfo {
     MetricInfo {
         primary_in: settings,
@@ -208,9 +89,14 @@ use Direction::{Descriptive, HigherBetter, LowerBetter};
 pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Zeroshot, "accuracy", HigherBetter, false),
     m(Task::Zeroshot, "balanced_accuracy", HigherBetter, false),
-    primary_in(Task::Zeroshot, "macro_f1", HigherBetter, &["argmax"]),
+    primary_in(Task::Zeroshot, "macro_f1", HigherBetter, &[Setting::Argmax]),
     m(Task::Zeroshot, "f1:", HigherBetter, false),
-    primary_in(Task::Zeroshot, "macro_auroc", HigherBetter, &["posneg"]),
+    primary_in(
+        Task::Zeroshot,
+        "macro_auroc",
+        HigherBetter,
+        &[Setting::Posneg],
+    ),
     m(Task::Zeroshot, "auroc:", HigherBetter, false),
     // DeLong's paired test of a per-class posneg AUROC delta (comparison rows only).
     m(Task::Zeroshot, "auroc_delong:", HigherBetter, false),
@@ -219,7 +105,12 @@ pub const REGISTRY: &[MetricInfo] = &[
     m(Task::Zeroshot, "brier", LowerBetter, false),
     m(Task::Retrieval, "r@1", HigherBetter, false),
     m(Task::Retrieval, "r@5", HigherBetter, false),
-    primary_in(Task::Retrieval, "r@10", HigherBetter, &["i2t", "t2i"]),
+    primary_in(
+        Task::Retrieval,
+        "r@10",
+        HigherBetter,
+        &[Setting::I2t, Setting::T2i],
+    ),
     MetricInfo {
         format: Format::Rank,
         ..m(Task::Retrieval, "median_rank", LowerBetter, false)
@@ -273,8 +164,7 @@ pub const REGISTRY: &[MetricInfo] = &[
 ];
 
 /// The registry entry of (`task`, `metric`), matching per-label prefixes; `None` when unknown.
-pub fn lookup(task: &str, metric: &str) -> Option<&'static MetricInfo> {
-    let task = Task::parse(task)?;
+pub fn lookup(task: Task, metric: &str) -> Option<&'static MetricInfo> {
     REGISTRY.iter().find(|i| {
         i.task == task
             && (i.name == metric || (i.name.ends_with(':') && metric.starts_with(i.name)))
@@ -282,18 +172,18 @@ pub fn lookup(task: &str, metric: &str) -> Option<&'static MetricInfo> {
 }
 
 /// Whether (`task`, `setting`, `metric`) is its family's primary metric (see [`REGISTRY`]).
-pub fn is_primary(task: &str, setting: &str, metric: &str) -> bool {
+pub fn is_primary(task: Task, setting: &Setting, metric: &str) -> bool {
     lookup(task, metric)
-        .is_some_and(|i| i.primary && (i.primary_in.is_empty() || i.primary_in.contains(&setting)))
+        .is_some_and(|i| i.primary && (i.primary_in.is_empty() || i.primary_in.contains(setting)))
 }
 
 /// The direction of (`task`, `metric`); unknown metrics are descriptive (never judged).
-pub fn direction(task: &str, metric: &str) -> Direction {
+pub fn direction(task: Task, metric: &str) -> Direction {
     lookup(task, metric).map_or(Descriptive, |i| i.direction)
 }
 
 /// The display format of (`task`, `metric`) (scores when unknown).
-pub fn format(task: &str, metric: &str) -> Format {
+pub fn format(task: Task, metric: &str) -> Format {
     lookup(task, metric).map_or(Format::Score, |i| i.format)
 }
 
@@ -331,7 +221,7 @@ pub fn adjust(rows: &mut [MetricRow]) {
                         && r.dataset == dataset
                         && r.model == model
                         && r.p_value.is_some()
-                        && is_primary(&r.task, &r.setting, &r.metric) == primary
+                        && is_primary(r.task, &r.setting, &r.metric) == primary
                 })
                 .collect();
             let p: Vec<Option<f64>> = members.iter().map(|&i| rows[i].p_value).collect();
@@ -402,7 +292,7 @@ impl Verdict {
     /// group comparison whose replicates disagree in sign is [`Verdict::ReplicatesDisagree`].
     pub fn of_row(row: &MetricRow) -> Verdict {
         let verdict = Verdict::of(
-            direction(&row.task, &row.metric),
+            direction(row.task, &row.metric),
             row.value,
             row.ci_low.zip(row.ci_high),
             verdict_p(row),
@@ -471,8 +361,8 @@ pub struct FamilyVerdict<'a> {
     pub dataset: &'a str,
     /// The comparison label, `<B> - <A>`.
     pub comparison: &'a str,
-    pub task: &'a str,
-    pub setting: &'a str,
+    pub task: Task,
+    pub setting: &'a Setting,
     pub metric: &'a str,
     pub row: &'a MetricRow,
     pub verdict: Verdict,
@@ -485,11 +375,11 @@ pub struct FamilyVerdict<'a> {
 /// (per dataset, model pair, task and setting). Both the review and the TUI read this.
 pub fn family_verdicts(rows: &[MetricRow]) -> Vec<FamilyVerdict<'_>> {
     rows.iter()
-        .filter(|r| r.is_comparison() && is_primary(&r.task, &r.setting, &r.metric))
+        .filter(|r| r.is_comparison() && is_primary(r.task, &r.setting, &r.metric))
         .map(|r| FamilyVerdict {
             dataset: &r.dataset,
             comparison: &r.model,
-            task: &r.task,
+            task: r.task,
             setting: &r.setting,
             metric: &r.metric,
             row: r,
@@ -500,241 +390,4 @@ pub fn family_verdicts(rows: &[MetricRow]) -> Vec<FamilyVerdict<'_>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_round_trip_through_their_labels() {
-        for (task, s) in [
-            (Task::Geometry, Setting::None),
-            (Task::Zeroshot, Setting::Argmax),
-            (Task::Retrieval, Setting::I2tUnique),
-            (Task::GapShift, Setting::Lambda(-0.5)),
-            (Task::LinearProbe, Setting::Fraction(1.0)),
-            (Task::Rag, Setting::Generator("llm:mistral".into())),
-            (Task::Saliency, Setting::Saliency("occlusion:class".into())),
-        ] {
-            assert_eq!(Setting::parse(task, &s.label()), Some(s));
-        }
-        assert_eq!(Setting::Fraction(1.0).label(), "fraction=1");
-        assert_eq!(Setting::Lambda(0.5).label(), "lambda=0.5");
-        assert_eq!(Setting::parse(Task::Zeroshot, "nonsense"), None);
-    }
-
-    #[test]
-    fn registry_covers_prefixes_and_each_family_has_a_primary() {
-        assert_eq!(direction("zeroshot", "f1:edema"), HigherBetter);
-        assert_eq!(direction("geometry", "modality_gap"), LowerBetter);
-        assert_eq!(direction("gap_shift", "modality_gap"), Descriptive);
-        assert_eq!(direction("geometry", "cone_text"), Descriptive);
-        assert_eq!(direction("retrieval", "median_rank"), LowerBetter);
-        assert_eq!(direction("saliency", "kl"), LowerBetter);
-        assert_eq!(direction("saliency", "kl:edema"), LowerBetter);
-        assert_eq!(direction("saliency", "nss:edema"), HigherBetter);
-        assert_eq!(direction("nope", "accuracy"), Descriptive);
-        for task in Task::ALL {
-            if task != Task::GapShift {
-                assert!(
-                    REGISTRY.iter().any(|i| i.task == task && i.primary),
-                    "{task}"
-                );
-            }
-        }
-        for (i, a) in REGISTRY.iter().enumerate() {
-            assert!(
-                !REGISTRY[..i]
-                    .iter()
-                    .any(|b| b.task == a.task && b.name == a.name),
-                "{} {} twice",
-                a.task,
-                a.name
-            );
-        }
-    }
-
-    #[test]
-    fn verdict_needs_interval_and_p_and_follows_the_direction() {
-        let v = |d, value: f64, ci, p| Verdict::of(d, Some(value), ci, p);
-        assert_eq!(
-            v(HigherBetter, 0.1, Some((0.05, 0.2)), Some(0.01)),
-            Verdict::Better
-        );
-        assert_eq!(
-            v(LowerBetter, 0.1, Some((0.05, 0.2)), Some(0.01)),
-            Verdict::Worse
-        );
-        assert_eq!(
-            v(LowerBetter, -0.1, Some((-0.2, -0.05)), Some(0.01)),
-            Verdict::Better
-        );
-        // Interval excludes 0 but p is not small: no difference.
-        assert_eq!(
-            v(HigherBetter, 0.1, Some((0.01, 0.2)), Some(0.06)),
-            Verdict::NoDifference
-        );
-        // Interval covers 0: no difference.
-        assert_eq!(
-            v(HigherBetter, 0.1, Some((-0.01, 0.2)), Some(0.01)),
-            Verdict::NoDifference
-        );
-        // Only a p-value (no interval): p decides.
-        assert_eq!(v(HigherBetter, 0.1, None, Some(0.01)), Verdict::Better);
-        assert_eq!(v(HigherBetter, 0.1, None, None), Verdict::NotJudged);
-        assert_eq!(
-            v(Descriptive, 0.1, Some((0.05, 0.2)), Some(0.01)),
-            Verdict::NotJudged
-        );
-        assert_eq!(
-            Verdict::of(HigherBetter, None, None, Some(0.01)),
-            Verdict::NotJudged
-        );
-    }
-
-    fn cmp_row(task: &str, setting: &str, metric: &str, p: Option<f64>, n: usize) -> MetricRow {
-        MetricRow {
-            model: "B - A".into(),
-            dataset: "d".into(),
-            task: task.into(),
-            setting: setting.into(),
-            metric: metric.into(),
-            value: Some(0.1),
-            ci_low: Some(0.05),
-            ci_high: Some(0.2),
-            n,
-            p_value: p,
-            p_adjusted: None,
-            adjustment: None,
-            p_bootstrap: None,
-            positives: None,
-            replicates: None,
-            comparison: Some(super::super::rows::Comparison::new("A", "B")),
-        }
-    }
-
-    #[test]
-    fn primaries_follow_the_settings() {
-        assert!(is_primary("zeroshot", "argmax", "macro_f1"));
-        assert!(!is_primary("zeroshot", "posneg", "macro_f1"));
-        assert!(is_primary("zeroshot", "posneg", "macro_auroc"));
-        assert!(!is_primary("zeroshot", "argmax", "accuracy"));
-        assert!(is_primary("retrieval", "t2i", "r@10"));
-        assert!(!is_primary("retrieval", "i2t_unique", "r@10"));
-        assert!(is_primary("linear_probe", "fraction=0.1", "macro_f1"));
-        assert!(is_primary("rag", "top1", "label_f1_micro"));
-        assert!(!is_primary("gap_shift", "lambda=0.5", "modality_gap"));
-    }
-
-    #[test]
-    fn holm_over_primaries_bh_over_the_rest_per_pair() {
-        // Primaries p = [0.01, 0.04, 0.03]: statsmodels multipletests(method="holm") gives
-        // [0.03, 0.06, 0.06]; secondaries [0.01, 0.04, 0.03, None] with method="fdr_bh" give
-        // [0.03, 0.04, 0.04] (the procedures themselves are checked against statsmodels in
-        // inference::multiplicity).
-        let mut rows = vec![
-            cmp_row("zeroshot", "argmax", "macro_f1", Some(0.01), 100),
-            cmp_row("retrieval", "i2t", "r@10", Some(0.04), 100),
-            cmp_row("retrieval", "t2i", "r@10", Some(0.03), 100),
-            cmp_row("zeroshot", "argmax", "accuracy", Some(0.01), 100),
-            cmp_row("retrieval", "i2t", "r@1", Some(0.04), 100),
-            cmp_row("retrieval", "t2i", "r@1", Some(0.03), 100),
-            cmp_row("retrieval", "t2i", "mrr", None, 100),
-        ];
-        let mut other_pair = cmp_row("retrieval", "t2i", "r@1", Some(0.03), 100);
-        other_pair.model = "C - A".into();
-        rows.push(other_pair);
-        adjust(&mut rows);
-        let want = [
-            (Some(0.03), Some(Adjustment::Holm)),
-            (Some(0.06), Some(Adjustment::Holm)),
-            (Some(0.06), Some(Adjustment::Holm)),
-            (Some(0.03), Some(Adjustment::BenjaminiHochberg)),
-            (Some(0.04), Some(Adjustment::BenjaminiHochberg)),
-            (Some(0.04), Some(Adjustment::BenjaminiHochberg)),
-            (None, None),
-            // Alone in its family: unchanged.
-            (Some(0.03), Some(Adjustment::BenjaminiHochberg)),
-        ];
-        for (r, (q, a)) in rows.iter().zip(want) {
-            assert_eq!(r.adjustment, a, "{}", r.metric);
-            match (r.p_adjusted, q) {
-                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{} {g} vs {w}", r.metric),
-                (g, w) => assert_eq!(g, w),
-            }
-            if let (Some(p), Some(q)) = (r.p_value, r.p_adjusted) {
-                assert!(q >= p);
-            }
-        }
-        // The verdict uses the adjusted p: i2t R@10 raw 0.04 < 0.05, adjusted 0.06.
-        assert_eq!(Verdict::of_row(&rows[1]), Verdict::NoDifference);
-        assert_eq!(Verdict::of_row(&rows[0]), Verdict::Better);
-        // Idempotent.
-        let again = rows.clone();
-        adjust(&mut rows);
-        assert_eq!(rows, again);
-    }
-
-    #[test]
-    fn minimum_n_gives_too_few_items() {
-        let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 3);
-        assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
-        let r = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.002), 30);
-        assert_eq!(Verdict::of_row(&r), Verdict::Better);
-        // A per-class row needs 10 positives of its class as well.
-        let mut r = cmp_row("zeroshot", "posneg", "auroc:edema", Some(0.002), 500);
-        r.positives = Some(9);
-        assert_eq!(Verdict::of_row(&r), Verdict::TooFewItems);
-        assert_eq!(
-            sample_size(&r).reason().unwrap(),
-            "too few positives (9 < 10)"
-        );
-        r.positives = Some(10);
-        assert_eq!(Verdict::of_row(&r), Verdict::Better);
-        // Descriptive rows stay unjudged whatever their n.
-        let r = cmp_row("gap_shift", "lambda=0.5", "modality_gap", Some(0.002), 3);
-        assert_eq!(Verdict::of_row(&r), Verdict::NotJudged);
-    }
-
-    #[test]
-    fn replicates_that_disagree_in_sign_refuse_a_directional_verdict() {
-        use crate::eval::groups::ReplicateInfo;
-        use crate::eval::inference::replicates::{Pairing, SignCheck};
-        let with = |deltas: Vec<f64>, p: f64| {
-            let mut r = cmp_row("zeroshot", "argmax", "macro_f1", Some(p), 1000);
-            r.replicates = Some(ReplicateInfo::Comparison {
-                baseline: 3,
-                candidate: 3,
-                pairing: Pairing::Paired,
-                sign: SignCheck::of(&deltas),
-                replicate_deltas: deltas,
-            });
-            r
-        };
-        // Group mean +0.1 with a significant interval, but one seed pair goes the other way.
-        let r = with(vec![0.2, 0.15, -0.05], 0.001);
-        assert_eq!(Verdict::of_row(&r), Verdict::ReplicatesDisagree);
-        let fv = family_verdicts(std::slice::from_ref(&r));
-        assert_eq!(
-            (fv[0].replicates, fv[0].verdict),
-            (3, Verdict::ReplicatesDisagree)
-        );
-        // All seed pairs agree: the verdict stands; not significant: nothing to refuse.
-        assert_eq!(
-            Verdict::of_row(&with(vec![0.2, 0.15, 0.05], 0.001)),
-            Verdict::Better
-        );
-        assert_eq!(
-            Verdict::of_row(&with(vec![0.2, 0.15, -0.05], 0.2)),
-            Verdict::NoDifference
-        );
-        // Too few items wins over the sign check.
-        let mut small = with(vec![0.2, -0.1, 0.3], 0.001);
-        small.n = 10;
-        assert_eq!(Verdict::of_row(&small), Verdict::TooFewItems);
-        // A plain comparison (no replicates) counts one replicate.
-        let plain = cmp_row("zeroshot", "argmax", "macro_f1", Some(0.001), 1000);
-        assert_eq!(
-            family_verdicts(std::slice::from_ref(&plain))[0].replicates,
-            1
-        );
-    }
-}
+mod tests;
