@@ -311,7 +311,15 @@ fn saliency_step(
     let cfg = settings.saliency.as_ref()?;
     let boot = settings.eval.bootstrap_config();
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    match run::saliency::run(wb, cfg, &boot, dataset, models, &cancel) {
+    match run::saliency::run(
+        wb,
+        cfg,
+        &boot,
+        &settings.eval.compare,
+        dataset,
+        models,
+        &cancel,
+    ) {
         Ok(out) => {
             if !quiet {
                 eprintln!(

@@ -67,7 +67,7 @@ pub fn evaluate_groups(
 ) -> EvalSummary {
     let mut run = Run::new(dataset, models, cfg, progress);
     let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
-    run.groups = ModelGroups::resolve(groups, &names);
+    run.groups = ModelGroups::resolve(groups, &names).with_compare(&cfg.compare);
     let mut plots: Vec<ModelPlots> = models
         .iter()
         .map(|m| ModelPlots {
@@ -105,7 +105,13 @@ pub fn evaluate_groups(
         );
     } else if let Some(p) = &posneg {
         let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
-        let delong = p.delong_rows(&dataset.name, &names, cfg.confidence, &mut run.notes);
+        let delong = p.delong_rows(
+            &dataset.name,
+            &names,
+            &run.groups.pairs,
+            cfg.confidence,
+            &mut run.notes,
+        );
         zeroshot_rows.1.extend(delong);
     }
     zeroshot::mark_positives(
@@ -253,7 +259,8 @@ impl<'a, 'p> Run<'a, 'p> {
             class_labels,
             groups: ModelGroups::singletons(
                 &models.iter().map(|m| m.model.clone()).collect::<Vec<_>>(),
-            ),
+            )
+            .with_compare(&cfg.compare),
         }
     }
 
