@@ -244,9 +244,12 @@ mod tests {
     #[test]
     fn compare_is_checked_against_the_model_entries() {
         let two = |eval: &str| {
+            // Replicate folders are checked when the config is read: the fixture models.
+            let m = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models");
             let text = format!(
                 "[[models]]\nname = \"CLIP\"\npath = \"a\"\n[[models]]\nname = \"eCLIP\"\n\
-                 replicates = [\"b0\", \"b1\"]\n[[datasets]]\npath = \"d.toml\"\n[eval]\n{eval}\n"
+                 replicates = [\"{m}/eclip\", \"{m}/eclip-s1\"]\n[[datasets]]\npath = \"d.toml\"\n\
+                 [eval]\n{eval}\n"
             );
             Config::parse(&text, std::path::Path::new("/cfg/workbench.toml")).expect("parses")
         };
