@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::groups::Compare;
 use super::probe::default_alphas;
 use super::protocol::{Protocol, ProtocolSettings};
 use super::stats::BootstrapConfig;
@@ -42,6 +43,10 @@ pub struct EvalConfig {
     /// Per-dataset presets, dataset name (`dataset.toml` `name`) → preset; others use `protocol`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub dataset_protocols: BTreeMap<String, Protocol>,
+    /// The compared (baseline, candidate) pairs ([`Compare`]); left out of the record when it is
+    /// the default `"first"`.
+    #[serde(skip_serializing_if = "Compare::is_first")]
+    pub compare: Compare,
 }
 
 impl Default for EvalConfig {
@@ -60,6 +65,7 @@ impl Default for EvalConfig {
             retrieval_chunk: 0,
             protocol: Protocol::default(),
             dataset_protocols: BTreeMap::new(),
+            compare: Compare::default(),
         }
     }
 }

@@ -45,11 +45,95 @@ impl ModelGroup {
     }
 }
 
-/// Groups resolved against the evaluated models: `members[g]` are indices into the model list.
+/// `[eval] compare`: which (baseline, candidate) pairs of models or groups are compared.
+/// `"first"` (the default): every later one against the first in config order; `"all"`: every
+/// unordered pair, the earlier one in config order the baseline; or a list of
+/// `["baseline", "candidate"]` names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Compare {
+    Rule(String),
+    Pairs(Vec<[String; 2]>),
+}
+
+impl Default for Compare {
+    fn default() -> Self {
+        Compare::Rule("first".into())
+    }
+}
+
+impl Compare {
+    /// The default rule (the record leaves it out, so records of default runs are unchanged).
+    pub fn is_first(&self) -> bool {
+        matches!(self, Compare::Rule(r) if r == "first")
+    }
+
+    /// Problems of the key against the configured model and group names (`known`, config order):
+    /// an unknown rule or name, a model paired with itself.
+    pub fn problems(&self, known: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        match self {
+            Compare::Rule(r) if r == "first" || r == "all" => {}
+            Compare::Rule(r) => out.push(crate::strict::explain(&format!(
+                "[eval] compare: unknown variant `{r}`, expected `first` or `all` or a list of \
+                 [\"baseline\", \"candidate\"] pairs"
+            ))),
+            Compare::Pairs(pairs) => {
+                for [a, b] in pairs {
+                    for name in [a, b] {
+                        if !known.contains(name) {
+                            let hint =
+                                crate::strict::closest(name, known.iter().map(String::as_str))
+                                    .map(|k| format!("; did you mean `{k}`?"))
+                                    .unwrap_or_default();
+                            out.push(format!(
+                                "[eval] compare names `{name}`, which is no model or group of the \
+                                 config (known: {}){hint}",
+                                known.join(", ")
+                            ));
+                        }
+                    }
+                    if a == b {
+                        out.push(format!("[eval] compare pairs `{a}` with itself"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The compared pairs as (baseline, candidate) indices into `names` (the evaluated groups, in
+    /// config order), without duplicates. Names of a list that were not evaluated (a model that
+    /// failed to load) are left out; an unknown rule compares like `"first"` (start-up rejects it).
+    pub fn pairs(&self, names: &[String]) -> Vec<(usize, usize)> {
+        let n = names.len();
+        let mut out: Vec<(usize, usize)> = match self {
+            Compare::Rule(r) if r == "all" => (0..n)
+                .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+                .collect(),
+            Compare::Rule(_) => (1..n).map(|b| (0, b)).collect(),
+            Compare::Pairs(pairs) => {
+                let at = |x: &String| names.iter().position(|n| n == x);
+                pairs
+                    .iter()
+                    .filter_map(|[a, b]| Some((at(a)?, at(b)?)))
+                    .filter(|(a, b)| a != b)
+                    .collect()
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|p| seen.insert(*p));
+        out
+    }
+}
+
+/// Groups resolved against the evaluated models: `members[g]` are indices into the model list;
+/// `pairs` the compared (baseline, candidate) group indices ([`Compare::pairs`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelGroups {
     pub groups: Vec<ModelGroup>,
     pub members: Vec<Vec<usize>>,
+    pub pairs: Vec<(usize, usize)>,
 }
 
 impl ModelGroups {
@@ -58,7 +142,14 @@ impl ModelGroups {
         Self {
             groups: names.iter().map(|n| ModelGroup::single(n)).collect(),
             members: (0..names.len()).map(|i| vec![i]).collect(),
+            pairs: Compare::default().pairs(names),
         }
+    }
+
+    /// The same groups compared as `compare` says.
+    pub fn with_compare(mut self, compare: &Compare) -> Self {
+        self.pairs = compare.pairs(&self.names());
+        self
     }
 
     /// `configured` resolved against the model names that were evaluated (`names`, in model order).
@@ -97,7 +188,12 @@ impl ModelGroups {
                 members.insert(at, vec![i]);
             }
         }
-        Self { groups, members }
+        let pairs = (1..groups.len()).map(|b| (0, b)).collect();
+        Self {
+            groups,
+            members,
+            pairs,
+        }
     }
 
     /// Whether group `g` is a plain model (its rows are its one model's rows).
@@ -200,6 +296,49 @@ mod tests {
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn compare_resolves_first_all_and_listed_pairs() {
+        let n = names(&["A", "B", "C"]);
+        assert_eq!(Compare::default().pairs(&n), [(0, 1), (0, 2)]);
+        assert!(Compare::default().is_first());
+        let all = Compare::Rule("all".into());
+        assert_eq!(all.pairs(&n), [(0, 1), (0, 2), (1, 2)]);
+        assert!(!all.is_first());
+        let list = Compare::Pairs(vec![
+            ["C".into(), "B".into()],
+            ["C".into(), "B".into()],
+            ["A".into(), "Gone".into()],
+            ["A".into(), "A".into()],
+        ]);
+        // Duplicates once, a name that was not evaluated and a self-pair left out.
+        assert_eq!(list.pairs(&n), [(2, 1)]);
+        assert!(Compare::Rule("all".into()).pairs(&names(&["A"])).is_empty());
+        let g = ModelGroups::singletons(&n).with_compare(&all);
+        assert_eq!(g.pairs, [(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(ModelGroups::resolve(&[], &n).pairs, [(0, 1), (0, 2)]);
+    }
+
+    #[test]
+    fn compare_problems_name_the_key_and_the_close_name() {
+        let known = names(&["CLIP", "eCLIP"]);
+        assert!(Compare::default().problems(&known).is_empty());
+        assert!(Compare::Rule("all".into()).problems(&known).is_empty());
+        let p = Compare::Rule("al".into()).problems(&known);
+        assert!(
+            p[0].contains("[eval] compare") && p[0].contains("`al`"),
+            "{p:?}"
+        );
+        let p = Compare::Pairs(vec![["CLIP".into(), "eclp".into()]]).problems(&known);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("[eval] compare") && p[0].contains("`eclp`"),
+            "{p:?}"
+        );
+        assert!(p[0].contains("did you mean `eCLIP`?"), "{p:?}");
+        let p = Compare::Pairs(vec![["CLIP".into(), "CLIP".into()]]).problems(&known);
+        assert!(p[0].contains("with itself"), "{p:?}");
     }
 
     #[test]

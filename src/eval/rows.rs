@@ -330,7 +330,7 @@ impl<'a> Spec<'a> {
 pub type BootstrappedRows = (Vec<Vec<MetricRow>>, Vec<MetricRow>);
 
 /// Bootstrap every spec for every model of `names`, and paired deltas of every later model against
-/// the first. Each spec is resampled from `boot`'s seed alone, so the result does not depend on
+/// the first (`[eval] compare = "first"`; [`bootstrap_group_rows`] for other pairs). Each spec is resampled from `boot`'s seed alone, so the result does not depend on
 /// which other specs are bootstrapped in the same call.
 pub fn bootstrap_rows(
     dataset: &str,
@@ -343,7 +343,7 @@ pub fn bootstrap_rows(
 
 /// [`bootstrap_rows`] with replicate groups ([`crate::eval::groups`]): rows for every model
 /// (replicate), then for every group of several replicates its mean row (appended to its last
-/// replicate's rows) and comparison rows of every later group against the first. Two plain models
+/// replicate's rows) and comparison rows of the pairs `groups.pairs` ([`ModelGroups::with_compare`]). Two plain models
 /// compare by the paired item bootstrap ([`paired`]); a comparison involving a replicate group by
 /// the two-level bootstrap of [`crate::eval::inference::replicates`].
 pub fn bootstrap_group_rows(
@@ -396,10 +396,10 @@ pub fn bootstrap_group_rows_until(
         if !spec.paired {
             continue;
         }
-        for b in 1..groups.len() {
-            let c = Comparison::new(&gnames[0], &gnames[b]);
-            if groups.is_single(0) && groups.is_single(b) {
-                let (ma, mb) = (groups.members[0][0], groups.members[b][0]);
+        for &(a, b) in &groups.pairs {
+            let c = Comparison::new(&gnames[a], &gnames[b]);
+            if groups.is_single(a) && groups.is_single(b) {
+                let (ma, mb) = (groups.members[a][0], groups.members[b][0]);
                 let full = spec
                     .full
                     .as_ref()
@@ -418,7 +418,7 @@ pub fn bootstrap_group_rows_until(
                     key,
                     spec,
                     groups,
-                    (0, b),
+                    (a, b),
                     &values,
                     boot,
                 ));
@@ -431,6 +431,46 @@ pub fn bootstrap_group_rows_until(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_compared_pair_gets_the_rows_the_first_rule_gives_its_pair() {
+        use crate::eval::groups::Compare;
+        let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        // Per-item correctness: A 50 %, B 70 %, C 90 % of 60 items.
+        let hits = |m: usize, i: usize| f64::from(u8::from(i % 10 < 5 + 2 * m as usize));
+        let spec = || {
+            Spec::new(
+                Task::Zeroshot,
+                Setting::Argmax,
+                "accuracy",
+                60,
+                true,
+                move |m, idx: &[usize]| {
+                    idx.iter().map(|&i| hits(m, i)).sum::<f64>() / idx.len() as f64
+                },
+            )
+        };
+        let boot = BootstrapConfig {
+            resamples: 200,
+            ..BootstrapConfig::default()
+        };
+        let first = ModelGroups::singletons(&names);
+        let all = first.clone().with_compare(&Compare::Rule("all".into()));
+        let (_, cmp_first) = bootstrap_group_rows("d", &names, &first, &boot, &[spec()]);
+        let (_, cmp_all) = bootstrap_group_rows("d", &names, &all, &boot, &[spec()]);
+        let labels: Vec<&str> = cmp_all.iter().map(|r| r.model.as_str()).collect();
+        assert_eq!(labels, ["B - A", "C - A", "C - B"]);
+        assert_eq!(cmp_all[..2], cmp_first[..], "the first pairs are unchanged");
+        assert!(cmp_all.iter().all(|r| r.p_value.is_some()));
+        let cb = &cmp_all[2];
+        assert!((cb.value.unwrap() - 0.2).abs() < 1e-12, "{cb:?}");
+        // Only the listed pair, baseline as written.
+        let listed = first.with_compare(&Compare::Pairs(vec![["C".into(), "B".into()]]));
+        let (_, cmp) = bootstrap_group_rows("d", &names, &listed, &boot, &[spec()]);
+        assert_eq!(cmp.len(), 1);
+        assert_eq!(cmp[0].model, "B - C");
+        assert!((cmp[0].value.unwrap() + 0.2).abs() < 1e-12);
+    }
 
     #[test]
     fn undefined_values_have_no_interval_or_p_and_comparisons_are_typed() {

@@ -6,7 +6,7 @@ intervals over items and paired `B - A` deltas on the same items — all through
 layer (`crate::run::saliency`).
 */
 use super::MetricRow;
-use super::groups::{ModelGroup, ModelGroups};
+use super::groups::{Compare, ModelGroup, ModelGroups};
 use super::metrics::{Setting, Task};
 use super::rows::{Spec, bootstrap_group_rows};
 use super::saliency::Agreement;
@@ -31,6 +31,7 @@ pub fn saliency_rows(
     findings: &[String],
     items: &[ScoredItem],
     replicates: &[ModelGroup],
+    compare: &Compare,
 ) -> Vec<MetricRow> {
     let mut specs = Vec::new();
     let groups = std::iter::once(None).chain(findings.iter().map(Some));
@@ -76,7 +77,7 @@ pub fn saliency_rows(
             ));
         }
     }
-    let resolved = ModelGroups::resolve(replicates, names);
+    let resolved = ModelGroups::resolve(replicates, names).with_compare(compare);
     let (per_model, cmp) = bootstrap_group_rows(dataset, names, &resolved, boot, &specs);
     per_model.into_iter().flatten().chain(cmp).collect()
 }
@@ -118,7 +119,16 @@ mod tests {
             ..BootstrapConfig::default()
         };
         let f = vec!["edema".to_owned(), "nodule".to_owned()];
-        let rows = saliency_rows("d", &names, "occlusion:class", &boot, &f, &items, &[]);
+        let rows = saliency_rows(
+            "d",
+            &names,
+            "occlusion:class",
+            &boot,
+            &f,
+            &items,
+            &[],
+            &Compare::default(),
+        );
         let get = |model: &str, metric: &str| {
             rows.iter()
                 .find(|r| r.model == model && r.metric == metric)

@@ -30,6 +30,9 @@ pub struct RagConfig {
     pub generators: Vec<String>,
     /// Bootstrap resamples for the confidence intervals and paired deltas.
     pub bootstrap: usize,
+    /// The compared pairs: `[eval] compare`, copied by `run::rag::resolve` (not a `[rag]` key).
+    #[serde(skip)]
+    pub compare: crate::eval::groups::Compare,
     /// Folder to write CXR-Report-Metric CSVs (`study_id,report`) into; `None` = don't write.
     pub export_dir: Option<PathBuf>,
     /// A text-encoder folder (`text_encoder.json`, docs/formats.md §2.3, e.g. Bio_ClinicalBERT
@@ -75,6 +78,7 @@ impl Default for RagConfig {
             seed: 0,
             generators: vec!["top1".into(), "centroid".into()],
             bootstrap: 1000,
+            compare: Default::default(),
             export_dir: None,
             text_encoder: None,
             cluster_with: ClusterWith::Model,

@@ -6,7 +6,7 @@ use super::labeler::{self, Confusion, LabelOutcome, Labeler};
 use super::text_metrics::{BleuStats, meteor_listwise, meteor_text, rouge_l, sentence_bleu_text};
 use super::{ModelRag, RagConfig, RagItem};
 use crate::eval::MetricRow;
-use crate::eval::groups::{ModelGroup, ModelGroups};
+use crate::eval::groups::{Compare, ModelGroup, ModelGroups};
 use crate::eval::metrics::{Setting, Task};
 use crate::eval::rows::{self, Comparison, RowKey, Spec, delta_row, estimate_row};
 use crate::eval::stats::BootstrapConfig;
@@ -156,6 +156,7 @@ fn group_rows(
     scored: &[Vec<(usize, ItemScores)>],
     groups: &[ModelGroup],
     boot: &BootstrapConfig,
+    compare: &Compare,
 ) -> Vec<MetricRow> {
     let mut generators: Vec<&str> = Vec::new();
     for m in per_model {
@@ -196,7 +197,7 @@ fn group_rows(
                 )
             })
             .collect();
-        let resolved = ModelGroups::resolve(groups, &names);
+        let resolved = ModelGroups::resolve(groups, &names).with_compare(compare);
         let (per, cmp) = rows::bootstrap_group_rows(dataset, &names, &resolved, boot, &specs);
         out.extend(
             per.into_iter()
@@ -208,7 +209,8 @@ fn group_rows(
     out
 }
 
-/// All rows: one per model × generator × metric, then `B - A` per later model, generator, metric
+/// All rows: one per model × generator × metric, then `B - A` per compared pair (`cfg.compare`,
+/// default every later model against the first), generator, metric
 /// (per later replicate group when `groups` has any, [`group_rows`]).
 /// The label F1 rows count only the labels `labeler` scores; with none they are undefined (empty),
 /// never 1. `encoder` (aligned with `per_model[m].items`) adds the [`ENCODER_METRICS`] rows.
@@ -254,9 +256,9 @@ pub(crate) fn rows(
             out.push(estimate_row(&m.model, key(dataset, &setting, metric), &e));
         }
     }
-    let Some(first) = per_model.first().map(|m| m.model.clone()) else {
+    if per_model.is_empty() {
         return out;
-    };
+    }
     let mut names: Vec<String> = Vec::new();
     for m in per_model {
         if !names.contains(&m.model) {
@@ -264,19 +266,42 @@ pub(crate) fn rows(
         }
     }
     if ModelGroups::resolve(groups, &names).has_replicates() {
-        out.extend(group_rows(dataset, per_model, &scored, groups, &boot));
+        out.extend(group_rows(
+            dataset,
+            per_model,
+            &scored,
+            groups,
+            &boot,
+            &cfg.compare,
+        ));
         return out;
     }
-    for (a_i, a) in per_model
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.model == first)
-    {
+    // `[eval] compare`'s pairs by model name; per baseline (in pair order) and generator, the
+    // candidates in model order ("first": every later model against the first).
+    let pairs: Vec<(String, String)> = cfg
+        .compare
+        .pairs(&names)
+        .into_iter()
+        .map(|(a, b)| (names[a].clone(), names[b].clone()))
+        .collect();
+    let mut baselines: Vec<&str> = Vec::new();
+    for (a, _) in &pairs {
+        if !baselines.contains(&a.as_str()) {
+            baselines.push(a);
+        }
+    }
+    let paired = |a: &str, b: &str| pairs.iter().any(|(x, y)| x == a && y == b);
+    for (a_i, a) in baselines.iter().flat_map(|&base| {
+        per_model
+            .iter()
+            .enumerate()
+            .filter(move |(_, m)| m.model == base)
+    }) {
         let a_map: HashMap<usize, &ItemScores> = scored[a_i].iter().map(|(r, s)| (*r, s)).collect();
         for (b_i, b) in per_model
             .iter()
             .enumerate()
-            .filter(|(_, m)| m.model != first && m.generator == a.generator)
+            .filter(|(_, m)| paired(&a.model, &m.model) && m.generator == a.generator)
         {
             let (mut sa, mut sb) = (Vec::new(), Vec::new());
             for (r, s) in &scored[b_i] {

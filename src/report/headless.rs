@@ -425,7 +425,15 @@ fn saliency_step(
 ) -> Option<run::saliency::SaliencyOutcome> {
     let cfg = settings.saliency.as_ref()?;
     let boot = settings.eval.bootstrap_config();
-    match run::saliency::run(wb, cfg, &boot, dataset, models, cancel) {
+    match run::saliency::run(
+        wb,
+        cfg,
+        &boot,
+        &settings.eval.compare,
+        dataset,
+        models,
+        cancel,
+    ) {
         Ok(out) => {
             if !quiet {
                 eprintln!(

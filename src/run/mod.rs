@@ -78,6 +78,7 @@ impl Settings {
             None
         });
         problems.extend(eval.problems());
+        problems.extend(eval.compare.problems(&compared_names(config)));
         if let Some(rag) = &rag {
             problems.extend(crate::rag::problems(rag));
             problems.extend(rag::text_encoder_problems(rag));
@@ -136,6 +137,19 @@ pub fn rag_step(
         }
         None => Ok(false),
     }
+}
+
+/// The names `[eval] compare` may pair, in config order: every `[[models]]` entry's name (a
+/// replicate group's, not its replicates').
+pub fn compared_names(config: &Config) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in &config.models {
+        let name = m.group.as_ref().unwrap_or(&m.name);
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
 }
 
 /// The replicate groups of a config's `[[models]]` entries with `replicates`, for
@@ -226,6 +240,28 @@ mod tests {
         let e = Settings::resolve(&config("[eval]\nsed = 1\n[rag]\nkk = 1\n")).expect_err("keys");
         assert_eq!(e.problems.len(), 2, "{:?}", e.problems);
         assert!(e.problems[0].contains("[eval]") && e.problems[1].contains("[rag]"));
+    }
+
+    #[test]
+    fn compare_is_checked_against_the_model_entries() {
+        let two = |eval: &str| {
+            // Replicate folders are checked when the config is read: the fixture models.
+            let m = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models");
+            let text = format!(
+                "[[models]]\nname = \"CLIP\"\npath = \"a\"\n[[models]]\nname = \"eCLIP\"\n\
+                 replicates = [\"{m}/eclip\", \"{m}/eclip-s1\"]\n[[datasets]]\npath = \"d.toml\"\n\
+                 [eval]\n{eval}\n"
+            );
+            Config::parse(&text, std::path::Path::new("/cfg/workbench.toml")).expect("parses")
+        };
+        assert_eq!(compared_names(&two("")), ["CLIP", "eCLIP"]);
+        let s = Settings::resolve(&two("compare = [[\"eCLIP\", \"CLIP\"]]")).expect("valid");
+        assert!(!s.eval.compare.is_first());
+        assert!(Settings::resolve(&two("compare = \"all\"")).is_ok());
+        // A replicate's own name is no compared subject: the group is.
+        let e = Settings::resolve(&two("compare = [[\"CLIP\", \"eCLIP#0\"]]")).expect_err("name");
+        assert!(e.to_string().contains("[eval] compare") && e.to_string().contains("eCLIP#0"));
+        assert!(e.to_string().contains("did you mean `eCLIP`?"), "{e}");
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub fn resolve(cfg: &mut RagConfig, raw: &toml::Table, base: &Path, eval: &EvalC
     if !raw.contains_key("bootstrap") {
         cfg.bootstrap = eval.bootstrap;
     }
+    cfg.compare = eval.compare.clone();
 }
 
 /// The record of `cfg` as run on `dataset`.

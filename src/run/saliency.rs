@@ -224,6 +224,7 @@ pub fn run(
     wb: &Workbench,
     cfg: &SaliencySettings,
     boot: &BootstrapConfig,
+    compare: &crate::eval::groups::Compare,
     dataset: &Dataset,
     models: &[ModelEmbeddings],
     cancel: &AtomicBool,
@@ -359,6 +360,7 @@ pub fn run(
         &findings,
         &scored,
         &groups,
+        compare,
     );
     // Figure examples: the first items of each finding that every model has a map for.
     let mut examples = Vec::new();

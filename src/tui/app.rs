@@ -11,20 +11,23 @@ use crossterm::event::{
 };
 use image::DynamicImage;
 use ratatui::layout::{Position, Rect};
-use ratatui_image::Resize;
 use ratatui_image::protocol::Protocol;
 use ratatui_image::protocol::halfblocks::Halfblocks;
 
 pub use super::event::{Action, Event};
-use super::event::{QueryAnswer, QueryKind, QueryReply, QueryRequest, Update};
+use super::event::{QueryKind, QueryRequest, Update};
 use super::keys::{Command, command_for};
 use super::layout::THUMB_CELLS;
 use super::state::{
-    AppState, Chooser, ChooserKind, GalleryEntry, InputMode, ItemView, JobState, JobStatus,
-    OpenedImage, OverviewTable, RetrievalMode, RetrievedReport, SaliencyPane, Tab, Thumb, Thumbs,
+    AppState, ChooserKind, GalleryEntry, InputMode, JobState, JobStatus, OverviewTable,
+    RetrievalMode, SaliencyPane, Tab, Thumb, Thumbs,
 };
 use super::{tabs, view};
 use crate::eval::MetricRow;
+use choose::default_pair;
+
+mod choose;
+mod replies;
 
 /// The app: its state and nothing else.
 #[derive(Debug)]
@@ -185,68 +188,6 @@ impl App {
         }
     }
 
-    fn on_reply(&mut self, reply: QueryReply) {
-        let s = &mut self.state;
-        let zs = s.zeroshot.pending == Some(reply.id);
-        let rt = s.retrieval.pending == Some(reply.id);
-        if !zs && !rt {
-            return; // replaced by a newer query
-        }
-        if zs {
-            s.zeroshot.pending = None;
-        } else {
-            s.retrieval.pending = None;
-        }
-        match reply.result {
-            Err(e) => s.say(e),
-            Ok(QueryAnswer::Hits(h)) if zs => {
-                s.zeroshot.results = h;
-                s.zeroshot.rank = 0;
-            }
-            Ok(QueryAnswer::Hits(h)) => {
-                s.retrieval.results = h;
-                s.retrieval.rank = 0;
-            }
-            Ok(QueryAnswer::Opened {
-                item,
-                probs,
-                image,
-                overlay,
-            }) => {
-                s.zeroshot.opened = Some(OpenedImage {
-                    item,
-                    probs,
-                    source: image,
-                    overlay_source: overlay,
-                    image: None,
-                    overlay: None,
-                    show_heatmap: false,
-                    show_saliency: false,
-                    saliency: SaliencyPane::NotAsked,
-                });
-                self.rebuild_opened();
-            }
-        }
-    }
-
-    /// (Re)builds the opened image's pixels for the area the view will give it.
-    fn rebuild_opened(&mut self) {
-        let s = &mut self.state;
-        let area = view::zeroshot::opened_image_area(view::body_area(s.size));
-        let picker = s.picker.clone();
-        if let Some(o) = s.zeroshot.opened.as_mut() {
-            let build = |img: &Option<DynamicImage>| {
-                img.as_ref().and_then(|i| {
-                    picker
-                        .new_protocol(i.clone(), area, Resize::Scale(None))
-                        .ok()
-                })
-            };
-            o.image = build(&o.source);
-            o.overlay = build(&o.overlay_source);
-        }
-    }
-
     fn query(&mut self, kind: QueryKind, retrieval: bool) -> Action {
         let id = self.state.next_query;
         self.state.next_query += 1;
@@ -326,147 +267,6 @@ impl App {
             _ => {}
         }
         Action::None
-    }
-
-    /// Opens a chooser of `kind` with the current choice highlighted.
-    fn open_chooser(&mut self, kind: ChooserKind) {
-        let s = &mut self.state;
-        let (options, current): (Vec<String>, &str) = match kind {
-            ChooserKind::Dataset => (s.datasets.clone(), &s.header.dataset),
-            ChooserKind::Split => (
-                s.galleries
-                    .iter()
-                    .filter(|e| e.gallery.dataset == s.header.dataset)
-                    .map(|e| e.gallery.split.clone())
-                    .collect(),
-                &s.header.split,
-            ),
-            ChooserKind::Baseline => (s.overview.models.clone(), &s.baseline),
-            ChooserKind::Candidate => (s.overview.models.clone(), &s.candidate),
-        };
-        if options.is_empty() {
-            s.say(format!("no {} to choose yet", kind.title()));
-            return;
-        }
-        let selected = options.iter().position(|o| o == current).unwrap_or(0);
-        s.chooser = Some(Chooser {
-            kind,
-            options,
-            selected,
-        });
-    }
-
-    fn on_chooser_key(&mut self, key: KeyEvent) -> Action {
-        use crossterm::event::KeyCode;
-        let Some(ch) = self.state.chooser.as_mut() else {
-            return Action::None;
-        };
-        let n = ch.options.len();
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => ch.selected = ch.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => ch.selected = (ch.selected + 1).min(n - 1),
-            KeyCode::Esc | KeyCode::Char('q') => self.state.chooser = None,
-            KeyCode::Enter => {
-                let (kind, choice) = (ch.kind, ch.options[ch.selected].clone());
-                self.state.chooser = None;
-                return self.choose(kind, choice);
-            }
-            _ => {}
-        }
-        Action::None
-    }
-
-    /// Applies a choice: the dataset or split shown, or one side of the compared pair (choosing
-    /// the other side's model swaps the two).
-    fn choose(&mut self, kind: ChooserKind, choice: String) -> Action {
-        let s = &mut self.state;
-        match kind {
-            ChooserKind::Dataset => {
-                if s.header.dataset != choice {
-                    s.header.dataset = choice;
-                    s.overview_tab.pos.selected = 0;
-                }
-            }
-            ChooserKind::Split => s.header.split = choice,
-            ChooserKind::Baseline => {
-                if s.candidate == choice {
-                    s.candidate = s.baseline.clone();
-                }
-                s.baseline = choice;
-            }
-            ChooserKind::Candidate => {
-                if s.baseline == choice {
-                    s.baseline = s.candidate.clone();
-                }
-                s.candidate = choice;
-            }
-        }
-        self.reselect()
-    }
-
-    /// Opens the Retrieval tab's item: the query image (image → report) or the selected hit
-    /// (query → image), with its rank in every model's top-k.
-    fn open_item(&mut self) {
-        let s = &mut self.state;
-        if s.gallery.is_none() {
-            return;
-        }
-        let rt = &s.retrieval;
-        let (item, query) = match rt.mode {
-            RetrievalMode::ImageToText => {
-                if rt.results.is_empty() {
-                    s.say("pick an image first (↑↓)");
-                    return;
-                }
-                (
-                    rt.item,
-                    "its own report's rank, the reports retrieved".to_string(),
-                )
-            }
-            RetrievalMode::TextToImage => {
-                let Some(hit) = rt.results.get(rt.column).and_then(|m| m.hits.get(rt.rank)) else {
-                    s.say("type a query first (/)");
-                    return;
-                };
-                (hit.item, format!("query: {}", rt.query))
-            }
-        };
-        let ranks = rt
-            .results
-            .iter()
-            .map(|m| {
-                let rank = m.hits.iter().position(|h| h.item == item).map(|r| r + 1);
-                (m.model.clone(), rank)
-            })
-            .collect();
-        let retrieved = match rt.mode {
-            RetrievalMode::ImageToText => rt
-                .results
-                .iter()
-                .map(|m| {
-                    let hits = m
-                        .hits
-                        .iter()
-                        .enumerate()
-                        .map(|(r, h)| RetrievedReport {
-                            rank: r + 1,
-                            score: h.score,
-                            item: h.item,
-                            own: rt.truth == Some(h.item),
-                        })
-                        .collect();
-                    (m.model.clone(), hits)
-                })
-                .collect(),
-            RetrievalMode::TextToImage => Vec::new(),
-        };
-        s.retrieval.opened = Some(ItemView {
-            item,
-            query,
-            ranks,
-            retrieved,
-            scroll: 0,
-        });
     }
 
     fn on_command(&mut self, c: Command) -> Action {
@@ -775,17 +575,4 @@ fn merge_rows(rows: &mut Vec<MetricRow>, new: Vec<MetricRow>) {
     // Adjusted over the rows present: while families are still running the families are
     // partial; once the summary has arrived the values are the review's.
     crate::eval::metrics::adjust(rows);
-}
-
-/// When the chosen pair has no comparison in the run but the run has comparisons (replicate groups:
-/// the run compares the groups, e.g. `eCLIP - CLIP`, not `CLIP#1 - CLIP#0`), choose the run's first
-/// comparison, so the first screen shows the verdicts the review shows.
-fn default_pair(s: &mut AppState) {
-    if s.overview.pair(&s.baseline, &s.candidate).is_some() {
-        return;
-    }
-    if let Some(c) = s.overview.pairs.first() {
-        s.baseline = c.baseline.clone();
-        s.candidate = c.candidate.clone();
-    }
 }

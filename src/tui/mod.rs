@@ -340,4 +340,6 @@ mod test_fixtures;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_navigation;
+#[cfg(test)]
 mod tests_saliency;

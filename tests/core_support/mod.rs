@@ -202,3 +202,19 @@ pub fn emb_files(cache: &Path) -> Vec<PathBuf> {
     walk(cache, &mut v);
     v
 }
+
+/// The rows of a report CSV as column → value maps.
+pub fn read_csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}

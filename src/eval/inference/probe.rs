@@ -51,7 +51,8 @@ pub struct ProbeFraction {
     pub n: usize,
     /// One estimate per model, in model order.
     pub models: Vec<GroupEstimate>,
-    /// `deltas[k]`: model `k + 1` minus model 0, paired over seeds and items; empty for one model.
+    /// `deltas[k]`: the k-th compared pair's candidate minus its baseline, paired over seeds and
+    /// items ([`probe_fraction`]: model `k + 1` minus model 0); empty for one model.
     pub deltas: Vec<GroupDelta>,
 }
 
@@ -76,6 +77,30 @@ pub fn probe_fraction<F>(
 where
     F: Fn(usize, usize, &[usize]) -> f64 + Sync,
 {
+    let first: Vec<(usize, usize)> = (1..models).map(|m| (0, m)).collect();
+    probe_fraction_pairs(fraction, models, &first, seeds, n_test, cfg, stat)
+}
+
+/// [`probe_fraction`] with the deltas of the (baseline, candidate) model index pairs `pairs`
+/// (`[eval] compare`), in that order; every pair's rounds are the same draws.
+pub fn probe_fraction_pairs<F>(
+    fraction: f64,
+    models: usize,
+    pairs: &[(usize, usize)],
+    seeds: usize,
+    n_test: usize,
+    cfg: &BootstrapConfig,
+    stat: F,
+) -> Result<ProbeFraction, InferenceError>
+where
+    F: Fn(usize, usize, &[usize]) -> f64 + Sync,
+{
+    if let Some(&(a, b)) = pairs.iter().find(|(a, b)| *a >= models || *b >= models) {
+        return Err(InferenceError::InvalidParameter {
+            what: "probe comparison",
+            message: format!("pair ({a}, {b}) outside {models} models"),
+        });
+    }
     if !(fraction > 0.0 && fraction <= 1.0) {
         return Err(InferenceError::InvalidParameter {
             what: "probe label fraction",
@@ -121,11 +146,12 @@ where
     let estimates = (0..models)
         .map(|m| GroupEstimate::from_rounds(full[m].clone(), &column(m), n_test, cfg.confidence))
         .collect::<Result<Vec<_>, _>>()?;
-    let deltas = (1..models)
-        .map(|m| {
-            let d: Vec<f64> = rounds.iter().map(|r| r[m] - r[0]).collect();
+    let deltas = pairs
+        .iter()
+        .map(|&(a, m)| {
+            let d: Vec<f64> = rounds.iter().map(|r| r[m] - r[a]).collect();
             GroupDelta::from_rounds(
-                &full[0],
+                &full[a],
                 &full[m],
                 Pairing::Paired,
                 &d,

@@ -100,7 +100,7 @@ fn suite(
     let mut run = Run::new(dataset, models, cfg, progress);
     run.cancel = cancel;
     let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
-    run.groups = ModelGroups::resolve(groups, &names);
+    run.groups = ModelGroups::resolve(groups, &names).with_compare(&cfg.compare);
     let mut plots: Vec<ModelPlots> = models
         .iter()
         .map(|m| ModelPlots {
@@ -138,7 +138,13 @@ fn suite(
         );
     } else if let Some(p) = &posneg {
         let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
-        let delong = p.delong_rows(&dataset.name, &names, cfg.confidence, &mut run.notes);
+        let delong = p.delong_rows(
+            &dataset.name,
+            &names,
+            &run.groups.pairs,
+            cfg.confidence,
+            &mut run.notes,
+        );
         zeroshot_rows.1.extend(delong);
     }
     zeroshot::mark_positives(
@@ -288,7 +294,8 @@ impl<'a, 'p> Run<'a, 'p> {
             class_labels,
             groups: ModelGroups::singletons(
                 &models.iter().map(|m| m.model.clone()).collect::<Vec<_>>(),
-            ),
+            )
+            .with_compare(&cfg.compare),
             cancel: &NEVER,
         }
     }

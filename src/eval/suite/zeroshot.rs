@@ -358,7 +358,8 @@ impl PosnegData {
         out
     }
 
-    /// DeLong's paired test of every later model's per-class AUROC against the first model's
+    /// DeLong's paired test of the per-class AUROC of every compared pair (`pairs`: (baseline,
+    /// candidate) model indices, `[eval] compare`)
     /// (`auroc_delong:<class>` comparison rows: value `ΔAUROC`, Wald interval
     /// `Δ ± z_(1+c)/2 · sqrt(Var)`, DeLong's two-sided p). No macro row: the macro AUROC's DeLong
     /// variance would need cross-class covariances that the per-class test does not give.
@@ -367,6 +368,7 @@ impl PosnegData {
         &self,
         dataset: &str,
         names: &[String],
+        pairs: &[(usize, usize)],
         confidence: f64,
         notes: &mut Vec<String>,
     ) -> Vec<MetricRow> {
@@ -386,12 +388,12 @@ impl PosnegData {
                 setting: &Setting::Posneg,
                 metric: &metric,
             };
-            for b in 1..names.len() {
-                match delong::delong_paired(truth, &self.scores[0][l], &self.scores[b][l]) {
+            for (i, &(a, b)) in pairs.iter().enumerate() {
+                match delong::delong_paired(truth, &self.scores[a][l], &self.scores[b][l]) {
                     Ok(d) => {
                         let half = z * d.var_delta.sqrt();
                         out.push(rows::row(
-                            Subject::Comparison(&Comparison::new(&names[0], &names[b])),
+                            Subject::Comparison(&Comparison::new(&names[a], &names[b])),
                             key,
                             d.delta,
                             (d.delta - half, d.delta + half),
@@ -400,7 +402,7 @@ impl PosnegData {
                         ));
                     }
                     Err(e) => {
-                        if b == 1 {
+                        if i == 0 {
                             notes.push(format!("{metric} on split test: no DeLong test: {e}"));
                         }
                     }

@@ -12,7 +12,7 @@ use super::{Run, SplitViews};
 use crate::eval::MetricRow;
 use crate::eval::classify;
 use crate::eval::groups::ReplicateInfo;
-use crate::eval::inference::probe::{fraction_inversions, probe_fraction};
+use crate::eval::inference::probe::{fraction_inversions, probe_fraction, probe_fraction_pairs};
 use crate::eval::inference::replicates::GroupEstimate;
 use crate::eval::inference::replicates::{Pairing, SignCheck, between_replicate_sd};
 use crate::eval::metrics::{Setting, Task};
@@ -351,9 +351,17 @@ impl<'a> ProbeSetup<'a> {
                     if seeds == 0 || n == 0 {
                         continue;
                     }
-                    let got = probe_fraction(
+                    // Deltas only when every model is in the one paired block (then `members`
+                    // are the model indices and the pairs index them directly).
+                    let pairs: &[(usize, usize)] = if members.len() == names.len() {
+                        &run.groups.pairs
+                    } else {
+                        &[]
+                    };
+                    let got = probe_fraction_pairs(
                         fraction,
                         members.len(),
+                        pairs,
                         seeds,
                         n,
                         &run.boot,
@@ -391,9 +399,9 @@ impl<'a> ProbeSetup<'a> {
                         if has_replicates {
                             break; // replicate groups are compared as groups, below
                         }
-                        let b = members[k + 1];
+                        let (a, b) = (members[pairs[k].0], members[pairs[k].1]);
                         let mut r = row(
-                            Subject::Comparison(&Comparison::new(&names[members[0]], &names[b])),
+                            Subject::Comparison(&Comparison::new(&names[a], &names[b])),
                             key,
                             d.delta,
                             (d.interval.low, d.interval.high),
@@ -499,11 +507,11 @@ impl<'a> ProbeSetup<'a> {
             if !paired {
                 continue;
             }
-            for b in 1..groups.len() {
-                if groups.pairing(0, b) != Pairing::Paired {
+            for &(a, b) in &groups.pairs {
+                if groups.pairing(a, b) != Pairing::Paired {
                     continue; // groups of different sizes: no paired probe comparison
                 }
-                let pairs: Vec<(usize, usize)> = groups.members[0]
+                let pairs: Vec<(usize, usize)> = groups.members[a]
                     .iter()
                     .copied()
                     .zip(groups.members[b].iter().copied())
@@ -529,15 +537,15 @@ impl<'a> ProbeSetup<'a> {
                 }
                 let Ok(est) =
                     probe_fraction(fraction, 2, units.len(), n, &run.boot, |m, u, idx| {
-                        let (a, b) = units[u];
-                        self.stat(metric, if m == 0 { a } else { b }, idx)
+                        let (oa, ob) = units[u];
+                        self.stat(metric, if m == 0 { oa } else { ob }, idx)
                     })
                 else {
                     continue;
                 };
                 let d = &est.deltas[0];
                 let mut r = row(
-                    Subject::Comparison(&Comparison::new(&gnames[0], &gnames[b])),
+                    Subject::Comparison(&Comparison::new(&gnames[a], &gnames[b])),
                     key,
                     d.delta,
                     (d.interval.low, d.interval.high),
@@ -546,7 +554,7 @@ impl<'a> ProbeSetup<'a> {
                 );
                 r.p_bootstrap = r.p_value.and(Some(d.p_value));
                 r.replicates = Some(ReplicateInfo::Comparison {
-                    baseline: groups.members[0].len(),
+                    baseline: groups.members[a].len(),
                     candidate: groups.members[b].len(),
                     pairing: Pairing::Paired,
                     sign: SignCheck::of(&replicate_deltas),
