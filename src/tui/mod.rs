@@ -37,6 +37,7 @@ pub mod keys;
 pub mod launch;
 pub mod layout;
 pub mod problems;
+pub mod report_text;
 pub mod saliency_job;
 pub mod search;
 pub mod state;
@@ -304,5 +305,7 @@ fn perform(action: Action, app: &App, senders: &Senders) {
 mod test_fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_report_text;
 #[cfg(test)]
 mod tests_saliency;
