@@ -24,7 +24,10 @@ fn headings(app: &App) -> Vec<String> {
 fn r_opens_the_report_under_the_cursor_on_every_report_tab() {
     let mut app = loaded_app((80, 24));
     app.handle(key('r'));
-    assert!(app.state.report_text.is_none(), "r is not bound on the Overview");
+    assert!(
+        app.state.report_text.is_none(),
+        "r is not bound on the Overview"
+    );
 
     // Zero-shot: the selected hit's report, with its row and image.
     drive(&mut app, key('2'));
