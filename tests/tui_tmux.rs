@@ -4,7 +4,7 @@
 //! user's tmux is untouched), then drives it like a user: waits for the gallery, picks a zero-shot
 //! class, types a prompt, opens an image, visits every tab, opens and closes help, waits for the
 //! evaluation to finish and checks the Overview, sorts (`o`) and filters it (`/`, `f`), swaps the
-//! baseline (`b`), switches the split (`s`) and opens a Retrieval item (`Enter`), quits with `q`, and checks the exit status, the
+//! baseline (`b`), switches the split (`s`) and opens a Retrieval item (`Enter`) and the full text of its reports (`r`), quits with `q`, and checks the exit status, the
 //! summary table printed after the TUI closed, that the alternate screen was left and that the tty
 //! is back in canonical mode with echo (`stty -a` run in the same pane afterwards).
 //!
@@ -128,6 +128,18 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
     t.wait_text("image 2/", short);
     t.wait_for("retrieved reports", short, |s| {
         s.matches("own report").count() == 2
+    });
+
+    // The full text of the retrieved reports (`r`): header with the row and image, Esc closes.
+    t.keys(&["r"]);
+    let s = t.wait_text("PgDn · Esc closes", short);
+    assert!(
+        s.contains("┌ row ") && s.contains("✓ own report") && s.contains("lines 1–"),
+        "the full-text overlay with its header and the own report marked:\n{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("full text closed", short, |s| {
+        !s.contains("PgDn · Esc closes") && s.contains("image → report")
     });
 
     // Help overlay lists the keys, Esc closes it.

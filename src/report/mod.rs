@@ -4,7 +4,7 @@ Report writers: everything that turns [`EvalSummary`](crate::eval::summary::Eval
 - [`csv`]: the tidy CSV (`model,dataset,task,setting,metric,value,ci_low,ci_high,n,p_value`);
 - [`table`]: the stdout summary table (metrics × models, deltas with CIs and p-values);
 - [`record`]: the reproducibility record written beside the CSV (`<csv>.record.json`) and `--json`;
-- [`plots`] (+ `plots_calibration`, [`plots_saliency`]): the figures (`--plots DIR`), each as SVG and
+- [`plots`] (+ `plots_geometry`, `plots_curves`, `plots_calibration`, [`plots_saliency`]): the figures (`--plots DIR`), each as SVG and
   PNG ([`figure`]) in the one style of [`theme`];
 - [`review`]: the self-contained Markdown review (`--review FILE`);
 - [`headless`]: the `--report` run that evaluates (through [`crate::run`]) and calls the writers.
@@ -19,6 +19,8 @@ pub mod headless;
 pub mod inputs;
 pub mod plots;
 mod plots_calibration;
+mod plots_curves;
+mod plots_geometry;
 pub mod plots_saliency;
 pub mod record;
 pub mod review;

@@ -18,7 +18,7 @@ use ndarray::Array2;
 
 use super::{ReportError, figure, safe_name, theme};
 use crate::eval::saliency::Agreement;
-use crate::run::saliency::SaliencyOutcome;
+use crate::run::saliency::{SaliencyExample, SaliencyOutcome};
 use crate::saliency::grid::heatmap_on_grid;
 
 // Sized for a two-column page with two models (≈ 7 in at theme::PX_PER_INCH).
@@ -109,8 +109,7 @@ fn fmt(v: Option<f64>) -> String {
 
 /// The SVG text of the figure for one dataset's saliency outcome.
 pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
-    let nm = out.models.len();
-    let cols = 2 + nm;
+    let cols = 2 + out.models.len();
     let width = LABEL_W + cols * (CELL + GAP) + GAP;
     let grid_h = 40 + out.examples.len() * (CELL + GAP);
     let height = grid_h + 40 + DIST_H + 40;
@@ -141,70 +140,86 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
         );
     }
     for (r, ex) in out.examples.iter().enumerate() {
-        let y = 40 + r * (CELL + GAP);
-        let size = ex.heatmap.nrows() as u32;
-        let decoded =
-            crate::model::preprocess::decode_image(&ex.image, 1).map_err(|e| e.to_string())?;
-        let plane = decoded.planes.first().ok_or("no image plane")?;
-        let raw = Array2::from_shape_fn((decoded.height, decoded.width), |(yy, xx)| {
-            f64::from(plane[yy * decoded.width + xx])
-        });
-        let grey = heatmap_on_grid(&raw, size);
-        let mut cells = vec![
-            blend(&grey, None),
-            blend(&grey, Some(&min_max(&ex.heatmap))),
-        ];
-        for m in &ex.maps {
-            cells.push(match m {
-                Some(m) => blend(&grey, Some(&min_max(m))),
-                None => blend(&grey, None),
-            });
-        }
-        for (c, img) in cells.iter().enumerate() {
-            let x = LABEL_W + c * (CELL + GAP);
-            let _ = writeln!(
-                s,
-                r#"<image x="{x}" y="{y}" width="{CELL}" height="{CELL}" href="{}"/>"#,
-                png_uri(img)?
-            );
-        }
-        let item = &out.items[ex.item];
-        let name = ex
-            .image
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let finding = item
-            .finding
-            .clone()
-            .unwrap_or_else(|| item.findings.join(", "));
-        let _ = writeln!(
-            s,
-            r#"<text x="{GAP}" y="{}" font-weight="bold">{}</text>"#,
-            y + 16,
-            esc(&name)
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{GAP}" y="{}">{}</text>"#,
-            y + 32,
-            esc(&finding)
-        );
-        for (m, model) in out.models.iter().enumerate() {
-            let a = out.scores[m][ex.item];
-            let _ = writeln!(
-                s,
-                r#"<text x="{GAP}" y="{}" fill="{}">{}: NSS {} CC {}</text>"#,
-                y + 52 + 16 * m,
-                colour(m),
-                esc(model),
-                fmt(a.and_then(|a| a.nss)),
-                fmt(a.and_then(|a| a.cc))
-            );
-        }
+        example_row(&mut s, out, ex, 40 + r * (CELL + GAP))?;
     }
-    // Distributions.
-    let top = grid_h + 40;
+    distributions(&mut s, out, grid_h + 40, width);
+    s.push_str("</svg>\n");
+    Ok(s)
+}
+
+/// One example row at height `y`: the image, the expert heatmap and each model's map over it,
+/// and the row label (image name, finding, each model's NSS and CC on the item).
+fn example_row(
+    s: &mut String,
+    out: &SaliencyOutcome,
+    ex: &SaliencyExample,
+    y: usize,
+) -> Result<(), String> {
+    let size = ex.heatmap.nrows() as u32;
+    let decoded =
+        crate::model::preprocess::decode_image(&ex.image, 1).map_err(|e| e.to_string())?;
+    let plane = decoded.planes.first().ok_or("no image plane")?;
+    let raw = Array2::from_shape_fn((decoded.height, decoded.width), |(yy, xx)| {
+        f64::from(plane[yy * decoded.width + xx])
+    });
+    let grey = heatmap_on_grid(&raw, size);
+    let mut cells = vec![
+        blend(&grey, None),
+        blend(&grey, Some(&min_max(&ex.heatmap))),
+    ];
+    for m in &ex.maps {
+        cells.push(match m {
+            Some(m) => blend(&grey, Some(&min_max(m))),
+            None => blend(&grey, None),
+        });
+    }
+    for (c, img) in cells.iter().enumerate() {
+        let x = LABEL_W + c * (CELL + GAP);
+        let _ = writeln!(
+            s,
+            r#"<image x="{x}" y="{y}" width="{CELL}" height="{CELL}" href="{}"/>"#,
+            png_uri(img)?
+        );
+    }
+    let item = &out.items[ex.item];
+    let name = ex
+        .image
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let finding = item
+        .finding
+        .clone()
+        .unwrap_or_else(|| item.findings.join(", "));
+    let _ = writeln!(
+        s,
+        r#"<text x="{GAP}" y="{}" font-weight="bold">{}</text>"#,
+        y + 16,
+        esc(&name)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{GAP}" y="{}">{}</text>"#,
+        y + 32,
+        esc(&finding)
+    );
+    for (m, model) in out.models.iter().enumerate() {
+        let a = out.scores[m][ex.item];
+        let _ = writeln!(
+            s,
+            r#"<text x="{GAP}" y="{}" fill="{}">{}: NSS {} CC {}</text>"#,
+            y + 52 + 16 * m,
+            colour(m),
+            esc(model),
+            fmt(a.and_then(|a| a.nss)),
+            fmt(a.and_then(|a| a.cc))
+        );
+    }
+    Ok(())
+}
+
+/// The score distributions below the grid, from height `top`: one panel per agreement score.
+fn distributions(s: &mut String, out: &SaliencyOutcome, top: usize, width: usize) {
     let _ = writeln!(
         s,
         r#"<text x="{GAP}" y="{}" font-size="{:.1}">score distributions over items (dots = items, bar = mean)</text>"#,
@@ -213,78 +228,88 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
     );
     let pw = (width - 2 * GAP) / Agreement::NAMES.len();
     for (k, name) in Agreement::NAMES.iter().enumerate() {
-        let vals: Vec<Vec<f64>> = (0..nm)
-            .map(|m| {
-                out.scores[m]
-                    .iter()
-                    .filter_map(|a| a.and_then(|a| a.values()[k]))
-                    .collect()
-            })
-            .collect();
-        let all = vals.iter().flatten().copied();
-        let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-        let x0 = GAP + k * pw;
-        let (py0, ph) = (top + 10, DIST_H - 30);
-        let _ = writeln!(
-            s,
-            r##"<rect x="{}" y="{py0}" width="{}" height="{ph}" fill="none" stroke="#999"/><text x="{}" y="{}" text-anchor="middle">{}{}</text>"##,
-            x0 + 40,
-            pw - 50,
-            x0 + 40 + (pw - 50) / 2,
-            py0 + ph + 16,
-            name,
-            if *name == "kl" {
-                " (lower is better)"
-            } else {
-                ""
-            }
-        );
-        if !(lo.is_finite() && hi.is_finite()) {
-            continue;
+        distribution(s, out, k, name, (GAP + k * pw, top + 10, pw));
+    }
+}
+
+/// Score `k` (`name`) in the panel at (x0, py0) of width `pw`: its frame, range and every model's
+/// dots and mean.
+fn distribution(
+    s: &mut String,
+    out: &SaliencyOutcome,
+    k: usize,
+    name: &str,
+    (x0, py0, pw): (usize, usize, usize),
+) {
+    let nm = out.models.len();
+    let vals: Vec<Vec<f64>> = (0..nm)
+        .map(|m| {
+            out.scores[m]
+                .iter()
+                .filter_map(|a| a.and_then(|a| a.values()[k]))
+                .collect()
+        })
+        .collect();
+    let all = vals.iter().flatten().copied();
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let ph = DIST_H - 30;
+    let _ = writeln!(
+        s,
+        r##"<rect x="{}" y="{py0}" width="{}" height="{ph}" fill="none" stroke="#999"/><text x="{}" y="{}" text-anchor="middle">{}{}</text>"##,
+        x0 + 40,
+        pw - 50,
+        x0 + 40 + (pw - 50) / 2,
+        py0 + ph + 16,
+        name,
+        if name == "kl" {
+            " (lower is better)"
+        } else {
+            ""
         }
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let yv = |v: f64| py0 as f64 + ph as f64 * (1.0 - (v - lo) / span);
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="end">{lo:.2}</text><text x="{}" y="{}" text-anchor="end">{hi:.2}</text>"#,
-            x0 + 36,
-            py0 + ph,
-            x0 + 36,
-            py0 + 10
-        );
-        let colw = (pw - 50) as f64 / nm.max(1) as f64;
-        for (m, v) in vals.iter().enumerate() {
-            let cx = (x0 + 40) as f64 + colw * (m as f64 + 0.5);
-            let col = colour(m);
-            for (i, &x) in v.iter().enumerate() {
-                // Deterministic jitter in ±colw/4.
-                let j = ((i * 7919) % 101) as f64 / 100.0 - 0.5;
-                let _ = write!(
-                    s,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="1.8" fill="{col}" fill-opacity="0.45"/>"#,
-                    cx + j * colw * 0.5,
-                    yv(x)
-                );
-            }
-            if !v.is_empty() {
-                let mean = v.iter().sum::<f64>() / v.len() as f64;
-                let _ = writeln!(
-                    s,
-                    r#"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black" stroke-width="2"/><text x="{cx:.1}" y="{}" text-anchor="middle" fill="{col}">{}</text>"#,
-                    cx - colw * 0.3,
-                    cx + colw * 0.3,
-                    yv(mean),
-                    yv(mean),
-                    py0 + ph + 30,
-                    esc(&out.models[m])
-                );
-            }
+    );
+    if !(lo.is_finite() && hi.is_finite()) {
+        return;
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let yv = |v: f64| py0 as f64 + ph as f64 * (1.0 - (v - lo) / span);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="end">{lo:.2}</text><text x="{}" y="{}" text-anchor="end">{hi:.2}</text>"#,
+        x0 + 36,
+        py0 + ph,
+        x0 + 36,
+        py0 + 10
+    );
+    let colw = (pw - 50) as f64 / nm.max(1) as f64;
+    for (m, v) in vals.iter().enumerate() {
+        let cx = (x0 + 40) as f64 + colw * (m as f64 + 0.5);
+        let col = colour(m);
+        for (i, &x) in v.iter().enumerate() {
+            // Deterministic jitter in ±colw/4.
+            let j = ((i * 7919) % 101) as f64 / 100.0 - 0.5;
+            let _ = write!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="1.8" fill="{col}" fill-opacity="0.45"/>"#,
+                cx + j * colw * 0.5,
+                yv(x)
+            );
+        }
+        if !v.is_empty() {
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let _ = writeln!(
+                s,
+                r#"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black" stroke-width="2"/><text x="{cx:.1}" y="{}" text-anchor="middle" fill="{col}">{}</text>"#,
+                cx - colw * 0.3,
+                cx + colw * 0.3,
+                yv(mean),
+                yv(mean),
+                py0 + ph + 30,
+                esc(&out.models[m])
+            );
         }
     }
-    s.push_str("</svg>\n");
-    Ok(s)
 }
 
 /// Write `<dataset>_saliency.svg` and `.png` for every dataset with a saliency outcome into `dir`.

@@ -219,6 +219,161 @@ fn target(emb: &ModelEmbeddings, dataset: &Dataset, item: &Item) -> Option<Vec<f
     }
 }
 
+/// What the saliency step reads besides the models: the recorded fixations and each item's expert
+/// heatmap at image resolution (read once per row; the error where it could not be read).
+struct Inputs {
+    fix: Fixations,
+    heatmaps: BTreeMap<usize, Result<Array2<f64>, String>>,
+}
+
+/// The fixations and heatmaps of `items`; `notes` say what could not be read.
+fn read_inputs(dataset: &Dataset, items: &[Item], notes: &mut Vec<String>) -> Inputs {
+    let (fix, bad) = load_fixations(&fixations_path(dataset)).unwrap_or_else(|e| {
+        notes.push(format!(
+            "fixations not read ({e}); local maxima of the heatmaps used"
+        ));
+        (HashMap::new(), 0)
+    });
+    if bad > 0 {
+        notes.push(format!(
+            "gaze_fixations.csv: {bad} rows that do not parse were skipped"
+        ));
+    }
+    let mut heatmaps: BTreeMap<usize, Result<Array2<f64>, String>> = BTreeMap::new();
+    for it in items {
+        heatmaps.entry(it.row).or_insert_with(|| {
+            let p = dataset
+                .root
+                .join(dataset.rows[it.row].heatmap.as_ref().expect("filtered"));
+            load_heatmap(&p).map_err(|e| e.to_string())
+        });
+    }
+    let bad_heat: Vec<&String> = heatmaps.values().filter_map(|h| h.as_ref().err()).collect();
+    if !bad_heat.is_empty() {
+        notes.push(format!(
+            "{} heatmaps could not be read, first: {}",
+            bad_heat.len(),
+            bad_heat[0]
+        ));
+    }
+    Inputs { fix, heatmaps }
+}
+
+/// What every model's pass shares.
+struct Pass<'a> {
+    wb: &'a Workbench,
+    cfg: &'a SaliencySettings,
+    dataset: &'a Dataset,
+    items: &'a [Item],
+    inputs: &'a Inputs,
+    cancel: &'a AtomicBool,
+}
+
+/// One model's agreement and map per item (`None` where it has none).
+type ModelPass = (Vec<Option<Agreement>>, Vec<Option<Array2<f64>>>);
+
+/// Computes (or reads from the cache) one model's maps of the items it has a target for and
+/// scores them against the heatmaps on its input grid (`grid_heat` keeps those per row and size).
+fn score_model(
+    p: &Pass<'_>,
+    model: &crate::model::Model,
+    emb: &ModelEmbeddings,
+    grid_heat: &mut HashMap<(usize, u32), Array2<f64>>,
+    notes: &mut Vec<String>,
+) -> Result<ModelPass, SaliencyError> {
+    let (dataset, items, heatmaps) = (p.dataset, p.items, &p.inputs.heatmaps);
+    let size = model.preprocessor.size;
+    let mut usable = Vec::new();
+    let mut work = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        if let (Some(t), Some(Ok(_))) = (target(emb, dataset, it), heatmaps.get(&it.row)) {
+            usable.push(i);
+            work.push(SaliencyItem {
+                image: dataset.root.join(&dataset.rows[it.row].image),
+                target: t,
+            });
+        }
+    }
+    let run = compute_maps(model, &work, p.cfg, &p.wb.cache, p.wb.batch_size, p.cancel)?;
+    notes.push(format!(
+        "model {}: {} maps ({} computed in {:.1}s, {} cached), {} over the items limit or time budget, {} skipped",
+        emb.model,
+        run.computed + run.cached,
+        run.computed,
+        run.compute_time.as_secs_f64(),
+        run.cached,
+        run.over_limit,
+        run.skipped.len()
+    ));
+    for (_, m) in run.skipped.iter().take(3) {
+        notes.push(format!("model {}: {m}", emb.model));
+    }
+    let mut s = vec![None; items.len()];
+    let mut maps = vec![None; items.len()];
+    for (k, map) in usable.iter().zip(run.maps) {
+        let Some(map) = map else { continue };
+        let it = &items[*k];
+        let Some(Ok(h)) = heatmaps.get(&it.row) else {
+            continue;
+        };
+        let heat = grid_heat
+            .entry((it.row, size))
+            .or_insert_with(|| heatmap_on_grid(h, size));
+        let image = super::items::manifest_path(dataset, it.row);
+        let points = grid_fixations(
+            p.inputs.fix.get(&image).map_or(&[][..], Vec::as_slice),
+            h.dim(),
+            size,
+        );
+        let map = map.mapv(f64::from);
+        s[*k] = Some(agreement(map.view(), heat.view(), &points));
+        maps[*k] = Some(map);
+    }
+    Ok((s, maps))
+}
+
+/// Figure examples: the first items of each finding that every model has a map for, on the first
+/// model's grid.
+fn pick_examples(
+    p: &Pass<'_>,
+    models: &[ModelEmbeddings],
+    maps_by_model: &[Vec<Option<Array2<f64>>>],
+    grid_heat: &HashMap<(usize, u32), Array2<f64>>,
+) -> Vec<SaliencyExample> {
+    let (wb, dataset) = (p.wb, p.dataset);
+    let mut examples = Vec::new();
+    let mut per: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, it) in p.items.iter().enumerate() {
+        let key = it.findings.first().cloned().unwrap_or_default();
+        let n = per.entry(key).or_default();
+        if *n >= EXAMPLES_PER_FINDING || maps_by_model.iter().any(|m| m[i].is_none()) {
+            continue;
+        }
+        let Some(size) = models.first().and_then(|e| {
+            wb.models
+                .iter()
+                .find(|s| s.name == e.model)?
+                .model
+                .as_ref()
+                .ok()
+                .map(|m| m.preprocessor.size)
+        }) else {
+            break;
+        };
+        let Some(heat) = grid_heat.get(&(it.row, size)) else {
+            continue;
+        };
+        *n += 1;
+        examples.push(SaliencyExample {
+            item: i,
+            image: dataset.root.join(&dataset.rows[it.row].image),
+            heatmap: heat.clone(),
+            maps: maps_by_model.iter().map(|m| m[i].clone()).collect(),
+        });
+    }
+    examples
+}
+
 /// Run the saliency task on `dataset` with the loaded models among `models`.
 pub fn run(
     wb: &Workbench,
@@ -240,35 +395,15 @@ pub fn run(
     );
     let items = items(dataset, cfg.target);
     let mut notes = Vec::new();
-    let (fix, bad) = load_fixations(&fixations_path(dataset)).unwrap_or_else(|e| {
-        notes.push(format!(
-            "fixations not read ({e}); local maxima of the heatmaps used"
-        ));
-        (HashMap::new(), 0)
-    });
-    if bad > 0 {
-        notes.push(format!(
-            "gaze_fixations.csv: {bad} rows that do not parse were skipped"
-        ));
-    }
-    // Heatmaps at image resolution, read once.
-    let mut heatmaps: BTreeMap<usize, Result<Array2<f64>, String>> = BTreeMap::new();
-    for it in &items {
-        heatmaps.entry(it.row).or_insert_with(|| {
-            let p = dataset
-                .root
-                .join(dataset.rows[it.row].heatmap.as_ref().expect("filtered"));
-            load_heatmap(&p).map_err(|e| e.to_string())
-        });
-    }
-    let bad_heat: Vec<&String> = heatmaps.values().filter_map(|h| h.as_ref().err()).collect();
-    if !bad_heat.is_empty() {
-        notes.push(format!(
-            "{} heatmaps could not be read, first: {}",
-            bad_heat.len(),
-            bad_heat[0]
-        ));
-    }
+    let inputs = read_inputs(dataset, &items, &mut notes);
+    let pass = Pass {
+        wb,
+        cfg,
+        dataset,
+        items: &items,
+        inputs: &inputs,
+        cancel,
+    };
     let mut names = Vec::new();
     let mut scores = Vec::new();
     let mut maps_by_model: Vec<Vec<Option<Array2<f64>>>> = Vec::new();
@@ -286,53 +421,7 @@ pub fn run(
             ));
             continue;
         };
-        let size = model.preprocessor.size;
-        let mut usable = Vec::new();
-        let mut work = Vec::new();
-        for (i, it) in items.iter().enumerate() {
-            if let (Some(t), Some(Ok(_))) = (target(emb, dataset, it), heatmaps.get(&it.row)) {
-                usable.push(i);
-                work.push(SaliencyItem {
-                    image: dataset.root.join(&dataset.rows[it.row].image),
-                    target: t,
-                });
-            }
-        }
-        let run = compute_maps(model, &work, cfg, &wb.cache, wb.batch_size, cancel)?;
-        notes.push(format!(
-            "model {}: {} maps ({} computed in {:.1}s, {} cached), {} over the items limit or time budget, {} skipped",
-            emb.model,
-            run.computed + run.cached,
-            run.computed,
-            run.compute_time.as_secs_f64(),
-            run.cached,
-            run.over_limit,
-            run.skipped.len()
-        ));
-        for (_, m) in run.skipped.iter().take(3) {
-            notes.push(format!("model {}: {m}", emb.model));
-        }
-        let mut s = vec![None; items.len()];
-        let mut maps = vec![None; items.len()];
-        for (k, map) in usable.iter().zip(run.maps) {
-            let Some(map) = map else { continue };
-            let it = &items[*k];
-            let Some(Ok(h)) = heatmaps.get(&it.row) else {
-                continue;
-            };
-            let heat = grid_heat
-                .entry((it.row, size))
-                .or_insert_with(|| heatmap_on_grid(h, size));
-            let image = super::items::manifest_path(dataset, it.row);
-            let points = grid_fixations(
-                fix.get(&image).map_or(&[][..], Vec::as_slice),
-                h.dim(),
-                size,
-            );
-            let map = map.mapv(f64::from);
-            s[*k] = Some(agreement(map.view(), heat.view(), &points));
-            maps[*k] = Some(map);
-        }
+        let (s, maps) = score_model(&pass, model, emb, &mut grid_heat, &mut notes)?;
         names.push(emb.model.clone());
         scores.push(s);
         maps_by_model.push(maps);
@@ -362,37 +451,7 @@ pub fn run(
         &groups,
         compare,
     );
-    // Figure examples: the first items of each finding that every model has a map for.
-    let mut examples = Vec::new();
-    let mut per: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, it) in items.iter().enumerate() {
-        let key = it.findings.first().cloned().unwrap_or_default();
-        let n = per.entry(key).or_default();
-        if *n >= EXAMPLES_PER_FINDING || maps_by_model.iter().any(|m| m[i].is_none()) {
-            continue;
-        }
-        let Some(size) = models.first().and_then(|e| {
-            wb.models
-                .iter()
-                .find(|s| s.name == e.model)?
-                .model
-                .as_ref()
-                .ok()
-                .map(|m| m.preprocessor.size)
-        }) else {
-            break;
-        };
-        let Some(heat) = grid_heat.get(&(it.row, size)) else {
-            continue;
-        };
-        *n += 1;
-        examples.push(SaliencyExample {
-            item: i,
-            image: dataset.root.join(&dataset.rows[it.row].image),
-            heatmap: heat.clone(),
-            maps: maps_by_model.iter().map(|m| m[i].clone()).collect(),
-        });
-    }
+    let examples = pick_examples(&pass, models, &maps_by_model, &grid_heat);
     Ok(SaliencyOutcome {
         setting,
         items,

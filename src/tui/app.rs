@@ -274,6 +274,10 @@ impl App {
         if s.help && !matches!(c, Command::Help | Command::Back | Command::Quit) {
             return Action::None;
         }
+        let page = self.page();
+        if let Some(action) = super::report_text::on_command(&mut self.state, c, page) {
+            return action;
+        }
         if let Some(action) = self.on_problems_command(c) {
             return action;
         }
@@ -384,8 +388,8 @@ impl App {
                 None => s.say("open an image first (Enter)"),
             },
             Command::ToggleSaliency => return self.toggle_saliency(),
-            // Handled by `on_problems_command`.
-            Command::ToggleProblems => {}
+            // Handled by `on_problems_command` and `report_text::on_command`.
+            Command::ToggleProblems | Command::ReadReport => {}
             Command::Left | Command::Right => {
                 let n = s.model_count();
                 let col = match s.tab {

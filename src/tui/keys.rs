@@ -44,6 +44,8 @@ pub enum Command {
     CycleSort,
     /// Overview: only significantly better/worse lines.
     ToggleSignificant,
+    /// The full text of the report(s) under the cursor (Zero-shot, Retrieval, RAG).
+    ReadReport,
 }
 
 /// One key as written in the table.
@@ -97,6 +99,7 @@ pub struct Binding {
 const QUERY_TABS: &[Tab] = &[Tab::ZeroShot, Tab::Retrieval];
 const COLUMN_TABS: &[Tab] = &[Tab::ZeroShot, Tab::Retrieval];
 const OVERVIEW: &[Tab] = &[Tab::Overview];
+const REPORT_TABS: &[Tab] = &[Tab::ZeroShot, Tab::Retrieval, Tab::Rag];
 
 use KeySpec::{Char, Code, Ctrl};
 
@@ -323,6 +326,14 @@ pub const BINDINGS: &[Binding] = &[
         "saliency vs expert (opened image)",
         Command::ToggleSaliency,
         None,
+    ),
+    on(
+        REPORT_TABS,
+        &[Char('r')],
+        "r",
+        "full text of the report(s)",
+        Command::ReadReport,
+        Some("full text"),
     ),
     global(
         &[Char('!')],

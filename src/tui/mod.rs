@@ -41,6 +41,7 @@ pub mod keys;
 pub mod launch;
 pub mod layout;
 pub mod problems;
+pub mod report_text;
 pub mod saliency_job;
 pub mod search;
 pub mod state;
@@ -341,5 +342,7 @@ mod test_fixtures;
 mod tests;
 #[cfg(test)]
 mod tests_navigation;
+#[cfg(test)]
+mod tests_report_text;
 #[cfg(test)]
 mod tests_saliency;

@@ -569,6 +569,8 @@ pub struct AppState {
     pub rag_pos: ListPos,
     /// Load errors, skipped rows, cache rebuilds (the `!` panel; failed jobs are added from `jobs`).
     pub problems: ProblemsState,
+    /// The full-text overlay (`r`), when open.
+    pub report_text: Option<crate::tui::report_text::ReportText>,
     /// How images are drawn: half blocks unless the terminal answered a graphics query.
     pub picker: Picker,
     /// Top-k of live queries.
@@ -612,6 +614,7 @@ impl AppState {
             rag: RagView::default(),
             rag_pos: ListPos::default(),
             problems: ProblemsState::default(),
+            report_text: None,
             picker,
             k: 10,
             next_query: 1,

@@ -12,6 +12,7 @@ pub mod geometry;
 pub mod probe;
 pub mod problems;
 pub mod rag;
+pub mod report_text;
 pub mod retrieval;
 pub mod saliency;
 pub mod theme;
@@ -96,6 +97,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
     }
     if state.problems.open {
         problems::draw(frame, body, state);
+    }
+    if let Some(t) = &state.report_text {
+        report_text::draw(frame, body, t);
     }
     if state.help {
         draw_help(frame, frame.area(), state.tab);
