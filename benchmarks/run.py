@@ -532,9 +532,11 @@ def probe_case(ctx: Ctx) -> None:
         acc: dict[str, float] = {}
         iters: dict[str, str] = {}
         fit: dict[str, list[float]] = {"rust": [], "python": []}
-        for _ in range(ctx.args.runs):
+        for r in range(ctx.args.runs):
+            # The bisection that counts linfa's iterations costs several fits: first run only.
+            count = ["iterations"] if r == 0 else []
             for side, cmd, label in (
-                (rust, [str(rust_bin), *args], "rust"),
+                (rust, [str(rust_bin), *args, *count], "rust"),
                 (py, [ctx.py, str(HERE / "eval" / "probe_sklearn.py"), *args], "python"),
             ):
                 if label == "rust" and not rust_bin.exists():

@@ -2,11 +2,11 @@
 //! (L-BFGS) on deterministic features, the same problem `probe_sklearn.py` gives scikit-learn.
 //!
 //!   cargo build --release --example eval_probe_bench
-//!   target/release/examples/eval_probe_bench 5000 512 5 1.0 1000 [standardize]
+//!   target/release/examples/eval_probe_bench 5000 512 5 1.0 1000 [standardize] [iterations]
 //!   python benchmarks/eval/probe_sklearn.py 5000 512 5 1.0 1000 [standardize]
 //! Arguments: n_train d classes C max_iter, then `standardize` to z-score the features with the
 //! training set's statistics first (`[eval] probe_standardize`). α = 1/C; test set = n_train/4
-//! further items. Besides the timed fit it reports the iterations L-BFGS needed: the smallest
+//! further items. With `iterations` it also reports the iterations L-BFGS needed: the smallest
 //! iteration cap whose fit meets the stopping rule (found by bisection after the timed fit; the
 //! solver is deterministic and stops at the first iterate that meets it).
 use std::time::Instant;
@@ -31,6 +31,7 @@ fn data(start: usize, n: usize, d: usize, k: usize) -> (Array2<f32>, Vec<usize>)
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let standardize = args.iter().any(|s| s == "standardize");
+    let count = args.iter().any(|s| s == "iterations");
     let a: Vec<f64> = args.iter().filter_map(|s| s.parse().ok()).collect();
     let get = |i: usize, d: f64| a.get(i).copied().unwrap_or(d);
     let (n, d, k, c, iters) = (
@@ -64,7 +65,9 @@ fn main() {
     let tolerance = 1e-4 * n as f64;
     let converged =
         |p: &MultinomialProbe| p.gradient_norm(xtr.view(), &ytr, &all, 1.0 / c) <= tolerance;
-    let iterations = if converged(&probe) {
+    let iterations = if !count {
+        "not counted".to_string()
+    } else if converged(&probe) {
         let (mut lo, mut hi) = (0u64, iters); // fit(lo) has not converged, fit(hi) has
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
