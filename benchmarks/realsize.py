@@ -86,11 +86,19 @@ def make_dataset(kind: str, n: int) -> Path:
     (out / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(17)
     yy, xx = np.meshgrid(np.linspace(-1, 1, H), np.linspace(-1, 1, W), indexing="ij")
+    # The DICOM phantoms hold the 16-bit PNG phantoms' pixels when those exist (the phantom costs far
+    # more than the file): the same images in both formats.
+    png16 = OUT / f"realsize-png16-{n}"
+    same_pixels = kind == "dicom" and (png16 / "READY").exists()
     with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["image", "report", "split", "patient", *synth.LABELS])
         for i in range(n):
-            img = synth._phantom(rng, W, yy, xx)
+            if same_pixels:
+                with Image.open(png16 / f"images/{i:05d}.png") as im:
+                    img = np.asarray(im, dtype=np.float64) / 65535.0
+            else:
+                img = synth._phantom(rng, W, yy, xx)
             if kind == "jpeg":
                 name = f"images/{i:05d}.jpg"
                 Image.fromarray((img * 255 + 0.5).astype(np.uint8), mode="L").save(out / name, quality=95)

@@ -766,7 +766,15 @@ def main(argv: list[str] | None = None) -> int:
         "which removes the page-fault cost of per-image buffers (see RESULTS.md, embed-large)",
     )
     p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument(
+        "--table-from",
+        metavar="JSON",
+        help="only print the tables of a saved run (benchmarks/out/last.json or partial.json)",
+    )
     a = p.parse_args(argv)
+    if a.table_from:
+        print_record(json.loads(Path(a.table_from).read_text(encoding="utf-8")))
+        return 0
     a.runs = a.runs or (3 if a.quick else 5)
     a.synth_n = a.synth_n or (2000 if a.quick else 10_000)
     a.vit_n = a.vit_n or (16 if a.quick else 64)
@@ -799,6 +807,9 @@ def main(argv: list[str] | None = None) -> int:
         synth_toml = synth.synthetic_dataset(OUT / f"synth-{a.synth_n}", a.synth_n)
     for case in cases:
         print(f"case {case}", file=sys.stderr, flush=True)
+        # What is finished so far, so that an interrupted run keeps its cases (`--table-from`).
+        partial = {**run_record(a, info, ctx, argv), "partial": True}
+        (OUT / "partial.json").write_text(json.dumps(partial, indent=1) + "\n", encoding="utf-8")
         if case == "embed-fixture":
             if fixture_data is None or fixture_model is None:
                 ctx.results[case] = {
@@ -831,25 +842,38 @@ def main(argv: list[str] | None = None) -> int:
         elif case == "report":
             report_case(ctx, fixture_data, fixture_model)
     info["load_after"] = machine()["load"]
-    out = {
-        "machine": info,
+    out = run_record(a, info, ctx, argv)
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    (OUT / "last.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print_record(out)
+    return 0
+
+
+def run_record(
+    a: argparse.Namespace, info: dict[str, Any], ctx: Ctx, argv: list[str] | None
+) -> dict[str, Any]:
+    return {
+        "machine": dict(info),
         "threads": a.threads,
         "batch": a.batch,
         "runs": a.runs,
         "quick": a.quick,
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "results": ctx.results,
+        "results": dict(ctx.results),
     }
-    if a.json:
-        Path(a.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    (OUT / "last.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+
+
+def print_record(out: dict[str, Any]) -> None:
+    """The machine line and the ratio table of a run record (`last.json` or `partial.json`)."""
+    info = out["machine"]
     print()
     print(
-        f"machine: {info['cpu']}; load {info['load_before']} -> {info['load_after']}; "
+        f"machine: {info['cpu']}; load {info['load_before']} -> {info.get('load_after', '?')}; "
         f"{info['date']}; commit {info['commit']}; onnxruntime {info['onnxruntime']}"
+        + ("; interrupted: finished cases only" if out.get("partial") else "")
     )
-    print(table(ctx.results, a.threads, a.batch))
-    return 0
+    print(table(out["results"], out["threads"], out["batch"]))
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+use super::super::spec::Geometry;
 use super::dicom::Voi;
 use super::*;
 use image::{ImageBuffer, Luma};
