@@ -533,8 +533,8 @@ def probe_case(ctx: Ctx) -> None:
         iters: dict[str, str] = {}
         fit: dict[str, list[float]] = {"rust": [], "python": []}
         for r in range(ctx.args.runs):
-            # The bisection that counts linfa's iterations costs several fits: first run only.
-            count = ["iterations"] if r == 0 else []
+            # The bisection that counts linfa's iterations costs several fits: first run, on request.
+            count = ["iterations"] if r == 0 and ctx.args.probe_iterations else []
             for side, cmd, label in (
                 (rust, [str(rust_bin), *args, *count], "rust"),
                 (py, [ctx.py, str(HERE / "eval" / "probe_sklearn.py"), *args], "python"),
@@ -764,6 +764,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="both sides: glibc malloc keeps freed memory (MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_), "
         "which removes the page-fault cost of per-image buffers (see RESULTS.md, embed-large)",
+    )
+    p.add_argument(
+        "--probe-iterations",
+        action="store_true",
+        help="probe case: also count linfa's L-BFGS iterations (a bisection of extra fits, first run)",
     )
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument(
