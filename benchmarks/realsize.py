@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,8 +43,40 @@ W, H = 2048, 2500
 FAST_RULE = "shortest_edge_bilinear_center_crop_reduce"
 
 
+KINDS = ("jpeg", "png16", "dicom")
+DICOM_WINDOW = (30000.0, 50000.0)  # Window Center / Width of the DICOM phantoms (16-bit stored values)
+
+
+def write_dicom(path: Path, pixels: np.ndarray, index: int) -> None:
+    """Uncompressed (Explicit VR Little Endian) 16-bit MONOCHROME2 DX image with one Window
+    Center/Width, written by pydicom (as a modality delivers a processed radiograph)."""
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = DigitalXRayImageStorageForPresentation
+    meta.MediaStorageSOPInstanceUID = f"1.2.826.0.1.3680043.8.498.17.{index + 1}"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.17"
+    ds.Modality = "DX"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+    ds.PixelRepresentation = 0
+    ds.WindowCenter, ds.WindowWidth = DICOM_WINDOW
+    ds.PixelData = pixels.astype("<u2").tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
 def make_dataset(kind: str, n: int) -> Path:
-    """`n` phantoms as JPEG q95 (`jpeg`) or 16-bit PNG (`png16`); returns dataset.toml (reused)."""
+    """`n` phantoms as JPEG q95 (`jpeg`), 16-bit PNG (`png16`) or 16-bit DICOM with a window
+    (`dicom`); returns dataset.toml (reused)."""
     from PIL import Image
 
     out = OUT / f"realsize-{kind}-{n}"
@@ -53,17 +86,28 @@ def make_dataset(kind: str, n: int) -> Path:
     (out / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(17)
     yy, xx = np.meshgrid(np.linspace(-1, 1, H), np.linspace(-1, 1, W), indexing="ij")
+    # The DICOM phantoms hold the 16-bit PNG phantoms' pixels when those exist (the phantom costs far
+    # more than the file): the same images in both formats.
+    png16 = OUT / f"realsize-png16-{n}"
+    same_pixels = kind == "dicom" and (png16 / "READY").exists()
     with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["image", "report", "split", "patient", *synth.LABELS])
         for i in range(n):
-            img = synth._phantom(rng, W, yy, xx)
+            if same_pixels:
+                with Image.open(png16 / f"images/{i:05d}.png") as im:
+                    img = np.asarray(im, dtype=np.float64) / 65535.0
+            else:
+                img = synth._phantom(rng, W, yy, xx)
             if kind == "jpeg":
                 name = f"images/{i:05d}.jpg"
                 Image.fromarray((img * 255 + 0.5).astype(np.uint8), mode="L").save(out / name, quality=95)
-            else:
+            elif kind == "png16":
                 name = f"images/{i:05d}.png"
                 Image.fromarray((img * 65535 + 0.5).astype(np.uint16)).save(out / name, compress_level=1)
+            else:
+                name = f"images/{i:05d}.dcm"
+                write_dicom(out / name, (img * 65535 + 0.5).astype(np.uint16), i)
             w.writerow(
                 [name, f"Report {i}. The lungs are clear.", "test", f"p{i}", *([0] * len(synth.LABELS))]
             )
@@ -123,27 +167,87 @@ def pil_pool(model: Path, manifest: Path, threads: int) -> None:
         paths = [root / r["image"] for r in csv.DictReader(fh)]
 
     def load(p: Path) -> np.ndarray:
+        if p.suffix == ".dcm":
+            return crop(dicom_image(p))
         with Image.open(p) as im:
-            w, h = im.size
-            nh, nw = (
-                (size, (2 * w * size + h) // (2 * h)) if h <= w else ((2 * h * size + w) // (2 * w), size)
-            )
+            nw, nh = target(*im.size)
             im.draft("L", (nw, nh))
             scale = 255.0 if im.mode == "L" else 65535.0
             f = im.convert("F") if im.mode == "L" else im.convert("I").convert("F")
-            r = np.asarray(f.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0), dtype=np.float32) / scale
+            return crop(np.asarray(f.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0)) / np.float32(scale))
+
+    def target(w: int, h: int) -> tuple[int, int]:
+        return ((2 * w * size + h) // (2 * h), size) if h <= w else (size, (2 * h * size + w) // (2 * w))
+
+    def dicom_image(p: Path) -> np.ndarray:
+        import pydicom
+
+        ds = pydicom.dcmread(p)
+        x = ds.pixel_array.astype(np.float32)
+        c, w = float(ds.WindowCenter), float(ds.WindowWidth)  # PS3.3 C.11.2.1.2 LINEAR
+        x = np.clip((x - (c - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0)
+        nw, nh = target(x.shape[1], x.shape[0])
+        return np.asarray(Image.fromarray(x, mode="F").resize((nw, nh), Image.BILINEAR, reducing_gap=2.0))
+
+    def crop(r: np.ndarray) -> np.ndarray:
+        nh, nw = r.shape
         top, left = (nh - size) // 2, (nw - size) // 2
         return (r[top : top + size, left : left + size] - mean) / std
 
+    ort = 0.0
     with ThreadPoolExecutor(threads) as pool:
         for i in range(0, len(paths), 32):
-            batch = np.stack(list(pool.map(load, paths[i : i + 32])))[:, None]
+            batch = np.stack(list(pool.map(load, paths[i : i + 32])))[:, None].astype(np.float32)
+            t0 = time.perf_counter()
             sess.run(None, {spec["input"]: batch})
+            ort += time.perf_counter() - t0
+    print(f"PIL pool: {len(paths)} images, ort_s {ort:.4f}")
 
 
 def ort_share(text: str) -> float | None:
     m = re.search(r"images: .*?(\d+)% of wall", text)
     return float(m.group(1)) / 100 if m else None
+
+
+def ort_seconds(text: str) -> float | None:
+    """Seconds inside ONNX Runtime as the PIL pool prints them."""
+    m = re.search(r"ort_s (\d+(?:\.\d+)?)", text)
+    return float(m.group(1)) if m else None
+
+
+def side_commands(
+    eclip_bin: str,
+    model: Path,
+    fast: Path,
+    ds: Path,
+    tmp: Path,
+    threads: int,
+    baseline: str | None = None,
+    reference_timings: Path | None = None,
+) -> dict[str, list[str]]:
+    """The command of every side of one real-size case, embeddings written under `tmp` (eclip exact
+    into tmp/exact, fast into tmp/fast, reference.py into tmp/ref); `reference_timings` asks
+    reference.py for its per-phase timers (ONNX Runtime seconds)."""
+    manifest = ds.parent / "manifest.csv"
+    exact_cfg = config(tmp / "exact.toml", model, ds, threads)
+    fast_cfg = config(tmp / "fast.toml", fast, ds, threads)
+
+    def eclip(binary: str, cfg: Path, out: str) -> list[str]:
+        return [binary, "--config", str(cfg), "--no-cache", "--quiet", "embed", "--out", str(tmp / out)]
+
+    py = sys.executable
+    sides: dict[str, list[str]] = {}
+    if baseline:
+        sides["eclip baseline (exact)"] = eclip(baseline, exact_cfg, "base")
+    sides["eclip exact"] = eclip(eclip_bin, exact_cfg, "exact")
+    sides["eclip fast"] = eclip(eclip_bin, fast_cfg, "fast")
+    ref = [py, str(HERE / "reference.py"), "embed", "--model", str(model), "--manifest", str(manifest)]
+    sides["reference.py"] = [*ref, "--out", str(tmp / "ref"), "--threads", str(threads)]
+    if reference_timings is not None:
+        sides["reference.py"] += ["--timings", str(reference_timings)]
+    me = [py, str(Path(__file__).resolve()), "--threads", str(threads)]
+    sides["PIL draft + pool"] = [*me, "--pil-pool", str(model), str(manifest)]
+    return sides
 
 
 def main() -> int:
@@ -153,7 +257,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eclip", default=str(ROOT / "target" / "release" / "eclip"))
     ap.add_argument("--baseline", help="an older eclip binary to time beside it")
-    ap.add_argument("--cases", default="jpeg,png16")
+    ap.add_argument("--cases", default=",".join(KINDS))
     ap.add_argument("--pil-pool", nargs=2, metavar=("MODEL", "MANIFEST"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.pil_pool:
@@ -161,29 +265,14 @@ def main() -> int:
         return 0
     model = ROOT / "fixtures" / "models" / "clip"
     fast = fast_model(model)
-    py = sys.executable
     env = {**os.environ, "PYTHONPATH": str(ROOT / "onnx-export" / "src")}
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cpus {os.cpu_count()}")
     for case in a.cases.split(","):
         ds = make_dataset(case, a.n)
-        manifest = ds.parent / "manifest.csv"
         tmp = Path(tempfile.mkdtemp(prefix="realsize-"))
-        exact_cfg = config(tmp / "exact.toml", model, ds, a.threads)
-        fast_cfg = config(tmp / "fast.toml", fast, ds, a.threads)
 
-        def eclip(binary: str, cfg: Path, out: str, tmp: Path = tmp) -> list[str]:
-            return [binary, "--config", str(cfg), "--no-cache", "--quiet", "embed", "--out", str(tmp / out)]
-
-        sides: dict[str, list[str]] = {}
-        if a.baseline:
-            sides["eclip baseline (exact)"] = eclip(a.baseline, exact_cfg, "base")
-        sides["eclip exact"] = eclip(a.eclip, exact_cfg, "exact")
-        sides["eclip fast"] = eclip(a.eclip, fast_cfg, "fast")
-        ref = [py, str(HERE / "reference.py"), "embed", "--model", str(model), "--manifest", str(manifest)]
-        sides["reference.py"] = [*ref, "--out", str(tmp / "ref"), "--threads", str(a.threads)]
-        me = [py, str(Path(__file__).resolve()), "--threads", str(a.threads)]
-        sides["PIL draft + pool"] = [*me, "--pil-pool", str(model), str(manifest)]
+        sides = side_commands(a.eclip, model, fast, ds, tmp, a.threads, baseline=a.baseline)
         res: dict[str, list[tuple[float, float, float | None]]] = {k: [] for k in sides}
         for _ in range(a.runs):
             for name, cmd in sides.items():

@@ -49,13 +49,24 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import realsize  # noqa: E402
 import reference  # noqa: E402
 import synth  # noqa: E402
 
 OUT = HERE / "out"
 CARGO_TOML = (ROOT / "Cargo.toml").read_text(encoding="utf-8")
 MODELS = HERE / "models"
-ALL_CASES = ["embed-fixture", "embed-synth", "embed-large", "embed-vitb16", "retrieval", "probe", "report"]
+REAL_CASES = {"real-jpeg": "jpeg", "real-png16": "png16", "real-dicom": "dicom"}
+ALL_CASES = [
+    "embed-fixture",
+    "embed-synth",
+    "embed-large",
+    "embed-vitb16",
+    *REAL_CASES,
+    "retrieval",
+    "probe",
+    "report",
+]
 LARGE_SIZE = 1024  # radiograph-like resolution: decoding and resizing cost as much as a small model
 
 
@@ -370,15 +381,98 @@ def embed_case(ctx: Ctx, name: str, model: Path, dataset: Path) -> None:
     ctx.results[name] = res
 
 
+# Which eclip rule is compared with which Python side in the real-size cases (issue 17 targets).
+REAL_PAIRS = [
+    ("eclip exact", "reference.py"),
+    ("eclip exact", "PIL draft + pool"),
+    ("eclip fast", "PIL draft + pool"),
+    ("eclip fast", "reference.py"),
+]
+
+
+def realsize_case(ctx: Ctx, case: str) -> None:
+    """Radiograph-size inputs (`realsize.py`'s phantoms, 2,048 x 2,500 px; 100 images, 20 with
+    --quick): eclip with the exact and the fast (`_reduce`) rule of the fixture CLIP model against
+    reference.py and the careful Python pipeline (PIL `draft`/`reducing_gap` + a thread pool, or pydicom
+    + numpy window + PIL for DICOM), all four alternating in every round. Each pair is one table row."""
+    kind = REAL_CASES[case]
+    n = 20 if ctx.args.quick else 100
+    model = ROOT / "fixtures" / "models" / "clip"
+    if not (model / "model.json").exists():
+        ctx.results[case] = {"skipped": f"{model} missing"}
+        return
+    if ctx.eclip is None:
+        ctx.results[case] = {"skipped": "no eclip binary"}
+        return
+    if kind == "dicom":
+        try:
+            import pydicom  # noqa: F401
+        except ImportError:
+            ctx.results[case] = {"skipped": "pydicom is not installed: it writes and reads the DICOM inputs"}
+            return
+    ds = realsize.make_dataset(kind, n)
+    fast = realsize.fast_model(model)
+    tmp = OUT / case
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    timings = tmp / "ref-timings.json"
+    cmds = realsize.side_commands(
+        str(ctx.eclip), model, fast, ds, tmp, ctx.args.threads, reference_timings=timings
+    )
+    sides = {name: Side() for name in cmds}
+    for r in range(ctx.args.runs):
+        print(f"  {case}: run {r + 1}/{ctx.args.runs}", file=sys.stderr, flush=True)
+        for name, cmd in cmds.items():
+            m = run_measured(cmd, env=ctx.env)
+            sides[name].runs.append(m)
+            if m.rc != 0:
+                print(f"  {name} failed (rc {m.rc}): {m.output[-600:]}", file=sys.stderr)
+                continue
+            if name.startswith("eclip"):
+                share = realsize.ort_share(m.output)
+            elif name == "reference.py":
+                share = json.loads(timings.read_text(encoding="utf-8"))["ort"] / m.wall
+            else:
+                secs = realsize.ort_seconds(m.output)
+                share = secs / m.wall if secs is not None else None
+            if share is not None:
+                sides[name].ort_share.append(share)
+    summaries = {name: side.summary() for name, side in sides.items()}
+    for s in summaries.values():
+        if s.get("ok"):
+            s["images_per_s"] = n / s["median_s"]
+    notes = {"eclip exact": "", "eclip fast": ""}
+    if all(summaries[k].get("ok") for k in ("eclip exact", "eclip fast")):
+        exact = load_npz_dir(tmp / "exact")
+        fastv = load_npz_dir(tmp / "fast")
+        if exact and set(exact) == set(fastv):
+            diff = max(float(np.abs(exact[k]["image"] - fastv[k]["image"]).max()) for k in exact)
+            notes["eclip fast"] = f"fast vs exact embeddings max abs diff {diff:.1e}"
+    what = f"{n} images {realsize.W}x{realsize.H} {kind}"
+    for rust_side, py_side in REAL_PAIRS:
+        res: dict[str, Any] = {
+            "rust": summaries[rust_side],
+            "python": summaries[py_side],
+            "what": what,
+            "dataset": str(ds),
+        }
+        if rust_side == "eclip exact" and py_side == "reference.py" and summaries[py_side].get("ok"):
+            res["agreement"] = agreement(tmp / "exact", tmp / "ref")
+        elif notes[rust_side]:
+            res["note"] = notes[rust_side]
+        ctx.results[f"{case} {rust_side.removeprefix('eclip ')} / {py_side}"] = res
+
+
 MALLOC_TUNING = {
     "MALLOC_MMAP_THRESHOLD_": str(256 << 20),
     "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
     "MALLOC_TOP_PAD_": str(256 << 20),
 }
 NUMPY_MAX_N = 20_000  # numpy's N x N float32 matrix: 1.6 GB at 20k, 10 GB at 50k (too much for this machine)
-PROBE_ARGS = ["5000", "512", "5", "1.0", "100"]  # n_train d classes C max_iter (the eval helper's default)
+PROBE_ARGS = ["5000", "512", "5", "1.0", "1000"]  # n_train d classes C max_iter: room to converge
 SECONDS = re.compile(r"(\d+(?:\.\d+)?)s[;,]")
 ACCURACY = re.compile(r"test accuracy (\d+(?:\.\d+)?)")
+ITERATIONS = re.compile(r"iterations (\d+(?: \(not converged\))?)")
 MISMATCH = re.compile(r"rank mismatches vs Rust: i2t (\d+), t2i (\d+)")
 
 
@@ -427,33 +521,48 @@ def retrieval_case(ctx: Ctx) -> None:
 
 
 def probe_case(ctx: Ctx) -> None:
-    """Linear-probe fit: linfa-logistic (`benchmarks/eval/probe.rs`) against scikit-learn lbfgs
-    (`probe_sklearn.py`) on the same deterministic features and C (eval helper's pieces)."""
+    """Linear-probe fit at convergence (max_iter 1000, tol 1e-4 on both sides): linfa-logistic
+    (`benchmarks/eval/probe.rs`) against scikit-learn lbfgs (`probe_sklearn.py`) on the same
+    deterministic features and C (eval helper's pieces), on the raw features and standardised with the
+    training set's statistics (`[eval] probe_standardize`; StandardScaler on the Python side)."""
     rust_bin = example_bin("eval_probe_bench")
-    rust, py = Side(), Side()
-    acc: dict[str, float] = {}
-    fit: dict[str, list[float]] = {"rust": [], "python": []}
-    for _ in range(ctx.args.runs):
-        for side, cmd, label in (
-            (rust, [str(rust_bin), *PROBE_ARGS], "rust"),
-            (py, [ctx.py, str(HERE / "eval" / "probe_sklearn.py"), *PROBE_ARGS], "python"),
-        ):
-            if label == "rust" and not rust_bin.exists():
-                rust.note = f"{rust_bin} not built"
-                continue
-            m = run_measured(cmd, env=ctx.env)
-            side.runs.append(m)
-            s, a = SECONDS.search(m.output), ACCURACY.search(m.output)
-            m.inner = float(s.group(1)) if s else None
-            if s and a:
-                fit[label].append(float(s.group(1)))
-                acc[label] = float(a.group(1))
-    res: dict[str, Any] = {"rust": rust.summary(), "python": py.summary(), "args": " ".join(PROBE_ARGS)}
-    for label in fit:
-        if fit[label]:
-            res[label]["fit_median_s"] = statistics.median(fit[label])
-            res[label]["accuracy"] = acc[label]
-    ctx.results["probe"] = res
+    for variant, extra in (("probe", []), ("probe standardized", ["standardize"])):
+        args = [*PROBE_ARGS, *extra]
+        rust, py = Side(), Side()
+        acc: dict[str, float] = {}
+        iters: dict[str, str] = {}
+        fit: dict[str, list[float]] = {"rust": [], "python": []}
+        for r in range(ctx.args.runs):
+            # The bisection that counts linfa's iterations costs several fits: first run, on request.
+            count = ["iterations"] if r == 0 and ctx.args.probe_iterations else []
+            for side, cmd, label in (
+                (rust, [str(rust_bin), *args, *count], "rust"),
+                (py, [ctx.py, str(HERE / "eval" / "probe_sklearn.py"), *args], "python"),
+            ):
+                if label == "rust" and not rust_bin.exists():
+                    rust.note = f"{rust_bin} not built"
+                    continue
+                m = run_measured(cmd, env=ctx.env)
+                if extra and m.rc == 0 and "standardized" not in m.output:
+                    # An older probe bench ignores the argument: its figures are not this variant's.
+                    side.note = f"{cmd[0]} does not standardise (an older build)"
+                    m.rc = 1
+                side.runs.append(m)
+                s, a, it = SECONDS.search(m.output), ACCURACY.search(m.output), ITERATIONS.search(m.output)
+                m.inner = float(s.group(1)) if s else None
+                if s and a:
+                    fit[label].append(float(s.group(1)))
+                    acc[label] = float(a.group(1))
+                if it:
+                    iters[label] = it.group(1)
+        res: dict[str, Any] = {"rust": rust.summary(), "python": py.summary(), "args": " ".join(args)}
+        for label in fit:
+            if fit[label]:
+                res[label]["fit_median_s"] = statistics.median(fit[label])
+                res[label]["accuracy"] = acc[label]
+            if label in iters:
+                res[label]["iterations"] = iters[label]
+        ctx.results[variant] = res
 
 
 def report_case(ctx: Ctx, fixture_toml: Path | None, fixture_model: Path | None) -> None:
@@ -520,10 +629,14 @@ def fmt_side(s: dict[str, Any]) -> str:
     if not s.get("ok"):
         return "n/a"
     out = f"{s['median_s']:.2f} s ({s['min_s']:.2f}-{s['max_s']:.2f})"
+    if s.get("images_per_s"):
+        out += f"; {s['images_per_s']:.1f} img/s"
     if s.get("timed_median_s"):
         out += f"; timed {s['timed_median_s']:.2f} s"
     if s.get("accuracy") is not None:
         out += f"; acc {s['accuracy']:.4f}"
+    if s.get("iterations") is not None:
+        out += f"; {s['iterations']} iterations"
     return out
 
 
@@ -571,6 +684,8 @@ def table(results: dict[str, Any], threads: int, batch: int) -> str:
             agr = {
                 "note": f"accuracy diff {100 * (r['accuracy'] - p['accuracy']):+.2f} points ({res['args']})"
             }
+        elif res.get("note"):
+            agr = {"note": res["note"]}
         elif p.get("note"):
             agr = {"note": p["note"]}
         if agr.get("ok"):
@@ -654,8 +769,21 @@ def main(argv: list[str] | None = None) -> int:
         help="both sides: glibc malloc keeps freed memory (MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_), "
         "which removes the page-fault cost of per-image buffers (see RESULTS.md, embed-large)",
     )
+    p.add_argument(
+        "--probe-iterations",
+        action="store_true",
+        help="probe case: also count linfa's L-BFGS iterations (a bisection of extra fits, first run)",
+    )
     p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument(
+        "--table-from",
+        metavar="JSON",
+        help="only print the tables of a saved run (benchmarks/out/last.json or partial.json)",
+    )
     a = p.parse_args(argv)
+    if a.table_from:
+        print_record(json.loads(Path(a.table_from).read_text(encoding="utf-8")))
+        return 0
     a.runs = a.runs or (3 if a.quick else 5)
     a.synth_n = a.synth_n or (2000 if a.quick else 10_000)
     a.vit_n = a.vit_n or (16 if a.quick else 64)
@@ -688,6 +816,9 @@ def main(argv: list[str] | None = None) -> int:
         synth_toml = synth.synthetic_dataset(OUT / f"synth-{a.synth_n}", a.synth_n)
     for case in cases:
         print(f"case {case}", file=sys.stderr, flush=True)
+        # What is finished so far, so that an interrupted run keeps its cases (`--table-from`).
+        partial = {**run_record(a, info, ctx, argv), "partial": True}
+        (OUT / "partial.json").write_text(json.dumps(partial, indent=1) + "\n", encoding="utf-8")
         if case == "embed-fixture":
             if fixture_data is None or fixture_model is None:
                 ctx.results[case] = {
@@ -711,6 +842,8 @@ def main(argv: list[str] | None = None) -> int:
             model = synth.random_model("vit-b-16", MODELS / "vit-b-16-random")
             sub = synth.head_dataset(synth_toml, a.vit_n, OUT / f"synth-head-{a.vit_n}")
             embed_case(ctx, case, model, sub)
+        elif case in REAL_CASES:
+            realsize_case(ctx, case)
         elif case == "retrieval":
             retrieval_case(ctx)
         elif case == "probe":
@@ -718,25 +851,38 @@ def main(argv: list[str] | None = None) -> int:
         elif case == "report":
             report_case(ctx, fixture_data, fixture_model)
     info["load_after"] = machine()["load"]
-    out = {
-        "machine": info,
+    out = run_record(a, info, ctx, argv)
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    (OUT / "last.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print_record(out)
+    return 0
+
+
+def run_record(
+    a: argparse.Namespace, info: dict[str, Any], ctx: Ctx, argv: list[str] | None
+) -> dict[str, Any]:
+    return {
+        "machine": dict(info),
         "threads": a.threads,
         "batch": a.batch,
         "runs": a.runs,
         "quick": a.quick,
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "results": ctx.results,
+        "results": dict(ctx.results),
     }
-    if a.json:
-        Path(a.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    (OUT / "last.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+
+
+def print_record(out: dict[str, Any]) -> None:
+    """The machine line and the ratio table of a run record (`last.json` or `partial.json`)."""
+    info = out["machine"]
     print()
     print(
-        f"machine: {info['cpu']}; load {info['load_before']} -> {info['load_after']}; "
+        f"machine: {info['cpu']}; load {info['load_before']} -> {info.get('load_after', '?')}; "
         f"{info['date']}; commit {info['commit']}; onnxruntime {info['onnxruntime']}"
+        + ("; interrupted: finished cases only" if out.get("partial") else "")
     )
-    print(table(ctx.results, a.threads, a.batch))
-    return 0
+    print(table(out["results"], out["threads"], out["batch"]))
 
 
 if __name__ == "__main__":

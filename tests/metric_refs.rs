@@ -299,6 +299,49 @@ fn probes_match_sklearn_lbfgs() {
     close(hi, ci[1], 1e-9, "t ci high");
 }
 
+/// `[eval] probe_standardize`: the training subset's statistics as scikit-learn's `StandardScaler`,
+/// the scaled test features, and the probe fitted on the scaled subset predicting as scikit-learn's
+/// lbfgs does (`probe_standardized.json`, written by `make_metric_refs.py probe_standardized`).
+#[test]
+fn standardised_probe_matches_sklearn_standard_scaler() {
+    let r = load("probe_standardized");
+    let (xtr, xte) = (matrix(&r["x_train"]), matrix(&r["x_test"]));
+    let (ytr, yte) = (usizes(&r["y_train"]), usizes(&r["y_test"]));
+    let subset = usizes(&r["subset"]);
+    let s = probe::Standardizer::fit(xtr.view(), &subset);
+    for (g, w) in s.mean().iter().zip(floats(&r["mean"])) {
+        close(*g, w, 1e-9 * w.abs().max(1.0), "mean");
+    }
+    for (g, w) in s.scale().iter().zip(floats(&r["scale"])) {
+        close(*g, w, 1e-9 * w.abs().max(1.0), "scale");
+    }
+    let (ztr, zte) = (s.apply(xtr.view()), s.apply(xte.view()));
+    for (i, row) in r["z_test_first_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        for (j, w) in floats(row).into_iter().enumerate() {
+            close(f64::from(zte[[i, j]]), w, 1e-5, "standardised test feature");
+        }
+    }
+    let tight = FitSettings {
+        max_iterations: 2000,
+        gradient_tolerance: 1e-9,
+    };
+    let alpha = f(&r["alpha"]);
+    let m = MultinomialProbe::fit(ztr.view(), &ytr, &subset, alpha, tight).unwrap();
+    let pred = m.predict(zte.view());
+    assert_eq!(pred, usizes(&r["pred"]));
+    close(
+        classify::accuracy(&yte, &pred, None),
+        f(&r["accuracy"]),
+        1e-12,
+        "accuracy",
+    );
+}
+
 #[test]
 fn bootstrap_pieces_match_numpy() {
     let r = load("stats");

@@ -6,12 +6,16 @@ from identical inputs. Run from the repository root:
 
     /work/main/.venv/bin/python onnx-export/scripts/make_metric_refs.py
 
-Outputs: tests/data/metric_refs/{classification,zeroshot,retrieval,geometry,probe,stats}.json
+    /work/main/.venv/bin/python onnx-export/scripts/make_metric_refs.py probe_standardized  # one file
+
+Outputs: tests/data/metric_refs/{classification,zeroshot,retrieval,geometry,probe,stats,
+probe_standardized}.json
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,7 @@ from scipy.special import softmax
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
+from sklearn.preprocessing import StandardScaler
 
 OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "metric_refs"
 
@@ -241,6 +246,48 @@ def probe(rng: np.random.Generator) -> dict:
     }
 
 
+def probe_standardized(rng: np.random.Generator) -> dict:
+    """`[eval] probe_standardize`: StandardScaler fitted on a training subset (rows `subset`), applied
+    to the training and test features, then the multinomial lbfgs probe on the scaled subset. The
+    features have very different scales and offsets per column, one column is constant."""
+    d, k, n = 5, 3, 120
+    centres = rng.normal(size=(k, d))
+    y_tr = rng.integers(0, k, n)
+    y_te = rng.integers(0, k, 60)
+    scale = np.array([0.01, 1.0, 40.0, 3.0, 1.0])
+    offset = np.array([5.0, -2.0, 100.0, 0.0, 0.0])
+
+    def feats(y: np.ndarray) -> np.ndarray:
+        x = (centres[y] + rng.normal(size=(len(y), d))) * scale + offset
+        x[:, 4] = 0.25  # constant: StandardScaler keeps scale 1
+        return x.astype(np.float32).astype(np.float64)
+
+    x_tr, x_te = feats(y_tr), feats(y_te)
+    subset = np.sort(rng.choice(n, 80, replace=False))
+    scaler = StandardScaler().fit(x_tr[subset])
+    alpha = 0.5
+    model = LogisticRegression(C=1 / alpha, tol=1e-10, max_iter=10000).fit(
+        scaler.transform(x_tr[subset]), y_tr[subset]
+    )
+    z_te = scaler.transform(x_te)
+    return {
+        "how": "sklearn StandardScaler().fit(x_train[subset]) (population sd, constant column scale 1), "
+        "then LogisticRegression(C=1/alpha, lbfgs, tol=1e-10) multinomial on the scaled subset; "
+        "predictions on scaler.transform(x_test)",
+        "alpha": alpha,
+        "x_train": x_tr.tolist(),
+        "y_train": y_tr.tolist(),
+        "subset": subset.tolist(),
+        "x_test": x_te.tolist(),
+        "y_test": y_te.tolist(),
+        "mean": scaler.mean_.tolist(),
+        "scale": scaler.scale_.tolist(),
+        "z_test_first_rows": z_te[:3].tolist(),
+        "pred": model.predict(z_te).tolist(),
+        "accuracy": float(model.score(z_te, y_te)),
+    }
+
+
 def stats_refs(rng: np.random.Generator) -> dict:
     v = rng.normal(size=37)
     deltas = np.concatenate([rng.normal(0.02, 0.05, 200), [0.0, 0.0]])
@@ -266,8 +313,12 @@ def main() -> None:
         "geometry": geometry,
         "probe": probe,
         "stats": stats_refs,
+        "probe_standardized": probe_standardized,
     }
+    only = set(sys.argv[1:])
     for i, (name, build) in enumerate(builders.items()):
+        if only and name not in only:
+            continue
         data = build(np.random.default_rng(1000 + i))
         (OUT / f"{name}.json").write_text(json.dumps(data, separators=(",", ":")) + "\n")
         print(f"wrote {OUT / name}.json")

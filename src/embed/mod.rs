@@ -188,7 +188,39 @@ pub fn embed_dataset(
     text_run?;
     stats.text_wall = t1.elapsed();
 
-    // ---- assemble
+    let embeddings = assemble(
+        model,
+        dataset,
+        &Found {
+            keys: &keys,
+            images: &image_entries,
+            failed: &failed,
+            texts: &text_entries,
+        },
+        &mut stats.skipped,
+    );
+    Ok((embeddings, stats))
+}
+
+/// What the image and text stages produced, looked up by [`assemble`].
+struct Found<'a> {
+    keys: &'a HashMap<PathBuf, ImageKey>,
+    images: &'a Entries,
+    failed: &'a HashMap<PathBuf, String>,
+    texts: &'a Entries,
+}
+
+/// The embeddings of every split (rows in manifest order, without the rows whose image failed or
+/// belongs to another shard; those that failed are added to `skipped`) and of the prompts.
+fn assemble(
+    model: &Model,
+    dataset: &Dataset,
+    found: &Found,
+    skipped: &mut Vec<SkippedRow>,
+) -> ModelEmbeddings {
+    let dim = model.spec.embed_dim;
+    let (keys, image_entries, failed, text_entries) =
+        (found.keys, found.images, found.failed, found.texts);
     let mut image_of_row: Vec<Option<&Vec<f32>>> = Vec::with_capacity(dataset.rows.len());
     for row in &dataset.rows {
         let reason = match keys.get(&row.image) {
@@ -213,7 +245,7 @@ pub fn embed_dataset(
         };
         image_of_row.push(None);
         if let Some(reason) = reason {
-            stats.skipped.push(SkippedRow {
+            skipped.push(SkippedRow {
                 line: row.line,
                 reason: format!("{}:{}: {reason}", dataset.manifest.display(), row.line),
             });
@@ -259,15 +291,12 @@ pub fn embed_dataset(
             negative: stack(&c.negative),
         })
         .collect();
-    Ok((
-        ModelEmbeddings {
-            model: model.name.clone(),
-            splits,
-            prompts,
-            logit_scale: model.spec.logit_scale,
-        },
-        stats,
-    ))
+    ModelEmbeddings {
+        model: model.name.clone(),
+        splits,
+        prompts,
+        logit_scale: model.spec.logit_scale,
+    }
 }
 
 /// Everything besides the image bytes that determines an image embedding.

@@ -30,6 +30,10 @@ pub struct EvalConfig {
     pub probe_alphas: Vec<f64>,
     /// L-BFGS iteration cap per probe fit.
     pub probe_max_iterations: u64,
+    /// z-score probe features with the training subset's mean/sd before the fit (same statistics
+    /// for validation and test). Off by default; left out of the record while off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub probe_standardize: bool,
     /// λ values of the gap-shift sweep.
     pub gap_shift: Vec<f64>,
     /// Bins of the cosine histograms over [-1, 1].
@@ -59,6 +63,7 @@ impl Default for EvalConfig {
             probe_seeds: vec![0, 1, 2],
             probe_alphas: default_alphas(),
             probe_max_iterations: 100,
+            probe_standardize: false,
             gap_shift: vec![-1.0, -0.5, 0.0, 0.5, 1.0],
             histogram_bins: 50,
             pca_points: 500,

@@ -18,6 +18,9 @@ Definitions (recorded in every report):
 - each (fraction, seed) draws its own subset; the runs return the test predictions (class per item,
   or P(positive) per label and item) so that the suite can bootstrap test items and seeds together
   ([`crate::eval::inference::probe`]);
+- with `[eval] probe_standardize` every feature is z-scored with the training subset's mean and
+  population sd before the fit, and the validation and test features with the same statistics
+  ([`Standardizer`], scikit-learn's `StandardScaler`); off by default;
 - a probe that cannot be fitted is a typed [`FitFailure`] (one class in the training subset, or the
   solver refusing every α), and every chosen fit carries a [`FitCheck`]: the gradient norm of the
   summed loss at the returned solution against the stopping tolerance, because linfa does not say
@@ -33,6 +36,9 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::classify;
+
+mod standardize;
+pub use standardize::Standardizer;
 
 /// Default α grid: 10^-4 … 10^2 (C = 10^4 … 10^-2).
 pub fn default_alphas() -> Vec<f64> {

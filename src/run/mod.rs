@@ -286,6 +286,21 @@ mod tests {
     }
 
     #[test]
+    fn probe_standardize_is_a_checked_bool() {
+        let e = Settings::resolve(&config("[eval]\nprobe_standardize = \"yes\"\n"))
+            .expect_err("not a bool");
+        assert!(
+            e.problems.len() == 1 && e.problems[0].contains("probe_standardize"),
+            "{:?}",
+            e.problems
+        );
+        let on = Settings::resolve(&config("[eval]\nprobe_standardize = true\n")).expect("valid");
+        assert!(on.eval.probe_standardize);
+        let off = Settings::resolve(&config("")).expect("valid");
+        assert!(!off.eval.probe_standardize, "off by default");
+    }
+
+    #[test]
     fn a_valid_config_resolves_rag_against_eval() {
         let s = Settings::resolve(&config("[eval]\nseed = 7\n[rag]\nexport_dir = \"x\"\n"))
             .expect("valid");

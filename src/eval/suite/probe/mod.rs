@@ -4,7 +4,7 @@ mean over seeds with the two-level (seeds, then test items) bootstrap of
 [`crate::eval::inference::probe`], `n` = test items, paired deltas with bootstrap p-values, the
 chosen α (descriptive `alpha` / `alpha_multilabel` rows), and a warning for every fit that failed
 or did not converge and for a larger fraction scoring below a smaller one. */
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::zeroshot::ArgmaxData;
@@ -16,7 +16,7 @@ use crate::eval::inference::probe::{fraction_inversions, probe_fraction, probe_f
 use crate::eval::inference::replicates::GroupEstimate;
 use crate::eval::inference::replicates::{Pairing, SignCheck, between_replicate_sd};
 use crate::eval::metrics::{Setting, Task};
-use crate::eval::probe::{self, FitSettings, Split};
+use crate::eval::probe::{self, FitSettings, Split, Standardizer};
 use crate::eval::rows::{Comparison, RowKey, Subject, row};
 use crate::eval::stats::quantile_sorted;
 use crate::eval::summary::{ModelPlots, ProbeCurve, ProbePoint};
@@ -138,6 +138,8 @@ pub(super) struct ProbeSetup<'a> {
     pub(super) ml_test: Vec<Vec<bool>>,
     /// `ml_test` by label (column `l`: label `l` of every test item), for the item bootstrap.
     pub(super) ml_test_columns: Vec<Vec<bool>>,
+    /// `[eval] probe_standardize`: z-score the features with the training subset's statistics.
+    pub(super) standardize: bool,
 }
 
 impl<'a> ProbeSetup<'a> {
@@ -182,6 +184,7 @@ impl<'a> ProbeSetup<'a> {
             ml_test_columns: (0..run.dataset.labels.len())
                 .map(|l| multi(test).iter().map(|r| r[l]).collect())
                 .collect(),
+            standardize: run.cfg.probe_standardize,
         }
     }
 
@@ -210,6 +213,9 @@ impl<'a> ProbeSetup<'a> {
                 None => empty.clone(),
             };
             let xte = tv.image(m).select(Axis(0), tk);
+            let [xtr, xval, xte] = self
+                .features(&sub.indices, [xtr.view(), xval.view(), xte.view()])
+                .unwrap_or([xtr, xval, xte]);
             out.n_train_single = sub.indices.len();
             let fit = probe::single_label_run(
                 Split {
@@ -236,9 +242,15 @@ impl<'a> ProbeSetup<'a> {
         notes.extend(sub.notes.iter().map(|n| format!("multi-label probe: {n}")));
         out.n_train_multi = sub.indices.len();
         let xval = self.val.map_or(empty.view(), |v| v.image(m));
+        let views = [self.train.image(m), xval, self.test.image(m)];
+        let scaled = self.features(&sub.indices, views);
+        let [xtr, xval, xte] = match &scaled {
+            Some(owned) => [owned[0].view(), owned[1].view(), owned[2].view()],
+            None => views,
+        };
         out.multi = probe::multi_label_run(
             Split {
-                x: self.train.image(m),
+                x: xtr,
                 y: &self.ml_train,
             },
             &sub.indices,
@@ -247,7 +259,7 @@ impl<'a> ProbeSetup<'a> {
                 y: &self.ml_val,
             },
             Split {
-                x: self.test.image(m),
+                x: xte,
                 y: &self.ml_test,
             },
             self.label_names.len(),
@@ -255,6 +267,15 @@ impl<'a> ProbeSetup<'a> {
             s,
         );
         (out, notes)
+    }
+
+    /// Training, validation and test features of one run z-scored with the statistics of the
+    /// training rows `idx` under `[eval] probe_standardize`; `None` (use them as they are) when off.
+    fn features(&self, idx: &[usize], x: [ArrayView2<f32>; 3]) -> Option<[Array2<f32>; 3]> {
+        self.standardize.then(|| {
+            let s = Standardizer::fit(x[0], idx);
+            x.map(|a| s.apply(a))
+        })
     }
 
     /// Test items and true labels of the single-label probe, and of the multi-label probe.
