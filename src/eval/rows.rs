@@ -437,7 +437,7 @@ mod tests {
         use crate::eval::groups::Compare;
         let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
         // Per-item correctness: A 50 %, B 70 %, C 90 % of 60 items.
-        let hits = |m: usize, i: usize| f64::from(u8::from(i % 10 < 5 + 2 * m as usize));
+        let hits = |m: usize, i: usize| f64::from(u8::from(i % 10 < 5 + 2 * m));
         let spec = || {
             Spec::new(
                 Task::Zeroshot,

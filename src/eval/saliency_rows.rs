@@ -6,7 +6,7 @@ intervals over items and paired `B - A` deltas on the same items — all through
 layer (`crate::run::saliency`).
 */
 use super::MetricRow;
-use super::groups::{Compare, ModelGroup, ModelGroups};
+use super::groups::ModelGroups;
 use super::metrics::{Setting, Task};
 use super::rows::{Spec, bootstrap_group_rows};
 use super::saliency::Agreement;
@@ -21,7 +21,7 @@ pub struct ScoredItem {
 }
 
 /// The rows of `items` (`setting` = `<method>:<target>`), per-model rows first (model by model),
-/// then comparisons. A metric's items are those where every model has a defined value, so deltas
+/// then comparisons of the pairs `compared` holds. A metric's items are those where every model has a defined value, so deltas
 /// pair up; a group with no such item gives undefined rows.
 pub fn saliency_rows(
     dataset: &str,
@@ -30,8 +30,7 @@ pub fn saliency_rows(
     boot: &BootstrapConfig,
     findings: &[String],
     items: &[ScoredItem],
-    replicates: &[ModelGroup],
-    compare: &Compare,
+    compared: &ModelGroups,
 ) -> Vec<MetricRow> {
     let mut specs = Vec::new();
     let groups = std::iter::once(None).chain(findings.iter().map(Some));
@@ -77,8 +76,7 @@ pub fn saliency_rows(
             ));
         }
     }
-    let resolved = ModelGroups::resolve(replicates, names).with_compare(compare);
-    let (per_model, cmp) = bootstrap_group_rows(dataset, names, &resolved, boot, &specs);
+    let (per_model, cmp) = bootstrap_group_rows(dataset, names, compared, boot, &specs);
     per_model.into_iter().flatten().chain(cmp).collect()
 }
 
@@ -126,8 +124,7 @@ mod tests {
             &boot,
             &f,
             &items,
-            &[],
-            &Compare::default(),
+            &ModelGroups::singletons(&names),
         );
         let get = |model: &str, metric: &str| {
             rows.iter()

@@ -19,6 +19,7 @@ use std::time::Instant;
 use ndarray::Array2;
 
 use crate::data::Dataset;
+use crate::eval::groups::ModelGroups;
 use crate::eval::saliency::{Agreement, Pixel, agreement};
 use crate::eval::saliency_rows::{ScoredItem, saliency_rows};
 use crate::eval::stats::BootstrapConfig;
@@ -440,7 +441,8 @@ pub fn run(
             scores: scores.iter().map(|s| s[i]).collect(),
         })
         .collect();
-    let groups = super::model_groups(&wb.config);
+    let groups =
+        ModelGroups::resolve(&super::model_groups(&wb.config), &names).with_compare(compare);
     let rows = saliency_rows(
         &dataset.name,
         &names,
@@ -449,7 +451,6 @@ pub fn run(
         &findings,
         &scored,
         &groups,
-        compare,
     );
     let examples = pick_examples(&pass, models, &maps_by_model, &grid_heat);
     Ok(SaliencyOutcome {
