@@ -134,8 +134,8 @@ fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
     t.keys(&["r"]);
     let s = t.wait_text("PgDn · Esc closes", short);
     assert!(
-        s.contains("┌ row ") && s.contains("✓ own report") && s.contains("lines 1–"),
-        "the full-text overlay with its header and the own report marked:\n{s}"
+        s.contains("┌ row ") && s.contains("report (") && s.contains("lines 1–"),
+        "the full-text overlay with its header, the image's own report and the scroll position:\n{s}"
     );
     t.keys(&["Escape"]);
     t.wait_for("full text closed", short, |s| {

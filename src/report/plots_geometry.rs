@@ -249,7 +249,8 @@ pub(super) fn group_figure(s: &EvalSummary) -> Result<Option<String>, String> {
                 theme::AXIS.stroke_width(1),
             ))
             .map_err(e)?;
-            for t in theme::nice_ticks(lo, hi, 5) {
+            // About eight ticks: with five, a range like -0.36…0.81 got only 0 and 0.5.
+            for t in theme::nice_ticks(lo, hi, 8) {
                 let y = y1 - ((t - lo) / (hi - lo) * f64::from(y1 - y0)).round() as i32;
                 root.draw(&PathElement::new(vec![(x1, y), (x1 + 3, y)], theme::AXIS))
                     .map_err(e)?;
@@ -308,14 +309,7 @@ pub(super) fn pca_figure(s: &EvalSummary) -> Result<Option<String>, String> {
     let svg = panels(&frame, models.len(), models.len().min(3), 250, |i, area| {
         let (model, p) = models[i];
         let mut chart = ChartBuilder::on(area)
-            .caption(
-                format!(
-                    "{model} (PC1 {:.0}%, PC2 {:.0}% of variance)",
-                    p.explained[0] * 100.0,
-                    p.explained[1] * 100.0
-                ),
-                font(theme::LABEL_PT),
-            )
+            .caption(model, font(theme::LABEL_PT))
             .margin(theme::MARGIN)
             .x_label_area_size(theme::X_LABEL_AREA)
             .y_label_area_size(theme::Y_LABEL_AREA)
@@ -323,8 +317,11 @@ pub(super) fn pca_figure(s: &EvalSummary) -> Result<Option<String>, String> {
             .map_err(|e| e.to_string())?;
         let mut m = chart.configure_mesh();
         theme::mesh(&mut m);
-        m.x_desc("PC1")
-            .y_desc("PC2")
+        // The variance shares on the axes: in the caption they made neighbouring captions touch.
+        let pc1 = format!("PC1 ({:.0}% of variance)", p.explained[0] * 100.0);
+        let pc2 = format!("PC2 ({:.0}%)", p.explained[1] * 100.0);
+        m.x_desc(pc1)
+            .y_desc(pc2)
             .x_label_formatter(&theme::tick_ref)
             .y_label_formatter(&theme::tick_ref)
             .draw()
