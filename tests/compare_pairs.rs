@@ -8,10 +8,10 @@
 mod core_support;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use core_support::{read_csv_rows, repo, subset_dataset};
+use core_support::{fixture_model, read_csv_rows, subset_dataset};
 
 const KEEP: [(&str, usize); 4] = [
     ("train", 100),
@@ -25,11 +25,7 @@ const MODELS: [(&str, &str); 3] = [("CLIP", "clip"), ("eCLIP", "eclip"), ("CLIP1
 fn write_config(path: &Path, dataset: &Path, compare: &str) {
     let mut text = String::new();
     for (name, dir) in MODELS {
-        let p: PathBuf = repo().join("fixtures/models").join(dir);
-        assert!(
-            p.join("model.json").is_file(),
-            "fixture model {dir} missing"
-        );
+        let p = fixture_model(dir);
         text += &format!(
             "[[models]]\nname = {name:?}\npath = {:?}\n",
             p.display().to_string()

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use core_support::{repo, subset_dataset};
+use core_support::{fixture_model, read_csv_rows, subset_dataset};
 
 const KEEP: [(&str, usize); 4] = [
     ("train", 100),
@@ -20,16 +20,6 @@ const KEEP: [(&str, usize); 4] = [
     ("test", 60),
     ("test_5x200", 60),
 ];
-
-fn fixture(name: &str) -> PathBuf {
-    let p = repo().join("fixtures/models").join(name);
-    assert!(
-        p.join("model.json").is_file(),
-        "fixture model {} is missing (see fixtures/models/README.md)",
-        p.display()
-    );
-    p
-}
 
 fn write_config(path: &Path, dataset: &Path, clip: &[PathBuf], eclip: &[PathBuf]) {
     let list = |v: &[PathBuf]| {
@@ -67,20 +57,14 @@ fn eclip(cfg: &Path, args: &[&str]) -> std::process::Output {
 type Csv = Vec<HashMap<String, String>>;
 
 fn read_csv(path: &Path) -> (Vec<String>, Csv) {
-    let mut rdr = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    let rows = rdr
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
+    let header = csv::Reader::from_path(path)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .iter()
+        .map(String::from)
         .collect();
-    (header, rows)
+    (header, read_csv_rows(path))
 }
 
 fn find<'a>(
@@ -114,8 +98,8 @@ fn replicate_groups_get_group_rows_and_group_comparisons() {
     write_config(
         &cfg,
         &dataset,
-        &[fixture("clip"), fixture("clip-s1")],
-        &[fixture("eclip"), fixture("eclip-s1")],
+        &[fixture_model("clip"), fixture_model("clip-s1")],
+        &[fixture_model("eclip"), fixture_model("eclip-s1")],
     );
     let csv_path = tmp.path().join("out.csv");
     let review = tmp.path().join("review.md");
@@ -237,7 +221,7 @@ fn replicates_with_different_embedding_contracts_are_refused() {
     let odd = tmp.path().join("eclip-odd");
     std::fs::create_dir_all(&odd).unwrap();
     for f in ["image.onnx", "text.onnx", "tokenizer.json", "model.json"] {
-        std::fs::copy(fixture("eclip-s1").join(f), odd.join(f)).unwrap();
+        std::fs::copy(fixture_model("eclip-s1").join(f), odd.join(f)).unwrap();
     }
     let spec = std::fs::read_to_string(odd.join("model.json")).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&spec).unwrap();
@@ -248,8 +232,8 @@ fn replicates_with_different_embedding_contracts_are_refused() {
     write_config(
         &cfg,
         &dataset,
-        &[fixture("clip")],
-        &[fixture("eclip"), odd.clone()],
+        &[fixture_model("clip")],
+        &[fixture_model("eclip"), odd.clone()],
     );
     let out = eclip(
         &cfg,

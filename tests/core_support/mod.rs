@@ -203,6 +203,17 @@ pub fn emb_files(cache: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A bundled fixture model's folder (`fixtures/models/<name>`); fails naming it when absent.
+pub fn fixture_model(name: &str) -> PathBuf {
+    let p = repo().join("fixtures/models").join(name);
+    assert!(
+        p.join("model.json").is_file(),
+        "fixture model {} is missing (see fixtures/models/README.md)",
+        p.display()
+    );
+    p
+}
+
 /// The rows of a report CSV as column → value maps.
 pub fn read_csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut rdr = csv::Reader::from_path(path).unwrap();
