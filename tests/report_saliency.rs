@@ -158,3 +158,69 @@ fn report_writes_saliency_rows_the_figure_and_hash_checked_items() {
         }
     }
 }
+
+/// A broken saliency map-cache chunk is deleted, its maps recomputed, and the run says so: a
+/// `saliency: model …: saliency cache: cache file … deleted …` note in the record (before, the
+/// map cache's problems were collected and never reported).
+#[test]
+fn a_broken_saliency_cache_chunk_is_reported_in_the_notes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset::write(
+        &tmp.path().join("data"),
+        subset::Counts {
+            train: 20,
+            val: 6,
+            test_heatmap: 6,
+            test_plain: 2,
+            single_positive: 10,
+        },
+    );
+    let cfg = subset::config(tmp.path(), &subset::fixture_models(), &[data], SALIENCY);
+    let cache = tmp.path().join("cache");
+    let run = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_eclip"))
+            .current_dir(tmp.path())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .args(["--quiet", "--report", "out.csv"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "eclip --report failed:\n{stderr}");
+    };
+    run();
+    // Truncate every chunk (embeddings and maps alike): each fails its trailing SHA-256.
+    let mut chunks = Vec::new();
+    let mut dirs = vec![cache.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "emb") {
+                chunks.push(p);
+            }
+        }
+    }
+    assert!(
+        !chunks.is_empty(),
+        "no cache chunks under {}",
+        cache.display()
+    );
+    for p in &chunks {
+        let bytes = std::fs::read(p).unwrap();
+        std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    run();
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("out.csv.record.json")).unwrap(),
+    )
+    .unwrap();
+    let notes = record["notes"].to_string();
+    assert!(
+        notes.contains("saliency cache: cache file") && notes.contains("deleted"),
+        "the record's notes name the broken map chunk: {notes}"
+    );
+}

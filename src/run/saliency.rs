@@ -309,6 +309,11 @@ fn score_model(
     for (_, m) in run.skipped.iter().take(3) {
         notes.push(format!("model {}: {m}", emb.model));
     }
+    // Broken map-cache chunks were deleted and their maps recomputed: say so, like the
+    // embedding cache's rebuilt chunks.
+    for c in &run.cache_problems {
+        notes.push(format!("model {}: saliency cache: {c}", emb.model));
+    }
     let mut s = vec![None; items.len()];
     let mut maps = vec![None; items.len()];
     for (k, map) in usable.iter().zip(run.maps) {

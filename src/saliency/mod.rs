@@ -332,8 +332,9 @@ pub struct SaliencyRun {
     pub over_limit: usize,
     /// Wall time spent computing (not reading the cache).
     pub(crate) compute_time: Duration,
-    /// Broken cache chunks found (and deleted) while reading the map cache.
-    pub cache_problems: Vec<CacheProblem>,
+    /// Broken cache chunks found (and deleted) while reading the map cache; `run::saliency`
+    /// reports each as a note.
+    pub(crate) cache_problems: Vec<CacheProblem>,
 }
 
 /// Cache namespace description of a model's maps under `settings`.
