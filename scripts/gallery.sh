@@ -22,22 +22,30 @@ for f in "$tmp"/figs/*.png; do
   cp "$f" "$out"/
 done
 # The saliency figure at its own size (1×: the text stays readable) with a palette of the fewest
-# colours, from 64 down, that brings it under 250 KB (no dithering: flat text and clean ramps).
+# colours, from 64 down, that brings it under 250 KB (no dithering: flat text and clean ramps). The
+# palette always holds the exact fill colours the SVG names (model colours, ink), so text keeps its
+# model's colour instead of the nearest photo colour median-cut found.
 python="${PYTHON:-$root/.venv/bin/python}"
 for f in "$tmp"/figs/*_saliency.png; do
   [ -e "$f" ] || continue
-  "$python" - "$f" "$out/$(basename "$f")" <<'PY'
+  "$python" - "$f" "${f%.png}.svg" "$out/$(basename "$f")" <<'PY'
+import re
 import sys
 from pathlib import Path
 
 from PIL import Image
 
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+src, svg, dst = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 image = Image.open(src).convert("RGB")
+named = sorted(set(re.findall(r'fill="#([0-9a-fA-F]{6})"', svg.read_text(encoding="utf-8"))))
+exact = [tuple(int(h[i : i + 2], 16) for i in (0, 2, 4)) for h in named][:32]
 for colours in (64, 48, 32, 24, 16):
-    image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        dst, optimize=True
-    )
+    cut = image.quantize(colors=max(colours - len(exact), 8), method=Image.Quantize.MEDIANCUT)
+    found = cut.getpalette()[: 3 * len(cut.getcolors())]
+    palette = found + [c for rgb in exact for c in rgb]
+    pal = Image.new("P", (1, 1))
+    pal.putpalette(palette + [0] * (768 - len(palette)))
+    image.quantize(palette=pal, dither=Image.Dither.NONE).save(dst, optimize=True)
     if dst.stat().st_size <= 250 * 1024:
         break
 PY

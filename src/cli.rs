@@ -22,7 +22,7 @@ use eclip_workbench::items;
 use eclip_workbench::report::headless;
 use eclip_workbench::run::Settings;
 use eclip_workbench::runtime::Device;
-use eclip_workbench::workbench::{DatasetEmbeddings, Workbench, WorkbenchOptions};
+use eclip_workbench::workbench::{DatasetEmbeddings, ModelRunResult, Workbench, WorkbenchOptions};
 
 /// Compare CLIP-style image–report embedding models (CLIP vs eCLIP) on chest X-ray data.
 ///
@@ -539,6 +539,24 @@ fn share(part: Duration, whole: Duration) -> String {
 /// The headless summary; returns false if any model or dataset failed.
 fn print_summary(wb: &Workbench, results: &[DatasetEmbeddings]) -> Result<bool> {
     let mut out = std::io::stdout().lock();
+    let mut ok = print_loaded(&mut out, wb)?;
+    for ds in results {
+        print_dataset_notes(&mut out, ds)?;
+        for run in &ds.runs {
+            ok &= print_run(&mut out, run)?;
+        }
+    }
+    if wb.runtime.options.device == Device::Auto {
+        writeln!(
+            out,
+            "\n(--device auto; use --device cuda to require the GPU, --device cpu to skip the CUDA probe)"
+        )?;
+    }
+    Ok(ok)
+}
+
+/// The runtime, each model's providers and what failed to load; false if anything did.
+fn print_loaded(out: &mut impl Write, wb: &Workbench) -> std::io::Result<bool> {
     let rt = &wb.runtime;
     writeln!(
         out,
@@ -576,96 +594,96 @@ fn print_summary(wb: &Workbench, results: &[DatasetEmbeddings]) -> Result<bool> 
         writeln!(out, "warning: {w}")?;
         eprintln!("warning: {w}");
     }
-    for ds in results {
-        let data = &ds.dataset;
-        writeln!(
-            out,
-            "\ndataset {}: {} rows loaded, {} skipped while loading",
-            ds.name,
-            data.rows.len(),
-            data.skipped.len()
-        )?;
-        for s in data.skipped.iter().take(5) {
-            writeln!(out, "  skipped: {}", s.reason)?;
-        }
-        if data.skipped.len() > 5 {
-            writeln!(out, "  ... and {} more", data.skipped.len() - 5)?;
-        }
-        for w in data.warnings.iter().take(5) {
-            writeln!(out, "  warning: {}", w.reason)?;
-        }
-        if data.warnings.len() > 5 {
-            writeln!(out, "  ... and {} more warnings", data.warnings.len() - 5)?;
-        }
-        if let Some(l) = data.patient_leakage() {
-            writeln!(
-                out,
-                "  warning: {} (--strict makes this an error)",
-                l.describe(&ds.name)
-            )?;
-        }
-        for run in &ds.runs {
-            match &run.result {
-                Err(e) => {
-                    ok = false;
-                    writeln!(out, "  {}: FAILED: {e}", run.model)?;
-                }
-                Ok(r) => {
-                    let st = &r.stats;
-                    let splits: Vec<String> = r
-                        .embeddings
-                        .splits
-                        .iter()
-                        .map(|(k, v)| format!("{k} {}", v.rows.len()))
-                        .collect();
-                    writeln!(
-                        out,
-                        "  {}: [{}], {} prompt classes",
-                        run.model,
-                        splits.join(", "),
-                        r.embeddings.prompts.len()
-                    )?;
-                    writeln!(
-                        out,
-                        "    images: {} computed, {} from cache, {} ({} in ONNX Runtime, {} of wall)",
-                        st.images_computed,
-                        st.images_total
-                            .saturating_sub(st.images_computed + st.skipped.len()),
-                        rate(st.images_computed, st.image_wall),
-                        rate(st.images_computed, st.image_ort),
-                        share(st.image_ort, st.image_wall),
-                    )?;
-                    writeln!(
-                        out,
-                        "    texts: {} computed of {}, {} ({} in ONNX Runtime, {} of wall)",
-                        st.texts_computed,
-                        st.texts_total,
-                        rate(st.texts_computed, st.text_wall),
-                        rate(st.texts_computed, st.text_ort),
-                        share(st.text_ort, st.text_wall),
-                    )?;
-                    for p in &st.cache_problems {
-                        writeln!(out, "    cache: {p}")?;
-                    }
-                    if !st.skipped.is_empty() {
-                        writeln!(
-                            out,
-                            "    {} rows skipped (image unreadable):",
-                            st.skipped.len()
-                        )?;
-                        for s in st.skipped.iter().take(5) {
-                            writeln!(out, "      {}", s.reason)?;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if rt.options.device == Device::Auto {
-        writeln!(
-            out,
-            "\n(--device auto; use --device cuda to require the GPU, --device cpu to skip the CUDA probe)"
-        )?;
-    }
     Ok(ok)
+}
+
+/// A dataset's rows, the first skipped rows and warnings, patient leakage.
+fn print_dataset_notes(out: &mut impl Write, ds: &DatasetEmbeddings) -> std::io::Result<()> {
+    let data = &ds.dataset;
+    writeln!(
+        out,
+        "\ndataset {}: {} rows loaded, {} skipped while loading",
+        ds.name,
+        data.rows.len(),
+        data.skipped.len()
+    )?;
+    for s in data.skipped.iter().take(5) {
+        writeln!(out, "  skipped: {}", s.reason)?;
+    }
+    if data.skipped.len() > 5 {
+        writeln!(out, "  ... and {} more", data.skipped.len() - 5)?;
+    }
+    for w in data.warnings.iter().take(5) {
+        writeln!(out, "  warning: {}", w.reason)?;
+    }
+    if data.warnings.len() > 5 {
+        writeln!(out, "  ... and {} more warnings", data.warnings.len() - 5)?;
+    }
+    if let Some(l) = data.patient_leakage() {
+        writeln!(
+            out,
+            "  warning: {} (--strict makes this an error)",
+            l.describe(&ds.name)
+        )?;
+    }
+    Ok(())
+}
+
+/// One model's embedding of a dataset: splits, rates, cache problems, skipped rows; false if it
+/// failed.
+fn print_run(out: &mut impl Write, run: &ModelRunResult) -> std::io::Result<bool> {
+    let r = match &run.result {
+        Err(e) => {
+            writeln!(out, "  {}: FAILED: {e}", run.model)?;
+            return Ok(false);
+        }
+        Ok(r) => r,
+    };
+    let st = &r.stats;
+    let splits: Vec<String> = r
+        .embeddings
+        .splits
+        .iter()
+        .map(|(k, v)| format!("{k} {}", v.rows.len()))
+        .collect();
+    writeln!(
+        out,
+        "  {}: [{}], {} prompt classes",
+        run.model,
+        splits.join(", "),
+        r.embeddings.prompts.len()
+    )?;
+    writeln!(
+        out,
+        "    images: {} computed, {} from cache, {} ({} in ONNX Runtime, {} of wall)",
+        st.images_computed,
+        st.images_total
+            .saturating_sub(st.images_computed + st.skipped.len()),
+        rate(st.images_computed, st.image_wall),
+        rate(st.images_computed, st.image_ort),
+        share(st.image_ort, st.image_wall),
+    )?;
+    writeln!(
+        out,
+        "    texts: {} computed of {}, {} ({} in ONNX Runtime, {} of wall)",
+        st.texts_computed,
+        st.texts_total,
+        rate(st.texts_computed, st.text_wall),
+        rate(st.texts_computed, st.text_ort),
+        share(st.text_ort, st.text_wall),
+    )?;
+    for p in &st.cache_problems {
+        writeln!(out, "    cache: {p}")?;
+    }
+    if !st.skipped.is_empty() {
+        writeln!(
+            out,
+            "    {} rows skipped (image unreadable):",
+            st.skipped.len()
+        )?;
+        for s in st.skipped.iter().take(5) {
+            writeln!(out, "      {}", s.reason)?;
+        }
+    }
+    Ok(true)
 }

@@ -18,6 +18,10 @@ const SALIENCY: &str = "\n[saliency]\nmethod = \"occlusion\"\ntarget = \"class\"
 const METRICS: [&str; 5] = ["nss", "cc", "kl", "sim", "auc_judd"];
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scripted end-to-end scenario: its steps share the running app and the state they build up"
+)]
 fn report_writes_saliency_rows_the_figure_and_hash_checked_items() {
     let tmp = tempfile::tempdir().unwrap();
     let data = subset::write(

@@ -6,9 +6,9 @@
 //! the saliency cache) and agreement scores.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 mod subset;
+mod tui_support;
 
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use eclip_workbench::config::Config;
@@ -17,21 +17,8 @@ use eclip_workbench::tui::event::{QueryReply, SaliencyReply};
 use eclip_workbench::tui::state::{ProblemKind, SaliencyPane};
 use eclip_workbench::tui::{Action, App, AppState, Event, launch, worker};
 use eclip_workbench::workbench::{Workbench, WorkbenchOptions};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui_image::picker::Picker;
-
-fn key(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn screen(app: &App) -> String {
-    let (w, h) = app.state.size;
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| eclip_workbench::tui::view::draw(f, &app.state))
-        .unwrap();
-    t.backend().to_string()
-}
+use tui_support::{key, run_jobs, screen};
 
 /// Feeds an event; a live query is answered by the real query code.
 fn drive(app: &mut App, ev: Event) -> Action {
@@ -45,6 +32,10 @@ fn drive(app: &mut App, ev: Event) -> Action {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scripted end-to-end scenario: its steps share the running app and the state they build up"
+)]
 fn broken_model_and_bad_manifest_are_shown_and_the_rest_works() {
     let tmp = tempfile::tempdir().unwrap();
     let good = subset::write(
@@ -102,20 +93,7 @@ fn broken_model_and_bad_manifest_are_shown_and_the_rest_works() {
     let mut app = App::new(state);
 
     // Run the launch jobs as the TUI does, feeding their events to the app.
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let jobs = std::mem::take(&mut l.jobs);
-    let n_jobs = jobs.len();
-    worker::spawn_jobs(jobs, tx).unwrap();
-    let start = Instant::now();
-    let mut finished = 0;
-    while finished < n_jobs {
-        let ev = rx.recv_timeout(Duration::from_secs(600)).unwrap();
-        if matches!(ev, Event::JobFinished { .. }) {
-            finished += 1;
-        }
-        app.handle(ev);
-        assert!(start.elapsed() < Duration::from_secs(900), "jobs too slow");
-    }
+    run_jobs(&mut app, std::mem::take(&mut l.jobs));
 
     // Both problems are listed, each naming its culprit.
     let p = &app.state.problems.list;

@@ -47,6 +47,10 @@ fn config(dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scripted end-to-end scenario: its steps share the running app and the state they build up"
+)]
 fn tui_in_tmux_switches_tabs_types_a_prompt_and_restores_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(dir.path());

@@ -82,6 +82,10 @@ fn gaussian(rng: &mut StdRng, dim: usize) -> Array1<f32> {
 }
 
 /// The dataset and one [`ModelEmbeddings`] per model.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a test-data generator written as one readable recipe (rows, labels, images, reports, embeddings) in generation order"
+)]
 pub fn synthetic(spec: &SyntheticSpec) -> (Dataset, Vec<ModelEmbeddings>) {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let class_names: Vec<String> = (0..spec.classes).map(|c| format!("finding_{c}")).collect();

@@ -88,6 +88,10 @@ pub(super) fn cosine_figure(s: &EvalSummary) -> Result<Option<String>, String> {
 /// The three group-cosine matrices of a model: (caption, matrix).
 type Matrices<'g> = [(&'static str, &'g Vec<Vec<Option<f64>>>); 3];
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the figure's layout arithmetic and its drawing loop share a dozen local sizes; the cells and the colourbar are functions"
+)]
 pub(super) fn group_figure(s: &EvalSummary) -> Result<Option<String>, String> {
     let models: Vec<(&str, &crate::eval::summary::GroupCosine)> = s
         .plots
@@ -178,30 +182,7 @@ pub(super) fn group_figure(s: &EvalSummary) -> Result<Option<String>, String> {
                     font(theme::LABEL_PT).pos(Pos::new(HPos::Left, VPos::Bottom)),
                 ))
                 .map_err(e)?;
-                for (a, row) in mat.iter().enumerate() {
-                    for (b, v) in row.iter().enumerate() {
-                        let x = left + (b as f64 * cell).round() as i32;
-                        let y = top + (a as f64 * cell).round() as i32;
-                        let x2 = left + ((b + 1) as f64 * cell).round() as i32;
-                        let y2 = top + ((a + 1) as f64 * cell).round() as i32;
-                        let fill = v.map_or(RGBColor(225, 225, 225), |v| {
-                            theme::sequential((v - lo) / (hi - lo))
-                        });
-                        root.draw(&Rectangle::new([(x, y), (x2, y2)], fill.filled()))
-                            .map_err(e)?;
-                        if cell >= 24.0 {
-                            let text = v.map_or("n/a".to_string(), |v| format!("{v:.2}"));
-                            root.draw(&Text::new(
-                                text,
-                                ((x + x2) / 2, (y + y2) / 2),
-                                font(theme::TICK_PT - 0.5)
-                                    .color(&theme::ink_on(fill))
-                                    .pos(Pos::new(HPos::Center, VPos::Center)),
-                            ))
-                            .map_err(e)?;
-                        }
-                    }
-                }
+                draw_cells(root, mat, (left, top), cell, (lo, hi))?;
                 if k == 0 {
                     for (a, l) in y_labels.iter().enumerate() {
                         let y = top + ((a as f64 + 0.5) * cell).round() as i32;
@@ -229,48 +210,98 @@ pub(super) fn group_figure(s: &EvalSummary) -> Result<Option<String>, String> {
             }
         }
         if let Some(bar) = &areas.right {
-            let (rx, _) = bar.get_base_pixel();
-            let (x0, x1) = (rx + 10, rx + 22);
             let (y0, y1) = (by + CAPTION, by + rows * (CAPTION + side + GAP) - GAP);
-            let steps = 64;
-            for i in 0..steps {
-                let t0 = f64::from(i) / f64::from(steps);
-                let t1 = f64::from(i + 1) / f64::from(steps);
-                let ya = y1 - (t1 * f64::from(y1 - y0)).round() as i32;
-                let yb = y1 - (t0 * f64::from(y1 - y0)).round() as i32;
-                root.draw(&Rectangle::new(
-                    [(x0, ya), (x1, yb)],
-                    theme::sequential((t0 + t1) / 2.0).filled(),
-                ))
-                .map_err(e)?;
-            }
-            root.draw(&Rectangle::new(
-                [(x0, y0), (x1, y1)],
-                theme::AXIS.stroke_width(1),
-            ))
-            .map_err(e)?;
-            // About eight ticks: with five, a range like -0.36…0.81 got only 0 and 0.5.
-            for t in theme::nice_ticks(lo, hi, 8) {
-                let y = y1 - ((t - lo) / (hi - lo) * f64::from(y1 - y0)).round() as i32;
-                root.draw(&PathElement::new(vec![(x1, y), (x1 + 3, y)], theme::AXIS))
-                    .map_err(e)?;
-                root.draw(&Text::new(
-                    theme::tick(t),
-                    (x1 + 5, y),
-                    font(theme::TICK_PT).pos(Pos::new(HPos::Left, VPos::Center)),
-                ))
-                .map_err(e)?;
-            }
-            root.draw(&Text::new(
-                "cosine",
-                (x0 - 2, y0 - 4),
-                font(theme::TICK_PT).pos(Pos::new(HPos::Left, VPos::Bottom)),
-            ))
-            .map_err(e)?;
+            draw_colourbar(root, bar, (y0, y1), (lo, hi))?;
         }
         Ok(())
     })?;
     Ok(Some(svg))
+}
+
+/// One group-cosine matrix with its top-left corner at `(left, top)`, `cell` px per cell, coloured
+/// on the shared range `(lo, hi)`; values are written in cells of at least 24 px.
+fn draw_cells(
+    root: &Area,
+    mat: &[Vec<Option<f64>>],
+    (left, top): (i32, i32),
+    cell: f64,
+    (lo, hi): (f64, f64),
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    for (a, row) in mat.iter().enumerate() {
+        for (b, v) in row.iter().enumerate() {
+            let x = left + (b as f64 * cell).round() as i32;
+            let y = top + (a as f64 * cell).round() as i32;
+            let x2 = left + ((b + 1) as f64 * cell).round() as i32;
+            let y2 = top + ((a + 1) as f64 * cell).round() as i32;
+            let fill = v.map_or(RGBColor(225, 225, 225), |v| {
+                theme::sequential((v - lo) / (hi - lo))
+            });
+            root.draw(&Rectangle::new([(x, y), (x2, y2)], fill.filled()))
+                .map_err(e)?;
+            if cell >= 24.0 {
+                let text = v.map_or("n/a".to_string(), |v| format!("{v:.2}"));
+                root.draw(&Text::new(
+                    text,
+                    ((x + x2) / 2, (y + y2) / 2),
+                    font(theme::TICK_PT - 0.5)
+                        .color(&theme::ink_on(fill))
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))
+                .map_err(e)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The colourbar of the shared range `(lo, hi)` in `bar` (the frame's right margin), from `y0` to
+/// `y1`, with about eight ticks.
+fn draw_colourbar(
+    root: &Area,
+    bar: &Area,
+    (y0, y1): (i32, i32),
+    (lo, hi): (f64, f64),
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let (rx, _) = bar.get_base_pixel();
+    let (x0, x1) = (rx + 10, rx + 22);
+    let steps = 64;
+    for i in 0..steps {
+        let t0 = f64::from(i) / f64::from(steps);
+        let t1 = f64::from(i + 1) / f64::from(steps);
+        let ya = y1 - (t1 * f64::from(y1 - y0)).round() as i32;
+        let yb = y1 - (t0 * f64::from(y1 - y0)).round() as i32;
+        root.draw(&Rectangle::new(
+            [(x0, ya), (x1, yb)],
+            theme::sequential((t0 + t1) / 2.0).filled(),
+        ))
+        .map_err(e)?;
+    }
+    root.draw(&Rectangle::new(
+        [(x0, y0), (x1, y1)],
+        theme::AXIS.stroke_width(1),
+    ))
+    .map_err(e)?;
+    // About eight ticks: with five, a range like -0.36…0.81 got only 0 and 0.5.
+    for t in theme::nice_ticks(lo, hi, 8) {
+        let y = y1 - ((t - lo) / (hi - lo) * f64::from(y1 - y0)).round() as i32;
+        root.draw(&PathElement::new(vec![(x1, y), (x1 + 3, y)], theme::AXIS))
+            .map_err(e)?;
+        root.draw(&Text::new(
+            theme::tick(t),
+            (x1 + 5, y),
+            font(theme::TICK_PT).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(e)?;
+    }
+    root.draw(&Text::new(
+        "cosine",
+        (x0 - 2, y0 - 4),
+        font(theme::TICK_PT).pos(Pos::new(HPos::Left, VPos::Bottom)),
+    ))
+    .map_err(e)?;
+    Ok(())
 }
 
 pub(super) fn pca_figure(s: &EvalSummary) -> Result<Option<String>, String> {

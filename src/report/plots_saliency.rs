@@ -3,13 +3,17 @@ The saliency figure (`--plots DIR`, when the saliency step ran): `<dataset>_sali
 (hand-written SVG in the sizes and model colours of [`super::theme`]).
 
 Top: a grid with one row per example item (a few per finding, [`crate::run::saliency`]) and the
-columns image / expert heatmap / each model's saliency map, all on the first model's input grid
-(after resize and centre crop), each map min–max scaled and drawn in a black–red–yellow–white
-ramp over the grey image at half opacity; the row label names the image, the finding and each
-model's NSS and CC on that item. The maps are embedded as PNG data URIs (one `<image>` per cell).
+columns image / expert heatmap / each model's saliency map (headed by the model's name in its
+colour), all on the first model's input grid (after resize and centre crop), each map min–max
+scaled and drawn in a black–red–yellow–white ramp over the grey image at half opacity (the
+colourbar beside the title); the row label names the image and the finding, and each model's NSS
+and CC on that item stand under its map (in ink; the column head carries the model's colour). The maps are embedded as PNG data URIs (one `<image>` per
+cell). Text scales with the figure's width so it reads at [`theme::LABEL_PT`] on a two-column page
+with any number of models.
 
 Bottom: the distribution of each agreement score over the items every model scored (one column of
-dots per model, jittered deterministically, with the mean as a bar).
+dots per model in legend order, jittered deterministically, with the mean as a bar); the model
+legend sits above the panels, outside the data.
 */
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -107,50 +111,152 @@ fn fmt(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.2}"))
 }
 
+/// Sizes of one figure: text is scaled with the figure's width so that it reads at the size of
+/// [`theme::LABEL_PT`] once the figure is fitted to a two-column page ([`theme::TWO_COLUMN`]),
+/// whatever the number of models.
+struct Layout {
+    /// Font size and line height in px.
+    font: f64,
+    line: usize,
+    label_w: usize,
+    /// One example row: the cells, two lines of scores under each map, a gap.
+    row_h: usize,
+    width: usize,
+    /// Top of the first example row (below the title, colourbar and column heads).
+    grid_top: usize,
+    dist_h: usize,
+}
+
+impl Layout {
+    fn new(models: usize) -> Layout {
+        let cols = 2 + models;
+        let rest = cols * (CELL + GAP) + GAP;
+        // The label column widens with the text (up to 1.4×), then the text follows the width.
+        let first = ((LABEL_W + rest) as f64 / f64::from(theme::TWO_COLUMN)).max(1.0);
+        let label_w = (LABEL_W as f64 * first.min(1.4)).round() as usize;
+        let width = label_w + rest;
+        let scale = (width as f64 / f64::from(theme::TWO_COLUMN)).max(1.0);
+        let font = theme::px(theme::LABEL_PT) * scale;
+        let line = (font * 1.3).ceil() as usize;
+        Layout {
+            font,
+            line,
+            label_w,
+            row_h: CELL + 2 * line + GAP,
+            width,
+            grid_top: 5 * line,
+            dist_h: (DIST_H as f64 * scale).round() as usize,
+        }
+    }
+
+    fn cell_x(&self, c: usize) -> usize {
+        self.label_w + c * (CELL + GAP)
+    }
+
+    /// At most this many characters fit in `px` at the figure's font (average glyph width).
+    fn chars(&self, px: usize) -> usize {
+        ((px as f64) / (0.56 * self.font)).floor().max(4.0) as usize
+    }
+}
+
+/// `text` shortened to `n` characters with an ellipsis in the middle (file names keep their
+/// beginning and extension).
+fn fit(text: &str, n: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= n {
+        return text.to_string();
+    }
+    let tail = (n - 1) / 2;
+    let head = n - 1 - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 /// The SVG text of the figure for one dataset's saliency outcome.
 pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
-    let cols = 2 + out.models.len();
-    let width = LABEL_W + cols * (CELL + GAP) + GAP;
-    let grid_h = 40 + out.examples.len() * (CELL + GAP);
-    let height = grid_h + 40 + DIST_H + 40;
+    let l = Layout::new(out.models.len());
+    let grid_h = l.grid_top + out.examples.len() * l.row_h;
+    let legend_top = grid_h + l.line;
+    let height = legend_top + 2 * l.line + l.dist_h + 3 * l.line;
+    let width = l.width;
     let mut s = String::new();
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="{}" font-size="{:.1}"><rect width="100%" height="100%" fill="white"/>"#,
         theme::FAMILY,
-        theme::px(theme::TICK_PT)
+        l.font
     );
     let _ = writeln!(
         s,
-        r#"<text x="{GAP}" y="16" font-size="{:.1}">{}: saliency ({}) vs expert heatmap</text>"#,
-        theme::px(theme::TITLE_PT),
+        r#"<text x="{GAP}" y="{}" font-size="{:.1}" font-weight="bold">{}: saliency ({}) vs expert heatmap</text>"#,
+        l.line,
+        l.font * theme::TITLE_PT / theme::LABEL_PT,
         esc(dataset),
         esc(&out.setting)
     );
-    let heads: Vec<String> = ["image".to_owned(), "expert heatmap".to_owned()]
-        .into_iter()
-        .chain(out.models.iter().map(|m| format!("{m} saliency")))
-        .collect();
-    for (c, h) in heads.iter().enumerate() {
-        let x = LABEL_W + c * (CELL + GAP) + CELL / 2;
+    colourbar(&mut s, &l, 2 * l.line);
+    let heads: Vec<(String, String)> = [
+        ("image".to_owned(), theme::hex(theme::INK)),
+        ("expert gaze".to_owned(), theme::hex(theme::INK)),
+    ]
+    .into_iter()
+    .chain(
+        out.models
+            .iter()
+            .enumerate()
+            .map(|(m, name)| (name.clone(), colour(m))),
+    )
+    .collect();
+    for (c, (h, fill)) in heads.iter().enumerate() {
+        let x = l.cell_x(c) + CELL / 2;
         let _ = writeln!(
             s,
-            r#"<text x="{x}" y="34" text-anchor="middle">{}</text>"#,
-            esc(h)
+            r#"<text x="{x}" y="{}" text-anchor="middle" fill="{fill}" font-weight="bold">{}</text>"#,
+            l.grid_top - l.line / 2,
+            esc(&fit(h, l.chars(CELL + GAP)))
         );
     }
     for (r, ex) in out.examples.iter().enumerate() {
-        example_row(&mut s, out, ex, 40 + r * (CELL + GAP))?;
+        example_row(&mut s, &l, out, ex, l.grid_top + r * l.row_h)?;
     }
-    distributions(&mut s, out, grid_h + 40, width);
+    distributions(&mut s, &l, out, legend_top);
     s.push_str("</svg>\n");
     Ok(s)
 }
 
-/// One example row at height `y`: the image, the expert heatmap and each model's map over it,
-/// and the row label (image name, finding, each model's NSS and CC on the item).
+/// The heat ramp of every map cell, with what its ends mean: each map is min–max scaled on its
+/// own and drawn at half opacity over the image.
+fn colourbar(s: &mut String, l: &Layout, y: usize) {
+    let w = 3 * CELL;
+    let label = |t: &str| (t.chars().count() as f64 * 0.56 * l.font).ceil() as usize;
+    // "map value:  min [ramp] max" on one line, the caption under it, all right-aligned.
+    let x = l.width - 2 * GAP - label("max") - 6 - w;
+    let h = (l.line * 2 / 3).max(6);
+    let stops: String = (0..=8)
+        .map(|i| {
+            let v = f64::from(i) / 8.0;
+            let [r, g, b] = hot(v);
+            format!(r#"<stop offset="{v:.3}" stop-color="rgb({r},{g},{b})"/>"#)
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        r##"<defs><linearGradient id="hot">{stops}</linearGradient></defs><rect x="{x}" y="{}" width="{w}" height="{h}" fill="url(#hot)" stroke="#999"/><text x="{}" y="{y}" text-anchor="end">map value:  min</text><text x="{}" y="{y}">max</text><text x="{}" y="{}" text-anchor="end" fill="#555555">each map min–max scaled, 50% over the image</text>"##,
+        y - h,
+        x - 6,
+        x + w + 6,
+        l.width - 2 * GAP,
+        y + l.line
+    );
+}
+
+/// One example row at height `y`: the image, the expert heatmap and each model's map over it
+/// with the model's NSS and CC on the item below the map, and the row label (image name, finding).
 fn example_row(
     s: &mut String,
+    l: &Layout,
     out: &SaliencyOutcome,
     ex: &SaliencyExample,
     y: usize,
@@ -174,10 +280,10 @@ fn example_row(
         });
     }
     for (c, img) in cells.iter().enumerate() {
-        let x = LABEL_W + c * (CELL + GAP);
         let _ = writeln!(
             s,
-            r#"<image x="{x}" y="{y}" width="{CELL}" height="{CELL}" href="{}"/>"#,
+            r#"<image x="{}" y="{y}" width="{CELL}" height="{CELL}" href="{}"/>"#,
+            l.cell_x(c),
             png_uri(img)?
         );
     }
@@ -191,44 +297,57 @@ fn example_row(
         .finding
         .clone()
         .unwrap_or_else(|| item.findings.join(", "));
+    let fits = l.chars(l.label_w - 2 * GAP);
     let _ = writeln!(
         s,
-        r#"<text x="{GAP}" y="{}" font-weight="bold">{}</text>"#,
-        y + 16,
-        esc(&name)
+        r#"<text x="{GAP}" y="{}" font-weight="bold">{}</text><text x="{GAP}" y="{}">{}</text>"#,
+        y + l.line,
+        esc(&fit(&name, fits)),
+        y + 2 * l.line,
+        esc(&fit(&finding, fits))
     );
-    let _ = writeln!(
-        s,
-        r#"<text x="{GAP}" y="{}">{}</text>"#,
-        y + 32,
-        esc(&finding)
-    );
-    for (m, model) in out.models.iter().enumerate() {
+    for m in 0..out.models.len() {
         let a = out.scores[m][ex.item];
+        let x = l.cell_x(2 + m) + CELL / 2;
         let _ = writeln!(
             s,
-            r#"<text x="{GAP}" y="{}" fill="{}">{}: NSS {} CC {}</text>"#,
-            y + 52 + 16 * m,
-            colour(m),
-            esc(model),
+            r#"<text x="{x}" y="{}" text-anchor="middle">NSS {}</text><text x="{x}" y="{}" text-anchor="middle">CC {}</text>"#,
+            y + CELL + l.line,
             fmt(a.and_then(|a| a.nss)),
+            y + CELL + 2 * l.line,
             fmt(a.and_then(|a| a.cc))
         );
     }
     Ok(())
 }
 
-/// The score distributions below the grid, from height `top`: one panel per agreement score.
-fn distributions(s: &mut String, out: &SaliencyOutcome, top: usize, width: usize) {
+/// The score distributions below the grid, from height `top`: a caption with the model legend
+/// (outside the panels), then one panel per agreement score.
+fn distributions(s: &mut String, l: &Layout, out: &SaliencyOutcome, top: usize) {
     let _ = writeln!(
         s,
-        r#"<text x="{GAP}" y="{}" font-size="{:.1}">score distributions over items (dots = items, bar = mean)</text>"#,
-        top - 12,
-        theme::px(theme::LABEL_PT)
+        r#"<text x="{GAP}" y="{}" font-weight="bold">score distributions over items (dots = items, bar = mean)</text>"#,
+        top + l.line / 2
     );
-    let pw = (width - 2 * GAP) / Agreement::NAMES.len();
+    // Legend: one swatch and name per model, left to right (the column order in every panel).
+    let mut x = GAP;
+    let y = top + l.line + l.line / 2;
+    for (m, name) in out.models.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="{}" width="{}" height="{}" fill="{}"/><text x="{}" y="{y}">{}</text>"#,
+            y - l.line * 2 / 3,
+            l.line * 2 / 3,
+            l.line * 2 / 3,
+            colour(m),
+            x + l.line,
+            esc(name)
+        );
+        x += l.line + (name.chars().count() as f64 * 0.56 * l.font) as usize + 2 * l.line;
+    }
+    let pw = (l.width - 2 * GAP) / Agreement::NAMES.len();
     for (k, name) in Agreement::NAMES.iter().enumerate() {
-        distribution(s, out, k, name, (GAP + k * pw, top + 10, pw));
+        distribution(s, l, out, k, name, (GAP + k * pw, top + 2 * l.line + 4, pw));
     }
 }
 
@@ -236,6 +355,7 @@ fn distributions(s: &mut String, out: &SaliencyOutcome, top: usize, width: usize
 /// dots and mean.
 fn distribution(
     s: &mut String,
+    l: &Layout,
     out: &SaliencyOutcome,
     k: usize,
     name: &str,
@@ -254,19 +374,19 @@ fn distribution(
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
     });
-    let ph = DIST_H - 30;
+    let ph = l.dist_h;
+    let axis_w = (4.5 * 0.56 * l.font).ceil() as usize + 6;
+    let (fx, fw) = (x0 + axis_w, pw.saturating_sub(axis_w + GAP));
     let _ = writeln!(
         s,
-        r##"<rect x="{}" y="{py0}" width="{}" height="{ph}" fill="none" stroke="#999"/><text x="{}" y="{}" text-anchor="middle">{}{}</text>"##,
-        x0 + 40,
-        pw - 50,
-        x0 + 40 + (pw - 50) / 2,
-        py0 + ph + 16,
+        r##"<rect x="{fx}" y="{py0}" width="{fw}" height="{ph}" fill="none" stroke="#999"/><text x="{}" y="{}" text-anchor="middle">{}{}</text>"##,
+        fx + fw / 2,
+        py0 + ph + l.line,
         name,
         if name == "kl" {
             " (lower is better)"
         } else {
-            ""
+            " (higher is better)"
         }
     );
     if !(lo.is_finite() && hi.is_finite()) {
@@ -277,21 +397,22 @@ fn distribution(
     let _ = writeln!(
         s,
         r#"<text x="{}" y="{}" text-anchor="end">{lo:.2}</text><text x="{}" y="{}" text-anchor="end">{hi:.2}</text>"#,
-        x0 + 36,
+        fx - 4,
         py0 + ph,
-        x0 + 36,
-        py0 + 10
+        fx - 4,
+        py0 + l.line * 3 / 4
     );
-    let colw = (pw - 50) as f64 / nm.max(1) as f64;
+    let colw = fw as f64 / nm.max(1) as f64;
+    let r = (l.font / 5.0).max(1.8);
     for (m, v) in vals.iter().enumerate() {
-        let cx = (x0 + 40) as f64 + colw * (m as f64 + 0.5);
+        let cx = fx as f64 + colw * (m as f64 + 0.5);
         let col = colour(m);
         for (i, &x) in v.iter().enumerate() {
             // Deterministic jitter in ±colw/4.
             let j = ((i * 7919) % 101) as f64 / 100.0 - 0.5;
             let _ = write!(
                 s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="1.8" fill="{col}" fill-opacity="0.45"/>"#,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="{r:.1}" fill="{col}" fill-opacity="0.75"/>"#,
                 cx + j * colw * 0.5,
                 yv(x)
             );
@@ -300,13 +421,11 @@ fn distribution(
             let mean = v.iter().sum::<f64>() / v.len() as f64;
             let _ = writeln!(
                 s,
-                r#"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black" stroke-width="2"/><text x="{cx:.1}" y="{}" text-anchor="middle" fill="{col}">{}</text>"#,
+                r#"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black" stroke-width="2"/>"#,
                 cx - colw * 0.3,
                 cx + colw * 0.3,
                 yv(mean),
                 yv(mean),
-                py0 + ph + 30,
-                esc(&out.models[m])
             );
         }
     }
@@ -349,6 +468,30 @@ mod tests {
             ("foobar", "Zm9vYmFy"),
         ] {
             assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn long_names_are_fitted_with_a_middle_ellipsis() {
+        assert_eq!(fit("short.png", 12), "short.png");
+        let f = fit("p10_p10000032_s50414267_02aa.jpg", 12);
+        assert_eq!(f.chars().count(), 12);
+        assert!(
+            f.starts_with("p10_p1") && f.ends_with("a.jpg") && f.contains('…'),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn text_grows_with_the_figure_and_rows_hold_their_scores() {
+        let (two, six) = (Layout::new(2), Layout::new(6));
+        assert!(six.font > two.font, "six models: wider figure, larger text");
+        for l in [&two, &six] {
+            // The cells and the two score lines under each map fit in one row.
+            assert!(l.row_h >= CELL + 2 * l.line + GAP);
+            // Fitted to a two-column page the text is at least the label size.
+            let on_page = l.font * f64::from(theme::TWO_COLUMN) / l.width as f64;
+            assert!(on_page >= theme::px(theme::LABEL_PT) * 0.95, "{on_page}");
         }
     }
 

@@ -8,8 +8,11 @@ It owns
   before any embedding, with every problem named at once ([`SettingsError`]);
 - [`evaluate`] (the suite of [`crate::eval::suite`]) and [`rag_step`] (the RAG task of
   [`rag::run_for`] merged into the summary), so both front ends run the same steps;
+- [`compare`]: one pair's comparison rows on demand (the TUI's chosen pair that the run did not
+  compare), the suite's rows for `[eval] compare = [[baseline, candidate]]`;
 - [`rag`]: the wiring of `[rag]` to the workbench (paths, corpus CSV embedding, the settings record).
 */
+pub mod compare;
 pub mod items;
 pub mod rag;
 pub mod saliency;

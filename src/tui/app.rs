@@ -93,6 +93,7 @@ impl App {
                 }
                 Action::None
             }
+            Event::Compared(r) => self.on_compared(r),
             Event::Exported(r) => {
                 self.state.say(match r {
                     Ok(p) => format!("exported {}", p.display()),
@@ -288,28 +289,7 @@ impl App {
                 return Action::Quit;
             }
             Command::Help => s.help = !s.help,
-            Command::Back => {
-                let saliency_shown = s.zeroshot.opened.as_ref().is_some_and(|o| o.show_saliency);
-                if s.help {
-                    s.help = false;
-                } else if saliency_shown && s.tab == Tab::ZeroShot {
-                    if let Some(o) = s.zeroshot.opened.as_mut() {
-                        o.show_saliency = false;
-                    }
-                } else if s.zeroshot.opened.is_some() && s.tab == Tab::ZeroShot {
-                    s.zeroshot.opened = None;
-                } else if s.retrieval.opened.is_some() && s.tab == Tab::Retrieval {
-                    s.retrieval.opened = None;
-                } else if s.tab == Tab::Overview
-                    && (!s.overview_tab.filter.is_empty() || s.overview_tab.significant_only)
-                {
-                    s.overview_tab.filter.clear();
-                    s.overview_tab.significant_only = false;
-                    tabs::refresh(s);
-                } else {
-                    s.status = None;
-                }
-            }
+            Command::Back => self.back(),
             Command::ChooseDataset => self.open_chooser(ChooserKind::Dataset),
             Command::ChooseSplit => self.open_chooser(ChooserKind::Split),
             Command::ChooseBaseline => self.open_chooser(ChooserKind::Baseline),
@@ -333,55 +313,9 @@ impl App {
                     s.retrieval.opened = None;
                 }
             }
-            Command::ToggleDirection => {
-                s.retrieval.mode = match s.retrieval.mode {
-                    RetrievalMode::ImageToText => RetrievalMode::TextToImage,
-                    RetrievalMode::TextToImage => RetrievalMode::ImageToText,
-                };
-                s.retrieval.results.clear();
-                s.retrieval.opened = None;
-                if s.retrieval.mode == RetrievalMode::ImageToText && s.gallery.is_some() {
-                    let item = s.retrieval.item;
-                    s.retrieval.truth = Some(item);
-                    return self.query(QueryKind::ImageToTexts(item), true);
-                }
-            }
-            Command::PrevClass | Command::NextClass => {
-                let n = s.gallery.as_ref().map_or(0, |g| g.classes.len());
-                if n == 0 {
-                    s.say("no zero-shot classes loaded yet");
-                    return Action::None;
-                }
-                let c = match (s.zeroshot.class, c) {
-                    (None, Command::NextClass) => 0,
-                    (None, _) => n - 1,
-                    (Some(c), Command::NextClass) => (c + 1) % n,
-                    (Some(c), _) => (c + n - 1) % n,
-                };
-                s.zeroshot.class = Some(c);
-                let name = s
-                    .gallery
-                    .as_ref()
-                    .map(|g| g.classes[c].clone())
-                    .unwrap_or_default();
-                s.zeroshot.query_label = format!("class: {name}");
-                return self.query(QueryKind::ClassToImages(c), false);
-            }
-            Command::Open => {
-                if s.tab == Tab::Retrieval {
-                    self.open_item();
-                } else if s.tab == Tab::ZeroShot {
-                    let hit = s
-                        .zeroshot
-                        .results
-                        .get(s.zeroshot.column)
-                        .and_then(|m| m.hits.get(s.zeroshot.rank));
-                    if let Some(hit) = hit {
-                        let item = hit.item;
-                        return self.query(QueryKind::Open(item), false);
-                    }
-                }
-            }
+            Command::ToggleDirection => return self.toggle_direction(),
+            Command::PrevClass | Command::NextClass => return self.cycle_class(c),
+            Command::Open => return self.open(),
             Command::ToggleHeatmap => match s.zeroshot.opened.as_mut() {
                 Some(o) if o.overlay.is_some() => o.show_heatmap = !o.show_heatmap,
                 Some(_) => s.say("this image has no heatmap"),
@@ -390,25 +324,115 @@ impl App {
             Command::ToggleSaliency => return self.toggle_saliency(),
             // Handled by `on_problems_command` and `report_text::on_command`.
             Command::ToggleProblems | Command::ReadReport => {}
-            Command::Left | Command::Right => {
-                let n = s.model_count();
-                let col = match s.tab {
-                    Tab::ZeroShot => &mut s.zeroshot.column,
-                    Tab::Retrieval => &mut s.retrieval.column,
-                    _ => return Action::None,
-                };
-                *col = if c == Command::Left {
-                    col.saturating_sub(1)
-                } else {
-                    (*col + 1).min(n - 1)
-                };
-            }
+            Command::Left | Command::Right => self.move_column(c),
             Command::Up => return self.move_by(-1),
             Command::Down => return self.move_by(1),
             Command::PageUp => return self.move_by(-(self.page() as isize)),
             Command::PageDown => return self.move_by(self.page() as isize),
         }
         Action::None
+    }
+
+    /// Esc: closes the innermost thing open (help, saliency view, opened item, Overview filter),
+    /// else clears the status line.
+    fn back(&mut self) {
+        let s = &mut self.state;
+        let saliency_shown = s.zeroshot.opened.as_ref().is_some_and(|o| o.show_saliency);
+        if s.help {
+            s.help = false;
+        } else if saliency_shown && s.tab == Tab::ZeroShot {
+            if let Some(o) = s.zeroshot.opened.as_mut() {
+                o.show_saliency = false;
+            }
+        } else if s.zeroshot.opened.is_some() && s.tab == Tab::ZeroShot {
+            s.zeroshot.opened = None;
+        } else if s.retrieval.opened.is_some() && s.tab == Tab::Retrieval {
+            s.retrieval.opened = None;
+        } else if s.tab == Tab::Overview
+            && (!s.overview_tab.filter.is_empty() || s.overview_tab.significant_only)
+        {
+            s.overview_tab.filter.clear();
+            s.overview_tab.significant_only = false;
+            tabs::refresh(s);
+        } else {
+            s.status = None;
+        }
+    }
+
+    /// `t` on Retrieval: image→text ↔ text→image; image→text asks for the current item's reports.
+    fn toggle_direction(&mut self) -> Action {
+        let s = &mut self.state;
+        s.retrieval.mode = match s.retrieval.mode {
+            RetrievalMode::ImageToText => RetrievalMode::TextToImage,
+            RetrievalMode::TextToImage => RetrievalMode::ImageToText,
+        };
+        s.retrieval.results.clear();
+        s.retrieval.opened = None;
+        if s.retrieval.mode == RetrievalMode::ImageToText && s.gallery.is_some() {
+            let item = s.retrieval.item;
+            s.retrieval.truth = Some(item);
+            return self.query(QueryKind::ImageToTexts(item), true);
+        }
+        Action::None
+    }
+
+    /// `[` / `]`: the previous / next zero-shot class, queried at once.
+    fn cycle_class(&mut self, c: Command) -> Action {
+        let s = &mut self.state;
+        let n = s.gallery.as_ref().map_or(0, |g| g.classes.len());
+        if n == 0 {
+            s.say("no zero-shot classes loaded yet");
+            return Action::None;
+        }
+        let c = match (s.zeroshot.class, c) {
+            (None, Command::NextClass) => 0,
+            (None, _) => n - 1,
+            (Some(c), Command::NextClass) => (c + 1) % n,
+            (Some(c), _) => (c + n - 1) % n,
+        };
+        s.zeroshot.class = Some(c);
+        let name = s
+            .gallery
+            .as_ref()
+            .map(|g| g.classes[c].clone())
+            .unwrap_or_default();
+        s.zeroshot.query_label = format!("class: {name}");
+        self.query(QueryKind::ClassToImages(c), false)
+    }
+
+    /// Enter: opens the Retrieval item, or the Zero-shot hit under the cursor.
+    fn open(&mut self) -> Action {
+        let s = &mut self.state;
+        if s.tab == Tab::Retrieval {
+            self.open_item();
+        } else if s.tab == Tab::ZeroShot {
+            let hit = s
+                .zeroshot
+                .results
+                .get(s.zeroshot.column)
+                .and_then(|m| m.hits.get(s.zeroshot.rank));
+            if let Some(hit) = hit {
+                let item = hit.item;
+                return self.query(QueryKind::Open(item), false);
+            }
+        }
+        Action::None
+    }
+
+    /// ← / →: the model column of Zero-shot and Retrieval.
+    fn move_column(&mut self, c: Command) {
+        let s = &mut self.state;
+        let n = s.model_count();
+        let col = match s.tab {
+            Tab::ZeroShot => &mut s.zeroshot.column,
+            Tab::Retrieval => &mut s.retrieval.column,
+            _ => return,
+        };
+        *col = if c == Command::Left {
+            col.saturating_sub(1)
+        } else {
+            (*col + 1).min(n - 1)
+        };
     }
 
     /// `v` on an opened image: show / hide the saliency view; the first time (and again after

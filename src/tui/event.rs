@@ -40,6 +40,8 @@ pub enum Event {
     Exported(Result<PathBuf, String>),
     /// The saliency of an opened image (`tui::saliency_job`).
     Saliency(SaliencyReply),
+    /// The comparison rows of a chosen pair the run did not compare (`tui::compare_job`).
+    Compared(CompareReply),
 }
 
 /// A side effect for the run loop.
@@ -53,6 +55,8 @@ pub enum Action {
     Export(Tab),
     /// Compute the saliency view of an opened image on the saliency thread.
     Saliency(SaliencyRequest),
+    /// Compute the chosen pair's comparison rows on the compare thread.
+    Compare(CompareRequest),
 }
 
 /// A result a job publishes for the UI.
@@ -149,4 +153,20 @@ pub struct SaliencyRequest {
 pub struct SaliencyReply {
     pub id: u64,
     pub result: Result<SaliencyView, String>,
+}
+
+/// Asks for the comparison rows `candidate - baseline` of one dataset (names of models or
+/// replicate groups), computed as `[eval] compare = [[baseline, candidate]]` would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareRequest {
+    pub id: u64,
+    pub dataset: String,
+    pub baseline: String,
+    pub candidate: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompareReply {
+    pub id: u64,
+    pub result: Result<Vec<MetricRow>, String>,
 }

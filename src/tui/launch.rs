@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
 
+use super::compare_job::WorkbenchCompare;
 use super::problems;
 use super::saliency_job::WorkbenchSaliency;
 use super::search::PromptEncoder;
@@ -104,8 +105,9 @@ fn short_provider(p: &str) -> String {
     p.trim_end_matches("ExecutionProvider").to_string()
 }
 
-/// Every dataset's embeddings, handed from the embed job to the jobs after it.
-type Slot = Arc<Mutex<Vec<Arc<DatasetEmbeddings>>>>;
+/// Every dataset's embeddings, handed from the embed job to the jobs after it (and to the
+/// compare thread).
+type Slot = super::compare_job::EmbeddingSlot;
 
 fn embeddings(slot: &Slot) -> Result<Vec<Arc<DatasetEmbeddings>>, JobError> {
     let all = slot.lock().map_err(|_| "embedding results lost")?.clone();
@@ -138,126 +140,156 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
     let settings = Arc::new(settings);
     let encoder = ModelEncoder(wb.loaded_models());
     let slot: Slot = Arc::new(Mutex::new(Vec::new()));
-    let (sal_wb, settings_saliency) = (wb.clone(), settings.saliency.clone());
-    let embed_job = {
-        let (wb, slot, head) = (wb.clone(), slot.clone(), head.clone());
-        Job::new("embed", move |ctx: &JobContext| {
-            let gauge = Arc::new(Gauge {
-                ctx: ctx.clone(),
-                done: 0.into(),
-                total: 0.into(),
-            });
-            let opts = EmbedOptions {
-                cancel: ctx.cancel().clone(),
-                progress: gauge,
-                ..EmbedOptions::default()
+    let groups = run::model_groups(&wb.config);
+    let compare = WorkbenchCompare {
+        embeddings: slot.clone(),
+        groups: groups.clone(),
+        settings: settings.clone(),
+    };
+    let saliency = WorkbenchSaliency::new(wb.clone(), settings.saliency.clone());
+    Launch {
+        jobs: vec![
+            embed_job(wb.clone(), slot.clone(), head.clone()),
+            eval_job(settings.clone(), slot.clone(), groups),
+            rag_job(wb, settings, slot.clone()),
+            galleries_job(slot),
+        ],
+        header: head,
+        encoder: Some(Box::new(encoder)),
+        saliency: Some(Box::new(saliency)),
+        compare: Some(Box::new(compare)),
+    }
+}
+
+/// Embeds every dataset (cache first), publishes the problems, the header's cache state and the
+/// test galleries, and leaves the embeddings in `slot` for the jobs after it.
+fn embed_job(wb: Arc<Workbench>, slot: Slot, head: HeaderInfo) -> Job {
+    Job::new("embed", move |ctx: &JobContext| {
+        let gauge = Arc::new(Gauge {
+            ctx: ctx.clone(),
+            done: 0.into(),
+            total: 0.into(),
+        });
+        let opts = EmbedOptions {
+            cancel: ctx.cancel().clone(),
+            progress: gauge,
+            ..EmbedOptions::default()
+        };
+        ctx.publish(Update::Problems(problems::load_problems(&wb)));
+        let all = wb.embed_all(&opts);
+        if ctx.cancelled() {
+            return Ok(()); // quitting: the finished batches are in the cache
+        }
+        ctx.publish(Update::Problems(problems::embed_problems(&wb, &all)));
+        if all.is_empty() {
+            return Err("no dataset could be loaded (! lists why)".into());
+        }
+        let runs: Vec<_> = all
+            .iter()
+            .flat_map(|d| &d.runs)
+            .filter_map(|r| r.result.as_ref().ok())
+            .collect();
+        let computed: usize = runs
+            .iter()
+            .map(|r| r.stats.images_computed + r.stats.texts_computed)
+            .sum();
+        let total: usize = runs
+            .iter()
+            .map(|r| r.stats.images_total + r.stats.texts_total)
+            .sum();
+        let mut h = head;
+        h.cache = match (wb.cache.root().is_some(), computed) {
+            (false, _) => "off".into(),
+            (true, 0) => "hit".into(),
+            (true, c) => format!("{c}/{total} computed"),
+        };
+        ctx.publish(Update::Header(h));
+        for d in &all {
+            publish_gallery(ctx, d, &d.dataset.splits.test);
+        }
+        // Models that failed are in the problems; the job fails only when none embedded.
+        let none = !all.iter().any(|d| d.runs.iter().any(|r| r.result.is_ok()));
+        *slot.lock().map_err(|_| "embedding results lost")? =
+            all.into_iter().map(Arc::new).collect();
+        if none {
+            Err("no model produced embeddings (! lists why)".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// Evaluates every embedded dataset with the suite ([`run::evaluate_groups_until`]), forwarding
+/// each task family's rows as it finishes, then the summary's rows and plot data.
+fn eval_job(
+    settings: Arc<Settings>,
+    slot: Slot,
+    groups: Vec<crate::eval::groups::ModelGroup>,
+) -> Job {
+    Job::new("evaluate", move |ctx: &JobContext| {
+        for emb in embeddings(&slot)? {
+            let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
+            if models.is_empty() {
+                continue;
+            }
+            let mut finished = 0;
+            let summary = run::evaluate_groups_until(
+                &emb.dataset,
+                &models,
+                &groups,
+                &settings.eval,
+                &mut |p| {
+                    ctx.progress(p.done as u64, p.total as u64);
+                    if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
+                        finished = finished.max(i + 1);
+                        ctx.publish(Update::FamilyDone {
+                            rows: p.rows,
+                            running: TASK_FAMILIES[finished..]
+                                .iter()
+                                .map(|f| f.to_string())
+                                .collect(),
+                        });
+                    }
+                },
+                ctx.cancel(),
+            );
+            let Some(summary) = summary else {
+                return Ok(()); // quitting: a half-evaluated dataset is not shown
             };
-            ctx.publish(Update::Problems(problems::load_problems(&wb)));
-            let all = wb.embed_all(&opts);
+            ctx.publish(Update::Metrics(summary.rows.clone()));
+            ctx.publish(Update::Plots(plots(&summary)));
+        }
+        Ok(())
+    })
+}
+
+/// The RAG task on every embedded dataset, on the same embeddings.
+fn rag_job(wb: Arc<Workbench>, settings: Arc<Settings>, slot: Slot) -> Job {
+    Job::new("rag", move |ctx: &JobContext| {
+        for emb in embeddings(&slot)? {
             if ctx.cancelled() {
-                return Ok(()); // quitting: the finished batches are in the cache
+                return Ok(());
             }
-            ctx.publish(Update::Problems(problems::embed_problems(&wb, &all)));
-            if all.is_empty() {
-                return Err("no dataset could be loaded (! lists why)".into());
+            let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
+            if models.is_empty() {
+                continue;
             }
-            let runs: Vec<_> = all
-                .iter()
-                .flat_map(|d| &d.runs)
-                .filter_map(|r| r.result.as_ref().ok())
-                .collect();
-            let computed: usize = runs
-                .iter()
-                .map(|r| r.stats.images_computed + r.stats.texts_computed)
-                .sum();
-            let total: usize = runs
-                .iter()
-                .map(|r| r.stats.images_total + r.stats.texts_total)
-                .sum();
-            let mut h = head;
-            h.cache = match (wb.cache.root().is_some(), computed) {
-                (false, _) => "off".into(),
-                (true, 0) => "hit".into(),
-                (true, c) => format!("{c}/{total} computed"),
-            };
-            ctx.publish(Update::Header(h));
-            for d in &all {
-                publish_gallery(ctx, d, &d.dataset.splits.test);
-            }
-            // Models that failed are in the problems; the job fails only when none embedded.
-            let none = !all.iter().any(|d| d.runs.iter().any(|r| r.result.is_ok()));
-            *slot.lock().map_err(|_| "embedding results lost")? =
-                all.into_iter().map(Arc::new).collect();
-            if none {
-                Err("no model produced embeddings (! lists why)".into())
-            } else {
-                Ok(())
-            }
-        })
-    };
-    let eval_job = {
-        let (settings, slot) = (settings.clone(), slot.clone());
-        let groups = run::model_groups(&wb.config);
-        Job::new("evaluate", move |ctx: &JobContext| {
-            for emb in embeddings(&slot)? {
-                let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
-                if models.is_empty() {
-                    continue;
-                }
-                let mut finished = 0;
-                let summary = run::evaluate_groups_until(
-                    &emb.dataset,
-                    &models,
-                    &groups,
-                    &settings.eval,
-                    &mut |p| {
-                        ctx.progress(p.done as u64, p.total as u64);
-                        if let Some(i) = TASK_FAMILIES.iter().position(|f| *f == p.stage) {
-                            finished = finished.max(i + 1);
-                            ctx.publish(Update::FamilyDone {
-                                rows: p.rows,
-                                running: TASK_FAMILIES[finished..]
-                                    .iter()
-                                    .map(|f| f.to_string())
-                                    .collect(),
-                            });
-                        }
-                    },
-                    ctx.cancel(),
-                );
-                let Some(summary) = summary else {
-                    return Ok(()); // quitting: a half-evaluated dataset is not shown
-                };
+            let progress = |p: &RagProgress| ctx.progress(p.done as u64, p.total as u64);
+            if let Some((summary, _)) =
+                run::rag::run_for(&wb, &settings.rag, &emb.dataset, &models, &progress)?
+            {
                 ctx.publish(Update::Metrics(summary.rows.clone()));
-                ctx.publish(Update::Plots(plots(&summary)));
+                ctx.publish(Update::Rag(rag_view(&emb.dataset.name, &summary)));
             }
-            Ok(())
-        })
-    };
-    let rag_job = {
-        let slot = slot.clone();
-        Job::new("rag", move |ctx: &JobContext| {
-            for emb in embeddings(&slot)? {
-                if ctx.cancelled() {
-                    return Ok(());
-                }
-                let models: Vec<ModelEmbeddings> = emb.successful().into_iter().cloned().collect();
-                if models.is_empty() {
-                    continue;
-                }
-                let progress = |p: &RagProgress| ctx.progress(p.done as u64, p.total as u64);
-                if let Some((summary, _)) =
-                    run::rag::run_for(&wb, &settings.rag, &emb.dataset, &models, &progress)?
-                {
-                    ctx.publish(Update::Metrics(summary.rows.clone()));
-                    ctx.publish(Update::Rag(rag_view(&emb.dataset.name, &summary)));
-                }
-            }
-            Ok(())
-        })
-    };
-    // The other splits (train, val, a single-positive split) for the split chooser.
-    let splits_job = Job::new("galleries", move |ctx: &JobContext| {
+        }
+        Ok(())
+    })
+}
+
+/// The other splits' galleries (train, val, a single-positive split) for the split chooser; the
+/// last job, so that decoding their thumbnails delays no result.
+fn galleries_job(slot: Slot) -> Job {
+    Job::new("galleries", move |ctx: &JobContext| {
         for emb in embeddings(&slot)? {
             if ctx.cancelled() {
                 return Ok(());
@@ -277,13 +309,7 @@ pub fn launch(wb: Workbench, settings: Settings) -> Launch {
             }
         }
         Ok(())
-    });
-    Launch {
-        header: head,
-        jobs: vec![embed_job, eval_job, rag_job, splits_job],
-        encoder: Some(Box::new(encoder)),
-        saliency: Some(Box::new(WorkbenchSaliency::new(sal_wb, settings_saliency))),
-    }
+    })
 }
 
 /// The split `split` of `dataset` under every model, with class embeddings; `None` when a model

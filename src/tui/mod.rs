@@ -17,7 +17,8 @@ query thread ─┘                 └─▶ Action (query, export, quit) ─�
 - [`keys`]: the key table feeding dispatch, footer and help;
 - [`view`]: pure drawing modules; [`tabs`]: per-tab modules (state, lines, drawing, export rows);
 - [`worker`]: the job and query threads; [`search`]: cosine + top-k;
-- [`saliency_job`]: the saliency thread (`v` on an opened image); [`problems`]: load errors,
+- [`saliency_job`]: the saliency thread (`v` on an opened image); [`compare_job`]: the compare
+  thread (the chosen pair's rows when the run did not compare it); [`problems`]: load errors,
   skipped rows and cache rebuilds for the `!` panel and the quit summary;
 - [`export`]: CSV of the current view; the table printed on quit is `run::table`'s, the
   `--report` one.
@@ -35,6 +36,7 @@ process (`_exit`, the fallback; finished cache chunks are whole: temp + rename).
 stdout is not a terminal ([`is_terminal`] is false) the binary prints its headless summary instead.
 */
 pub mod app;
+pub mod compare_job;
 pub mod event;
 pub mod export;
 pub mod keys;
@@ -85,6 +87,9 @@ pub struct Launch {
     pub encoder: Option<Box<dyn PromptEncoder>>,
     /// Computes the saliency view of an opened image (`v`); without it the view says so.
     pub saliency: Option<Box<dyn saliency_job::SaliencyEngine>>,
+    /// Computes the comparison of a chosen pair the run did not compare; without it the Δ
+    /// columns of such a pair stay empty and say why.
+    pub compare: Option<Box<dyn compare_job::CompareEngine>>,
 }
 
 /// Whether stdout is a terminal (draw the TUI) or not (print the headless summary).
@@ -203,20 +208,24 @@ pub fn run(launch: Launch) -> Result<(), Error> {
     let (stx, srx) = unbounded::<event::SaliencyRequest>();
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let saliency = saliency_job::spawn_saliency(launch.saliency, srx, tx.clone(), cancel.clone())?;
+    let (ctx, crx) = unbounded::<event::CompareRequest>();
+    let compare = compare_job::spawn_compare(launch.compare, crx, tx.clone(), cancel.clone())?;
     let jobs = worker::spawn_jobs_until(launch.jobs, tx.clone(), cancel.clone())?;
 
     let senders = Senders {
         queries: qtx,
         saliency: stx,
+        compare: ctx,
         events: tx,
     };
     let result = event_loop(&mut terminal, &mut app, &rx, &senders);
     LOOP_ENDED.store(true, std::sync::atomic::Ordering::SeqCst);
     drop(guard);
-    // Cooperative end: cancel, let the saliency thread's channel close, wait a bounded time.
+    // Cooperative end: cancel, let the saliency and compare threads' channels close, wait a
+    // bounded time.
     cancel.store(true, std::sync::atomic::Ordering::SeqCst);
     drop(senders);
-    let joined = worker::join_within(vec![jobs, saliency], JOIN_WAIT);
+    let joined = worker::join_within(vec![jobs, saliency, compare], JOIN_WAIT);
     if let Some(i) = signalled() {
         if !joined {
             eprintln!(
@@ -279,6 +288,7 @@ fn spawn_ticks(tx: Sender<Event>) -> std::io::Result<()> {
 struct Senders {
     queries: Sender<worker::QueryMsg>,
     saliency: Sender<event::SaliencyRequest>,
+    compare: Sender<event::CompareRequest>,
     events: Sender<Event>,
 }
 
@@ -322,6 +332,9 @@ fn perform(action: Action, app: &App, senders: &Senders) {
         Action::Saliency(r) => {
             let _ = senders.saliency.send(r);
         }
+        Action::Compare(r) => {
+            let _ = senders.compare.send(r);
+        }
         Action::ShareGallery(g) => {
             let _ = queries.send(worker::QueryMsg::SetGallery(g));
         }
@@ -340,6 +353,8 @@ fn perform(action: Action, app: &App, senders: &Senders) {
 mod test_fixtures;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compare;
 #[cfg(test)]
 mod tests_navigation;
 #[cfg(test)]

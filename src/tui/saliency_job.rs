@@ -110,25 +110,13 @@ pub fn spawn_saliency(
     tx: Sender<Event>,
     cancel: std::sync::Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("eclip-saliency".into())
-        .spawn(move || {
-            while let Ok(mut req) = rx.recv() {
-                while let Ok(newer) = rx.try_recv() {
-                    req = newer;
-                }
-                let result = match engine.as_mut() {
-                    Some(e) => e.compute(&req, &cancel),
-                    None => Err("saliency needs the loaded models; none were given".to_string()),
-                };
-                if tx
-                    .send(Event::Saliency(SaliencyReply { id: req.id, result }))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        })
+    super::worker::spawn_latest("eclip-saliency", rx, tx, move |req: SaliencyRequest| {
+        let result = match engine.as_mut() {
+            Some(e) => e.compute(&req, &cancel),
+            None => Err("saliency needs the loaded models; none were given".to_string()),
+        };
+        Event::Saliency(SaliencyReply { id: req.id, result })
+    })
 }
 
 /// The saliency engine of a workbench session: the first loaded dataset (the gallery's), the

@@ -552,6 +552,9 @@ pub struct AppState {
     /// The chosen pair: deltas are `candidate - baseline`.
     pub baseline: String,
     pub candidate: String,
+    /// The on-demand comparison of a chosen pair the run did not compare, while it is computed
+    /// (or after it failed); `None` when none was asked or its rows arrived.
+    pub compare: Option<crate::tui::compare_job::PendingCompare>,
     pub chooser: Option<Chooser>,
     /// Every gallery (dataset × split) that arrived; `gallery` is the chosen one.
     pub galleries: Vec<GalleryEntry>,
@@ -601,6 +604,7 @@ impl AppState {
             datasets: Vec::new(),
             baseline,
             candidate,
+            compare: None,
             chooser: None,
             galleries: Vec::new(),
             gallery: None,

@@ -131,6 +131,30 @@ pub fn spawn_jobs_until(
 
 pub use crate::run::error_chain;
 
+/// Starts a thread named `name` that answers requests from `rx` with `answer` and sends each
+/// answer to `tx`; requests that a newer one replaced while it was answering are skipped (only the
+/// last matters: the saliency of the opened image, the chosen pair). It ends when `rx`'s sender
+/// is dropped or the app stops listening.
+pub fn spawn_latest<R: Send + 'static>(
+    name: &str,
+    rx: Receiver<R>,
+    tx: Sender<Event>,
+    mut answer: impl FnMut(R) -> Event + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            while let Ok(mut req) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    req = newer;
+                }
+                if tx.send(answer(req)).is_err() {
+                    return;
+                }
+            }
+        })
+}
+
 /// Waits until every thread of `handles` has ended or `limit` has passed; true when all ended
 /// (they are joined). The TUI's bounded wait for its jobs after setting the cancel token.
 pub fn join_within(handles: Vec<JoinHandle<()>>, limit: Duration) -> bool {

@@ -95,3 +95,11 @@ pub fn fixture_models() -> Vec<(&'static str, PathBuf)> {
         ("eCLIP", repo().join("fixtures/models/eclip")),
     ]
 }
+
+/// The two fixture models plus a second CLIP seed (`CLIP1`): three models, so that a pair exists
+/// that `[eval] compare = "first"` does not compare (eCLIP vs CLIP1).
+pub fn three_models() -> Vec<(&'static str, PathBuf)> {
+    let mut m = fixture_models();
+    m.push(("CLIP1", repo().join("fixtures/models/clip-s1")));
+    m
+}

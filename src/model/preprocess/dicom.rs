@@ -75,48 +75,7 @@ pub(super) fn decode_dicom(
         .photometric_interpretation()
         .as_str()
         .eq_ignore_ascii_case("MONOCHROME1");
-    // VOI (grayscale only), as pydicom's `apply_voi_lut` with its default `prefer_lut=True`: the first
-    // item of the VOI LUT Sequence when the file has one, else the first Window Center/Width with its
-    // VOI LUT Function, else the min–max window of the frame.
-    let lut = if spp == 1 {
-        pixels
-            .voi_lut_sequence()
-            .ok()
-            .flatten()
-            .and_then(|l| l.first())
-            .filter(|l| !l.data.is_empty())
-    } else {
-        None
-    };
-    let first_window = pixels
-        .window()
-        .ok()
-        .flatten()
-        .and_then(|w| w.first().copied());
-    let voi = match (spp, lut, first_window) {
-        (1, Some(l), _) => Voi::Lut {
-            first: f64::from(l.min_pixel_value),
-            max: f64::from((1u32 << l.bits_stored.clamp(1, 16)) - 1),
-            data: &l.data,
-        },
-        (1, None, Some(w)) if w.width.is_finite() && w.center.is_finite() && w.width > 0.0 => {
-            let function = pixels
-                .voi_lut_function()
-                .ok()
-                .flatten()
-                .and_then(|f| f.first().copied())
-                .unwrap_or_default();
-            Voi::Window(w.center, w.width, function)
-        }
-        _ => {
-            let (lo, hi) = data
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                    (lo.min(*v), hi.max(*v))
-                });
-            Voi::MinMax(lo, hi)
-        }
-    };
+    let voi = select_voi(&pixels, spp, &data);
     let window = |v: f64| -> f64 {
         let x = voi.apply(v);
         if monochrome1 { 1.0 - x } else { x }
@@ -168,6 +127,55 @@ fn transfer_syntax_name(uid: &str) -> &'static str {
         "1.2.840.10008.1.2.5" => "RLE Lossless",
         "1.2.840.10008.1.2.1.99" => "Deflated Explicit VR Little Endian",
         _ => "see the DICOM standard, PS3.6 Annex A",
+    }
+}
+
+/// VOI (grayscale only), as pydicom's `apply_voi_lut` with its default `prefer_lut=True`: the first
+/// item of the VOI LUT Sequence when the file has one, else the first Window Center/Width with its
+/// VOI LUT Function, else the min–max window of the frame.
+fn select_voi<'a>(
+    pixels: &'a dicom_pixeldata::DecodedPixelData<'_>,
+    spp: usize,
+    data: &[f64],
+) -> Voi<'a> {
+    let lut = if spp == 1 {
+        pixels
+            .voi_lut_sequence()
+            .ok()
+            .flatten()
+            .and_then(|l| l.first())
+            .filter(|l| !l.data.is_empty())
+    } else {
+        None
+    };
+    let first_window = pixels
+        .window()
+        .ok()
+        .flatten()
+        .and_then(|w| w.first().copied());
+    match (spp, lut, first_window) {
+        (1, Some(l), _) => Voi::Lut {
+            first: f64::from(l.min_pixel_value),
+            max: f64::from((1u32 << l.bits_stored.clamp(1, 16)) - 1),
+            data: &l.data,
+        },
+        (1, None, Some(w)) if w.width.is_finite() && w.center.is_finite() && w.width > 0.0 => {
+            let function = pixels
+                .voi_lut_function()
+                .ok()
+                .flatten()
+                .and_then(|f| f.first().copied())
+                .unwrap_or_default();
+            Voi::Window(w.center, w.width, function)
+        }
+        _ => {
+            let (lo, hi) = data
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(*v), hi.max(*v))
+                });
+            Voi::MinMax(lo, hi)
+        }
     }
 }
 

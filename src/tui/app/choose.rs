@@ -5,7 +5,9 @@ and applying a choice to the state.
 use crossterm::event::KeyEvent;
 
 use super::{Action, App};
-use crate::tui::state::{AppState, Chooser, ChooserKind};
+use crate::tui::compare_job::{self, PendingCompare};
+use crate::tui::event::CompareReply;
+use crate::tui::state::{AppState, Chooser, ChooserKind, OverviewTable};
 
 impl App {
     /// Opens a chooser of `kind` with the current choice highlighted.
@@ -81,7 +83,56 @@ impl App {
                 s.candidate = choice;
             }
         }
-        self.reselect()
+        match self.reselect() {
+            Action::None => self.ask_compare(),
+            other => other,
+        }
+    }
+
+    /// Asks the compare thread for the chosen pair's rows when the run has none
+    /// ([`compare_job::request`]); says so on the status line.
+    pub(super) fn ask_compare(&mut self) -> Action {
+        let s = &mut self.state;
+        let Some(req) = compare_job::request(s, s.next_query) else {
+            return Action::None;
+        };
+        s.next_query += 1;
+        let pending = PendingCompare {
+            request: req.clone(),
+            failed: None,
+        };
+        s.say(pending.describe());
+        s.compare = Some(pending);
+        Action::Compare(req)
+    }
+
+    /// The compare thread's answer: its rows join the run's (only if it answers the pending
+    /// request; a newer choice dropped older ones), or the failure is kept and shown.
+    pub(super) fn on_compared(&mut self, reply: CompareReply) -> Action {
+        let s = &mut self.state;
+        let Some(p) = s.compare.as_mut().filter(|p| p.request.id == reply.id) else {
+            return Action::None;
+        };
+        match reply.result {
+            Ok(rows) => {
+                let label = format!("Δ {}−{}", p.request.candidate, p.request.baseline);
+                s.compare = None;
+                s.say(if rows.is_empty() {
+                    format!("{label}: the suite gave no comparison rows for this pair")
+                } else {
+                    format!("{label}: {} comparison rows computed", rows.len())
+                });
+                super::merge_rows(&mut s.rows, rows);
+                s.overview = OverviewTable::from_rows(&s.header.models, &s.rows);
+                self.reselect()
+            }
+            Err(e) => {
+                p.failed = Some(e);
+                let line = p.describe();
+                s.say(line);
+                Action::None
+            }
+        }
     }
 }
 

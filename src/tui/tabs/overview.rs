@@ -271,6 +271,20 @@ pub fn pair_label(state: &AppState) -> String {
     format!("{}−{}", state.candidate, state.baseline)
 }
 
+/// What the Δ column says when the run has no comparison of the chosen pair: it is being
+/// computed, it failed, or it will be once the evaluation has finished. `None` when the run
+/// compared the pair.
+pub fn pair_note(state: &AppState) -> Option<String> {
+    if state.pair().is_some() || state.baseline == state.candidate {
+        return None;
+    }
+    let (d, a, b) = (&state.header.dataset, &state.baseline, &state.candidate);
+    Some(match &state.compare {
+        Some(p) if p.is_for(d, a, b) => p.describe(),
+        _ => "not compared by the run".into(),
+    })
+}
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let t = &state.overview;
     let o = &state.overview_tab;
@@ -287,7 +301,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         return;
     }
     let [table_area, detail_area] = areas(area);
-    let pair = state.pair();
     let ia = t.models.iter().position(|m| *m == state.baseline);
     let ib = t.models.iter().position(|m| *m == state.candidate);
     // Widths: numbers first, the metric name takes the rest; intervals only when the names keep
@@ -320,7 +333,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     widths.extend(t.models.iter().map(|_| Constraint::Length(value_w)));
     widths.push(Constraint::Length(delta_w));
     widths.push(Constraint::Length(5));
-    let title = format!("{} · Δ {} ", o.describe(), pair_label(state));
+    let note = pair_note(state)
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let title = format!("{} · Δ {}{note} ", o.describe(), pair_label(state));
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(Theme::HEADER_ROW))
         .row_highlight_style(Theme::SELECTED)
@@ -340,14 +356,20 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         .with_selected(Some(selected));
     frame.render_stateful_widget(table, table_area, &mut ts);
     let v = &o.lines[selected];
-    let note = if pair.is_none() {
-        Some(format!(
-            "no paired comparison of {} and {} in this run (each model is paired with the first)",
-            state.candidate, state.baseline
-        ))
-    } else {
-        None
-    };
+    let pending = state
+        .compare
+        .as_ref()
+        .is_some_and(|p| p.is_for(&state.header.dataset, &state.baseline, &state.candidate));
+    let note = pair_note(state).map(|n| {
+        if pending {
+            n
+        } else {
+            format!(
+                "{n} (it pairs each model with the first): the pair's rows are computed when the \
+                 evaluation has finished; [eval] compare names pairs for --report"
+            )
+        }
+    });
     frame.render_widget(
         Paragraph::new(detail(v, &t.lines[v.line], state, note)).wrap(Wrap { trim: true }),
         detail_area,

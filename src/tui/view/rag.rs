@@ -105,6 +105,34 @@ fn draw_item(frame: &mut Frame<'_>, area: Rect, i: usize, model: &str, item: &Ra
     );
 }
 
+/// The narrowest readable RAG column: narrower panes wrap reports into slivers.
+const MIN_COL: u16 = 30;
+
+/// Which `model · generator` columns fit in `width`: all of them when they do, else the chosen
+/// pair's (the baseline's and candidate's, replicates `name#i` included) first, then the others in
+/// order, as many as fit; returned in column order.
+pub fn shown_columns(models: &[String], baseline: &str, candidate: &str, width: u16) -> Vec<usize> {
+    let fit = usize::from((width / MIN_COL).max(1));
+    if models.len() <= fit {
+        return (0..models.len()).collect();
+    }
+    let of_pair = |m: &str| {
+        let subject = m.split(" · ").next().unwrap_or(m);
+        [baseline, candidate].iter().any(|p| {
+            subject == *p
+                || subject
+                    .strip_prefix(*p)
+                    .is_some_and(|rest| rest.starts_with('#'))
+        })
+    };
+    let (mut shown, rest): (Vec<usize>, Vec<usize>) =
+        (0..models.len()).partition(|&i| of_pair(&models[i]));
+    shown.extend(rest);
+    shown.truncate(fit);
+    shown.sort_unstable();
+    shown
+}
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let rag = &state.rag;
     let n = rag.items.first().map_or(0, Vec::len);
@@ -123,24 +151,25 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let sel = state.rag_pos.selected.min(n - 1);
     let [top, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let row = rag.items[0][sel].row;
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(format!(" query {}/{n} ", sel + 1), Theme::KEY),
-            Span::styled(format!(" dataset row {row} · ↑↓ next query",), Theme::DIM),
-            Span::styled("  finding", Theme::FINDING),
-            Span::raw(" "),
-            Span::styled("negated", Theme::NEGATED),
-        ]))
-        .style(Style::new()),
-        top,
-    );
-    for (i, (col, (model, items))) in model_columns(body, rag.models.len())
-        .into_iter()
-        .zip(rag.models.iter().zip(&rag.items))
-        .enumerate()
-    {
-        if let Some(item) = items.get(sel) {
-            draw_item(frame, col, i, model, item);
+    let shown = shown_columns(&rag.models, &state.baseline, &state.candidate, body.width);
+    let mut header = vec![
+        Span::styled(format!(" query {}/{n} ", sel + 1), Theme::KEY),
+        Span::styled(format!(" dataset row {row} · ↑↓ next query",), Theme::DIM),
+        Span::styled("  finding", Theme::FINDING),
+        Span::raw(" "),
+        Span::styled("negated", Theme::NEGATED),
+    ];
+    if shown.len() < rag.models.len() {
+        // Short enough for 80 columns; the help names the pair keys.
+        header.push(Span::styled(
+            format!("  {}/{} cols: b/c pair", shown.len(), rag.models.len()),
+            Theme::DIM,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(header)).style(Style::new()), top);
+    for (col, &i) in model_columns(body, shown.len()).into_iter().zip(&shown) {
+        if let Some(item) = rag.items[i].get(sel) {
+            draw_item(frame, col, i, &rag.models[i], item);
         }
     }
 }
@@ -148,6 +177,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn narrow_screens_show_the_chosen_pairs_columns_first() {
+        let models: Vec<String> = ["CLIP", "eCLIP#0", "eCLIP#1", "CLIP1"]
+            .iter()
+            .flat_map(|m| ["top1", "llm"].map(|g| format!("{m} · {g}")))
+            .collect();
+        // 100 columns hold three; the pair CLIP vs eCLIP: CLIP's two, then eCLIP#0's first.
+        assert_eq!(shown_columns(&models, "CLIP", "eCLIP", 100), [0, 1, 2]);
+        assert_eq!(shown_columns(&models, "CLIP1", "eCLIP", 100), [2, 3, 4]);
+        assert_eq!(
+            shown_columns(&models, "CLIP1", "eCLIP", 260),
+            (0..8).collect::<Vec<_>>()
+        );
+        assert_eq!(shown_columns(&models, "X", "Y", 20), [0], "at least one");
+    }
 
     #[test]
     fn highlight_splits_on_findings_and_skips_bad_spans() {

@@ -320,6 +320,10 @@ impl<'a> ProbeSetup<'a> {
 
     /// Rows (mean over seeds with the two-level bootstrap interval, `n` = test items; paired
     /// bootstrap deltas; the chosen α), the probe curves, and the fraction-inversion warnings.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one pass over fractions x seeds that builds the rows, the curves and the inversion warnings from the same fits; split, each piece would re-walk the fits"
+    )]
     pub(super) fn rows_and_curves(
         &self,
         run: &mut Run,
