@@ -23,8 +23,8 @@ for f in "$tmp"/figs/*.png; do
 done
 # The saliency figure at its own size (1×: the text stays readable) with a palette of the fewest
 # colours, from 64 down, that brings it under 250 KB (no dithering: flat text and clean ramps). The
-# palette always holds the exact fill colours the SVG names (model colours, ink), so text keeps its
-# model's colour instead of the nearest photo colour median-cut found.
+# pixels drawn in exactly one of the fill colours the SVG names (model colours, ink) keep that colour
+# instead of the nearest median-cut one, so headers and legends keep their model's colour.
 python="${PYTHON:-$root/.venv/bin/python}"
 for f in "$tmp"/figs/*_saliency.png; do
   [ -e "$f" ] || continue
@@ -33,19 +33,25 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 src, svg, dst = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 image = Image.open(src).convert("RGB")
+rgb = np.asarray(image)
 named = sorted(set(re.findall(r'fill="#([0-9a-fA-F]{6})"', svg.read_text(encoding="utf-8"))))
 exact = [tuple(int(h[i : i + 2], 16) for i in (0, 2, 4)) for h in named][:32]
 for colours in (64, 48, 32, 24, 16):
     cut = image.quantize(colors=max(colours - len(exact), 8), method=Image.Quantize.MEDIANCUT)
-    found = cut.getpalette()[: 3 * len(cut.getcolors())]
-    palette = found + [c for rgb in exact for c in rgb]
-    pal = Image.new("P", (1, 1))
-    pal.putpalette(palette + [0] * (768 - len(palette)))
-    image.quantize(palette=pal, dither=Image.Dither.NONE).save(dst, optimize=True)
+    used = len(cut.getcolors())
+    index = np.array(cut)
+    # Pixels drawn in exactly a named colour (glyphs, swatches) keep it; the rest keep median cut's.
+    for k, colour in enumerate(exact):
+        index[(rgb == colour).all(axis=-1)] = used + k
+    out = Image.fromarray(index.astype(np.uint8), mode="P")
+    palette = cut.getpalette()[: 3 * used] + [c for rgb_ in exact for c in rgb_]
+    out.putpalette(palette + [0] * (768 - len(palette)))
+    out.save(dst, optimize=True)
     if dst.stat().st_size <= 250 * 1024:
         break
 PY

@@ -12,7 +12,7 @@ cell). Text scales with the figure's width so it reads at [`theme::LABEL_PT`] on
 with any number of models.
 
 Bottom: the distribution of each agreement score over the items every model scored (one column of
-dots per model in legend order, jittered deterministically, with the mean as a bar); the model
+dots per model in legend order (opaque, white-edged: exact model colours), jittered deterministically, with the mean as a bar); the model
 legend sits above the panels, outside the data.
 */
 use std::fmt::Write as _;
@@ -412,7 +412,7 @@ fn distribution(
             let j = ((i * 7919) % 101) as f64 / 100.0 - 0.5;
             let _ = write!(
                 s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="{r:.1}" fill="{col}" fill-opacity="0.75"/>"#,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="{r:.1}" fill="{col}" stroke="white" stroke-width="0.8"/>"#,
                 cx + j * colw * 0.5,
                 yv(x)
             );

@@ -27,6 +27,11 @@ pub enum PairError {
         "`{name}` has no embeddings on dataset {dataset} (it failed to load or embed; ! lists why)"
     )]
     NoEmbeddings { name: String, dataset: String },
+    #[error(
+        "`{name}` is one replicate of `{group}`: pairs compare models or replicate groups, as \
+         [eval] compare does; choose `{group}`"
+    )]
+    Replicate { name: String, group: String },
     #[error("cancelled")]
     Cancelled,
 }
@@ -50,6 +55,15 @@ pub fn pair_rows(
     let resolved = ModelGroups::resolve(groups, &names);
     let mut keep = Vec::new();
     for subject in [baseline, candidate] {
+        if let Some(g) = groups
+            .iter()
+            .find(|g| g.name != subject && g.replicates.iter().any(|r| r == subject))
+        {
+            return Err(PairError::Replicate {
+                name: subject.to_string(),
+                group: g.name.clone(),
+            });
+        }
         let g = resolved
             .groups
             .iter()
@@ -80,4 +94,31 @@ pub fn pair_rows(
         .into_iter()
         .filter(MetricRow::is_comparison)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::synthetic::{SyntheticSpec, synthetic};
+
+    #[test]
+    fn replicates_and_self_pairs_are_refused_with_what_to_choose() {
+        let (dataset, models) = synthetic(&SyntheticSpec::default());
+        let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
+        let groups = [ModelGroup {
+            name: "G".into(),
+            replicates: names[1..].to_vec(),
+        }];
+        let no = AtomicBool::new(false);
+        let cfg = EvalConfig::default();
+        let e = pair_rows(&dataset, &models, &groups, &cfg, &names[0], &names[1], &no)
+            .expect_err("a replicate");
+        assert!(e.to_string().contains("choose `G`"), "{e}");
+        let e =
+            pair_rows(&dataset, &models, &[], &cfg, &names[0], &names[0], &no).expect_err("itself");
+        assert_eq!(e, PairError::SameSubject(names[0].clone()));
+        let e =
+            pair_rows(&dataset, &models, &[], &cfg, &names[0], "nope", &no).expect_err("unknown");
+        assert!(matches!(e, PairError::NoEmbeddings { .. }), "{e}");
+    }
 }

@@ -109,25 +109,33 @@ fn draw_item(frame: &mut Frame<'_>, area: Rect, i: usize, model: &str, item: &Ra
 const MIN_COL: u16 = 30;
 
 /// Which `model · generator` columns fit in `width`: all of them when they do, else the chosen
-/// pair's (the baseline's and candidate's, replicates `name#i` included) first, then the others in
-/// order, as many as fit; returned in column order.
+/// pair's first (the baseline's and candidate's alternately, replicates `name#i` included), then
+/// the others in order, as many as fit; returned in column order.
 pub fn shown_columns(models: &[String], baseline: &str, candidate: &str, width: u16) -> Vec<usize> {
     let fit = usize::from((width / MIN_COL).max(1));
     if models.len() <= fit {
         return (0..models.len()).collect();
     }
-    let of_pair = |m: &str| {
-        let subject = m.split(" · ").next().unwrap_or(m);
-        [baseline, candidate].iter().any(|p| {
-            subject == *p
-                || subject
-                    .strip_prefix(*p)
-                    .is_some_and(|rest| rest.starts_with('#'))
-        })
+    let of = |subject: &str, m: &str| {
+        let name = m.split(" · ").next().unwrap_or(m);
+        name == subject
+            || name
+                .strip_prefix(subject)
+                .is_some_and(|rest| rest.starts_with('#'))
     };
-    let (mut shown, rest): (Vec<usize>, Vec<usize>) =
-        (0..models.len()).partition(|&i| of_pair(&models[i]));
-    shown.extend(rest);
+    let a: Vec<usize> = (0..models.len())
+        .filter(|&i| of(baseline, &models[i]))
+        .collect();
+    let b: Vec<usize> = (0..models.len())
+        .filter(|&i| of(candidate, &models[i]) && !a.contains(&i))
+        .collect();
+    // Baseline and candidate alternate, so both sides of the pair are on screen.
+    let mut shown: Vec<usize> = Vec::new();
+    for k in 0..a.len().max(b.len()) {
+        shown.extend(a.get(k));
+        shown.extend(b.get(k));
+    }
+    shown.extend((0..models.len()).filter(|i| !a.contains(i) && !b.contains(i)));
     shown.truncate(fit);
     shown.sort_unstable();
     shown
@@ -184,9 +192,16 @@ mod tests {
             .iter()
             .flat_map(|m| ["top1", "llm"].map(|g| format!("{m} · {g}")))
             .collect();
-        // 100 columns hold three; the pair CLIP vs eCLIP: CLIP's two, then eCLIP#0's first.
+        // 100 columns hold three; the pair CLIP vs eCLIP alternates: CLIP top1, eCLIP#0 top1,
+        // CLIP llm.
         assert_eq!(shown_columns(&models, "CLIP", "eCLIP", 100), [0, 1, 2]);
-        assert_eq!(shown_columns(&models, "CLIP1", "eCLIP", 100), [2, 3, 4]);
+        assert_eq!(shown_columns(&models, "CLIP1", "eCLIP", 100), [2, 6, 7]);
+        // Replicate groups on both sides: one replicate of each before the second of either.
+        let reps: Vec<String> = ["A#0", "A#1", "B#0", "B#1"]
+            .iter()
+            .map(|m| format!("{m} · top1"))
+            .collect();
+        assert_eq!(shown_columns(&reps, "A", "B", 60), [0, 2]);
         assert_eq!(
             shown_columns(&models, "CLIP1", "eCLIP", 260),
             (0..8).collect::<Vec<_>>()
