@@ -155,7 +155,14 @@ impl Layout {
 
     /// At most this many characters fit in `px` at the figure's font (average glyph width).
     fn chars(&self, px: usize) -> usize {
-        ((px as f64) / (0.56 * self.font)).floor().max(4.0) as usize
+        ((px as f64) / (theme::EM_WIDTH * self.font))
+            .floor()
+            .max(4.0) as usize
+    }
+
+    /// Estimated width in px of `text` at the figure's font ([`theme::EM_WIDTH`]).
+    fn text_px(&self, text: &str) -> usize {
+        (text.chars().count() as f64 * theme::EM_WIDTH * self.font).ceil() as usize
     }
 }
 
@@ -199,7 +206,7 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
     colourbar(&mut s, &l, 2 * l.line);
     let heads: Vec<(String, String)> = [
         ("image".to_owned(), theme::hex(theme::INK)),
-        ("expert gaze".to_owned(), theme::hex(theme::INK)),
+        ("expert map".to_owned(), theme::hex(theme::INK)),
     ]
     .into_iter()
     .chain(
@@ -230,9 +237,8 @@ pub fn svg(dataset: &str, out: &SaliencyOutcome) -> Result<String, String> {
 /// own and drawn at half opacity over the image.
 fn colourbar(s: &mut String, l: &Layout, y: usize) {
     let w = 3 * CELL;
-    let label = |t: &str| (t.chars().count() as f64 * 0.56 * l.font).ceil() as usize;
     // "map value:  min [ramp] max" on one line, the caption under it, all right-aligned.
-    let x = l.width - 2 * GAP - label("max") - 6 - w;
+    let x = l.width - 2 * GAP - l.text_px("max") - 6 - w;
     let h = (l.line * 2 / 3).max(6);
     let stops: String = (0..=8)
         .map(|i| {
@@ -343,7 +349,7 @@ fn distributions(s: &mut String, l: &Layout, out: &SaliencyOutcome, top: usize) 
             x + l.line,
             esc(name)
         );
-        x += l.line + (name.chars().count() as f64 * 0.56 * l.font) as usize + 2 * l.line;
+        x += l.line + l.text_px(name) + 2 * l.line;
     }
     let pw = (l.width - 2 * GAP) / Agreement::NAMES.len();
     for (k, name) in Agreement::NAMES.iter().enumerate() {
@@ -375,7 +381,7 @@ fn distribution(
         (a.min(v), b.max(v))
     });
     let ph = l.dist_h;
-    let axis_w = (4.5 * 0.56 * l.font).ceil() as usize + 6;
+    let axis_w = l.text_px("-0.00") + 6; // the widest range label
     let (fx, fw) = (x0 + axis_w, pw.saturating_sub(axis_w + GAP));
     let _ = writeln!(
         s,

@@ -73,9 +73,12 @@ pub fn font(pt: f64) -> TextStyle<'static> {
     (FAMILY, px(pt) * 1.24).into_font().color(&INK)
 }
 
-/// Estimated width in SVG pixels of `text` at `pt` points (DejaVu Sans averages ≈ 0.58 em).
+/// Average glyph width of DejaVu Sans in em (≈ 0.58), for estimating text widths.
+pub const EM_WIDTH: f64 = 0.58;
+
+/// Estimated width in SVG pixels of `text` at `pt` points.
 pub fn text_width(text: &str, pt: f64) -> f64 {
-    text.chars().count() as f64 * 0.58 * px(pt)
+    text.chars().count() as f64 * EM_WIDTH * px(pt)
 }
 
 /// A tick label with about three significant digits, no float noise and never "-0".

@@ -9,7 +9,7 @@ The rows are the suite's own ([`crate::eval::suite::evaluate_groups_until`]) wit
 whatever else is evaluated, the probe fits each model on its own, and the multiplicity adjustment
 runs per (dataset, pair). Only the two subjects' models are evaluated (a replicate group's
 replicates, or the one model), which is what makes it cheaper than a rerun of the whole suite;
-`tests/compare_on_demand.rs` checks the rows equal those of the full run.
+`tests/tui_compare.rs` checks the rows equal those of the full run over every model.
 */
 use std::sync::atomic::AtomicBool;
 
@@ -41,7 +41,7 @@ pub enum PairError {
 /// their p-values adjusted over this pair's family (as in a report that compares only this pair).
 pub fn pair_rows(
     dataset: &Dataset,
-    models: &[ModelEmbeddings],
+    models: &[&ModelEmbeddings],
     groups: &[ModelGroup],
     cfg: &EvalConfig,
     baseline: &str,
@@ -75,6 +75,7 @@ pub fn pair_rows(
         keep.extend(resolved.members[g].iter().copied());
     }
     keep.sort_unstable();
+    // Only the pair's embeddings are copied (the suite takes owned models).
     let chosen: Vec<ModelEmbeddings> = keep.iter().map(|&i| models[i].clone()).collect();
     let cfg = EvalConfig {
         compare: Compare::Pairs(vec![[baseline.to_string(), candidate.to_string()]]),
@@ -103,7 +104,8 @@ mod tests {
 
     #[test]
     fn replicates_and_self_pairs_are_refused_with_what_to_choose() {
-        let (dataset, models) = synthetic(&SyntheticSpec::default());
+        let (dataset, owned) = synthetic(&SyntheticSpec::default());
+        let models: Vec<&ModelEmbeddings> = owned.iter().collect();
         let names: Vec<String> = models.iter().map(|m| m.model.clone()).collect();
         let groups = [ModelGroup {
             name: "G".into(),

@@ -61,6 +61,14 @@ impl PendingCompare {
     }
 }
 
+/// The pending (or failed) comparison of the chosen dataset and pair, if it is the one asked.
+pub fn pending_for_choice(state: &AppState) -> Option<&PendingCompare> {
+    state
+        .compare
+        .as_ref()
+        .filter(|p| p.is_for(&state.header.dataset, &state.baseline, &state.candidate))
+}
+
 /// The request for the chosen pair, or `None` when it needs none now (the run compared it, the
 /// dataset is still being evaluated, it is already asked). Pure: reads the chosen dataset and
 /// pair, the run's rows and what is pending.
@@ -77,11 +85,7 @@ pub fn request(state: &AppState, id: u64) -> Option<CompareRequest> {
     if !state.families_running.is_empty() || !evaluated(state, dataset) {
         return None;
     }
-    if state
-        .compare
-        .as_ref()
-        .is_some_and(|p| p.is_for(dataset, baseline, candidate) && p.failed.is_none())
-    {
+    if pending_for_choice(state).is_some_and(|p| p.failed.is_none()) {
         return None; // already asked
     }
     Some(CompareRequest {
@@ -145,11 +149,15 @@ impl CompareEngine for WorkbenchCompare {
         let emb = all
             .iter()
             .find(|d| d.dataset.name == req.dataset)
-            .ok_or_else(|| format!("dataset {} has no embeddings", req.dataset))?;
-        let models: Vec<_> = emb.successful().into_iter().cloned().collect();
+            .ok_or_else(|| {
+                format!(
+                    "dataset {} has no embeddings (it failed to load or embed; ! lists why)",
+                    req.dataset
+                )
+            })?;
         crate::run::compare::pair_rows(
             &emb.dataset,
-            &models,
+            &emb.successful(),
             &self.groups,
             &self.settings.eval,
             &req.baseline,

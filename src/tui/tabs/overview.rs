@@ -278,10 +278,9 @@ pub fn pair_note(state: &AppState) -> Option<String> {
     if state.pair().is_some() || state.baseline == state.candidate {
         return None;
     }
-    let (d, a, b) = (&state.header.dataset, &state.baseline, &state.candidate);
-    Some(match &state.compare {
-        Some(p) if p.is_for(d, a, b) => p.describe(),
-        _ => "not compared by the run".into(),
+    Some(match crate::tui::compare_job::pending_for_choice(state) {
+        Some(p) => p.describe(),
+        None => "not compared by the run".into(),
     })
 }
 
@@ -356,17 +355,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
         .with_selected(Some(selected));
     frame.render_stateful_widget(table, table_area, &mut ts);
     let v = &o.lines[selected];
-    let pending = state
-        .compare
-        .as_ref()
-        .is_some_and(|p| p.is_for(&state.header.dataset, &state.baseline, &state.candidate));
+    let pending = crate::tui::compare_job::pending_for_choice(state).is_some();
     let note = pair_note(state).map(|n| {
         if pending {
             n
         } else {
+            // Asked when the pair is chosen with the evaluation finished; a choice made earlier
+            // (or kept across a dataset switch) is not asked by itself.
             format!(
-                "{n} (it pairs each model with the first): the pair's rows are computed when the \
-                 evaluation has finished; [eval] compare names pairs for --report"
+                "{n} (it pairs each model with the first): choose the pair again (b/c) once the \
+                 evaluation has finished to compute it; [eval] compare names pairs for --report"
             )
         }
     });
